@@ -1,0 +1,55 @@
+"""The one declaration of every Kafka topic and event schema of the MAI e-services platform.
+
+Public surface:
+
+    Topic                      a declared topic (or a derived dead-letter topic)
+    load_topics(include_dlq)   every topic, in declaration order, dead-letter topics last
+    topic(name)                one topic by name                       -> KeyError if unknown
+    topic_for_event_type(t)    the topic carrying CloudEvents type t   -> KeyError if unknown
+    schema(t) / schema_uri(t)  the data payload's JSON Schema and its $id
+    validate(t, data)          -> None, or raises ContractViolation (a ValueError)
+    pii_paths(t) / redact(t, data)   fields marked "x-pii", and a copy with them hidden
+"""
+
+from __future__ import annotations
+
+from ._schemas import (
+    REDACTED,
+    ContractViolation,
+    pii_paths,
+    redact,
+    schema,
+    schema_uri,
+    validate,
+)
+from ._topics import DLQ_SUFFIX, Topic, declared_topics, find_topic, find_topic_for_event_type
+
+__all__ = [
+    "DLQ_SUFFIX",
+    "REDACTED",
+    "ContractViolation",
+    "Topic",
+    "load_topics",
+    "pii_paths",
+    "redact",
+    "schema",
+    "schema_uri",
+    "topic",
+    "topic_for_event_type",
+    "validate",
+]
+
+
+def load_topics(include_dlq: bool = True) -> list[Topic]:
+    """Return every declared topic; with include_dlq, the derived `<name>.dlq` topics too."""
+    return [t for t in declared_topics() if include_dlq or not t.is_dlq]
+
+
+def topic(name: str) -> Topic:
+    """Return the topic called name, dead-letter topics included."""
+    return find_topic(name)
+
+
+def topic_for_event_type(event_type: str) -> Topic:
+    """Return the topic that carries events of the CloudEvents type event_type."""
+    return find_topic_for_event_type(event_type)

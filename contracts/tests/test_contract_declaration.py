@@ -1,0 +1,128 @@
+"""Tests of the topic declaration: every topic of the design, its settings and its dead-letter topic."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import mai_contracts
+from mai_contracts import DLQ_SUFFIX, Topic
+
+DESIGN_TOPICS = {
+    "petition.submitted": "petition-svc",
+    "petition.forwarded": "petition-svc",
+    "petition.answered": "petition-svc",
+    "petition.closed": "petition-svc",
+    "account.registered": "identity-svc",
+    "identity.verified": "identity-svc",
+    "certificate.requested": "record-svc",
+    "certificate.issued": "record-svc",
+    "certificate.refused": "record-svc",
+    "certificate.revoked": "record-svc",
+    "application.submitted": "booking-svc",
+    "application.reviewed": "booking-svc",
+    "appointment.booked": "booking-svc",
+    "appointment.cancelled": "booking-svc",
+    "application.ready": "booking-svc",
+    "notification.sent": "notify-svc",
+    "notification.failed": "notify-svc",
+}
+CITIZEN_MUST_HEAR = {
+    "petition.submitted",
+    "petition.forwarded",
+    "petition.answered",
+    "account.registered",
+    "identity.verified",
+    "certificate.issued",
+    "certificate.refused",
+    "certificate.revoked",
+    "application.reviewed",
+    "appointment.booked",
+    "appointment.cancelled",
+    "application.ready",
+}
+MAIN_TOPICS = mai_contracts.load_topics(include_dlq=False)
+
+
+def test_every_topic_of_the_design_is_declared_once_with_its_owner() -> None:
+    assert {t.name: t.owner for t in MAIN_TOPICS} == DESIGN_TOPICS
+    assert len(MAIN_TOPICS) == len(DESIGN_TOPICS)
+
+
+@pytest.mark.parametrize("declared", MAIN_TOPICS, ids=lambda t: t.name)
+def test_topic_is_named_entity_dot_event_with_a_versioned_event_type(declared: Topic) -> None:
+    assert re.fullmatch(r"[a-z]+\.[a-z]+", declared.name)
+    assert declared.event_type == f"ro.mai.{declared.name}.v1"
+    assert declared.schema_file == f"{declared.name}.v1.schema.json"
+
+
+@pytest.mark.parametrize("declared", MAIN_TOPICS, ids=lambda t: t.name)
+def test_topic_is_sized_for_production(declared: Topic) -> None:
+    assert declared.partitions in (3, 6)
+    assert declared.replication_factor == 3
+    assert declared.min_insync_replicas == 2
+    assert declared.retention_ms >= 7 * 86_400_000
+    assert declared.description
+
+
+def test_notify_svc_consumes_every_event_a_citizen_must_hear_about_and_no_other() -> None:
+    consumed = {t.name for t in MAIN_TOPICS if "notify-svc" in t.consumers}
+    assert consumed == CITIZEN_MUST_HEAR
+
+
+def test_record_and_booking_services_learn_of_verified_citizens() -> None:
+    verified = mai_contracts.topic("identity.verified")
+    assert {"record-svc", "booking-svc"} <= set(verified.consumers)
+
+
+def test_no_service_consumes_its_own_topic() -> None:
+    for declared in MAIN_TOPICS:
+        assert declared.owner not in declared.consumers, declared.name
+
+
+def test_each_consumed_topic_has_a_dead_letter_topic_and_no_other_does() -> None:
+    dead_letters = {t.name for t in mai_contracts.load_topics() if t.is_dlq}
+    assert dead_letters == {t.name + DLQ_SUFFIX for t in MAIN_TOPICS if t.consumers}
+    assert "petition.closed.dlq" not in dead_letters
+
+
+def test_dead_letter_topic_keeps_its_source_contract_for_longer() -> None:
+    source = mai_contracts.topic("identity.verified")
+    dlq = mai_contracts.topic("identity.verified.dlq")
+    assert dlq.is_dlq and not source.is_dlq
+    assert dlq.retention_ms > source.retention_ms
+    assert dlq.partitions in (source.partitions, 1)
+    assert (dlq.event_type, dlq.schema_file, dlq.key, dlq.classification, dlq.owner) == (
+        source.event_type,
+        source.schema_file,
+        source.key,
+        source.classification,
+        source.owner,
+    )
+    assert dlq.consumers == ()
+
+
+def test_load_topics_lists_dead_letters_only_when_asked() -> None:
+    with_dlq = mai_contracts.load_topics()
+    assert len(with_dlq) > len(MAIN_TOPICS)
+    assert with_dlq[: len(MAIN_TOPICS)] == MAIN_TOPICS
+
+
+def test_callers_cannot_change_the_cached_declaration() -> None:
+    mai_contracts.load_topics().clear()
+    assert len(mai_contracts.load_topics(include_dlq=False)) == len(DESIGN_TOPICS)
+    with pytest.raises(AttributeError):
+        mai_contracts.topic("petition.submitted").partitions = 1  # type: ignore[misc]
+
+
+def test_event_type_leads_to_the_main_topic_not_its_dead_letters() -> None:
+    found = mai_contracts.topic_for_event_type("ro.mai.identity.verified.v1")
+    assert found.name == "identity.verified"
+
+
+def test_unknown_names_are_refused_clearly() -> None:
+    with pytest.raises(KeyError, match="petition.deleted"):
+        mai_contracts.topic("petition.deleted")
+    with pytest.raises(KeyError, match="ro.mai.petition.deleted.v1"):
+        mai_contracts.topic_for_event_type("ro.mai.petition.deleted.v1")
