@@ -1,0 +1,66 @@
+# MAI e-services platform — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := contracts libs/chassis libs/devtools $(wildcard services/*-svc) gateway
+PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv run test test-unit test-integration lint format typecheck bench k8s-render k8s-validate infra-up infra-down topics clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): $(PYPROJECTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),$(if $(wildcard $(p)/pyproject.toml),-e ./$(p))) --group dev
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv with every package (editable) and the dev tools
+
+run: venv ## Start Kafka, PostgreSQL, the SMTP sink, every service and the gateway (Ctrl-C stops all)
+	deploy/local/run.sh
+
+test: venv ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
+	deploy/local/with-infra.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: venv ## Unit tests only (no broker, no database)
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv ## mypy over the packages' sources
+	$(BIN)/mypy libs/chassis/src contracts/mai_contracts
+
+bench: venv ## Run every benchmark (prints tables; writes bench/results/)
+	deploy/local/with-infra.sh $(BIN)/python -m bench.run_all
+
+infra-up: ## Start the local Kafka broker and PostgreSQL server (writes var/infra.env)
+	deploy/local/infra.sh up
+
+infra-down: ## Stop them
+	deploy/local/infra.sh down
+
+topics: venv ## Create every declared topic on the local broker (replication factor 1)
+	$(BIN)/mai-topics create --bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" --replication-factor 1
+
+k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
+	mkdir -p var/k8s
+	deploy/k8s/render.sh dev > var/k8s/dev.yaml
+	deploy/k8s/render.sh prod > var/k8s/prod.yaml
+
+k8s-validate: venv ## Validate the rendered manifests offline (schemas, CRDs, policies)
+	$(BIN)/pytest deploy/k8s/tests
+
+clean: ## Remove the virtualenv and local state (var/)
+	rm -rf $(VENV) var

@@ -1,0 +1,48 @@
+"""The MAI e-services service chassis: what every service shares, written once.
+
+Errors a service meets through the chassis::
+
+    Exception
+    ├── ConfigurationError    a required setting is missing or malformed (process exits)
+    ├── Problem               an error for the client, rendered as RFC 9457 problem+json
+    ├── InvalidToken          an access token that must not be trusted (-> 401)
+    ├── PermanentError        a consumed event that retrying cannot fix (-> dead letters)
+    └── ValueError
+        ├── EventDecodeError  a Kafka message that is not a CloudEvent (-> dead letters)
+        └── ContractViolation event data that does not match its JSON Schema (mai_contracts)
+"""
+
+from .auth import Principal, TokenVerifier, InvalidToken, current_principal, require_auth
+from .config import ConfigurationError, ServiceSettings
+from .consumer import EventConsumer, PermanentError
+from .db import NAMING_CONVENTION, Database, UnitOfWork
+from .events import Event, EventDecodeError
+from .idempotency import idempotent
+from .outbox import OutboxRelay
+from .problems import Problem
+from .service import ServiceDefinition, service_main
+from .web import create_service_app, load_json
+
+__all__ = [
+    "ConfigurationError",
+    "Database",
+    "Event",
+    "EventConsumer",
+    "EventDecodeError",
+    "InvalidToken",
+    "NAMING_CONVENTION",
+    "OutboxRelay",
+    "PermanentError",
+    "Principal",
+    "Problem",
+    "ServiceDefinition",
+    "ServiceSettings",
+    "TokenVerifier",
+    "UnitOfWork",
+    "create_service_app",
+    "current_principal",
+    "idempotent",
+    "load_json",
+    "require_auth",
+    "service_main",
+]

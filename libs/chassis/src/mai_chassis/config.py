@@ -1,0 +1,132 @@
+"""Service settings read once from environment variables, failing fast on missing values."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from environs import Env, EnvValidationError
+
+__all__ = ["ConfigurationError", "ServiceSettings", "ENVIRONMENTS"]
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed; the process must not start."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Settings every service shares; a service subclasses it to add its own.
+
+    A subclass adds fields with defaults and overrides :meth:`read_own` to read them, e.g.::
+
+        @dataclass(frozen=True, kw_only=True)
+        class Settings(ServiceSettings):
+            smtp_host: str = "localhost"
+
+            @classmethod
+            def read_own(cls, env: Env) -> dict[str, Any]:
+                return {"smtp_host": env.str("SMTP_HOST")}
+    """
+
+    #: Service name, set by the subclass (e.g. ``"petition-svc"``).
+    service_name: ClassVar[str] = "service"
+    #: Set to False by a service that has no database (the gateway).
+    needs_database: ClassVar[bool] = True
+    #: Set to False by a service that neither publishes nor consumes events.
+    needs_broker: ClassVar[bool] = True
+
+    environment: str = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+    database_url: str = ""
+    kafka_bootstrap_servers: str = ""
+    #: Prepended to every topic name; empty in production, unique per test run for isolation.
+    kafka_topic_prefix: str = ""
+    kafka_client_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    public_base_url: str = "http://127.0.0.1:8080"
+    port: int = 8080
+    metrics_port: int = 9090
+    web_concurrency: int = 2
+    web_threads: int = 8
+    max_content_length: int = 1024 * 1024
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def read_own(cls, env: Env) -> dict[str, Any]:
+        """Read the subclass' own settings; the base class has none."""
+        return {}
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """Read every setting from ``os.environ``, collecting all problems into one error.
+
+        ``overrides`` win over the environment (tests use them); nothing here has a secret default.
+        """
+        values = cls._read(Env(eager=False, expand_vars=False), provided=set(overrides))
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def _read(cls, env: Env, provided: set[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "environment": env.str(
+                "ENVIRONMENT", "development", validate=lambda v: v in ENVIRONMENTS
+            ),
+            "log_level": env.str("LOG_LEVEL", "INFO").upper(),
+            "log_json": env.bool("LOG_JSON", True),
+            "jwt_jwks_url": env.str("JWT_JWKS_URL", ""),
+            "jwt_issuer": env.str("JWT_ISSUER", "mai-identity"),
+            "jwt_audience": env.str("JWT_AUDIENCE", "mai-eservices"),
+            "public_base_url": env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
+            "port": env.int("PORT", 8080),
+            "metrics_port": env.int("METRICS_PORT", 9090),
+            "web_concurrency": env.int("WEB_CONCURRENCY", 2),
+            "web_threads": env.int("WEB_THREADS", 8),
+            "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        }
+        values["database_url"] = (
+            env.str("DATABASE_URL") if cls.needs_database and "database_url" not in provided
+            else env.str("DATABASE_URL", "")
+        )
+        values["kafka_bootstrap_servers"] = (
+            env.str("KAFKA_BOOTSTRAP_SERVERS")
+            if cls.needs_broker and "kafka_bootstrap_servers" not in provided
+            else env.str("KAFKA_BOOTSTRAP_SERVERS", "")
+        )
+        values["kafka_topic_prefix"] = env.str("KAFKA_TOPIC_PREFIX", "")
+        values["kafka_client_options"] = _kafka_security_options(env)
+        values.update(cls.read_own(env))
+        try:
+            env.seal()
+        except EnvValidationError as exc:
+            problems = "; ".join(f"{name}: {', '.join(map(str, msgs))}" for name, msgs in exc.error_messages.items())
+            raise ConfigurationError(f"{cls.service_name} cannot start: {problems}") from None
+        return values
+
+
+def _kafka_security_options(env: Env) -> dict[str, Any]:
+    """TLS/SASL options for kafka-python, present only when configured."""
+    options: dict[str, Any] = {}
+    protocol = env.str("KAFKA_SECURITY_PROTOCOL", "")
+    if protocol:
+        options["security_protocol"] = protocol
+    cafile = env.str("KAFKA_SSL_CAFILE", "")
+    if cafile:
+        options["ssl_cafile"] = cafile
+    mechanism = env.str("KAFKA_SASL_MECHANISM", "")
+    if mechanism:
+        options["sasl_mechanism"] = mechanism
+        options["sasl_plain_username"] = env.str("KAFKA_SASL_USERNAME")
+        options["sasl_plain_password"] = env.str("KAFKA_SASL_PASSWORD")
+    return options

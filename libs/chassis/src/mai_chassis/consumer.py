@@ -1,0 +1,283 @@
+"""Idempotent Kafka consumer: apply each event once, commit the offset after the database commit.
+
+For each message: decode the CloudEvent (poison → dead letter), validate its data against the
+contract, then in one transaction record ``(consumer_group, event_id)`` and run the handler. A
+duplicate is skipped. Transient errors are retried with exponential backoff; after
+``max_attempts`` — or at once for a :class:`PermanentError` — the message goes to
+``<topic>.dlq`` with the error in its headers and consumption goes on. The offset is committed
+only after the message was applied, skipped or dead-lettered, so a crash re-delivers it and the
+processed-events row makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mai_contracts
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .db import Database, UnitOfWork
+from .events import Event, EventDecodeError, decode_event
+from .logs import bind_context
+from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
+from .tables import ProcessedEvent
+
+__all__ = ["EventConsumer", "Handler", "PermanentError", "DLQ_SUFFIX"]
+
+logger = logging.getLogger(__name__)
+
+DLQ_SUFFIX = ".dlq"
+
+Handler = Callable[[UnitOfWork, Event], None]
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help; the event goes straight to the dead letters."""
+
+
+@dataclass
+class _Outcome:
+    name: str
+    error: BaseException | None = None
+    attempts: int = 0
+
+
+class EventConsumer:
+    """Consumes ``handlers``' event types from their topics as one consumer group.
+
+    ``handlers`` maps an event type (``ro.mai.identity.verified.v1``) to a function taking the
+    unit of work and the :class:`Event`; the handler must not commit — the consumer commits the
+    unit of work together with the processed-event marker.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        service: str,
+        group_id: str,
+        bootstrap_servers: str,
+        handlers: Mapping[str, Handler],
+        topic_prefix: str = "",
+        max_attempts: int = 5,
+        initial_backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        poll_timeout_ms: int = 500,
+        consumer_options: Mapping[str, Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.database = database
+        self.service = service
+        self.group_id = group_id
+        self.bootstrap_servers = bootstrap_servers
+        self.handlers = dict(handlers)
+        self.topic_prefix = topic_prefix
+        self.topics = sorted({topic_prefix + mai_contracts.topic_for_event_type(t).name for t in self.handlers})
+        self.max_attempts = max_attempts
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.poll_timeout_ms = poll_timeout_ms
+        self.consumer_options = dict(consumer_options or {})
+        self._sleep = sleep
+        self._consumer: Any = None
+        self._dlq_producer: Any = None
+        self._last_lag_report = 0.0
+        self._stop: threading.Event | None = None
+
+    # -- processing one message (no Kafka here: unit-testable) ---------------------------------
+
+    def process(self, topic: str, value: bytes | None, key: bytes | None) -> _Outcome:
+        """Apply one message; returns the outcome (processed, duplicate, ignored or dead_letter)."""
+        try:
+            event = decode_event(value, key)
+        except EventDecodeError as exc:
+            return _Outcome("dead_letter", exc)
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return _Outcome("ignored")
+        with bind_context(event_id=event.id, traceparent=event.traceparent):
+            try:
+                mai_contracts.validate(event.type, event.data)
+            except ValueError as exc:
+                return _Outcome("dead_letter", exc)
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    return self._apply_once(handler, event, attempt)
+                except PermanentError as exc:
+                    return _Outcome("dead_letter", exc, attempt)
+                except OperationalError as exc:
+                    # The database is down: not the event's fault, so it is never dead-lettered
+                    # for that. Wait and try again; the offset stays uncommitted meanwhile.
+                    if self._stop is not None and self._stop.is_set():
+                        raise
+                    delay = min(self.max_backoff, self.initial_backoff * 2 ** min(attempt, 6))
+                    logger.warning("database unavailable, retrying in %.1fs: %s", delay, exc.__class__.__name__)
+                    self._sleep(delay)
+                except Exception as exc:
+                    if attempt >= self.max_attempts:
+                        return _Outcome("dead_letter", exc, attempt)
+                    delay = min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1))
+                    EVENTS_PROCESSED.labels(self.service, self.group_id, topic, "retried").inc()
+                    logger.warning(
+                        "event %s failed (attempt %d of %d), retrying in %.1fs: %s",
+                        event.type,
+                        attempt,
+                        self.max_attempts,
+                        delay,
+                        exc.__class__.__name__,
+                    )
+                    self._sleep(delay)
+
+    def _apply_once(self, handler: Handler, event: Event, attempt: int) -> _Outcome:
+        with self.database.unit_of_work(source=self.service, traceparent=event.traceparent) as uow:
+            if uow.session.get(ProcessedEvent, (self.group_id, event.id)) is not None:
+                return _Outcome("duplicate", attempts=attempt)
+            handler(uow, event)
+            uow.session.add(ProcessedEvent(consumer_group=self.group_id, event_id=event.id))
+            try:
+                uow.commit()
+            except IntegrityError:
+                # Another consumer of the group applied it first (e.g. during a rebalance).
+                return _Outcome("duplicate", attempts=attempt)
+        return _Outcome("processed", attempts=attempt)
+
+    # -- the Kafka loop --------------------------------------------------------------------------
+
+    def _make_consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        return KafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers.split(","),
+            group_id=self.group_id,
+            client_id=f"{self.service}-{self.group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=100,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+            reconnect_backoff_max_ms=2000,
+            **self.consumer_options,
+        )
+
+    def _dead_letter(self, message: Any, outcome: _Outcome) -> None:
+        from kafka import KafkaProducer
+
+        if self._dlq_producer is None:
+            self._dlq_producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap_servers.split(","),
+                client_id=f"{self.service}-dlq",
+                acks="all",
+                enable_idempotence=True,
+                max_block_ms=10000,
+            )
+        error = outcome.error
+        headers = list(message.headers or []) + [
+            ("dlq.error.type", (error.__class__.__name__ if error else "unknown").encode()),
+            ("dlq.error.message", str(error)[:2000].encode()),
+            ("dlq.original.topic", message.topic.encode()),
+            ("dlq.original.partition", str(message.partition).encode()),
+            ("dlq.original.offset", str(message.offset).encode()),
+            ("dlq.consumer.group", self.group_id.encode()),
+            ("dlq.attempts", str(outcome.attempts).encode()),
+        ]
+        self._dlq_producer.send(
+            message.topic + DLQ_SUFFIX, key=message.key, value=message.value, headers=headers
+        ).get(timeout=30)
+        logger.error(
+            "dead-lettered %s[%d]@%d after %d attempt(s): %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            outcome.attempts,
+            error.__class__.__name__ if error else "unknown",
+        )
+
+    def _handle_message(self, message: Any) -> None:
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        started = time.perf_counter()
+        outcome = self.process(message.topic, message.value, message.key)
+        if outcome.name == "dead_letter":
+            self._dead_letter(message, outcome)
+        EVENTS_PROCESSED.labels(self.service, self.group_id, message.topic, _METRIC_OUTCOME[outcome.name]).inc()
+        EVENT_PROCESSING_SECONDS.labels(self.service, self.group_id, message.topic).observe(
+            time.perf_counter() - started
+        )
+        self._consumer.commit(
+            {TopicPartition(message.topic, message.partition): OffsetAndMetadata(message.offset + 1, "", -1)}
+        )
+
+    def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._last_lag_report < 10:
+            return
+        self._last_lag_report = now
+        assignment = self._consumer.assignment()
+        if not assignment:
+            return
+        try:
+            ends = self._consumer.end_offsets(list(assignment))
+            for tp in assignment:
+                position = self._consumer.position(tp)
+                CONSUMER_LAG.labels(self.service, self.group_id, tp.topic, str(tp.partition)).set(
+                    max(0, ends.get(tp, position) - position)
+                )
+        except Exception:  # lag is reporting only; the loop must go on
+            logger.debug("consumer lag not available", exc_info=True)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; finishes the message in hand, then leaves the group."""
+        self._stop = stop
+        backoff = 0.5
+        logger.info("consumer %s started on %s", self.group_id, ", ".join(self.topics))
+        while not stop.is_set():
+            try:
+                if self._consumer is None:
+                    self._consumer = self._make_consumer()
+                batches = self._consumer.poll(timeout_ms=self.poll_timeout_ms)
+                for _tp, messages in batches.items():
+                    for message in messages:
+                        self._handle_message(message)
+                        if stop.is_set():
+                            break
+                    if stop.is_set():
+                        break
+                self._report_lag()
+                backoff = 0.5
+            except Exception as exc:
+                logger.warning("consumer %s paused %.1fs: %s: %s", self.group_id, backoff, exc.__class__.__name__, exc)
+                self._close()
+                stop.wait(backoff)
+                backoff = min(self.max_backoff, backoff * 2)
+        self._close()
+        logger.info("consumer %s stopped", self.group_id)
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            except Exception:
+                logger.debug("consumer close failed", exc_info=True)
+            self._consumer = None
+        if self._dlq_producer is not None:
+            try:
+                self._dlq_producer.close(timeout=5)
+            except Exception:
+                logger.debug("dead-letter producer close failed", exc_info=True)
+            self._dlq_producer = None
+
+
+_METRIC_OUTCOME = {
+    "processed": "processed",
+    "duplicate": "duplicate",
+    "ignored": "ignored",
+    "dead_letter": "dead_lettered",
+}

@@ -1,0 +1,133 @@
+"""SQLAlchemy 2 engine, sessions and the unit of work that every handler runs inside."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Database", "UnitOfWork", "NAMING_CONVENTION"]
+
+logger = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names every service's ``MetaData`` uses, so Alembic migrations name things alike."""
+
+
+class Database:
+    """One engine and session factory for a service's own database."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False) -> None:
+        self.url = url
+        options: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            options.update(
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                pool_timeout=10,
+            )
+        self.engine: Engine = create_engine(url, **options)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def unit_of_work(self, *, source: str = "", traceparent: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self, source=source, traceparent=traceparent)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class UnitOfWork:
+    """One database transaction: the state change and its outbox events commit together or not at all.
+
+    Rolls back on leaving the block unless :meth:`commit` was called::
+
+        with db.unit_of_work(source="petition-svc") as uow:
+            uow.session.add(petition)
+            uow.publish("ro.mai.petition.submitted.v1", subject=str(petition.id), data={...})
+            uow.commit()
+    """
+
+    def __init__(self, database: Database, *, source: str = "", traceparent: str | None = None) -> None:
+        self.database = database
+        self.source = source
+        self.traceparent = traceparent
+        self.session: Session = database.session()
+        self._committed = False
+        self.published: list[Mapping[str, Any]] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def publish(self, event_type: str, *, subject: str, data: Mapping[str, Any], key: str | None = None) -> str:
+        """Validate the event against its contract and add it to the outbox; returns the event id."""
+        from .outbox import add_to_outbox
+
+        event_id = add_to_outbox(
+            self.session,
+            event_type=event_type,
+            source=self.source,
+            subject=subject,
+            data=data,
+            key=key or subject,
+            traceparent=self.traceparent,
+        )
+        self.published.append({"type": event_type, "subject": subject, "id": event_id})
+        return event_id
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,74 @@
+"""Alembic migration runner: the chassis' own tables first, then the service's."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, pool, text
+
+__all__ = ["upgrade", "run_env", "CHASSIS_MIGRATIONS", "alembic_config"]
+
+logger = logging.getLogger(__name__)
+
+CHASSIS_MIGRATIONS = Path(__file__).parent
+_LOCK_KEY = 7_302_114_556_001
+
+
+def alembic_config(database_url: str, script_location: Path, version_table: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    # ConfigParser interpolates "%"; URLs with percent-encoded passwords need escaping.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["version_table"] = version_table
+    return config
+
+
+def upgrade(database_url: str, service_migrations: Path | None, *, revision: str = "head") -> None:
+    """Bring the database to the latest schema: chassis tables, then the service's own."""
+    steps = [(CHASSIS_MIGRATIONS, "chassis_alembic_version")]
+    if service_migrations is not None:
+        steps.append((service_migrations, "alembic_version"))
+    for location, version_table in steps:
+        logger.info("migrating %s (%s)", location, version_table)
+        command.upgrade(alembic_config(database_url, location, version_table), revision)
+
+
+def run_env(target_metadata: MetaData | None) -> None:
+    """The body of every ``env.py``: online migrations in one transaction, serialised by a lock."""
+    from alembic import context
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url")
+    version_table = config.attributes.get("version_table", "alembic_version")
+    if context.is_offline_mode():
+        context.configure(
+            url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        is_pg = connection.dialect.name == "postgresql"
+        if is_pg:
+            # Several pods may start migrations at once; one runs them, the others wait.
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                version_table=version_table,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if is_pg:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                connection.commit()
+    engine.dispose()

@@ -1,0 +1,226 @@
+"""Transactional outbox: events are rows written with the state change, then relayed to Kafka."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import mai_contracts
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .events import build_event, encode_event
+from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, register_collector
+from .tables import OutboxEvent
+
+__all__ = ["add_to_outbox", "OutboxRelay", "pending_count", "DEFAULT_BATCH_SIZE"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+#: Published rows are kept this long for audits and replays, then removed.
+PUBLISHED_RETENTION = timedelta(days=7)
+
+
+def add_to_outbox(
+    session: Session,
+    *,
+    event_type: str,
+    source: str,
+    subject: str,
+    data: Mapping[str, Any],
+    key: str,
+    traceparent: str | None = None,
+) -> str:
+    """Validate and serialise the event now (its id and time are fixed here) and add its row."""
+    topic = mai_contracts.topic_for_event_type(event_type).name
+    event = build_event(event_type, source=source, subject=subject, data=data, traceparent=traceparent)
+    session.add(
+        OutboxEvent(
+            event_id=event.get_id(),
+            event_type=event_type,
+            topic=topic,
+            key=key,
+            payload=encode_event(event).decode("utf-8"),
+        )
+    )
+    return event.get_id()
+
+
+def pending_count(database: Database) -> int:
+    with database.session() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None)))
+            or 0
+        )
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in order, in batches, with an idempotent ``acks=all`` producer.
+
+    Rows are locked with ``FOR UPDATE SKIP LOCKED``; on PostgreSQL a transaction-scoped advisory
+    lock also makes one relay of a service the active one at a time, so events of one key keep
+    their order even when several workers run (the others stand by and take over at once).
+    A row is marked published only after the broker acknowledged it; anything unacknowledged stays
+    pending and is retried, so a broker outage delays events but never loses one.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        service: str,
+        bootstrap_servers: str,
+        topic_prefix: str = "",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        idle_interval: float = 0.05,
+        max_backoff: float = 5.0,
+        producer_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.database = database
+        self.service = service
+        self.bootstrap_servers = bootstrap_servers
+        self.topic_prefix = topic_prefix
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self.max_backoff = max_backoff
+        self.producer_options = dict(producer_options or {})
+        self._producer: Any = None
+        self._lock_key = _advisory_key(f"outbox:{service}")
+        self._last_cleanup = 0.0
+        register_collector(
+            CallbackGauge(
+                "outbox_pending_events",
+                "Outbox events not yet published.",
+                {"service": service},
+                lambda: pending_count(database),
+            )
+        )
+
+    def _get_producer(self) -> Any:
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap_servers.split(","),
+                client_id=f"{self.service}-outbox",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+                # Bounded waits: an unreachable broker fails the batch quickly and it is retried.
+                max_block_ms=5000,
+                request_timeout_ms=10000,
+                delivery_timeout_ms=20000,
+                reconnect_backoff_max_ms=2000,
+                **self.producer_options,
+            )
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)  # abort unsent records: their rows stay pending
+            except Exception:  # closing a broken producer may fail too; it is discarded either way
+                logger.debug("producer close failed", exc_info=True)
+            self._producer = None
+
+    def publish_batch(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        with self.database.session() as session, session.begin():
+            if self.database.is_postgresql and not session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
+            ):
+                return 0
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None))
+                .order_by(OutboxEvent.seq)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            producer = self._get_producer()
+            futures = [
+                (
+                    row,
+                    producer.send(
+                        self.topic_prefix + row.topic,
+                        key=row.key.encode(),
+                        value=row.payload.encode(),
+                        headers=[("content-type", b"application/cloudevents+json")],
+                    ),
+                )
+                for row in rows
+            ]
+            producer.flush(timeout=30)
+            now = datetime.now(UTC)
+            published = 0
+            failure: Exception | None = None
+            for row, future in futures:
+                try:
+                    future.get(timeout=30)
+                except Exception as exc:
+                    # Unacknowledged: stays pending and is sent again. Acknowledged rows of the
+                    # same batch are marked published, since sending them again would duplicate.
+                    failure = exc
+                    row.attempts += 1
+                    row.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+                    continue
+                row.published_at = now
+                published += 1
+                OUTBOX_PUBLISHED.labels(self.service, row.topic).inc()
+            if failure is not None:
+                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                logger.warning(
+                    "outbox publish failed for %d of %d events: %s",
+                    len(rows) - published,
+                    len(rows),
+                    failure.__class__.__name__,
+                )
+                self._drop_producer()
+            return published
+
+    def cleanup(self) -> int:
+        """Remove rows published longer ago than the retention period."""
+        cutoff = datetime.now(UTC) - PUBLISHED_RETENTION
+        with self.database.session() as session, session.begin():
+            result = session.execute(
+                delete(OutboxEvent).where(OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff)
+            )
+            return int(result.rowcount or 0)
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set, backing off while the broker or database is unreachable."""
+        backoff = 0.0
+        logger.info("outbox relay started for %s", self.service)
+        while not stop.is_set():
+            try:
+                published = self.publish_batch()
+                backoff = 0.0
+                if time.monotonic() - self._last_cleanup > 3600:
+                    self._last_cleanup = time.monotonic()
+                    self.cleanup()
+                if published < self.batch_size:
+                    stop.wait(self.idle_interval)
+            except Exception as exc:
+                backoff = min(self.max_backoff, max(0.25, backoff * 2))
+                logger.warning("outbox relay paused %.2fs: %s: %s", backoff, exc.__class__.__name__, exc)
+                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                self._drop_producer()
+                stop.wait(backoff)
+        self._drop_producer()
+        logger.info("outbox relay stopped for %s", self.service)
+
+
+def _advisory_key(name: str) -> int:
+    """A stable signed 63-bit key for ``pg_try_advisory_xact_lock``."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
+

@@ -1,0 +1,184 @@
+"""A service's definition and its command line: ``web``, ``worker``, ``migrate`` and its own commands.
+
+A service declares itself once::
+
+    definition = ServiceDefinition(
+        name="petition-svc",
+        settings_class=Settings,
+        create_app=create_app,
+        migrations=Path(__file__).parent / "migrations",
+        worker_loops=lambda settings, db: [],   # its consumers, if any
+    )
+
+and its console script is ``main = service_main("petition.service:definition")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import ConfigurationError, ServiceSettings
+
+__all__ = ["ServiceDefinition", "service_main"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings_class: type[ServiceSettings]
+    create_app: Callable[..., Any]
+    migrations: Path | None = None
+    #: Extra loops the worker runs besides the outbox relay (consumers, delivery loops...).
+    worker_loops: Callable[[Any, Any], Sequence[Any]] | None = None
+    #: Whether the worker runs an outbox relay (services that publish events).
+    relays_outbox: bool = True
+    #: Extra click commands (e.g. ``import-registry``, ``create-admin``).
+    commands: list[click.Command] = field(default_factory=list)
+
+
+def _load(path: str) -> ServiceDefinition:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+
+
+def _read_settings(definition: ServiceDefinition) -> Any:
+    try:
+        return definition.settings_class.from_env()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def service_main(definition_path: str) -> Callable[[], None]:
+    """The console-script entry point of a service (``main = service_main("petition.service:definition")``)."""
+
+    def main() -> None:
+        if len(sys.argv) > 1 and sys.argv[1] == "web":
+            _ensure_multiprocess_metrics()
+        definition = _load(definition_path)
+        _build_cli(definition)(prog_name=definition.name)
+
+    return main
+
+
+def _ensure_multiprocess_metrics() -> None:
+    """Prometheus' multi-process mode must be on before prometheus_client is first imported.
+
+    The service's modules import it, so when the variable is missing the process re-executes
+    itself with it set (Kubernetes sets it in the pod spec and skips this).
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("MAI_METRICS_DIR_READY"):
+            for stale in Path(directory).glob("*.db"):  # counters of a previous run
+                stale.unlink()
+            os.environ["MAI_METRICS_DIR_READY"] = "1"
+        return
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+    os.environ["MAI_METRICS_DIR_READY"] = os.environ["MAI_OWN_METRICS_DIR"] = "1"
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def _build_cli(definition: ServiceDefinition) -> click.Group:
+    @click.group(help=f"{definition.name}: web, worker and maintenance commands.")
+    def cli() -> None:
+        pass
+
+    @cli.command(help="Serve the HTTP API with gunicorn.")
+    @click.option("--bind", default=None, help="host:port (default 0.0.0.0:$PORT)")
+    def web(bind: str | None) -> None:
+        settings = _read_settings(definition)
+        _serve(definition, settings, bind or f"0.0.0.0:{settings.port}")
+
+    @cli.command(help="Run the outbox relay and the event consumers until SIGTERM.")
+    def worker() -> None:
+        from .db import Database
+        from .logs import configure_logging
+        from .outbox import OutboxRelay
+        from .worker import run_worker
+
+        settings = _read_settings(definition)
+        configure_logging(definition.name, level=settings.log_level, json_format=settings.log_json)
+        database = Database(settings.database_url, pool_size=4, max_overflow=4)
+        loops: list[Any] = []
+        if definition.relays_outbox:
+            loops.append(
+                OutboxRelay(
+                    database,
+                    service=definition.name,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    topic_prefix=settings.kafka_topic_prefix,
+                    producer_options=settings.kafka_client_options,
+                )
+            )
+        if definition.worker_loops is not None:
+            loops.extend(definition.worker_loops(settings, database))
+        run_worker(loops, metrics_port=settings.metrics_port)
+
+    @cli.command(help="Apply database migrations (chassis tables, then the service's) and exit.")
+    def migrate() -> None:
+        from .logs import configure_logging
+        from .migrations import upgrade
+
+        settings = _read_settings(definition)
+        configure_logging(definition.name, level=settings.log_level, json_format=settings.log_json)
+        upgrade(settings.database_url, definition.migrations)
+        click.echo(f"{definition.name}: database is up to date")
+
+    for command in definition.commands:
+        cli.add_command(command)
+    return cli
+
+
+def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+    options = {
+        "bind": bind,
+        "workers": settings.web_concurrency,
+        "worker_class": "gthread",
+        "threads": settings.web_threads,
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "max_requests": 20000,
+        "max_requests_jitter": 2000,
+        "accesslog": None,
+        "child_exit": child_exit,
+        "proc_name": definition.name,
+    }
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return definition.create_app(settings)
+
+    try:
+        Application().run()
+    finally:
+        if multiproc_dir and os.environ.get("MAI_OWN_METRICS_DIR"):
+            shutil.rmtree(multiproc_dir, ignore_errors=True)

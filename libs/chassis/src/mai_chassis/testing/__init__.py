@@ -1,0 +1,218 @@
+"""Test helpers shared by every service: real broker and database access, tokens, event reading.
+
+The pytest fixtures built on these live in :mod:`mai_chassis.testing.plugin`, which pytest loads
+automatically once the chassis is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ..auth import roles_claim
+from ..events import Event, decode_event
+
+__all__ = [
+    "TokenIssuer",
+    "serve_jwks",
+    "create_database",
+    "drop_database",
+    "ensure_topics",
+    "read_events",
+    "wait_until",
+]
+
+ISSUER = "mai-identity"
+AUDIENCE = "mai-eservices"
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll until ``predicate()`` is truthy and return its value; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate!r}")
+        time.sleep(interval)
+
+
+class TokenIssuer:
+    """Signs access tokens the way identity-svc does, with its own RSA key (tests only)."""
+
+    def __init__(self, *, issuer: str = ISSUER, audience: str = AUDIENCE, kid: str | None = None) -> None:
+        self.issuer, self.audience = issuer, audience
+        self.kid = kid or f"test-{uuid.uuid4().hex[:8]}"
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk.update(kid=self.kid, use="sig", alg="RS256")
+        return {"keys": [jwk]}
+
+    def issue(
+        self,
+        subject: str | None = None,
+        *,
+        kind: str = "citizen",
+        roles: Iterable[tuple[str, str]] = (),
+        assurance: str = "none",
+        lifetime: timedelta = timedelta(minutes=10),
+        **claims: Any,
+    ) -> str:
+        now = datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject or str(uuid.uuid4()),
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "kind": kind,
+            "acr": assurance,
+            "typ": "access",
+        }
+        if roles:
+            payload["roles"] = roles_claim(roles)
+        payload.update(claims)
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})
+
+    def citizen(self, subject: str | None = None, *, verified: bool = True, **claims: Any) -> str:
+        return self.issue(subject, kind="citizen", assurance="substantial" if verified else "none", **claims)
+
+    def staff(self, role: str, unit: str, subject: str | None = None, **claims: Any) -> str:
+        return self.issue(subject, kind="staff", roles=[(role, unit)], **claims)
+
+
+@contextmanager
+def serve_jwks(jwks: Mapping[str, Any]) -> Iterator[str]:
+    """Serve a JWKS document on a loopback port; yields its URL."""
+    body = json.dumps(jwks).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+
+
+def _admin_engine(admin_url: str) -> Any:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg")
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+def create_database(admin_url: str, prefix: str = "test") -> str:
+    """Create a fresh database on the server of ``admin_url``; returns its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}".replace("-", "_")
+    engine = _admin_engine(admin_url)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    engine = _admin_engine(admin_url)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def ensure_topics(
+    bootstrap_servers: str, names: Iterable[str] | None = None, *, prefix: str = "", partitions: int | None = None
+) -> None:
+    """Create the contract's topics (or the given ones), prefixed, on a test broker (replication 1)."""
+    import mai_contracts
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    declared = {t.name: t for t in mai_contracts.load_topics(include_dlq=True)}
+    wanted = list(names) if names is not None else list(declared)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(
+                prefix + name,
+                partitions or (declared[name].partitions if name in declared else 3),
+                1,
+            )
+            for name in wanted
+            if prefix + name not in existing
+        ]
+        if new:
+            try:
+                admin.create_topics(new, timeout_ms=30000)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def read_events(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    until: Callable[[list[Any]], bool],
+    timeout: float = 30.0,
+    raw: bool = False,
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``until(records)`` holds; returns decoded events.
+
+    With ``raw=True`` returns the kafka-python records themselves (headers, key, value).
+    """
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers.split(","),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+    )
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=500)
+            for messages in batch.values():
+                for message in messages:
+                    records.append(message if raw else decode_event(message.value, message.key))
+            if until(records):
+                return records
+        raise AssertionError(f"timed out reading {topic}: got {len(records)} records")
+    finally:
+        consumer.close()
+
+
+def events_with_subject(events: list[Event], subject: str) -> list[Event]:
+    return [event for event in events if event.subject == subject]

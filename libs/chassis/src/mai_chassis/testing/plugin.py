@@ -1,0 +1,123 @@
+"""pytest fixtures for every service's tests: real Kafka, real PostgreSQL, tokens, JWKS.
+
+Integration tests use the broker and server the environment names (``KAFKA_BOOTSTRAP_SERVERS``,
+``DATABASE_URL`` — an admin URL of a PostgreSQL server; ``make test`` starts local ones and sets
+both). Without them, and with a Docker engine, testcontainers starts them; with neither the
+fixtures fail with a message saying how to run the tests — they never skip silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from . import TokenIssuer, create_database, drop_database, ensure_topics, serve_jwks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: needs a real Kafka broker and PostgreSQL server")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (outages, load)")
+
+
+def _docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-not-found]
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers() -> Iterator[str]:
+    named = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if named:
+        ensure_topics(named)
+        yield named
+        return
+    if _docker_available():
+        from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+
+        with KafkaContainer().with_kraft() as container:
+            servers = container.get_bootstrap_server()
+            ensure_topics(servers)
+            yield servers
+        return
+    pytest.fail(
+        "No Kafka broker: run the tests with `make test` (starts a local broker), or set "
+        "KAFKA_BOOTSTRAP_SERVERS, or make a Docker engine available for testcontainers."
+    )
+
+
+@pytest.fixture
+def topic_prefix(kafka_bootstrap_servers: str) -> str:
+    """A fresh prefix with every contract topic created under it: this test's own topics."""
+    import uuid
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    ensure_topics(kafka_bootstrap_servers, prefix=prefix)
+    return prefix
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    named = os.environ.get("DATABASE_URL")
+    if named and named.startswith("postgres"):
+        yield named
+        return
+    if _docker_available():
+        from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+
+        with PostgresContainer("postgres:16-alpine", driver="psycopg") as container:
+            yield container.get_connection_url()
+        return
+    pytest.fail(
+        "No PostgreSQL server: run the tests with `make test` (starts a local server), or set "
+        "DATABASE_URL to an admin URL, or make a Docker engine available for testcontainers."
+    )
+
+
+@pytest.fixture(scope="session")
+def database_factory(postgres_admin_url: str) -> Iterator[Callable[..., str]]:
+    """Creates fresh, empty databases (``factory(prefix)``); all are dropped at the end."""
+    created: list[str] = []
+
+    def factory(prefix: str = "test") -> str:
+        url = create_database(postgres_admin_url, prefix)
+        created.append(url)
+        return url
+
+    yield factory
+    for url in created:
+        try:
+            drop_database(postgres_admin_url, url)
+        except Exception:  # a still-open connection elsewhere must not fail the session
+            pass
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> TokenIssuer:
+    return TokenIssuer()
+
+
+@pytest.fixture(scope="session")
+def jwks_url(token_issuer: TokenIssuer) -> Iterator[str]:
+    with serve_jwks(token_issuer.jwks) as url:
+        yield url
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    """A real SMTP server on a free loopback port that keeps every received mail."""
+    from mai_devtools.smtp_sink import SmtpSink  # type: ignore[import-not-found]
+
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -1,0 +1,201 @@
+"""The Flask side of the chassis: app wiring, request ids, RED metrics, health, strict JSON input."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from marshmallow import RAISE, Schema
+
+from .auth import TokenVerifier, init_auth
+from .config import ServiceSettings
+from .db import Database
+from .logs import configure_logging, request_id_var, traceparent_var
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
+from .problems import Problem, register_error_handlers
+
+__all__ = [
+    "create_service_app",
+    "load_json",
+    "ReadinessCheck",
+    "broker_reachable",
+    "REQUEST_ID_HEADER",
+    "new_traceparent",
+]
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TRACEPARENT_SHAPE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+ReadinessCheck = Callable[[], None]
+
+
+def new_traceparent() -> str:
+    return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+
+
+def _child_traceparent(parent: str) -> str:
+    """Same trace, a new span id for this service's work."""
+    _version, trace_id, _span, flags = parent.split("-")
+    return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-{flags}"
+
+
+class _BrokerProbe:
+    """Checks that a bootstrap broker accepts TCP connections; the answer is cached briefly."""
+
+    def __init__(self, bootstrap_servers: str, ttl: float = 5.0) -> None:
+        self.servers = [s.strip() for s in bootstrap_servers.split(",") if s.strip()]
+        self.ttl = ttl
+        self._checked_at = 0.0
+        self._ok = False
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at > self.ttl:
+            self._ok = any(self._connect(server) for server in self.servers)
+            self._checked_at = now
+        if not self._ok:
+            raise ConnectionError("no Kafka bootstrap server reachable")
+
+    @staticmethod
+    def _connect(server: str) -> bool:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=1.0):
+                return True
+        except (OSError, ValueError):
+            return False
+
+
+def broker_reachable(bootstrap_servers: str) -> ReadinessCheck:
+    return _BrokerProbe(bootstrap_servers)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    import_name: str,
+    database: Database | None = None,
+    token_verifier: TokenVerifier | None = None,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    optional_readiness: Mapping[str, ReadinessCheck] | None = None,
+) -> Flask:
+    """A Flask app with the chassis wired in; the service then registers its blueprints.
+
+    ``readiness`` checks must pass for ``/readyz`` to answer 200. ``optional_readiness`` checks are
+    reported but do not fail readiness — the broker is one for web processes, since the outbox
+    keeps accepting citizens' requests while Kafka is away.
+    """
+    configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
+    app = Flask(import_name)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    app.config["SERVICE_SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["mai_database"] = database
+    init_auth(app, token_verifier)
+    register_error_handlers(app)
+
+    required = dict(readiness or {})
+    optional = dict(optional_readiness or {})
+    if database is not None:
+        required.setdefault("database", database.ping)
+        from .outbox import pending_count
+
+        register_collector(
+            CallbackGauge(
+                "outbox_pending_events",
+                "Outbox events not yet published.",
+                {"service": settings.service_name},
+                lambda: pending_count(database),
+            )
+        )
+    if settings.kafka_bootstrap_servers:
+        optional.setdefault("broker", broker_reachable(settings.kafka_bootstrap_servers))
+
+    service = settings.service_name
+
+    @app.before_request
+    def _start_request() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _REQUEST_ID_SHAPE.match(incoming) else str(uuid.uuid4())
+        parent = request.headers.get("traceparent", "")
+        g.traceparent = _child_traceparent(parent) if _TRACEPARENT_SHAPE.match(parent) else new_traceparent()
+        g._ctx_tokens = (request_id_var.set(g.request_id), traceparent_var.set(g.traceparent))
+
+    @app.after_request
+    def _finish_request(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        if route not in ("/metrics", "/healthz", "/readyz"):
+            elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+            HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        if response.status_code >= 500:
+            logger.warning("%s %s -> %d", request.method, route, response.status_code)
+        return response
+
+    @app.teardown_request
+    def _end_request(_exc: BaseException | None) -> None:
+        tokens = g.pop("_ctx_tokens", None)
+        if tokens:
+            request_id_var.reset(tokens[0])
+            traceparent_var.reset(tokens[1])
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok", service=service)
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        results: dict[str, str] = {}
+        ready = True
+        for name, check in {**required, **optional}.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"unavailable: {exc.__class__.__name__}"
+                if name in required:
+                    ready = False
+        status = "ready" if ready else "not-ready"
+        if ready and any(v != "ok" for v in results.values()):
+            status = "degraded"
+        return jsonify(status=status, service=service, checks=results), 200 if ready else 503
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, content_type=content_type)
+
+    return app
+
+
+def load_json(schema: Schema | type[Schema], *, partial: bool = False) -> Any:
+    """Parse the request body as JSON and validate it strictly (unknown fields are rejected).
+
+    415 for a body that is not JSON, 400 for malformed JSON, 422 (via the error handler) for
+    fields that fail validation.
+    """
+    if not request.is_json:
+        raise Problem(415, "Send the body as application/json.", kind="unsupported-media-type")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise Problem(400, "The body is not valid JSON.", kind="malformed-json")
+    instance = schema() if isinstance(schema, type) else schema
+    return instance.load(payload, unknown=RAISE, partial=partial)
+
+
+def settings_of(app: Flask | None = None) -> Any:
+    """The settings object the app was created with."""
+    return (app or current_app).config["SERVICE_SETTINGS"]
