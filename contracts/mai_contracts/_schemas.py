@@ -22,7 +22,7 @@ ANY_ITEM: Final = "*"
 _NAME_ONLY_VALIDATORS: Final = frozenset({"required", "additionalProperties", "dependentRequired"})
 
 
-class ContractViolation(ValueError):
+class ContractViolation(ValueError):  # noqa: N818 - a violation of a contract, not a program error
     """An event payload does not match its schema; `errors` lists each problem as 'path: problem'."""
 
     def __init__(self, event_type: str, errors: tuple[str, ...]) -> None:
@@ -52,9 +52,7 @@ def schema_uri(event_type: str) -> str:
 
 @functools.cache
 def _validator(event_type: str) -> Draft202012Validator:
-    return Draft202012Validator(
-        _schema(event_type), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return Draft202012Validator(_schema(event_type), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def validate(event_type: str, data: Any) -> None:

@@ -164,7 +164,7 @@ def format_table(topics: Iterable[Topic]) -> str:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     )
 
 
@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     """Run the command line; return the process exit status."""
     args = _parser().parse_args(argv)
     out = out or sys.stdout
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not args.verbose:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
@@ -214,23 +216,23 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 
 def _run_create(args: argparse.Namespace, out: TextIO) -> int:
-    KafkaAdminClient = _kafka_module("kafka.admin").KafkaAdminClient
-    KafkaError = _kafka_module("kafka.errors").KafkaError
+    admin_client = _kafka_module("kafka.admin").KafkaAdminClient
+    kafka_error = _kafka_module("kafka.errors").KafkaError
 
     specs = plan(declared_topics(), replication_factor=args.replication_factor, min_insync=args.min_insync)
     try:
-        admin = KafkaAdminClient(
+        admin = admin_client(
             bootstrap_servers=args.bootstrap_servers.split(","),
             client_id=CLIENT_ID,
             request_timeout_ms=args.timeout_ms,
             bootstrap_timeout_ms=args.timeout_ms,
         )
-    except KafkaError as exc:
+    except kafka_error as exc:
         print(f"mai-topics: cannot reach Kafka at {args.bootstrap_servers}: {exc!r}", file=sys.stderr)
         return EXIT_BROKER_UNREACHABLE
     try:
         report = create(admin, specs, timeout_ms=args.timeout_ms)
-    except KafkaError as exc:
+    except kafka_error as exc:
         print(f"mai-topics: Kafka request failed: {exc!r}", file=sys.stderr)
         return EXIT_TOPIC_ERRORS
     finally:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
-
 import mai_contracts
+import pytest
 from mai_contracts import REDACTED, ContractViolation
 
 EVENT_TYPES = [t.event_type for t in mai_contracts.load_topics(include_dlq=False)]

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 import mai_contracts
+import pytest
 from mai_contracts.topics_cli import EXIT_BROKER_UNREACHABLE, create, main, plan
 
 ALREADY_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS
@@ -30,9 +29,14 @@ class FakeAdmin:
     def describe_topics(self, topics: list[str] | None = None) -> list[dict[str, Any]]:
         return [{"name": n, "partitions": [{}] * self.topics[n]} for n in topics or self.topics]
 
-    def create_topics(self, new_topics: dict[str, dict[str, Any]], timeout_ms: int | None = None,
-                      validate_only: bool = False, raise_errors: bool = True,
-                      wait_for_metadata: bool = False) -> dict[str, Any]:
+    def create_topics(
+        self,
+        new_topics: dict[str, dict[str, Any]],
+        timeout_ms: int | None = None,
+        validate_only: bool = False,
+        raise_errors: bool = True,
+        wait_for_metadata: bool = False,
+    ) -> dict[str, Any]:
         self.requests.append(new_topics)
         answers = []
         for name, request in new_topics.items():
@@ -99,7 +103,14 @@ def test_list_prints_every_topic_as_a_table() -> None:
     assert len(lines) == 1 + len(mai_contracts.load_topics())
     verified = next(line for line in lines if line.startswith("identity.verified "))
     assert verified.split() == [
-        "identity.verified", "identity-svc", "6", "3", "2", "citizen_id", "30d", "personal",
+        "identity.verified",
+        "identity-svc",
+        "6",
+        "3",
+        "2",
+        "citizen_id",
+        "30d",
+        "personal",
         "notify-svc,record-svc,booking-svc",
     ]
 
@@ -119,8 +130,16 @@ def test_create_requires_a_broker_address(capsys: pytest.CaptureFixture[str]) ->
 
 def test_create_reports_an_unreachable_broker_with_a_non_zero_status() -> None:
     # A child process, as a real run is; port 9 on loopback has nothing listening.
-    command = [sys.executable, "-m", "mai_contracts.topics_cli", "create",
-               "--bootstrap-servers", "127.0.0.1:9", "--timeout-ms", "1000"]
+    command = [
+        sys.executable,
+        "-m",
+        "mai_contracts.topics_cli",
+        "create",
+        "--bootstrap-servers",
+        "127.0.0.1:9",
+        "--timeout-ms",
+        "1000",
+    ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert finished.returncode == EXIT_BROKER_UNREACHABLE
     assert "cannot reach Kafka at 127.0.0.1:9" in finished.stderr

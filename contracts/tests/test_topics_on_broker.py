@@ -9,9 +9,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 import mai_contracts
+import pytest
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +48,9 @@ def test_create_succeeds_and_accounts_for_every_declared_topic(first_run: subpro
     assert sorted(reported) == sorted(t.name for t in mai_contracts.load_topics())
 
 
-def test_every_declared_topic_exists_with_its_partitions(first_run: subprocess.CompletedProcess[str], admin: Any) -> None:
+def test_every_declared_topic_exists_with_its_partitions(
+    first_run: subprocess.CompletedProcess[str], admin: Any
+) -> None:
     declared = {t.name: t for t in mai_contracts.load_topics()}
     described = {d["name"]: d for d in admin.describe_topics(list(declared))}
     for name, topic in declared.items():
