@@ -1,0 +1,263 @@
+"""Operating rules every rendered workload follows: probes, resources, a locked-down security
+context, autoscaling bounded by partitions, Services that select pods, no inline Secrets in prod,
+and a network that denies by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec
+
+SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")
+
+
+def _workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in objects if pod_spec(o) is not None]
+
+
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = pod_spec(obj) or {}
+    return list(spec.get("initContainers", [])) + list(spec.get("containers", []))
+
+
+def _component(obj: dict[str, Any]) -> str:
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component", "")
+
+
+def _consumed_partitions() -> dict[str, dict[str, int]]:
+    """service -> {topic: partitions} of every topic it consumes, from contracts/."""
+    document = yaml.safe_load((REPO_ROOT / "contracts" / "mai_contracts" / "topics.yaml").read_text(encoding="utf-8"))
+    consumed: dict[str, dict[str, int]] = {}
+    for topic in document["topics"]:
+        for consumer in topic["consumers"]:
+            consumed.setdefault(consumer, {})[topic["name"]] = topic["partitions"]
+    return consumed
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_long_running_container_has_probes(rendered, overlay):
+    missing = []
+    for obj in of_kind(rendered[overlay], "Deployment"):
+        for container in pod_spec(obj)["containers"]:
+            where = f"{obj['metadata']['name']}/{container['name']}"
+            if "livenessProbe" not in container:
+                missing.append(f"{where}: no livenessProbe")
+            # Workers serve no traffic: liveness (and a startup grace) is what they need.
+            if _component(obj) != "worker" and "readinessProbe" not in container:
+                missing.append(f"{where}: no readinessProbe")
+            if _component(obj) in ("web", "worker") and "startupProbe" not in container:
+                missing.append(f"{where}: no startupProbe")
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_probes_ask_healthz_for_liveness_and_readyz_for_readiness(rendered, overlay):
+    for obj in of_kind(rendered[overlay], "Deployment"):
+        if _component(obj) != "web":
+            continue
+        container = pod_spec(obj)["containers"][0]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", obj["metadata"]["name"]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_has_requests_and_limits(rendered, overlay):
+    missing = []
+    for obj in _workloads(rendered[overlay]):
+        for container in _containers(obj):
+            resources = container.get("resources", {})
+            for part in ("requests", "limits"):
+                for resource in ("cpu", "memory") if part == "requests" else ("memory",):
+                    if resource not in resources.get(part, {}):
+                        missing.append(f"{obj['metadata']['name']}/{container['name']}: no {part}.{resource}")
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_runs_locked_down(rendered, overlay):
+    problems = []
+    for obj in _workloads(rendered[overlay]):
+        pod = pod_spec(obj)
+        pod_context = pod.get("securityContext", {})
+        for container in _containers(obj):
+            where = f"{obj['metadata']['name']}/{container['name']}"
+            context = container.get("securityContext", {})
+            if not (context.get("runAsNonRoot") or pod_context.get("runAsNonRoot")):
+                problems.append(f"{where}: may run as root")
+            if context.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: writable root filesystem")
+            if context.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: privilege escalation allowed")
+            if context.get("capabilities", {}).get("drop") != ["ALL"]:
+                problems.append(f"{where}: capabilities not all dropped")
+            seccomp = context.get("seccompProfile") or pod_context.get("seccompProfile") or {}
+            if seccomp.get("type") != "RuntimeDefault":
+                problems.append(f"{where}: no RuntimeDefault seccomp profile")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for container in _containers(obj):
+            if not any(m["mountPath"] == "/tmp" and "emptyDir" in volumes.get(m["name"], {})
+                       for m in container.get("volumeMounts", [])):  # fmt: skip
+                if container["name"] != "redis":
+                    problems.append(f"{obj['metadata']['name']}/{container['name']}: no emptyDir at /tmp")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_has_web_worker_migration_and_database(rendered, overlay):
+    names = {(o["kind"], o["metadata"]["name"]) for o in rendered[overlay]}
+    for service in SERVICES:
+        for kind, name in (
+            ("Deployment", f"{service}-web"), ("Deployment", f"{service}-worker"), ("Service", service),
+            ("Job", f"{service}-migrate"), ("Cluster", f"{service}-db"), ("HorizontalPodAutoscaler", f"{service}-web"),
+            ("PodDisruptionBudget", f"{service}-web"), ("PodDisruptionBudget", f"{service}-worker"),
+            ("ServiceMonitor", f"{service}-web"), ("ServiceMonitor", f"{service}-worker"),
+        ):  # fmt: skip
+            assert (kind, name) in names, f"{overlay}: {kind} {name} missing"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_web_deployment_has_an_hpa(rendered, overlay):
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(rendered[overlay], "HorizontalPodAutoscaler")}
+    for obj in of_kind(rendered[overlay], "Deployment"):
+        if _component(obj) == "web":
+            assert obj["metadata"]["name"] in targets
+            assert "replicas" not in obj["spec"], "the HPA owns the replica count"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_consuming_workers_scale_on_lag_and_never_past_their_partitions(rendered, overlay):
+    consumed = _consumed_partitions()
+    topics = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(rendered[overlay], "KafkaTopic")}
+    scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in of_kind(rendered[overlay], "ScaledObject")}
+    for service, declared in consumed.items():
+        scaled_object = scaled.get(f"{service}-worker")
+        assert scaled_object, f"{service}-worker consumes {sorted(declared)} but has no ScaledObject"
+        triggers = scaled_object["spec"]["triggers"]
+        assert {t["type"] for t in triggers} == {"kafka"}
+        assert {t["metadata"]["consumerGroup"] for t in triggers} == {service}
+        assert {t["metadata"]["topic"] for t in triggers} == set(declared), f"{service}: triggers drift from contracts"
+        # Beyond the largest consumed topic's partition count a replica gets no partition at all.
+        bound = max(topics[name] for name in declared)
+        assert 1 <= scaled_object["spec"]["minReplicaCount"] <= scaled_object["spec"]["maxReplicaCount"] <= bound
+    deployments = {d["metadata"]["name"]: d for d in of_kind(rendered[overlay], "Deployment")}
+    for name in scaled:
+        assert "replicas" not in deployments[name]["spec"], f"{name}: KEDA owns the replica count"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_relay_only_workers_keep_a_standing_replica_and_a_budget(rendered, overlay):
+    """petition-svc and identity-svc consume nothing: their worker is the outbox relay alone,
+    single-active by an advisory lock, so more pods add no throughput; a fixed count is enough."""
+    consumed = _consumed_partitions()
+    scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(rendered[overlay], "ScaledObject")}
+    budgets = {p["metadata"]["name"] for p in of_kind(rendered[overlay], "PodDisruptionBudget")}
+    for obj in of_kind(rendered[overlay], "Deployment"):
+        name = obj["metadata"]["name"]
+        service = obj["metadata"]["labels"]["app.kubernetes.io/name"]
+        if _component(obj) != "worker" or service in consumed:
+            continue
+        assert name not in scaled
+        assert obj["spec"].get("replicas", 1) >= 1
+        assert name in budgets
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_selects_some_pods(rendered, overlay):
+    templates = [
+        (o["metadata"].get("namespace"), pod_labels)
+        for o in _workloads(rendered[overlay])
+        for pod_labels in [o["spec"]["template"]["metadata"].get("labels", {})]
+    ]
+    for service in of_kind(rendered[overlay], "Service"):
+        selector = service["spec"].get("selector")
+        assert selector, f"Service {service['metadata']['name']} has no selector"
+        assert any(
+            namespace == service["metadata"].get("namespace") and selector.items() <= labels.items()
+            for namespace, labels in templates
+        ), f"Service {service['metadata']['name']} selects no pod"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_port_names_a_container_port(rendered, overlay):
+    for service in of_kind(rendered[overlay], "Service"):
+        selector = service["spec"]["selector"]
+        ports = {
+            p.get("name")
+            for o in _workloads(rendered[overlay])
+            if selector.items() <= o["spec"]["template"]["metadata"].get("labels", {}).items()
+            for c in _containers(o)
+            for p in c.get("ports", [])
+        }
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in ports, f"{service['metadata']['name']}: no container port {port['targetPort']}"
+
+
+def test_prod_has_no_secret_objects(rendered):
+    secrets = of_kind(rendered["prod"], "Secret")
+    assert not secrets, f"prod must only reference Secrets: {[s['metadata']['name'] for s in secrets]}"
+
+
+def test_dev_secrets_are_marked_dev_only(rendered):
+    for secret in of_kind(rendered["dev"], "Secret"):
+        assert secret["metadata"]["labels"].get("mai.gov.ro/dev-only") == "true", secret["metadata"]["name"]
+
+
+def test_prod_never_enables_the_sandbox_identity_provider(rendered):
+    for config in of_kind(rendered["prod"], "ConfigMap"):
+        assert "sandbox" not in config.get("data", {}).get("EID_PROVIDERS", ""), config["metadata"]["name"]
+        assert config.get("data", {}).get("ENVIRONMENT", "production") == "production"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_denies_by_default(rendered, overlay):
+    policies = of_kind(rendered[overlay], "NetworkPolicy")
+    assert any(
+        p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress") and not p["spec"].get("egress")
+        for p in policies
+    ), "no default-deny NetworkPolicy"  # fmt: skip
+    selected = {tuple(sorted(p["spec"]["podSelector"].get("matchLabels", {}).items())) for p in policies}
+    for obj in _workloads(rendered[overlay]):
+        labels = obj["spec"]["template"]["metadata"]["labels"]
+        key = tuple(sorted((k, v) for k, v in labels.items()
+                           if k in ("app.kubernetes.io/name", "app.kubernetes.io/component")))  # fmt: skip
+        assert key in selected or (("app.kubernetes.io/name", labels["app.kubernetes.io/name"]),) in selected, (
+            f"{obj['metadata']['name']} has no NetworkPolicy of its own"
+        )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_gateway_is_reachable_from_the_ingress_controller(rendered, overlay):
+    for policy in of_kind(rendered[overlay], "NetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                if namespace == "ingress-nginx":
+                    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "gateway"
+    ingresses = of_kind(rendered[overlay], "Ingress")
+    assert [i["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] for i in ingresses] == ["gateway"]
+    assert ingresses[0]["spec"]["tls"] and "cert-manager.io/cluster-issuer" in ingresses[0]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_database_urls_come_from_the_operator_secret(rendered, overlay):
+    for obj in _workloads(rendered[overlay]):
+        for container in _containers(obj):
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "DATABASE_URL" not in env:
+                continue
+            service = obj["metadata"]["labels"]["app.kubernetes.io/name"]
+            assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"{service}-db-app"
+            assert "$(DB_PASSWORD)" in env["DATABASE_URL"]["value"]
+            assert f"@{service}-db-rw:" in env["DATABASE_URL"]["value"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_carry_the_overlay_tag(rendered, overlay):
+    for obj in _workloads(rendered[overlay]):
+        for container in _containers(obj):
+            image = container["image"]
+            assert ":" in image and not image.endswith(":latest"), f"{obj['metadata']['name']}: {image}"
