@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from environs import Env, EnvValidationError
+from marshmallow.validate import OneOf
 
 __all__ = ["ConfigurationError", "ServiceSettings", "ENVIRONMENTS"]
 
@@ -80,9 +81,7 @@ class ServiceSettings:
     @classmethod
     def _read(cls, env: Env, provided: set[str]) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "environment": env.str(
-                "ENVIRONMENT", "development", validate=lambda v: v in ENVIRONMENTS
-            ),
+            "environment": env.str("ENVIRONMENT", "development", validate=OneOf(ENVIRONMENTS)),
             "log_level": env.str("LOG_LEVEL", "INFO").upper(),
             "log_json": env.bool("LOG_JSON", True),
             "jwt_jwks_url": env.str("JWT_JWKS_URL", ""),

@@ -98,4 +98,5 @@ def run_worker(
             thread.join(timeout=30)
         if server is not None:
             server.shutdown()
+            server.server_close()
     logger.info("worker stopped")

@@ -121,6 +121,7 @@ def serve_jwks(jwks: Mapping[str, Any]) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def _admin_engine(admin_url: str) -> Any:

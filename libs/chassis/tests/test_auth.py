@@ -1,0 +1,126 @@
+"""Access tokens: only properly signed, current tokens meant for us get in; roles are checked."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from flask import Flask, jsonify
+from mai_chassis import InvalidToken, TokenVerifier, current_principal, require_auth
+from mai_chassis.auth import init_auth
+from mai_chassis.problems import register_error_handlers
+from mai_chassis.testing import TokenIssuer
+
+
+@pytest.fixture(scope="module")
+def issuer() -> TokenIssuer:
+    return TokenIssuer()
+
+
+@pytest.fixture(scope="module")
+def verifier(issuer: TokenIssuer) -> TokenVerifier:
+    return TokenVerifier(issuer=issuer.issuer, audience=issuer.audience, jwks=issuer.jwks)
+
+
+def _b64(data: dict) -> str:  # type: ignore[type-arg]
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_a_valid_citizen_token_yields_the_principal(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    principal = verifier.verify(issuer.citizen("c-1"))
+    assert principal.subject == "c-1"
+    assert principal.kind == "citizen"
+    assert principal.is_verified
+
+
+def test_staff_roles_are_scoped_to_units(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    principal = verifier.verify(issuer.staff("petition_clerk", "IGPR"))
+    assert principal.has_role("petition_clerk", "IGPR")
+    assert not principal.has_role("petition_clerk", "IGSU")
+    assert not principal.has_role("certificate_clerk")
+    admin = verifier.verify(issuer.staff("admin", "*"))
+    assert admin.has_role("petition_clerk", "IGSU")
+
+
+def test_unsigned_alg_none_token_is_refused(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    header = {"alg": "none", "typ": "JWT", "kid": issuer.kid}
+    claims = jwt.decode(issuer.citizen(), options={"verify_signature": False})
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{_b64(header)}.{_b64(claims)}.")
+
+
+def test_hmac_token_signed_with_the_public_key_is_refused(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    public_pem = issuer.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    claims = jwt.decode(issuer.citizen(), options={"verify_signature": False})
+    header = {"alg": "HS256", "typ": "JWT", "kid": issuer.kid}
+    import hashlib
+    import hmac
+
+    signing_input = f"{_b64(header)}.{_b64(claims)}"
+    signature = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{signing_input}.{signature.rstrip(b'=').decode()}")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lifetime": timedelta(seconds=-120)},
+        {"aud": "another-audience"},
+        {"iss": "someone-else"},
+        {"typ": "refresh"},
+    ],
+    ids=["expired", "wrong-audience", "wrong-issuer", "not-an-access-token"],
+)
+def test_tokens_not_meant_for_us_are_refused(issuer: TokenIssuer, verifier: TokenVerifier, change: dict) -> None:  # type: ignore[type-arg]
+    with pytest.raises(InvalidToken):
+        verifier.verify(issuer.citizen(**change))
+
+
+def test_tampered_payload_is_refused(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    header, _payload, signature = issuer.citizen("c-1").split(".")
+    claims = jwt.decode(issuer.citizen("c-1"), options={"verify_signature": False})
+    claims["sub"] = "c-2"
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{_b64(claims)}.{signature}")
+
+
+def test_unknown_key_id_is_refused(verifier: TokenVerifier) -> None:
+    stranger = TokenIssuer()
+    with pytest.raises(InvalidToken):
+        verifier.verify(stranger.citizen())
+
+
+def test_the_view_decorator_answers_401_and_403(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    app = Flask(__name__)
+    register_error_handlers(app)
+    init_auth(app, verifier)
+
+    @app.get("/queue")
+    @require_auth("petition_clerk")
+    def queue():  # type: ignore[no-untyped-def]
+        principal = current_principal()
+        assert principal is not None
+        return jsonify(units=sorted(principal.units_for("petition_clerk")))
+
+    client = app.test_client()
+    missing = client.get("/queue")
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/queue", headers={"Authorization": "Bearer not-a-jwt"}).status_code == 401
+    citizen = client.get("/queue", headers={"Authorization": f"Bearer {issuer.citizen()}"})
+    assert citizen.status_code == 403
+    clerk = client.get("/queue", headers={"Authorization": f"Bearer {issuer.staff('petition_clerk', 'IGPR')}"})
+    assert clerk.status_code == 200
+    assert clerk.get_json() == {"units": ["IGPR"]}
+
+
+def test_keys_are_fetched_from_a_jwks_url(token_issuer: TokenIssuer, jwks_url: str) -> None:
+    verifier = TokenVerifier(issuer=token_issuer.issuer, audience=token_issuer.audience, jwks_url=jwks_url)
+    assert verifier.verify(token_issuer.citizen("c-7")).subject == "c-7"

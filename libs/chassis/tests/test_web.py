@@ -1,0 +1,139 @@
+"""The Flask side: problem+json everywhere, strict JSON input, request ids, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+from flask import Flask, jsonify
+from mai_chassis import Database, Problem, ServiceSettings, create_service_app, load_json
+from mai_chassis.problems import PROBLEM_JSON
+from marshmallow import Schema, fields
+from sqlalchemy.exc import OperationalError
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebSettings(ServiceSettings):
+    service_name: ClassVar[str] = "web-test-svc"
+
+
+class GreetingSchema(Schema):
+    name = fields.String(required=True)
+
+
+@pytest.fixture
+def app(sqlite_database: Database) -> Flask:
+    settings = WebSettings(database_url=sqlite_database.url, kafka_bootstrap_servers="127.0.0.1:1", log_json=False)
+    app = create_service_app(settings, import_name=__name__, database=sqlite_database)
+
+    @app.post("/greetings")
+    def greet():  # type: ignore[no-untyped-def]
+        payload = load_json(GreetingSchema)
+        return jsonify(greeting=f"Buna ziua, {payload['name']}"), 201
+
+    @app.get("/teapot")
+    def teapot():  # type: ignore[no-untyped-def]
+        raise Problem(418, "Short and stout.", kind="teapot", brewing=True)
+
+    @app.get("/boom")
+    def boom():  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    @app.get("/db-down")
+    def db_down():  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    return app
+
+
+def test_unknown_route_is_a_problem_document(app: Flask) -> None:
+    response = app.test_client().get("/nowhere")
+    assert response.status_code == 404
+    assert response.content_type == PROBLEM_JSON
+    body = response.get_json()
+    assert body["status"] == 404 and body["title"] == "Not Found" and body["instance"] == "/nowhere"
+
+
+def test_a_problem_carries_its_type_and_extensions(app: Flask) -> None:
+    body = app.test_client().get("/teapot").get_json()
+    assert body["type"].endswith("/problems/teapot")
+    assert body["brewing"] is True
+    assert body["detail"] == "Short and stout."
+
+
+def test_unexpected_errors_hide_internals(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "unhandled error" in caplog.text
+
+
+def test_database_outage_is_503_with_retry_after(app: Flask) -> None:
+    response = app.test_client().get("/db-down")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.content_type == PROBLEM_JSON
+
+
+def test_body_that_is_not_json_is_415(app: Flask) -> None:
+    response = app.test_client().post("/greetings", data="name=Ion", content_type="text/plain")
+    assert response.status_code == 415
+
+
+def test_malformed_json_is_400(app: Flask) -> None:
+    response = app.test_client().post("/greetings", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_unknown_and_missing_fields_are_422_naming_each_field(app: Flask) -> None:
+    response = app.test_client().post("/greetings", json={"nickname": "Ionel"})
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert set(errors) == {"name", "nickname"}
+
+
+def test_valid_json_reaches_the_view(app: Flask) -> None:
+    response = app.test_client().post("/greetings", json={"name": "Ion"})
+    assert response.status_code == 201
+    assert response.get_json() == {"greeting": "Buna ziua, Ion"}
+
+
+def test_request_id_is_created_when_absent_and_kept_when_given(app: Flask) -> None:
+    client = app.test_client()
+    created = client.get("/healthz").headers["X-Request-ID"]
+    assert len(created) == 36
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    # A header that could inject into logs is replaced, not echoed.
+    assert client.get("/healthz", headers={"X-Request-ID": "bad id <x>"}).headers["X-Request-ID"] != "bad id <x>"
+
+
+def test_readiness_needs_the_database_but_only_reports_the_broker(app: Flask) -> None:
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("unavailable")
+    assert body["status"] == "degraded"
+
+
+def test_readiness_fails_when_the_database_is_unreachable(tmp_path: pytest.TempPathFactory) -> None:
+    settings = WebSettings(
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", kafka_bootstrap_servers="", log_json=False
+    )
+    database = Database(settings.database_url)
+    app = create_service_app(settings, import_name=__name__, database=database)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"].startswith("unavailable")
+
+
+def test_metrics_count_requests_by_route_and_status(app: Flask) -> None:
+    client = app.test_client()
+    client.post("/greetings", json={"name": "Ion"})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{method="POST",route="/greetings",service="web-test-svc",status="201"}' in text
+    assert "http_request_duration_seconds_bucket" in text
+    assert 'outbox_pending_events{service="web-test-svc"} 0.0' in text
