@@ -185,7 +185,7 @@ cmd_stop() {
   pid=$(<"$PID_FILE")
   log kafka "stopping (pid $pid)"
   kill -TERM "$pid"
-  while kill -0 "$pid" 2>/dev/null; do
+  while process_running "$pid"; do
     if ((waited >= KAFKA_STOP_TIMEOUT * 5)); then
       log kafka "still running after ${KAFKA_STOP_TIMEOUT} s: killing it"
       kill -KILL "$pid" 2>/dev/null || true

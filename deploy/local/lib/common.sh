@@ -25,12 +25,22 @@ is_root() {
   [[ $(id -u) -eq 0 ]]
 }
 
+# process_running PID — true while the process exists and is not a zombie (an exited child that
+# nobody has reaped yet, as happens under a container init that does not reap).
+process_running() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 # pid_alive PIDFILE — true when the file names a running process.
 pid_alive() {
   local pid
   [[ -s $1 ]] || return 1
   pid=$(<"$1")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+  [[ $pid =~ ^[0-9]+$ ]] && process_running "$pid"
 }
 
 # port_open HOST PORT — true when something accepts TCP connections there.
