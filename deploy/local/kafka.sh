@@ -39,6 +39,11 @@ external_bootstrap() {
   [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} && $KAFKA_BOOTSTRAP_SERVERS != "$LOCAL_BOOTSTRAP" ]]
 }
 
+# broker_running — the pid file names a live Kafka broker (not a stale pid reused after a reboot).
+broker_running() {
+  pid_alive "$PID_FILE" && tr '\0' ' ' 2>/dev/null <"/proc/$(<"$PID_FILE")/cmdline" | grep -q 'kafka\.Kafka'
+}
+
 probe() {
   python3 "$HERE/lib/kafka_ready.py" "$@"
 }
@@ -135,7 +140,7 @@ cmd_start() {
     echo "$KAFKA_BOOTSTRAP_SERVERS"
     return 0
   fi
-  if pid_alive "$PID_FILE"; then
+  if broker_running; then
     log kafka "already running (pid $(<"$PID_FILE"))"
     probe "$LOCAL_BOOTSTRAP" --timeout "$KAFKA_START_TIMEOUT" --pid "$(<"$PID_FILE")" ||
       die kafka "running but not answering, see $LOG_DIR/server.log"
@@ -176,7 +181,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-  if ! pid_alive "$PID_FILE"; then
+  if ! broker_running; then
     log kafka "not running"
     rm -f "$PID_FILE"
     return 0
@@ -207,7 +212,7 @@ cmd_status() {
     echo "external broker at $KAFKA_BOOTSTRAP_SERVERS does not answer"
     return 3
   fi
-  if ! pid_alive "$PID_FILE"; then
+  if ! broker_running; then
     echo "stopped"
     return 3
   fi
