@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make run`: the whole platform on this machine — Kafka, PostgreSQL, the SMTP sink, every service
+# (web and worker) and the gateway. Ctrl-C stops everything it started.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN=$ROOT/.venv/bin
+VAR=$ROOT/var
+mkdir -p "$VAR/mail" "$VAR/run"
+cd "$ROOT"
+
+say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
+
+started_infra=0
+stop_infra() {
+  if ((started_infra)); then
+    say "stopping the infrastructure this run started"
+    "$HERE/infra.sh" down || true
+  fi
+}
+trap stop_infra EXIT
+
+# 1. Kafka and PostgreSQL: the ones the environment names, else local ones.
+if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} || -z ${DATABASE_URL:-} ]]; then
+  "$HERE/kafka.sh" status >/dev/null 2>&1 && "$HERE/postgres.sh" status >/dev/null 2>&1 || started_infra=1
+  "$HERE/infra.sh" up >/dev/null
+  # shellcheck disable=SC1091
+  set -a; source "$VAR/infra.env"; set +a
+fi
+PG_BASE=${DATABASE_URL%/*}
+PG_BASE=${PG_BASE/#postgresql:/postgresql+psycopg:}
+export PG_BASE
+
+# 2. Topics, from the one declaration in contracts/.
+say "creating topics on $KAFKA_BOOTSTRAP_SERVERS"
+"$BIN/mai-topics" create --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" --replication-factor 1 >/dev/null
+
+# 3. Development-only secrets, generated once under var/ (never used in production).
+DEV_ENV=$VAR/dev.env
+if [[ ! -s $DEV_ENV ]]; then
+  say "generating development secrets in $DEV_ENV"
+  {
+    echo "EVENT_SEALING_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
+    echo "REGISTRY_HASH_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    echo "LINK_SIGNING_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    echo "KEY_ENCRYPTION_KEY=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
+  } >"$DEV_ENV"
+  chmod 600 "$DEV_ENV"
+fi
+set -a
+# shellcheck disable=SC1090
+source "$DEV_ENV"
+set +a
+export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
+export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json
+export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
+
+# 4. Migrations, one database per service.
+for service in petition identity record booking notify; do
+  if [[ -x $BIN/$service-svc ]]; then
+    DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null
+    say "migrated $service-svc"
+  fi
+done
+
+cat <<MSG
+
+  gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
+  petition-svc   http://127.0.0.1:8101     worker metrics :9101
+  identity-svc   http://127.0.0.1:8102     worker metrics :9102
+  record-svc     http://127.0.0.1:8103     worker metrics :9103
+  booking-svc    http://127.0.0.1:8104     worker metrics :9104
+  notify-svc     http://127.0.0.1:8105     worker metrics :9105
+  Kafka          $KAFKA_BOOTSTRAP_SERVERS
+  PostgreSQL     $DATABASE_URL
+  SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)
+
+  Ctrl-C stops everything.
+
+MSG
+
+# 5. Every process under one process manager.
+"$BIN/honcho" start -f "$HERE/Procfile" -d "$ROOT"
