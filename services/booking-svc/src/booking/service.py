@@ -1,0 +1,67 @@
+"""booking-svc's definition: its web app, migrations, worker loops and command line."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from mai_chassis import Database, EventConsumer, ServiceDefinition, service_main
+
+from . import create_app
+from .config import Settings
+
+
+def worker_loops(settings: Settings, database: Database) -> list[Any]:
+    from .handlers import IDENTITY_VERIFIED, record_verified_identity
+
+    return [
+        EventConsumer(
+            database,
+            service=settings.service_name,
+            group_id="booking-svc",
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.kafka_topic_prefix,
+            handlers={IDENTITY_VERIFIED: record_verified_identity},
+            consumer_options=settings.kafka_client_options,
+        )
+    ]
+
+
+@click.command("generate-slots", help="Create counter slots from the offices' opening hours for a date range.")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
+@click.option("--office", "office_codes", multiple=True, help="Only these offices (repeatable); default all.")
+def generate_slots_command(start: Any, end: Any, office_codes: tuple[str, ...]) -> None:
+    from mai_chassis.logs import configure_logging
+
+    from .catalog import load_catalog
+    from .handlers import generate_slots
+
+    settings = Settings.from_env()
+    configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
+    catalog = load_catalog()
+    unknown = [code for code in office_codes if code not in catalog.offices]
+    if unknown:
+        raise click.BadParameter(f"unknown office(s): {', '.join(unknown)}", param_hint="--office")
+    first, last = date.fromisoformat(f"{start:%Y-%m-%d}"), date.fromisoformat(f"{end:%Y-%m-%d}")
+    if last < first:
+        raise click.BadParameter("--to is before --from")
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    with database.session() as session:
+        created = generate_slots(session, catalog, first, last, office_codes or list(catalog.offices))
+    database.dispose()
+    click.echo(f"booking-svc: {created} new slots from {first} to {last}")
+
+
+definition = ServiceDefinition(
+    name="booking-svc",
+    settings_class=Settings,
+    create_app=create_app,
+    migrations=Path(__file__).parent / "migrations",
+    worker_loops=worker_loops,  # type: ignore[arg-type]
+    commands=[generate_slots_command],
+)
+
+main = service_main("booking.service:definition")
