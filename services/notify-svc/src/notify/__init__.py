@@ -1,0 +1,43 @@
+"""notify-svc: e-mails citizens about the events they must hear about, and keeps delivery status."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask, Response, jsonify
+from mai_chassis import Database, TokenVerifier, create_service_app
+
+from .config import Settings
+
+__all__ = ["create_app", "openapi_document"]
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this service's API (the gateway merges it)."""
+    loaded: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    database = database or Database(settings.database_url)
+    verifier = (
+        TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        if settings.jwt_jwks_url
+        else None
+    )
+    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
+
+    from .api import blueprint
+
+    app.register_blueprint(blueprint)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
+
+    return app

@@ -1,0 +1,167 @@
+"""Notification delivery rules: the status machine, retry schedule and SMTP outcome classes (no I/O).
+
+A notification is written once per event; each *delivery* of it (the first, and any an
+administrator asks for) goes through::
+
+    created ──claim──▶ sending ──▶ delivered                       (final)
+                          │   └──▶ permanent-failure               (final)
+                          └──────▶ temporary-failure ──claim──▶ sending ...
+                                        └── attempts exhausted ─▶ permanent-failure
+
+A final status never changes again; a resend is a new delivery, not a step back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+__all__ = [
+    "FINAL_STATUSES",
+    "Delivery",
+    "DeliveryStatus",
+    "IllegalTransitionError",
+    "SendOutcome",
+    "address_is_deliverable",
+    "classify_smtp_reply",
+    "message_id_for",
+    "retry_delay",
+]
+
+
+class DeliveryStatus(StrEnum):
+    CREATED = "created"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    TEMPORARY_FAILURE = "temporary-failure"
+    PERMANENT_FAILURE = "permanent-failure"
+
+
+FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.PERMANENT_FAILURE})
+
+_ALLOWED = {
+    DeliveryStatus.CREATED: {DeliveryStatus.SENDING},
+    DeliveryStatus.TEMPORARY_FAILURE: {DeliveryStatus.SENDING, DeliveryStatus.PERMANENT_FAILURE},
+    DeliveryStatus.SENDING: {
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.TEMPORARY_FAILURE,
+        DeliveryStatus.PERMANENT_FAILURE,
+    },
+    DeliveryStatus.DELIVERED: set(),
+    DeliveryStatus.PERMANENT_FAILURE: set(),
+}
+
+
+class IllegalTransitionError(ValueError):
+    """A status change the delivery rules forbid (e.g. out of a final status)."""
+
+
+class SendOutcome(StrEnum):
+    """What one attempt to hand a mail to the SMTP server came to."""
+
+    ACCEPTED = "accepted"
+    TEMPORARY = "temporary"  # try again later: 4xx, connection refused, timeout
+    PERMANENT = "permanent"  # never retried: 5xx for this mail, an invalid address
+
+
+def retry_delay(attempt: int, *, base_seconds: float, max_seconds: float) -> timedelta:
+    """Exponential backoff after the ``attempt``-th failed attempt: base, 2 base, 4 base... capped."""
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** min(attempt - 1, 30)))
+
+
+def classify_smtp_reply(code: int | None) -> SendOutcome:
+    """An SMTP reply code as an outcome; no code at all (connection lost) is temporary."""
+    if code is None:
+        return SendOutcome.TEMPORARY
+    if 200 <= code < 300:
+        return SendOutcome.ACCEPTED
+    if 500 <= code < 600:
+        return SendOutcome.PERMANENT
+    return SendOutcome.TEMPORARY
+
+
+# Deliberately modest: the address came validated from the producing service; this only refuses
+# what no SMTP server could take (and what would inject headers).
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z0-9-]{2,63}$")
+
+
+def address_is_deliverable(address: str) -> bool:
+    return len(address) <= 254 and bool(_ADDRESS.match(address))
+
+
+def message_id_for(event_id: str, *, delivery_number: int, domain: str) -> str:
+    """The mail's Message-ID: the same event always yields the same id, so a replay is one mail.
+
+    A resend an administrator asked for is a new mail, with its own id.
+    """
+    local = event_id if delivery_number == 1 else f"{event_id}.{delivery_number}"
+    return f"<{local}@{domain}>"
+
+
+@dataclass
+class Delivery:
+    """One delivery of a notification, as the rules see it."""
+
+    status: DeliveryStatus = DeliveryStatus.CREATED
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def _move(self, to: DeliveryStatus) -> None:
+        if to not in _ALLOWED[self.status]:
+            raise IllegalTransitionError(f"a delivery cannot go from {self.status} to {to}")
+        self.status = to
+
+    def is_due(self, now: datetime) -> bool:
+        if self.is_final:
+            return False
+        return self.next_attempt_at is None or self.next_attempt_at <= now
+
+    def claim(self, now: datetime, *, lease: timedelta, max_attempts: int) -> DeliveryStatus:
+        """Start an attempt; returns ``sending``, the status in which the mail may be sent.
+
+        A ``sending`` delivery whose lease ran out (its worker died mid-send) counts as a failed
+        attempt first; if that was its last one it ends ``permanent-failure`` instead.
+        """
+        if not self.is_due(now):
+            raise IllegalTransitionError(f"a {self.status} delivery is not due")
+        if self.status is DeliveryStatus.SENDING:
+            self._move(DeliveryStatus.TEMPORARY_FAILURE)
+            if self.attempts >= max_attempts:
+                self._move(DeliveryStatus.PERMANENT_FAILURE)
+                self.next_attempt_at = None
+                return self.status
+        self._move(DeliveryStatus.SENDING)
+        self.attempts += 1
+        self.next_attempt_at = now + lease
+        return self.status
+
+    def record(
+        self,
+        outcome: SendOutcome,
+        now: datetime,
+        *,
+        max_attempts: int,
+        retry_base_seconds: float,
+        retry_max_seconds: float,
+    ) -> DeliveryStatus:
+        """Record the attempt's outcome; returns the new status."""
+        if outcome is SendOutcome.ACCEPTED:
+            self._move(DeliveryStatus.DELIVERED)
+            self.next_attempt_at = None
+        elif outcome is SendOutcome.PERMANENT or self.attempts >= max_attempts:
+            self._move(DeliveryStatus.PERMANENT_FAILURE)
+            self.next_attempt_at = None
+        else:
+            self._move(DeliveryStatus.TEMPORARY_FAILURE)
+            self.next_attempt_at = now + retry_delay(
+                self.attempts, base_seconds=retry_base_seconds, max_seconds=retry_max_seconds
+            )
+        return self.status

@@ -1,0 +1,150 @@
+"""notify-svc's use cases: record a notification for an event, list a citizen's, resend one."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import TemplateError
+from mai_chassis import Database, Event, PermanentError, UnitOfWork
+from sqlalchemy import func, select
+
+from .domain import FINAL_STATUSES, DeliveryStatus, message_id_for
+from .subscriptions import without_sealed_fields
+from .tables import DeliveryRow, Notification
+from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError, TemplateRegistry
+
+__all__ = [
+    "DeliveryInProgressError",
+    "NotificationNotFoundError",
+    "NotificationPage",
+    "list_citizen_notifications",
+    "record_notification",
+    "request_resend",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class NotificationNotFoundError(LookupError):
+    pass
+
+
+class DeliveryInProgressError(Exception):
+    """A resend was asked for while the notification's latest delivery is still under way."""
+
+
+def record_notification(
+    uow: UnitOfWork, event: Event, *, registry: TemplateRegistry, message_id_domain: str
+) -> Notification | None:
+    """The consumer's handler: one notification (and its first delivery, due now) per event.
+
+    Runs in the consumer's unit of work, which also records the event as processed; a replay of
+    the same event finds the notification and adds nothing.
+    """
+    if uow.session.scalar(select(Notification.id).where(Notification.trigger_event_id == event.id)):
+        return None
+    recipient: dict[str, Any] = event.data.get("recipient") or {}
+    if not recipient.get("email"):
+        raise PermanentError(f"{event.type} carries no recipient")
+    language = recipient.get("language") or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        language = DEFAULT_LANGUAGE
+    try:
+        version = registry.latest_version(event.type)
+        subject = registry.render_subject(
+            event.type,
+            version,
+            language,
+            registry.context(without_sealed_fields(event.type, event.data), event=_envelope(event), language=language),
+        )
+    except (TemplateMissingError, TemplateError) as exc:
+        raise PermanentError(f"no usable template for {event.type}: {exc.__class__.__name__}") from exc
+    now = datetime.now(UTC)
+    notification = Notification(
+        id=str(uuid.uuid4()),
+        trigger_event_id=event.id,
+        trigger_event_type=event.type,
+        trigger_subject=event.subject,
+        trigger_time=event.time,
+        citizen_id=event.data.get("citizen_id"),
+        recipient_email=recipient["email"],
+        recipient_name=recipient.get("name") or "",
+        language=language,
+        template=event.type,
+        template_version=version,
+        subject=subject,
+        event_data=event.data,
+        created_at=now,
+    )
+    notification.deliveries.append(
+        DeliveryRow(
+            id=str(uuid.uuid4()),
+            number=1,
+            status=DeliveryStatus.CREATED.value,
+            attempts=0,
+            next_attempt_at=now,
+            message_id=message_id_for(event.id, delivery_number=1, domain=message_id_domain),
+            created_at=now,
+        )
+    )
+    uow.session.add(notification)
+    logger.info("notification %s recorded for %s (template v%d, %s)", notification.id, event.type, version, language)
+    return notification
+
+
+def _envelope(event: Event) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "time": event.time.isoformat() if event.time else None}
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[Notification]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_citizen_notifications(database: Database, citizen_id: str, *, page: int, per_page: int) -> NotificationPage:
+    """A citizen's own notifications, newest first."""
+    with database.session() as session:
+        total = session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.citizen_id == citizen_id)
+        )
+        items = session.scalars(
+            select(Notification)
+            .where(Notification.citizen_id == citizen_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        return NotificationPage(items=list(items), total=int(total or 0), page=page, per_page=per_page)
+
+
+def request_resend(uow: UnitOfWork, notification_id: str, *, requested_by: str, message_id_domain: str) -> Notification:
+    """A new delivery of the same notification, due now; the earlier ones keep their final status."""
+    notification = uow.session.get(Notification, notification_id, with_for_update=True)
+    if notification is None:
+        raise NotificationNotFoundError(notification_id)
+    latest = notification.latest_delivery
+    if DeliveryStatus(latest.status) not in FINAL_STATUSES:
+        raise DeliveryInProgressError(notification_id)
+    number = latest.number + 1
+    now = datetime.now(UTC)
+    notification.deliveries.append(
+        DeliveryRow(
+            id=str(uuid.uuid4()),
+            number=number,
+            status=DeliveryStatus.CREATED.value,
+            attempts=0,
+            next_attempt_at=now,
+            message_id=message_id_for(notification.trigger_event_id, delivery_number=number, domain=message_id_domain),
+            requested_by=requested_by,
+            created_at=now,
+        )
+    )
+    uow.flush()
+    return notification

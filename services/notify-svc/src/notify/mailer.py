@@ -1,0 +1,182 @@
+"""Writing a notification as a MIME mail and handing it to the SMTP server, outcome classified.
+
+``SmtpMailer`` keeps one connection open across sends (one per delivery loop) and reconnects when
+the server dropped it. Every failure is turned into a :class:`SendResult` whose outcome follows
+:func:`notify.domain.classify_smtp_reply`: 5xx for this mail is permanent; 4xx, refused
+connections, timeouts and authentication trouble (our configuration, not the citizen's address)
+are temporary.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, localtime
+from typing import Protocol
+
+from .domain import SendOutcome, classify_smtp_reply
+
+__all__ = ["MailTransport", "OutgoingMail", "SendResult", "SmtpMailer", "build_message"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    message_id: str
+    to_address: str
+    to_name: str
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: SendOutcome
+    smtp_status: int | None = None
+    #: A short reason without personal data (an SMTP reply text may quote the address, so never it).
+    reason: str = ""
+
+
+class MailTransport(Protocol):
+    def send(self, message: EmailMessage) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+def build_message(mail: OutgoingMail, *, mail_from: str) -> EmailMessage:
+    """A multipart/alternative mail (plain text first, HTML second) with the notification's Message-ID."""
+    message = EmailMessage()
+    message["Message-ID"] = mail.message_id
+    message["Date"] = format_datetime(localtime())
+    message["From"] = mail_from
+    message["To"] = formataddr((mail.to_name, mail.to_address))
+    message["Subject"] = mail.subject
+    message["Content-Language"] = mail.language
+    # RFC 3834: an automatic message; auto-responders must not answer it.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(mail.text, subtype="plain", charset="utf-8")
+    message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    return message
+
+
+def _first_code(refused: dict[str, tuple[int, bytes]]) -> int | None:
+    for code, _text in refused.values():
+        return int(code)
+    return None
+
+
+class SmtpMailer:
+    """An SMTP client over one kept-open connection: none, STARTTLS or implicit TLS; optional login."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: str = "starttls",
+        username: str = "",
+        password: str = "",
+        timeout: float = 10.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        if security not in ("none", "starttls", "tls"):
+            raise ValueError(f"unknown SMTP security mode {security!r}")
+        self.host, self.port, self.security = host, port, security
+        self._username, self._password = username, password
+        self.timeout = timeout
+        self.local_hostname = local_hostname
+        self._connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        connection: smtplib.SMTP
+        if self.security == "tls":
+            connection = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=context, local_hostname=self.local_hostname
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname)
+        try:
+            connection.ehlo()
+            if self.security == "starttls":
+                connection.starttls(context=context)
+                connection.ehlo()
+            if self._username:
+                connection.login(self._username, self._password)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def send(self, message: EmailMessage) -> SendResult:
+        reused = self._connection is not None
+        try:
+            return self._send_once(message)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            if not reused:
+                return SendResult(SendOutcome.TEMPORARY, None, "disconnected")
+        # The server closed a connection we kept idle: one fresh try before calling it a failure.
+        try:
+            return self._send_once(message)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            return SendResult(SendOutcome.TEMPORARY, None, "disconnected")
+
+    def _send_once(self, message: EmailMessage) -> SendResult:
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            self._connection.send_message(message)
+            return SendResult(SendOutcome.ACCEPTED, 250)
+        except smtplib.SMTPServerDisconnected:
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = _first_code(exc.recipients)
+            self._reset()
+            return SendResult(classify_smtp_reply(code), code, "recipient refused")
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
+            logger.error("SMTP login refused (%d): check SMTP_USERNAME and SMTP_PASSWORD", exc.smtp_code)
+            return SendResult(SendOutcome.TEMPORARY, exc.smtp_code, "authentication failed")
+        except smtplib.SMTPConnectError as exc:
+            self._drop()
+            return SendResult(SendOutcome.TEMPORARY, exc.smtp_code, "connection refused by server")
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            return SendResult(classify_smtp_reply(exc.smtp_code), exc.smtp_code, exc.__class__.__name__)
+        except smtplib.SMTPNotSupportedError:
+            self._drop()
+            return SendResult(SendOutcome.PERMANENT, None, "mail needs an SMTP extension the server lacks")
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return SendResult(SendOutcome.TEMPORARY, None, exc.__class__.__name__)
+
+    def _reset(self) -> None:
+        """After a refused mail the connection may be reused once the transaction is reset."""
+        if self._connection is None:
+            return
+        try:
+            self._connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()

@@ -1,0 +1,92 @@
+"""notify-svc's definition: web app, migrations, worker loops (event consumer, delivery loops), CLI."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mai_chassis import Database, EventConsumer, ServiceDefinition, service_main
+from mai_chassis.sealing import Sealer
+
+from . import create_app
+from .config import Settings
+from .delivery import DeliveryLoop, DeliveryPolicy
+from .handlers import record_notification
+from .mailer import SmtpMailer
+from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
+from .template_registry import TemplateRegistry
+
+__all__ = ["build_consumer", "build_delivery_loops", "definition", "main", "worker_loops"]
+
+CONSUMER_GROUP = SERVICE
+
+
+def build_consumer(settings: Settings, database: Database, registry: TemplateRegistry, **options: Any) -> EventConsumer:
+    """The consumer of every topic the contracts route to notify-svc."""
+    handler = functools.partial(record_notification, registry=registry, message_id_domain=settings.message_id_domain)
+    return EventConsumer(
+        database,
+        service=SERVICE,
+        group_id=CONSUMER_GROUP,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topic_prefix=settings.kafka_topic_prefix,
+        handlers=dict.fromkeys(subscribed_event_types(), handler),
+        consumer_options=settings.kafka_client_options,
+        **options,
+    )
+
+
+def build_delivery_loops(settings: Settings, database: Database, registry: TemplateRegistry) -> list[DeliveryLoop]:
+    needs_sealer = any(sealed_paths(event_type) for event_type in subscribed_event_types())
+    # Fails fast (ConfigurationError) when an event notify-svc mails carries a sealed field and
+    # EVENT_SEALING_KEYS is missing.
+    sealer = Sealer.from_env() if needs_sealer else None
+    policy = DeliveryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        retry_base_seconds=settings.delivery_retry_base_seconds,
+        retry_max_seconds=settings.delivery_retry_max_seconds,
+        lease_seconds=settings.delivery_lease_seconds,
+        batch_size=settings.delivery_batch_size,
+        idle_seconds=settings.delivery_idle_seconds,
+    )
+
+    def smtp() -> SmtpMailer:
+        return SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout_seconds,
+        )
+
+    return [
+        DeliveryLoop(
+            database,
+            registry=registry,
+            transport_factory=smtp,
+            mail_from=settings.mail_from,
+            policy=policy,
+            sealer=sealer,
+            name=f"delivery-{index + 1}",
+        )
+        for index in range(settings.delivery_concurrency)
+    ]
+
+
+def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
+    registry = TemplateRegistry(public_base_url=settings.public_base_url)
+    return [build_consumer(settings, database, registry), *build_delivery_loops(settings, database, registry)]
+
+
+definition = ServiceDefinition(
+    name=SERVICE,
+    settings_class=Settings,
+    create_app=create_app,
+    migrations=Path(__file__).parent / "migrations",
+    worker_loops=worker_loops,
+)
+
+main = service_main("notify.service:definition")
