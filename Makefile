@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := contracts libs/chassis libs/devtools $(wildcard services/*-svc) gateway
+PACKAGES := contracts $(wildcard libs/*) $(wildcard services/*-svc) gateway
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 STAMP := $(VENV)/.installed
 

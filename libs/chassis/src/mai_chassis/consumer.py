@@ -164,6 +164,7 @@ class EventConsumer:
             session_timeout_ms=10000,
             heartbeat_interval_ms=3000,
             reconnect_backoff_max_ms=2000,
+            bootstrap_timeout_ms=10000,
             **self.consumer_options,
         )
 
@@ -177,6 +178,7 @@ class EventConsumer:
                 acks="all",
                 enable_idempotence=True,
                 max_block_ms=10000,
+                bootstrap_timeout_ms=10000,
             )
         error = outcome.error
         headers = list(message.headers or []) + [

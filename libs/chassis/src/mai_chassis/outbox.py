@@ -113,6 +113,7 @@ class OutboxRelay:
                 enable_idempotence=True,
                 linger_ms=5,
                 # Bounded waits: an unreachable broker fails the batch quickly and it is retried.
+                bootstrap_timeout_ms=5000,
                 max_block_ms=5000,
                 request_timeout_ms=10000,
                 delivery_timeout_ms=20000,
