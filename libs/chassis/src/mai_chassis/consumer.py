@@ -203,8 +203,6 @@ class EventConsumer:
         )
 
     def _handle_message(self, message: Any) -> None:
-        from kafka.structs import OffsetAndMetadata, TopicPartition
-
         started = time.perf_counter()
         outcome = self.process(message.topic, message.value, message.key)
         if outcome.name == "dead_letter":
@@ -213,9 +211,13 @@ class EventConsumer:
         EVENT_PROCESSING_SECONDS.labels(self.service, self.group_id, message.topic).observe(
             time.perf_counter() - started
         )
-        self._consumer.commit(
-            {TopicPartition(message.topic, message.partition): OffsetAndMetadata(message.offset + 1, "", -1)}
-        )
+
+    def _commit(self, done: Mapping[Any, int]) -> None:
+        """Commit the offsets after the last applied message of each partition."""
+        from kafka.structs import OffsetAndMetadata
+
+        if done:
+            self._consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in done.items()})
 
     def _report_lag(self) -> None:
         now = time.monotonic()
@@ -245,13 +247,22 @@ class EventConsumer:
                 if self._consumer is None:
                     self._consumer = self._make_consumer()
                 batches = self._consumer.poll(timeout_ms=self.poll_timeout_ms)
-                for _tp, messages in batches.items():
-                    for message in messages:
-                        self._handle_message(message)
+                # Offsets are committed once per poll, after every message before them was applied
+                # (or skipped, or dead-lettered) and committed to the database; a crash in between
+                # re-delivers them and the processed-events table turns the replay into no-ops.
+                done: dict[Any, int] = {}
+                try:
+                    for tp, messages in batches.items():
+                        for message in messages:
+                            self._handle_message(message)
+                            done[tp] = message.offset
+                            if stop.is_set():
+                                break
                         if stop.is_set():
                             break
-                    if stop.is_set():
-                        break
+                finally:
+                    if self._consumer is not None and done:
+                        self._commit(done)
                 self._report_lag()
                 backoff = 0.5
             except Exception as exc:

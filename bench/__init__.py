@@ -1,0 +1,1 @@
+"""Benchmarks of the MAI e-services platform; `make bench` runs them all (bench.run_all)."""
