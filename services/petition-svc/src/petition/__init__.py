@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from mai_chassis import Database, TokenVerifier, create_service_app
 
@@ -11,6 +13,11 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from .api import PetitionContext, blueprint
+    from .attachments import AttachmentStore
+    from .directory import load_directory
+    from .metrics import register_overdue_gauge
+
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     verifier = (
@@ -19,4 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         else None
     )
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
+    app.extensions["petition"] = PetitionContext(
+        settings=settings,
+        database=database,
+        directory=load_directory(),
+        store=AttachmentStore(Path(settings.attachments_dir)),
+    )
+    app.register_blueprint(blueprint)
+    register_overdue_gauge(settings.service_name, database)
     return app

@@ -1,0 +1,293 @@
+"""Petition rules: registration numbers, legal deadlines, the life of a petition, attachment types.
+
+No I/O here. Deadlines follow OG 27/2002 and the calendar rules below:
+
+- A deadline is counted in calendar days from the registration date in Romania
+  (Europe/Bucharest), the registration day itself not counted (a petition registered on 14 March
+  has its answer due on 13 April).
+- A deadline that falls on a non-working day — a Saturday, a Sunday or a Romanian public holiday
+  (Labour Code art. 139, Orthodox Easter and Pentecost included) — moves to the next working day,
+  as procedural time limits do.
+- Answer: 30 days (art. 8); forwarding to the competent institution: 5 days (art. 6(2));
+  the answer deadline can be extended once, by at most 15 days, with a reason (art. 9).
+  A forwarded petition keeps its registration number; the competent institution's 30 days run
+  from the day it received it.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "ANSWER_DAYS",
+    "FORWARD_DAYS",
+    "MAX_EXTENSION_DAYS",
+    "ROMANIA",
+    "AttachmentRefused",
+    "Closure",
+    "PetitionRuleBroken",
+    "RegistrationNumber",
+    "Status",
+    "answer_due_on",
+    "content_fingerprint",
+    "extended_due_on",
+    "forward_due_on",
+    "is_working_day",
+    "local_date",
+    "next_working_day",
+    "public_holidays",
+    "sniff_attachment_type",
+]
+
+ROMANIA = ZoneInfo("Europe/Bucharest")
+ANSWER_DAYS = 30
+FORWARD_DAYS = 5
+MAX_EXTENSION_DAYS = 15
+
+
+class PetitionRuleBroken(Exception):  # noqa: N818 (a domain name reads better)
+    """A request the petition's state or the law does not allow (-> 409 or 422 at the edge)."""
+
+    def __init__(self, message: str, *, kind: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+# --- registration numbers -------------------------------------------------------------------
+
+_NUMBER_SHAPE = re.compile(r"^(?P<institution>[A-Z][A-Z0-9]{1,15})-(?P<year>\d{4})-(?P<sequence>\d{6,})$")
+
+
+@dataclass(frozen=True, order=True)
+class RegistrationNumber:
+    """``IGPR-2026-000123``: institution, year of registration, gapless sequence in that year."""
+
+    institution: str
+    year: int
+    sequence: int
+
+    def __post_init__(self) -> None:
+        if self.sequence < 1:
+            raise ValueError("a registration sequence starts at 1")
+
+    def __str__(self) -> str:
+        return f"{self.institution}-{self.year:04d}-{self.sequence:06d}"
+
+    @classmethod
+    def parse(cls, text: str) -> RegistrationNumber:
+        match = _NUMBER_SHAPE.match(text.strip().upper())
+        if match is None:
+            raise ValueError(f"not a registration number: {text!r}")
+        return cls(match["institution"], int(match["year"]), int(match["sequence"]))
+
+
+# --- calendar -----------------------------------------------------------------------------------
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC time (a naive one, as SQLite returns them, is taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    """The date in Romania at ``moment``."""
+    return as_utc(moment).astimezone(ROMANIA).date()
+
+
+def _orthodox_easter(year: int) -> date:
+    """Orthodox Easter Sunday (Meeus' Julian algorithm, converted to the Gregorian calendar)."""
+    a, b, c = year % 4, year % 7, year % 19
+    d = (19 * c + 15) % 30
+    e = (2 * a + 4 * b - d + 34) % 7
+    month, day = divmod(d + e + 114, 31)
+    julian = date(year, month, day + 1)
+    return julian + timedelta(days=year // 100 - year // 400 - 2)
+
+
+@functools.cache
+def public_holidays(year: int) -> frozenset[date]:
+    """Romania's public holidays (non-working days by law) in ``year``."""
+    fixed = [(1, 1), (1, 2), (1, 6), (1, 7), (1, 24), (5, 1), (6, 1), (8, 15), (11, 30), (12, 1), (12, 25), (12, 26)]
+    easter = _orthodox_easter(year)
+    movable = [
+        easter - timedelta(days=2),
+        easter,
+        easter + timedelta(days=1),
+        easter + timedelta(days=49),
+        easter + timedelta(days=50),
+    ]
+    return frozenset([date(year, m, d) for m, d in fixed] + movable)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in public_holidays(day.year)
+
+
+def next_working_day(day: date) -> date:
+    """``day`` itself when it is a working day, else the first working day after it."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def answer_due_on(registered_at: datetime) -> date:
+    return next_working_day(local_date(registered_at) + timedelta(days=ANSWER_DAYS))
+
+
+def forward_due_on(registered_at: datetime) -> date:
+    return next_working_day(local_date(registered_at) + timedelta(days=FORWARD_DAYS))
+
+
+def extended_due_on(current_due_on: date, days: int, *, already_extended: bool) -> date:
+    """The deadline after its one extension by ``days`` (1 to 15)."""
+    if already_extended:
+        raise PetitionRuleBroken("The answer deadline was already extended once.", kind="deadline-already-extended")
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise PetitionRuleBroken(
+            f"A deadline can be extended by 1 to {MAX_EXTENSION_DAYS} days.", kind="extension-too-long", status=422
+        )
+    return next_working_day(current_due_on + timedelta(days=days))
+
+
+# --- the life of a petition ---------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    REGISTERED = "registered"  # registered, nobody works on it yet
+    IN_PROGRESS = "in_progress"  # assigned to a clerk
+    ANSWERED = "answered"  # the answer was sent; the file is closed
+    CLOSED = "closed"  # closed without an answer of its own (joined, repeat, withdrawn, noted)
+
+    @property
+    def is_open(self) -> bool:
+        return self in (Status.REGISTERED, Status.IN_PROGRESS)
+
+
+class Closure(enum.StrEnum):
+    """Why a file was closed (``outcome`` of petition.closed)."""
+
+    ANSWERED = "answered"
+    JOINED = "joined"
+    REPEAT = "repeat"
+    WITHDRAWN = "withdrawn"
+    NOTED = "noted"  # an opinion or suggestion taken into account without an answer of its own
+
+
+def require_open(status: Status, action: str) -> None:
+    if not status.is_open:
+        raise PetitionRuleBroken(f"A petition that is {status.value} cannot be {action}.", kind="petition-not-open")
+
+
+def require_can_forward(status: Status, from_institution: str, to_institution: str) -> None:
+    require_open(status, "forwarded")
+    if from_institution == to_institution:
+        raise PetitionRuleBroken(
+            "The petition is already at that institution.", kind="forward-to-same-institution", status=422
+        )
+
+
+def require_can_close(status: Status, closure: Closure, *, kind: str) -> None:
+    require_open(status, "closed")
+    if closure in (Closure.ANSWERED, Closure.JOINED):
+        raise PetitionRuleBroken(
+            f"Use the {closure.value} action; a file is not closed as {closure.value} directly.",
+            kind="closure-not-allowed",
+            status=422,
+        )
+    if closure is Closure.NOTED and kind != "opinion":
+        raise PetitionRuleBroken(
+            "Only an opinion or suggestion may be closed as noted; a petition must be answered.",
+            kind="closure-not-allowed",
+            status=422,
+        )
+
+
+@dataclass(frozen=True)
+class JoinCandidate:
+    """What the join rule needs to know of a petition."""
+
+    petition_id: str
+    registration_number: str
+    institution: str
+    petitioner_email: str
+    status: Status
+
+
+def require_can_join(main: JoinCandidate, others: Iterable[JoinCandidate]) -> None:
+    """Petitions of one petitioner on one problem, at one institution, all still open."""
+    require_open(main.status, "joined")
+    for other in others:
+        if other.petition_id == main.petition_id:
+            raise PetitionRuleBroken("A petition cannot be joined to itself.", kind="join-to-itself", status=422)
+        if other.petitioner_email != main.petitioner_email:
+            raise PetitionRuleBroken(
+                f"{other.registration_number} is from another petitioner; only one petitioner's petitions are joined.",
+                kind="join-other-petitioner",
+                status=422,
+            )
+        if other.institution != main.institution:
+            raise PetitionRuleBroken(
+                f"{other.registration_number} is at another institution.", kind="join-other-institution", status=422
+            )
+        require_open(other.status, "joined")
+
+
+def is_overdue(status: Status, due_on: date, today: date) -> bool:
+    return status.is_open and today > due_on
+
+
+def within_deadline(answered_at: datetime, due_on: date) -> bool:
+    return local_date(answered_at) <= due_on
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- content ------------------------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def content_fingerprint(email: str, institution: str, subject: str, text: str) -> str:
+    """Same petitioner, same institution, same words (case, accents and spacing aside)."""
+
+    def fold(value: str) -> str:
+        stripped = unicodedata.normalize("NFKD", value.casefold())
+        stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+        return " ".join(stripped.split())
+
+    material = "\x1f".join([normalise_email(email), institution, fold(subject), fold(text)])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+class AttachmentRefused(Exception):  # noqa: N818
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+ATTACHMENT_TYPES = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+
+
+def sniff_attachment_type(head: bytes) -> str:
+    """The media type the file's first bytes prove (PDF, JPEG or PNG); anything else is refused."""
+    for magic, media_type in ATTACHMENT_TYPES.items():
+        if head.startswith(magic):
+            return media_type
+    raise AttachmentRefused("Attachments must be PDF, JPEG or PNG files.", status=415)

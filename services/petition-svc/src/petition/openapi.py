@@ -1,0 +1,317 @@
+"""The OpenAPI 3.1 document of petition-svc, built from the marshmallow schemas the API uses."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from . import schemas
+
+__all__ = ["openapi_spec"]
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _json(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _items(schema: str) -> dict[str, Any]:
+    return {
+        "description": "OK",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}}},
+                }
+            }
+        },
+    }
+
+
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}, "example": "IGPR-2026-000123"}
+FIELD_FILTER = {"name": "field", "in": "query", "required": False, "schema": {"type": "string"}}
+STAFF = [{"bearer": []}]
+INVALID = _problem("Invalid or unknown fields; `errors` names each field.")
+STAFF_ERRORS = {"401": _problem("No valid access token."), "403": _problem("Not a clerk of this institution.")}
+
+
+def _staff_action(summary: str, body: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "tags": ["staff"],
+            "summary": summary,
+            "security": STAFF,
+            "parameters": [NUMBER],
+            "requestBody": _body(body),
+            "responses": {
+                "200": _json("PetitionDetail", "The petition's new state."),
+                "404": _problem("No petition with this number."),
+                "409": _problem("The petition's state does not allow it."),
+                "422": INVALID,
+                **STAFF_ERRORS,
+            },
+        }
+    }
+
+
+@functools.cache
+def openapi_spec() -> dict[str, Any]:
+    spec = APISpec(
+        title="MAI e-services — petitions",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": (
+                "Petitions and opinions/suggestions to the Ministry of Internal Affairs and its institutions "
+                "(OG 27/2002): the institutions directory, FAQ, preventive recommendations, submit, status "
+                "lookup, and the clerks' workflow. Errors are RFC 9457 problem+json."
+            )
+        },
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    for name, schema in [
+        ("Problem", schemas.ProblemSchema),
+        ("PetitionSubmission", schemas.PetitionSubmissionSchema),
+        ("PetitionRegistered", schemas.PetitionRegisteredSchema),
+        ("StatusLookup", schemas.StatusLookupSchema),
+        ("PetitionStatus", schemas.PetitionStatusSchema),
+        ("PetitionDetail", schemas.PetitionDetailSchema),
+        ("QueuePage", schemas.QueuePageSchema),
+        ("Assignment", schemas.AssignmentSchema),
+        ("Forwarding", schemas.ForwardingSchema),
+        ("Answer", schemas.AnswerSchema),
+        ("Join", schemas.JoinSchema),
+        ("Closure", schemas.ClosureSchema),
+        ("DeadlineExtension", schemas.DeadlineExtensionSchema),
+        ("Institution", schemas.InstitutionSchema),
+        ("FaqEntry", schemas.FaqEntrySchema),
+        ("Recommendation", schemas.RecommendationSchema),
+    ]:
+        spec.components.schema(name, schema=schema)
+
+    spec.path(
+        path="/api/v1/institutions",
+        operations={
+            "get": {
+                "tags": ["directory"],
+                "summary": "Institutions, their competencies, fields and contacts",
+                "parameters": [FIELD_FILTER],
+                "responses": {"200": _items("Institution"), "422": INVALID},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/institutions/{code}",
+        operations={
+            "get": {
+                "tags": ["directory"],
+                "summary": "One institution",
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json("Institution"), "404": _problem("Unknown institution.")},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/faq",
+        operations={
+            "get": {
+                "tags": ["directory"],
+                "summary": "Frequently asked questions per field of activity",
+                "parameters": [FIELD_FILTER],
+                "responses": {"200": _items("FaqEntry"), "422": INVALID},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/recommendations",
+        operations={
+            "get": {
+                "tags": ["directory"],
+                "summary": "Preventive recommendations",
+                "parameters": [FIELD_FILTER],
+                "responses": {"200": _items("Recommendation"), "422": INVALID},
+            }
+        },
+    )
+    multipart = {
+        "type": "object",
+        "required": ["petition"],
+        "properties": {
+            "petition": {"$ref": "#/components/schemas/PetitionSubmission"},
+            "attachments": {
+                "type": "array",
+                "maxItems": 5,
+                "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "description": "PDF, JPEG or PNG (checked by content), at most 5 MB each.",
+            },
+        },
+    }
+    spec.path(
+        path="/api/v1/petitions",
+        operations={
+            "post": {
+                "tags": ["petitions"],
+                "summary": "Submit a petition or an opinion/suggestion; it is registered at once",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "A retry with the same key returns the first response.",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PetitionSubmission"}},
+                        "multipart/form-data": {
+                            "schema": multipart,
+                            "encoding": {"petition": {"contentType": "application/json"}},
+                        },
+                    },
+                },
+                "responses": {
+                    "201": _json("PetitionRegistered", "Registered; the petitioner is e-mailed the number."),
+                    "400": _problem("Malformed JSON or Idempotency-Key."),
+                    "409": _problem("A request with this Idempotency-Key is still running."),
+                    "413": _problem("An attachment is over 5 MB, or the body too large."),
+                    "415": _problem("Not JSON or multipart, or an attachment that is not PDF, JPEG or PNG."),
+                    "422": _problem("Invalid, missing or unknown fields, or an unknown institution."),
+                },
+            },
+            "get": {
+                "tags": ["staff"],
+                "summary": "A clerk's queue of an institution, most urgent first",
+                "security": STAFF,
+                "parameters": [
+                    {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+                    for name, kind in [
+                        ("institution", "string"),
+                        ("status", "string"),
+                        ("field", "string"),
+                        ("kind", "string"),
+                        ("assignee", "string"),
+                        ("overdue", "boolean"),
+                        ("page", "integer"),
+                        ("page_size", "integer"),
+                    ]
+                ],
+                "responses": {"200": _json("QueuePage"), "422": INVALID, **STAFF_ERRORS},
+            },
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/status-lookup",
+        operations={
+            "post": {
+                "tags": ["petitions"],
+                "summary": "A petition's status, by registration number and the petitioner's e-mail",
+                "description": "POST keeps the e-mail out of URLs and access logs. A wrong e-mail gets the same "
+                "404 as an unknown number.",
+                "requestBody": _body("StatusLookup"),
+                "responses": {
+                    "200": _json("PetitionStatus"),
+                    "404": _problem("No such petition for this e-mail."),
+                    "422": INVALID,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/overdue",
+        operations={
+            "get": {
+                "tags": ["staff"],
+                "summary": "Open petitions past their answer deadline",
+                "security": STAFF,
+                "parameters": [{"name": "institution", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _json("QueuePage"), "422": INVALID, **STAFF_ERRORS},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}",
+        operations={
+            "get": {
+                "tags": ["staff"],
+                "summary": "A petition in full, for its institution's clerks",
+                "security": STAFF,
+                "parameters": [NUMBER],
+                "responses": {"200": _json("PetitionDetail"), "404": _problem("No such petition."), **STAFF_ERRORS},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/status",
+        operations={
+            "get": {
+                "tags": ["staff"],
+                "summary": "Status by number alone (phone line, role phone_operator)",
+                "security": STAFF,
+                "parameters": [NUMBER],
+                "responses": {"200": _json("PetitionStatus"), "404": _problem("No such petition."), **STAFF_ERRORS},
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/attachments/{position}",
+        operations={
+            "get": {
+                "tags": ["staff"],
+                "summary": "Download an attachment",
+                "security": STAFF,
+                "parameters": [
+                    NUMBER,
+                    {"name": "position", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}},
+                    },
+                    "404": _problem("No such attachment."),
+                    **STAFF_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(path="/api/v1/petitions/{number}/assignment", operations=_staff_action("Assign to a clerk", "Assignment"))
+    spec.path(
+        path="/api/v1/petitions/{number}/forwarding",
+        operations=_staff_action("Forward to the competent institution (due within 5 days)", "Forwarding"),
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/answer",
+        operations=_staff_action("Answer (covers joined petitions) and close", "Answer"),
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/joined-petitions",
+        operations=_staff_action("Join the petitioner's other petitions on the same problem", "Join"),
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/closure",
+        operations=_staff_action("Close as a repeat, withdrawn, or (opinions) noted", "Closure"),
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/deadline-extension",
+        operations=_staff_action("Extend the answer deadline once, by at most 15 days", "DeadlineExtension"),
+    )
+    return spec.to_dict()
