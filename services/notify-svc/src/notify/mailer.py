@@ -57,12 +57,12 @@ def build_message(mail: OutgoingMail, *, mail_from: str) -> EmailMessage:
     message["From"] = mail_from
     message["To"] = formataddr((mail.to_name, mail.to_address))
     message["Subject"] = mail.subject
-    message["Content-Language"] = mail.language
     # RFC 3834: an automatic message; auto-responders must not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(mail.text, subtype="plain", charset="utf-8")
     message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = mail.language  # after the bodies: set_content drops Content-* headers
     return message
 
 

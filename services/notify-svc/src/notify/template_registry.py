@@ -40,6 +40,7 @@ _MONTHS = {
         "July", "August", "September", "October", "November", "December",
     ),
 }  # fmt: skip
+_BLANK_LINES = re.compile(r"\n{3,}")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 
 
@@ -173,6 +174,7 @@ class TemplateRegistry:
         full = {**context, "subject": subject}
         return RenderedMail(
             subject=subject,
-            text=self._render(event_type, version, language, "txt", full),
+            # Optional paragraphs leave blank lines behind; a plain-text mail keeps at most one.
+            text=_BLANK_LINES.sub("\n\n", self._render(event_type, version, language, "txt", full)),
             html=self._render(event_type, version, language, "html", full),
         )

@@ -1,0 +1,152 @@
+"""The HTTP API: a citizen lists their own notifications; an administrator resends one."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import uuid
+from collections.abc import Iterator
+
+import mai_contracts
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from mai_chassis import Database
+from mai_chassis.events import build_event, encode_event
+from mai_chassis.testing import TokenIssuer
+from notify import create_app
+from notify.config import Settings
+from notify.service import build_consumer
+from notify.tables import DeliveryRow, Notification
+from notify.template_registry import TemplateRegistry
+from sqlalchemy import select
+
+CITIZEN = "6c1d2a8e-90b4-4f0e-8f59-3b7c9d2e4a11"
+OTHER_CITIZEN = "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a"
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, jwks_url: str) -> Iterator[Flask]:
+    yield create_app(dataclasses.replace(settings, jwt_jwks_url=jwks_url), database=database)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def record(settings: Settings, database: Database, registry: TemplateRegistry, citizen_id: str, number: str) -> str:
+    data = copy.deepcopy(mai_contracts.schema("ro.mai.certificate.issued.v1")["examples"][0])
+    data.update(citizen_id=citizen_id, registration_number=number, certificate_id=str(uuid.uuid4()))
+    event = build_event("ro.mai.certificate.issued.v1", source="record-svc", subject=data["certificate_id"], data=data)
+    build_consumer(settings, database, registry).process("certificate.issued", encode_event(event), None)
+    with database.session() as session:
+        return session.scalars(select(Notification.id).where(Notification.trigger_event_id == event.get_id())).one()
+
+
+def finish_latest_delivery(database: Database, notification_id: str, status: str) -> None:
+    with database.session() as session, session.begin():
+        rows = session.scalars(select(DeliveryRow).where(DeliveryRow.notification_id == notification_id)).all()
+        rows[-1].status = status
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_citizen_sees_only_their_own_notifications_newest_first(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    record(settings, database, registry, CITIZEN, "CJ-2025-000001")
+    record(settings, database, registry, CITIZEN, "CJ-2025-000002")
+    record(settings, database, registry, OTHER_CITIZEN, "CJ-2025-000003")
+    response = client.get("/api/v1/notifications", headers=bearer(token_issuer.citizen(CITIZEN)))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["total"] == 2
+    subjects = [item["subject"] for item in body["items"]]
+    assert "CJ-2025-000002" in subjects[0] and "CJ-2025-000001" in subjects[1]
+    assert all(item["status"] == "created" for item in body["items"])
+    assert body["items"][0]["deliveries"][0]["number"] == 1
+
+
+def test_the_list_is_paginated(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    for n in range(3):
+        record(settings, database, registry, CITIZEN, f"CJ-2025-00001{n}")
+    response = client.get("/api/v1/notifications?page=2&per_page=2", headers=bearer(token_issuer.citizen(CITIZEN)))
+    body = response.get_json()
+    assert (body["total"], body["page"], body["per_page"], len(body["items"])) == (3, 2, 2, 1)
+
+
+def test_unknown_query_parameters_are_refused_as_a_problem(client: FlaskClient, token_issuer: TokenIssuer) -> None:
+    response = client.get("/api/v1/notifications?sort=asc", headers=bearer(token_issuer.citizen(CITIZEN)))
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert "sort" in response.get_json()["errors"]
+
+
+def test_the_list_needs_a_citizens_token(client: FlaskClient, token_issuer: TokenIssuer) -> None:
+    assert client.get("/api/v1/notifications").status_code == 401
+    staff = token_issuer.staff("admin", "*")
+    assert client.get("/api/v1/notifications", headers=bearer(staff)).status_code == 403
+
+
+def test_an_admin_resends_a_finished_notification_as_a_new_delivery(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    notification_id = record(settings, database, registry, CITIZEN, "CJ-2025-000009")
+    finish_latest_delivery(database, notification_id, "delivered")
+    admin = bearer(token_issuer.staff("admin", "*"))
+    response = client.post(f"/api/v1/notifications/{notification_id}/resend", headers=admin)
+    assert response.status_code == 202
+    deliveries = response.get_json()["deliveries"]
+    assert [(d["number"], d["status"]) for d in deliveries] == [(1, "delivered"), (2, "created")]
+    with database.session() as session:
+        second = session.scalars(select(DeliveryRow).where(DeliveryRow.number == 2)).one()
+        assert second.message_id.endswith(".2@notify.e-services.mai.gov.ro>")
+
+
+def test_a_resend_while_a_delivery_is_under_way_is_a_conflict(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    notification_id = record(settings, database, registry, CITIZEN, "CJ-2025-000010")
+    response = client.post(
+        f"/api/v1/notifications/{notification_id}/resend", headers=bearer(token_issuer.staff("admin", "*"))
+    )
+    assert response.status_code == 409
+    assert response.get_json()["type"].endswith("/delivery-in-progress")
+
+
+def test_resend_is_for_administrators_only(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    notification_id = record(settings, database, registry, CITIZEN, "CJ-2025-000011")
+    path = f"/api/v1/notifications/{notification_id}/resend"
+    assert client.post(path, headers=bearer(token_issuer.citizen(CITIZEN))).status_code == 403
+    assert client.post(path, headers=bearer(token_issuer.staff("petition_clerk", "IGPR"))).status_code == 403
+
+
+def test_resending_an_unknown_notification_is_not_found(client: FlaskClient, token_issuer: TokenIssuer) -> None:
+    admin = bearer(token_issuer.staff("admin", "*"))
+    for notification_id in (str(uuid.uuid4()), "not-an-id"):
+        response = client.post(f"/api/v1/notifications/{notification_id}/resend", headers=admin)
+        assert response.status_code == 404
+        assert response.mimetype == "application/problem+json"
+
+
+def test_the_openapi_document_describes_every_api_route(app: Flask, client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
+    served = {
+        (rule.rule.replace("<notification_id>", "{notification_id}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served == documented
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert "401" in operation["responses"]

@@ -1,0 +1,228 @@
+"""From a consumed event to a delivered (or failed) notification, with a recording mail transport."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import mai_contracts
+import pytest
+from mai_chassis import Database
+from mai_chassis.events import build_event, encode_event
+from mai_chassis.tables import OutboxEvent
+from notify.config import Settings
+from notify.delivery import DeliveryLoop, DeliveryPolicy
+from notify.domain import SendOutcome
+from notify.mailer import SendResult
+from notify.service import build_consumer
+from notify.tables import DeliveryRow, Notification
+from notify.template_registry import TemplateRegistry
+from sqlalchemy import func, select
+
+from .conftest import RecordingTransport
+
+PETITION = "ro.mai.petition.submitted.v1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC) + timedelta(seconds=1)  # events below are recorded "now"
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def petition_event(event_id: str | None = None, **changes: object) -> tuple[str, bytes]:
+    data = copy.deepcopy(mai_contracts.schema(PETITION)["examples"][0]) | changes
+    event = build_event(PETITION, source="petition-svc", subject=data["petition_id"], data=data, event_id=event_id)
+    return event.get_id(), encode_event(event)
+
+
+def consume(settings: Settings, database: Database, registry: TemplateRegistry, value: bytes) -> str:
+    consumer = build_consumer(settings, database, registry, sleep=lambda _s: None)
+    return consumer.process("petition.submitted", value, None).name
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+def loop(database: Database, registry: TemplateRegistry, transport: RecordingTransport, clock: Clock) -> DeliveryLoop:
+    return DeliveryLoop(
+        database,
+        registry=registry,
+        transport_factory=lambda: transport,
+        mail_from="MAI e-services <no-reply@e-services.mai.gov.ro>",
+        policy=DeliveryPolicy(max_attempts=3, retry_base_seconds=10, retry_max_seconds=60, lease_seconds=30),
+        clock=clock,
+    )
+
+
+def delivery_of(database: Database, event_id: str) -> DeliveryRow:
+    with database.session() as session:
+        notification = session.scalars(select(Notification).where(Notification.trigger_event_id == event_id)).one()
+        return notification.latest_delivery
+
+
+def outbox(database: Database) -> list[dict]:
+    with database.session() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
+        return [json.loads(row.payload) for row in rows]
+
+
+def test_an_event_becomes_one_created_notification_and_a_replay_adds_nothing(
+    settings: Settings, database: Database, registry: TemplateRegistry
+) -> None:
+    event_id, value = petition_event()
+    assert consume(settings, database, registry, value) == "processed"
+    assert consume(settings, database, registry, value) == "duplicate"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 1
+    delivery = delivery_of(database, event_id)
+    assert delivery.status == "created"
+    assert delivery.message_id == f"<{event_id}@notify.e-services.mai.gov.ro>"
+
+
+def test_a_due_notification_is_mailed_delivered_and_announced(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+) -> None:
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    assert loop.deliver_due() == 1
+    (mail,) = transport.sent
+    assert mail["Message-ID"] == f"<{event_id}@notify.e-services.mai.gov.ro>"
+    assert "IGPR-2025-000123" in mail["Subject"]
+    assert "IGPR-2025-000123" in mail.get_body(("plain",)).get_content()
+    delivery = delivery_of(database, event_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+    (sent,) = outbox(database)
+    assert sent["type"] == "ro.mai.notification.sent.v1"
+    assert sent["data"]["trigger_event_id"] == event_id
+    assert "ana.popescu@example.ro" not in json.dumps(sent)
+    assert loop.deliver_due() == 0  # nothing left: delivered is final
+
+
+def test_a_temporary_failure_is_retried_after_its_backoff_and_then_delivered(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+    clock: Clock,
+) -> None:
+    transport.answers = [SendResult(SendOutcome.TEMPORARY, None, "ConnectionRefusedError")]
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    loop.deliver_due()
+    assert delivery_of(database, event_id).status == "temporary-failure"
+    clock.advance(5)
+    assert loop.deliver_due() == 0  # not due yet
+    clock.advance(5)
+    assert loop.deliver_due() == 1
+    delivery = delivery_of(database, event_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    assert len(transport.sent) == 1
+
+
+def test_temporary_failures_until_attempts_run_out_end_in_failure_published(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+    clock: Clock,
+) -> None:
+    transport.answers = [SendResult(SendOutcome.TEMPORARY, 451, "SMTPDataError")] * 3
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    for _ in range(3):
+        loop.deliver_due()
+        clock.advance(120)
+    delivery = delivery_of(database, event_id)
+    assert (delivery.status, delivery.attempts) == ("permanent-failure", 3)
+    (failed,) = outbox(database)
+    assert failed["type"] == "ro.mai.notification.failed.v1"
+    assert failed["data"]["failure"] == "retries_exhausted"
+    assert failed["data"]["smtp_status"] == 451
+
+
+def test_a_5xx_refusal_fails_at_once_without_retry(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+) -> None:
+    transport.answers = [SendResult(SendOutcome.PERMANENT, 550, "recipient refused")]
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    loop.deliver_due()
+    delivery = delivery_of(database, event_id)
+    assert (delivery.status, delivery.attempts, delivery.smtp_status) == ("permanent-failure", 1, 550)
+    assert outbox(database)[0]["data"]["failure"] == "permanent"
+
+
+def test_an_invalid_address_fails_permanently_without_contacting_the_server(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+) -> None:
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    with database.session() as session, session.begin():
+        session.scalars(select(Notification)).one().recipient_email = "ana.popescu@localhost"
+    loop.deliver_due()
+    assert delivery_of(database, event_id).status == "permanent-failure"
+    assert transport.sent == []
+
+
+def test_a_delivery_whose_worker_died_mid_send_is_taken_over_after_its_lease(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+    clock: Clock,
+) -> None:
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    claimed, _ = loop._claim()  # a worker claims it, then dies before recording the outcome
+    assert len(claimed) == 1
+    assert loop.deliver_due() == 0  # leased: nobody else sends it meanwhile
+    clock.advance(31)
+    assert loop.deliver_due() == 1
+    delivery = delivery_of(database, event_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    assert transport.sent[0]["Message-ID"] == f"<{event_id}@notify.e-services.mai.gov.ro>"
+
+
+def test_the_recipients_language_picks_the_template(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+) -> None:
+    recipient = {"email": "john.smith@example.com", "name": "John Smith", "language": "en"}
+    consume(settings, database, registry, petition_event(str(uuid.uuid4()), recipient=recipient)[1])
+    loop.deliver_due()
+    assert transport.sent[0]["Subject"].startswith("Your petition was registered")
+    assert transport.sent[0]["Content-Language"] == "en"
