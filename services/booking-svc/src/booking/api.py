@@ -139,6 +139,7 @@ def register_error_mapping(app: Flask) -> None:
                 "duplicate-decision",
                 "feedback-required",
                 "pickup-before-visit",
+                "biometrics-in-the-future",
             )
             else 409
         )
@@ -373,10 +374,16 @@ def show_timeline(application_id: str) -> Response:
 def upload_document(application_id: str, document_type: str) -> tuple[Response, int]:
     upload = request.files.get("file")
     if upload is None or set(request.files) != {"file"} or request.form:
+        for part in request.files.values():
+            part.close()
         raise Problem(400, "Send one multipart/form-data part named 'file' and nothing else.", kind="malformed-upload")
     from .config import MAX_DOCUMENT_BYTES
 
-    content = upload.stream.read(MAX_DOCUMENT_BYTES + 1)
+    try:
+        content = upload.stream.read(MAX_DOCUMENT_BYTES + 1)
+    finally:
+        for part in request.files.values():
+            part.close()  # the parser's temporary file, now rather than at garbage collection
     with _uow() as uow:
         document = handlers.upload_document(
             uow,

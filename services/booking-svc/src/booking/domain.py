@@ -232,7 +232,12 @@ def check_can_change_appointment(status: AppointmentStatus, starts_at: datetime,
         raise BookingRuleError("appointment-started", "An appointment that has started cannot be changed.")
 
 
-def check_can_record_visit(status: ApplicationStatus, pickup_from: date, visit_day: date) -> None:
+def check_can_record_visit(
+    status: ApplicationStatus, pickup_from: date, biometrics_taken_at: datetime, now: datetime
+) -> None:
+    if biometrics_taken_at > now:
+        raise BookingRuleError("biometrics-in-the-future", "Biometrics cannot be recorded before they are taken.")
+    visit_day = biometrics_taken_at.astimezone(OFFICE_TIME_ZONE).date()
     if status is not ApplicationStatus.APPOINTMENT_BOOKED:
         raise BookingRuleError("no-appointment", f"An application that is {status.value} has no visit to record.")
     if pickup_from < visit_day:

@@ -546,11 +546,8 @@ def record_visit(
 ) -> Application:
     session = uow.session
     application = officer_application(session, application_id, officer, lock=True)
-    domain.check_can_record_visit(
-        ApplicationStatus(application.status),
-        pickup_from,
-        biometrics_taken_at.astimezone(domain.OFFICE_TIME_ZONE).date(),
-    )
+    biometrics_taken_at = biometrics_taken_at.astimezone(UTC)  # every stored moment is UTC
+    domain.check_can_record_visit(ApplicationStatus(application.status), pickup_from, biometrics_taken_at, now)
     appointment = active_appointment(session, application.id)
     if appointment is not None:
         appointment.status = AppointmentStatus.ATTENDED.value

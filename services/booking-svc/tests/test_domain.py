@@ -1,0 +1,91 @@
+"""Rules of applications, calendars and slots."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from booking import domain
+from booking.catalog import load_catalog
+from booking.domain import ApplicationStatus, BookingRuleError, DocumentDecision, DocumentStatus
+
+
+@pytest.mark.parametrize(
+    ("year", "easter"), [(2024, date(2024, 5, 5)), (2025, date(2025, 4, 20)), (2026, date(2026, 4, 12))]
+)
+def test_orthodox_easter_falls_on_the_published_sunday(year: int, easter: date) -> None:
+    assert domain.orthodox_easter(year) == easter
+
+
+def test_offices_are_closed_on_public_holidays_and_weekends() -> None:
+    catalog = load_catalog()
+    office = catalog.offices["IGI-B"]
+    for closed in (date(2025, 12, 25), date(2025, 4, 18), date(2025, 4, 21), date(2025, 6, 9), date(2025, 3, 15)):
+        assert list(domain.office_slots(office, closed, calendar=catalog.calendar, slot_minutes=20)) == []
+
+
+def test_a_working_day_offers_every_counter_for_every_slot_of_the_opening_hours() -> None:
+    catalog = load_catalog()
+    office = catalog.offices["IGI-CJ"]  # default hours: Monday 08:30-12:30, 4 counters
+    slots = list(domain.office_slots(office, date(2025, 3, 17), calendar=catalog.calendar, slot_minutes=20))
+    assert len(slots) == 12 * 4
+    assert slots[0].starts_at.isoformat() == "2025-03-17T08:30:00+02:00"
+    assert slots[-1].ends_at.isoformat() == "2025-03-17T12:30:00+02:00"
+
+
+def test_every_office_of_every_county_and_bucharest_is_listed() -> None:
+    catalog = load_catalog()
+    assert len(catalog.offices) == 42
+    assert all(office.counters for office in catalog.offices.values())
+
+
+def test_submission_needs_every_required_document() -> None:
+    travel = load_catalog().application_types["travel-document"]
+    with pytest.raises(BookingRuleError) as refused:
+        domain.check_can_submit(ApplicationStatus.DRAFT, travel, {"photo": DocumentStatus.UPLOADED})
+    assert refused.value.kind == "documents-missing"
+    assert "fee-receipt" in refused.value.detail
+
+
+def test_only_rejected_documents_can_be_replaced_after_a_review() -> None:
+    travel = load_catalog().application_types["travel-document"]
+    domain.check_document_can_be_uploaded(ApplicationStatus.CHANGES_REQUESTED, travel, "photo", DocumentStatus.REJECTED)
+    with pytest.raises(BookingRuleError, match="Only documents the officer rejected"):
+        domain.check_document_can_be_uploaded(
+            ApplicationStatus.CHANGES_REQUESTED, travel, "photo", DocumentStatus.ACCEPTED
+        )
+    with pytest.raises(BookingRuleError, match="while the application is submitted"):
+        domain.check_document_can_be_uploaded(ApplicationStatus.SUBMITTED, travel, "photo", DocumentStatus.UPLOADED)
+
+
+def test_a_rejection_without_feedback_is_refused() -> None:
+    with pytest.raises(BookingRuleError) as refused:
+        domain.review_outcome(
+            ApplicationStatus.SUBMITTED, {"photo": DocumentStatus.UPLOADED}, [DocumentDecision("photo", False, " ")]
+        )
+    assert refused.value.kind == "feedback-required"
+
+
+def test_review_must_decide_on_every_document_awaiting_it() -> None:
+    documents = {"photo": DocumentStatus.UPLOADED, "fee-receipt": DocumentStatus.UPLOADED}
+    with pytest.raises(BookingRuleError) as refused:
+        domain.review_outcome(ApplicationStatus.SUBMITTED, documents, [DocumentDecision("photo", True)])
+    assert refused.value.kind == "decision-missing"
+
+
+def test_one_rejected_document_requests_changes_and_all_accepted_opens_booking() -> None:
+    documents = {"photo": DocumentStatus.UPLOADED, "fee-receipt": DocumentStatus.ACCEPTED}
+    assert (
+        domain.review_outcome(ApplicationStatus.SUBMITTED, documents, [DocumentDecision("photo", False, "blurred")])
+        is ApplicationStatus.CHANGES_REQUESTED
+    )
+    assert (
+        domain.review_outcome(ApplicationStatus.SUBMITTED, documents, [DocumentDecision("photo", True)])
+        is ApplicationStatus.DOCUMENTS_ACCEPTED
+    )
+
+
+def test_a_second_appointment_for_the_same_application_is_refused() -> None:
+    with pytest.raises(BookingRuleError) as refused:
+        domain.check_can_book(ApplicationStatus.APPOINTMENT_BOOKED)
+    assert refused.value.kind == "appointment-exists"
