@@ -130,3 +130,23 @@ def test_timestamps_are_date_times_and_ids_are_uuids(declared: Topic) -> None:
                 assert prop.get("format") == "date-time", f"{path}/{name}"
             if name.endswith("_id"):
                 assert prop.get("format") == "uuid", f"{path}/{name}"
+
+
+def _sealed_fields(node: Any, path: str = "$") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for where, obj in _objects(node, path):
+        for name, prop in obj["properties"].items():
+            if isinstance(prop, dict) and "x-sealed" in prop:
+                yield where, name, prop
+
+
+@pytest.mark.parametrize("declared", MAIN_TOPICS, ids=lambda t: t.name)
+def test_sealed_fields_are_strings_for_notify_svc_to_open(declared: Topic) -> None:
+    for path, name, prop in _sealed_fields(_load(declared)):
+        assert prop["x-sealed"] is True, f"{path}/{name}"
+        assert prop["type"] == "string", f"{path}/{name}"
+        assert "notify-svc" in declared.consumers, declared.name
+
+
+def test_the_sealed_field_scan_finds_a_sealed_field() -> None:
+    document = {"type": "object", "properties": {"sealed_confirmation": {"type": "string", "x-sealed": True}}}
+    assert [name for _, name, _ in _sealed_fields(document)] == ["sealed_confirmation"]
