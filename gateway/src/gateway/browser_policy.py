@@ -1,0 +1,69 @@
+"""What browsers are told on every response: security headers and CORS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Flask, Response, request
+
+__all__ = ["API_CONTENT_SECURITY_POLICY", "DOCS_CDN", "DOCS_CONTENT_SECURITY_POLICY", "install_browser_policy"]
+
+#: Where the interactive docs' script and stylesheet come from (pinned, integrity-checked).
+DOCS_CDN = "https://cdn.jsdelivr.net"
+
+# API answers are data, never a page: nothing may load, run or frame them.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The docs page runs Swagger UI from the CDN and its own initialiser; it only talks to the gateway.
+# Swagger UI sets style attributes from script, hence 'unsafe-inline' for styles only.
+DOCS_CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; script-src 'self' {DOCS_CDN}; style-src 'self' 'unsafe-inline' {DOCS_CDN}; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+_SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+_CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, traceparent, tracestate"
+_CORS_EXPOSED_HEADERS = "X-Request-ID, Retry-After, Location, Content-Disposition, RateLimit-Policy"
+_CORS_MAX_AGE_SECONDS = "600"
+
+
+def install_browser_policy(app: Flask, *, allowed_origins: Iterable[str]) -> None:
+    """Security headers on every response; CORS for the configured origins only.
+
+    Preflight requests (``OPTIONS`` with ``Access-Control-Request-Method``) are answered here and
+    never reach an upstream. Credentials (cookies) are not allowed across origins: the API takes
+    bearer tokens.
+    """
+    origins = frozenset(origin.rstrip("/") for origin in allowed_origins)
+
+    @app.before_request
+    def _answer_preflight() -> Response | None:
+        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+            return None
+        response = Response(status=204)
+        if request.headers.get("Origin", "") in origins:
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE"
+            response.headers["Access-Control-Allow-Headers"] = _CORS_ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = _CORS_MAX_AGE_SECONDS
+        return response
+
+    @app.after_request
+    def _browser_headers(response: Response) -> Response:
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+        origin = request.headers.get("Origin", "")
+        if origin and origin in origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED_HEADERS
+        if origins:
+            response.vary.add("Origin")
+        return response

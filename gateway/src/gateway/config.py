@@ -1,0 +1,52 @@
+"""Gateway settings, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from environs import Env
+from mai_chassis import ServiceSettings
+from marshmallow.validate import Range
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+    needs_database: ClassVar[bool] = False
+    needs_broker: ClassVar[bool] = False
+
+    #: The YAML route table (see :mod:`gateway.routes`); required.
+    routes_file: str = ""
+    #: How often the route file's modification is checked, in seconds.
+    routes_check_seconds: float = 1.0
+    #: Flask-Limiter storage: ``memory://`` for one pod, ``redis://host:6379/0`` to share counts.
+    ratelimit_storage_uri: str = "memory://"
+    #: Origins allowed to call the API from a browser (exact matches); empty: no CORS.
+    cors_allowed_origins: tuple[str, ...] = ()
+    #: Reverse proxies in front of the gateway whose X-Forwarded-* headers are believed (ingress: 1).
+    trusted_proxies: int = 0
+    #: How long a merged OpenAPI document is served before the upstreams are asked again.
+    openapi_refresh_seconds: float = 60.0
+    #: How long an upstream health answer is reused by /readyz.
+    readiness_cache_seconds: float = 5.0
+    #: ``all``: /readyz fails when any upstream is down; ``any``: only when none answers.
+    readiness_policy: str = "all"
+    #: Idle keep-alive connections kept per upstream (per process).
+    upstream_pool_size: int = 16
+
+    @classmethod
+    def read_own(cls, env: Env) -> dict[str, Any]:
+        return {
+            "routes_file": env.str("GATEWAY_ROUTES_FILE"),
+            "routes_check_seconds": env.float("GATEWAY_ROUTES_CHECK_SECONDS", 1.0, validate=Range(min=0)),
+            "ratelimit_storage_uri": env.str("RATELIMIT_STORAGE_URI", "memory://"),
+            "cors_allowed_origins": tuple(env.list("CORS_ALLOWED_ORIGINS", [])),
+            "trusted_proxies": env.int("GATEWAY_TRUSTED_PROXIES", 0, validate=Range(min=0, max=5)),
+            "openapi_refresh_seconds": env.float("GATEWAY_OPENAPI_REFRESH_SECONDS", 60.0, validate=Range(min=1)),
+            "readiness_cache_seconds": env.float("GATEWAY_READINESS_CACHE_SECONDS", 5.0, validate=Range(min=0)),
+            "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=lambda v: v in ("all", "any")),
+            "upstream_pool_size": env.int("GATEWAY_UPSTREAM_POOL_SIZE", 16, validate=Range(min=1, max=512)),
+        }

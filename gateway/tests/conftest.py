@@ -1,0 +1,238 @@
+"""Fake upstreams on loopback (real HTTP servers in threads) and a gateway app routed to them."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+
+# pytest's importlib mode names this file "gateway.tests.conftest" and so registers the folder
+# gateway/ as an empty namespace package "gateway", hiding the installed package of that name.
+if getattr(sys.modules.get("gateway"), "__file__", None) is None:
+    del sys.modules["gateway"]
+    importlib.import_module("gateway")
+
+from gateway.config import Settings
+
+from gateway import create_app
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeUpstream:
+    """A tiny HTTP service: echoes requests as JSON, ``/slow`` sleeps, serves an OpenAPI document."""
+
+    name: str
+    openapi: dict[str, Any] = field(default_factory=dict)
+    slow_seconds: float = 2.0
+    seen: list[SeenRequest] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def requests_to(self, path_prefix: str) -> list[SeenRequest]:
+        return [seen for seen in self.seen if seen.path.startswith(path_prefix)]
+
+    def start(self) -> FakeUpstream:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                upstream.seen.append(SeenRequest(self.command, self.path, dict(self.headers.items()), body))
+                if self.path == "/healthz":
+                    return self._json(200, {"status": "ok"})
+                if self.path == "/openapi.json":
+                    return self._json(200, upstream.openapi)
+                if "/slow" in self.path:
+                    time.sleep(upstream.slow_seconds)
+                payload = json.dumps(
+                    {"service": upstream.name, "method": self.command, "path": self.path, "body_bytes": len(body)}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Set-Cookie", "first=1; Path=/")
+                self.send_header("Set-Cookie", "second=2; Path=/")
+                self.send_header("Connection", "X-Upstream-Hop")
+                self.send_header("X-Upstream-Hop", "should-not-pass")
+                self.send_header("Keep-Alive", "timeout=5")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            def _json(self, status: int, document: Any) -> None:
+                payload = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+class GarbageUpstream:
+    """Accepts connections and answers with bytes that are not HTTP; counts the connections."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.connections = 0
+        self._running = True
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while self._running:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with connection:
+                connection.settimeout(1.0)
+                try:
+                    connection.recv(65536)
+                    connection.sendall(b"SSH-2.0-OpenSSH_9.6 this is not HTTP\r\n\r\n")
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join(timeout=2)
+        self.listener.close()
+
+
+def free_port_with_nothing_listening() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def write_routes(path: Path, routes: list[dict[str, Any]], defaults: dict[str, Any] | None = None) -> Path:
+    path.write_text(yaml.safe_dump({"defaults": defaults or {}, "routes": routes}))
+    return path
+
+
+@pytest.fixture
+def rewrite_routes() -> Callable[..., Path]:
+    """Replace a route file's content and move its modification time forward."""
+
+    def rewrite(path: Path, routes: list[dict[str, Any]]) -> Path:
+        write_routes(path, routes)
+        later = time.time() + 5
+        os.utime(path, (later, later))
+        return path
+
+    return rewrite
+
+
+@pytest.fixture
+def stopped_upstream_url() -> str:
+    return f"http://127.0.0.1:{free_port_with_nothing_listening()}"
+
+
+@pytest.fixture
+def petition_upstream() -> Iterator[FakeUpstream]:
+    upstream = FakeUpstream("petition-svc").start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def identity_upstream() -> Iterator[FakeUpstream]:
+    upstream = FakeUpstream("identity-svc").start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def garbage_upstream() -> Iterator[GarbageUpstream]:
+    upstream = GarbageUpstream()
+    yield upstream
+    upstream.stop()
+
+
+GatewayFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Build a gateway app for a route list (``routes``) and settings overrides."""
+    apps: list[Flask] = []
+
+    def build(routes: list[dict[str, Any]], *, defaults: dict[str, Any] | None = None, **overrides: Any) -> Flask:
+        routes_file = write_routes(tmp_path / f"routes-{len(apps)}.yaml", routes, defaults)
+        settings = Settings(
+            routes_file=str(routes_file),
+            log_json=False,
+            routes_check_seconds=0.0,
+            readiness_cache_seconds=0.0,
+            openapi_refresh_seconds=60.0,
+            **overrides,
+        )
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["gateway"]["upstreams"].close()
+
+
+@pytest.fixture
+def gateway(make_gateway: GatewayFactory, petition_upstream: FakeUpstream, identity_upstream: FakeUpstream) -> Flask:
+    """Two services behind the gateway, with a generous rate limit and a 1 KiB body limit."""
+    return make_gateway(
+        [
+            {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
+            {"prefix": "/api/v1/accounts", "upstream": identity_upstream.url, "service": "identity-svc"},
+            {"prefix": "/api/v1/accounts/staff", "upstream": petition_upstream.url, "service": "petition-svc"},
+        ],
+        defaults={"max_body_bytes": 1024, "rate_limit": "1000/minute", "timeout_seconds": 0.5},
+        cors_allowed_origins=("https://portal.mai.gov.ro",),
+    )
