@@ -1,0 +1,374 @@
+"""HTTP API of identity-svc: parse (marshmallow) -> handler in a unit of work -> serialise."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
+from mai_chassis.db import Database, UnitOfWork
+from marshmallow import RAISE
+
+from . import handlers, schemas
+from .eid import SandboxProvider
+from .handlers import Runtime, TokenPair
+
+accounts = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
+auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+identity = Blueprint("identity", __name__, url_prefix="/api/v1/identity")
+staff = Blueprint("staff", __name__, url_prefix="/api/v1/staff")
+internal = Blueprint("internal", __name__, url_prefix="/internal/v1")
+well_known = Blueprint("well_known", __name__)
+sandbox = Blueprint("sandbox", __name__, url_prefix="/sandbox/eid")
+
+ACCEPTED = {
+    "status": "accepted",
+    "detail": "If the address can receive it, an e-mail is on its way; check your inbox.",
+}
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["identity_runtime"]  # type: ignore[no-any-return]
+
+
+def _uow() -> UnitOfWork:
+    database: Database = current_app.extensions["mai_database"]
+    return database.unit_of_work(source="identity-svc", traceparent=g.get("traceparent"))
+
+
+def _tokens(pair: TokenPair) -> Response:
+    return jsonify(
+        schemas.Tokens().dump(
+            {
+                "access_token": pair.access_token,
+                "refresh_token": pair.refresh_token,
+                "token_type": "Bearer",
+                "expires_in": pair.expires_in,
+            }
+        )
+    )
+
+
+def _accepted() -> tuple[Response, int]:
+    return jsonify(schemas.Accepted().dump(ACCEPTED)), 202
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@accounts.post("")
+@idempotent
+def register() -> tuple[Response, int]:
+    body = load_json(schemas.Registration)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with _uow() as uow:
+            handlers.register_citizen(uow, _runtime(), **body)
+    except IntegrityError:
+        pass  # the same address registered concurrently: the answer must not differ
+    return _accepted()
+
+
+_CONFIRM_PAGE = """<!doctype html>
+<html lang="ro"><head><meta charset="utf-8"><title>Confirmarea adresei de e-mail</title>
+<meta name="robots" content="noindex"></head><body>
+<h1>Confirmă adresa de e-mail / Confirm your e-mail address</h1>
+<form method="post" action="{action}">
+<input type="hidden" name="citizen_id" value="{citizen_id}">
+<label>Cod / Code <input name="code" value="{code}" autocomplete="one-time-code"></label>
+<button type="submit">Confirmă / Confirm</button>
+</form></body></html>"""
+
+
+@accounts.get("/email-confirmation")
+def confirmation_page() -> Response:
+    """The mailed link lands here; it only shows a form: opening a link never confirms."""
+    page = _CONFIRM_PAGE.format(
+        action=html.escape(request.path),
+        citizen_id=html.escape(request.args.get("citizen_id", "")[:64]),
+        code=html.escape(request.args.get("code", "")[:20]),
+    )
+    response = Response(page, mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; form-action 'self'"
+    return response
+
+
+@accounts.post("/email-confirmation")
+def confirm_email() -> Response | tuple[str, int]:
+    from_form = request.mimetype == "application/x-www-form-urlencoded"
+    body = (
+        schemas.EmailConfirmation().load(request.form.to_dict(), unknown=RAISE)
+        if from_form
+        else load_json(schemas.EmailConfirmation)
+    )
+    with _uow() as uow:
+        handlers.confirm_email(uow, _runtime(), citizen_id=str(body["citizen_id"]), code=body["code"])
+    if from_form:
+        return Response(
+            "<!doctype html><p>Adresa a fost confirmată. / Your address is confirmed.</p>", mimetype="text/html"
+        )
+    return "", 204
+
+
+@accounts.post("/email-confirmation/resend")
+def resend_confirmation() -> tuple[Response, int]:
+    body = load_json(schemas.EmailOnly)
+    with _uow() as uow:
+        handlers.resend_confirmation(uow, _runtime(), email=body["email"])
+    return _accepted()
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+@auth.post("/login")
+def log_in() -> Response:
+    body = load_json(schemas.Login)
+    with _uow() as uow:
+        pair = handlers.log_in(
+            uow, _runtime(), email=body["email"], password=body["password"], address=request.remote_addr or "unknown"
+        )
+    return _tokens(pair)
+
+
+@auth.post("/refresh")
+def refresh() -> Response:
+    body = load_json(schemas.RefreshRequest)
+    with _uow() as uow:
+        return _tokens(handlers.refresh_session(uow, _runtime(), refresh_token=body["refresh_token"]))
+
+
+@auth.post("/logout")
+def log_out() -> tuple[str, int]:
+    body = load_json(schemas.RefreshRequest)
+    with _uow() as uow:
+        handlers.log_out(uow, refresh_token=body["refresh_token"])
+    return "", 204
+
+
+@auth.post("/password-reset")
+def request_password_reset() -> tuple[Response, int]:
+    body = load_json(schemas.EmailOnly)
+    with _uow() as uow:
+        handlers.request_password_reset(uow, _runtime(), email=body["email"])
+    return _accepted()
+
+
+@auth.post("/password-reset/confirm")
+def reset_password() -> tuple[str, int]:
+    body = load_json(schemas.PasswordReset)
+    with _uow() as uow:
+        handlers.reset_password(
+            uow, _runtime(), email=body["email"], code=body["code"], new_password=body["new_password"]
+        )
+    return "", 204
+
+
+@well_known.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    response = jsonify(_runtime().keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+@identity.get("/profiles/<citizen_id>")
+@require_auth()
+def read_profile(citizen_id: str) -> Response:
+    with _uow() as uow:
+        view = handlers.read_profile(uow, _runtime(), _principal(), citizen_id)
+    return jsonify(schemas.Profile().dump(view))
+
+
+@identity.patch("/profiles/<citizen_id>")
+@require_auth()
+def update_profile(citizen_id: str) -> Response:
+    changes = load_json(schemas.ProfileChanges)
+    with _uow() as uow:
+        view = handlers.update_profile(uow, _runtime(), _principal(), citizen_id, changes)
+    return jsonify(schemas.Profile().dump(view))
+
+
+@identity.post("/verifications")
+@require_auth(kind="citizen")
+def start_verification() -> tuple[Response, int]:
+    body = load_json(schemas.VerificationStart)
+    settings = _runtime().settings
+    redirect_uri = body["redirect_uri"] or f"{settings.public_base_url}/api/v1/identity/verifications/callback"
+    with _uow() as uow:
+        started = handlers.start_verification(
+            uow, _runtime(), _principal(), provider_name=body["provider"], redirect_uri=redirect_uri
+        )
+    return jsonify(schemas.VerificationStarted().dump(started)), 201
+
+
+@identity.route("/verifications/callback", methods=["GET", "POST"])
+def verification_callback() -> Response:
+    """Where the provider sends the citizen back (query, or form_post), with ``state`` and ``answer``."""
+    raw = request.args.to_dict() if request.method == "GET" else request.form.to_dict()
+    body = schemas.ProviderAnswer().load(raw, unknown=RAISE)
+    with _uow() as uow:
+        result = handlers.finish_verification(uow, _runtime(), state=body["state"], answer=body["answer"])
+    return jsonify(schemas.Verified().dump(result))
+
+
+@identity.post("/counter-code")
+@require_auth(kind="citizen")
+def issue_counter_code() -> tuple[Response, int]:
+    with _uow() as uow:
+        issued = handlers.issue_counter_code(uow, _runtime(), _principal())
+    return jsonify(schemas.CounterCodeIssued().dump(issued)), 201
+
+
+@internal.get("/civil-status")
+@require_auth(kind="citizen")
+def civil_status_for_record() -> Response:
+    """For record-svc, with the citizen's own token: the only answer that carries the CNP."""
+    with _uow() as uow:
+        view = handlers.read_profile(uow, _runtime(), _principal(), "me", with_cnp=True)
+    return jsonify(schemas.CivilStatusForRecord().dump(view))
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+def _principal() -> Any:
+    return current_principal()
+
+
+@staff.post("/counter/lookups")
+@require_auth("counter_clerk", kind="staff")
+def counter_lookup() -> Response:
+    body = load_json(schemas.CounterLookup)
+    if bool(body["email"]) == bool(body["counter_code"]):
+        raise Problem(
+            422,
+            "Give either the e-mail address or the code the citizen shows.",
+            kind="validation-error",
+            errors={"_schema": ["exactly one of email, counter_code"]},
+        )
+    with _uow() as uow:
+        found = handlers.find_for_counter(
+            uow,
+            _runtime(),
+            _principal(),
+            unit=body["unit"],
+            email=body["email"],
+            counter_code=body["counter_code"],
+            request_id=g.get("request_id"),
+        )
+    return jsonify(schemas.CounterAccount().dump(found))
+
+
+@staff.post("/counter/verifications")
+@require_auth("counter_clerk", kind="staff")
+def counter_verification() -> Response:
+    body = load_json(schemas.CounterVerification)
+    document = body["document"]
+    with _uow() as uow:
+        result = handlers.verify_at_counter(
+            uow,
+            _runtime(),
+            _principal(),
+            citizen_id=str(body["citizen_id"]),
+            unit=body["unit"],
+            document_type=document["type"],
+            document_series=document["series"],
+            document_number=document["number"],
+            cnp=body["cnp"],
+            last_name=body["last_name"],
+            first_name=body["first_name"],
+            request_id=g.get("request_id"),
+        )
+    return jsonify(schemas.Verified().dump(result))
+
+
+@staff.post("/accounts")
+@require_auth("admin", kind="staff")
+@idempotent
+def create_staff_account() -> tuple[Response, int]:
+    body = load_json(schemas.NewStaffAccount)
+    with _uow() as uow:
+        created = handlers.create_staff_account(
+            uow,
+            _runtime(),
+            _principal(),
+            email=body["email"],
+            name=body["name"],
+            language=body["language"],
+            roles=[(r["role"], r["unit"]) for r in body["roles"]],
+            request_id=g.get("request_id"),
+        )
+    response = jsonify(schemas.StaffAccount().dump(created))
+    response.headers["Location"] = f"/api/v1/staff/accounts/{created['staff_id']}"
+    return response, 201
+
+
+@staff.post("/accounts/<staff_id>/roles")
+@require_auth("admin", kind="staff")
+def grant_role(staff_id: str) -> Response:
+    body = load_json(schemas.RoleGrant)
+    with _uow() as uow:
+        view = handlers.grant_role(
+            uow, _principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
+        )
+    return jsonify(schemas.StaffAccount().dump(view))
+
+
+@staff.delete("/accounts/<staff_id>/roles/<role>/<unit>")
+@require_auth("admin", kind="staff")
+def revoke_role(staff_id: str, role: str, unit: str) -> Response:
+    body = schemas.RoleGrant().load({"role": role, "unit": unit})
+    with _uow() as uow:
+        view = handlers.revoke_role(
+            uow, _principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
+        )
+    return jsonify(schemas.StaffAccount().dump(view))
+
+
+@staff.get("/audit-log")
+@require_auth("admin", kind="staff")
+def audit_log() -> Response:
+    query = schemas.AuditQuery().load(request.args.to_dict(), unknown=RAISE)
+    with _uow() as uow:
+        entries = handlers.audit_log(uow, _principal(), **query)
+    return jsonify(schemas.AuditPage().dump({"entries": entries}))
+
+
+# --- sandbox identification provider (development and tests only) -----------------------------
+
+
+def _sandbox(name: str) -> SandboxProvider:
+    provider = _runtime().providers.get(name)
+    if not isinstance(provider, SandboxProvider):
+        raise Problem(404, "No such sandbox provider.", kind="not-found")
+    return provider
+
+
+_SANDBOX_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Sandbox bank-card identification</title>
+</head><body><h1>SANDBOX — simulated 3-D Secure identification</h1>
+<p>Development only. POST JSON to this URL with state, nonce, redirect_uri, cnp, last_name, first_name.</p>
+<p>state={state}</p></body></html>"""
+
+
+@sandbox.get("/<name>/authorize")
+def sandbox_page(name: str) -> Response:
+    _sandbox(name)
+    return Response(_SANDBOX_PAGE.format(state=html.escape(request.args.get("state", "")[:100])), mimetype="text/html")
+
+
+@sandbox.post("/<name>/authorize")
+def sandbox_identify(name: str) -> Response:
+    provider = _sandbox(name)
+    body = load_json(schemas.SandboxIdentification)
+    answer = provider.sign_answer(
+        nonce=body["nonce"], cnp=body["cnp"], last_name=body["last_name"], first_name=body["first_name"]
+    )
+    separator = "&" if "?" in body["redirect_uri"] else "?"
+    return jsonify(redirect_to=body["redirect_uri"] + separator + urlencode({"state": body["state"], "answer": answer}))

@@ -1,0 +1,280 @@
+"""The OpenAPI 3.1 document of identity-svc, built from the marshmallow schemas (apispec)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from . import schemas
+
+_PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": True},
+    },
+}
+
+# (method, path, tag, summary, request schema, (status, response schema or None), problem statuses, auth)
+_OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...], bool]] = [
+    (
+        "post",
+        "/api/v1/accounts",
+        "accounts",
+        "Register a citizen account (the same 202 whether or not the address is already registered)",
+        schemas.Registration,
+        (202, schemas.Accepted),
+        (409, 415, 422),
+        False,
+    ),
+    (
+        "get",
+        "/api/v1/accounts/email-confirmation",
+        "accounts",
+        "Page the mailed link opens: a form that confirms only when submitted (POST)",
+        None,
+        (200, None),
+        (),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/accounts/email-confirmation",
+        "accounts",
+        "Confirm the e-mail address with the mailed code (JSON or form)",
+        schemas.EmailConfirmation,
+        (204, None),
+        (400, 415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/accounts/email-confirmation/resend",
+        "accounts",
+        "Mail a new confirmation code",
+        schemas.EmailOnly,
+        (202, schemas.Accepted),
+        (415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/login",
+        "auth",
+        "Log in: a short-lived access token and a refresh token",
+        schemas.Login,
+        (200, schemas.Tokens),
+        (401, 403, 415, 422, 429),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/refresh",
+        "auth",
+        "Rotate the refresh token; reusing a rotated one ends the whole session",
+        schemas.RefreshRequest,
+        (200, schemas.Tokens),
+        (401, 415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/logout",
+        "auth",
+        "End the session of this refresh token",
+        schemas.RefreshRequest,
+        (204, None),
+        (415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/password-reset",
+        "auth",
+        "Mail a password-reset code",
+        schemas.EmailOnly,
+        (202, schemas.Accepted),
+        (415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/password-reset/confirm",
+        "auth",
+        "Set a new password with the mailed code",
+        schemas.PasswordReset,
+        (204, None),
+        (400, 415, 422),
+        False,
+    ),
+    (
+        "get",
+        "/api/v1/identity/profiles/{citizen_id}",
+        "identity",
+        "Read your civil-status profile ('me')",
+        None,
+        (200, schemas.Profile),
+        (401, 404),
+        True,
+    ),
+    (
+        "patch",
+        "/api/v1/identity/profiles/{citizen_id}",
+        "identity",
+        "Edit your civil-status profile (identity fields locked once verified)",
+        schemas.ProfileChanges,
+        (200, schemas.Profile),
+        (401, 404, 409, 415, 422),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/identity/verifications",
+        "identity",
+        "Start identity verification with an identification provider (redirect URL with state and nonce)",
+        schemas.VerificationStart,
+        (201, schemas.VerificationStarted),
+        (401, 403, 409, 415, 422),
+        True,
+    ),
+    (
+        "get",
+        "/api/v1/identity/verifications/callback",
+        "identity",
+        "Where the provider returns the citizen with its signed answer (state, answer)",
+        None,
+        (200, schemas.Verified),
+        (400, 409, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/identity/counter-code",
+        "identity",
+        "A short code to show at a police counter",
+        None,
+        (201, schemas.CounterCodeIssued),
+        (401, 403, 409),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/staff/counter/lookups",
+        "staff",
+        "Counter clerk: find a citizen account by e-mail or shown code",
+        schemas.CounterLookup,
+        (200, schemas.CounterAccount),
+        (401, 403, 404, 415, 422),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/staff/counter/verifications",
+        "staff",
+        "Counter clerk: record the checked ID document and verify the identity",
+        schemas.CounterVerification,
+        (200, schemas.Verified),
+        (401, 403, 404, 409, 415, 422),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/staff/accounts",
+        "staff",
+        "Admin: create a staff account (invited by e-mail)",
+        schemas.NewStaffAccount,
+        (201, schemas.StaffAccount),
+        (401, 403, 409, 415, 422),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/staff/accounts/{staff_id}/roles",
+        "staff",
+        "Admin: grant a role in a unit",
+        schemas.RoleGrant,
+        (200, schemas.StaffAccount),
+        (401, 403, 404, 415, 422),
+        True,
+    ),
+    (
+        "delete",
+        "/api/v1/staff/accounts/{staff_id}/roles/{role}/{unit}",
+        "staff",
+        "Admin: revoke a role in a unit",
+        None,
+        (200, schemas.StaffAccount),
+        (401, 403, 404, 422),
+        True,
+    ),
+    (
+        "get",
+        "/api/v1/staff/audit-log",
+        "staff",
+        "Admin: staff actions, newest first",
+        None,
+        (200, schemas.AuditPage),
+        (401, 403, 422),
+        True,
+    ),
+    (
+        "get",
+        "/.well-known/jwks.json",
+        "auth",
+        "Public keys that verify access tokens (JWKS)",
+        None,
+        (200, None),
+        (),
+        False,
+    ),
+]
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    spec = APISpec(
+        title="MAI e-services — accounts and identity",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Citizen and staff accounts, login, identity verification and civil-status profiles."},
+    )
+    spec.components.schema("Problem", _PROBLEM)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, tag, summary, request_schema, (status, response_schema), problems, secured in _OPERATIONS:
+        operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {}}
+        if request_schema is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
+        ok: dict[str, Any] = {"description": summary}
+        if response_schema is not None:
+            ok["content"] = {"application/json": {"schema": response_schema}}
+        operation["responses"][str(status)] = ok
+        for problem in (*problems, 500):
+            operation["responses"][str(problem)] = {
+                "description": "Problem details",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+        if secured:
+            operation["security"] = [{"bearer": []}]
+        parameters = [
+            {"name": part.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+            for part in path.split("/")
+            if part.startswith("{")
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        paths.setdefault(path, {})[method] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()

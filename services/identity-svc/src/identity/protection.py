@@ -1,0 +1,67 @@
+"""Secrets at rest: argon2id for passwords and mailed codes, Fernet for CNPs and private keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+__all__ = ["FieldCipher", "SecretHasher", "digest", "digests_equal"]
+
+
+class SecretHasher:
+    """Argon2id (RFC 9106) hashing of passwords and one-time codes."""
+
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        # Verified against when the account does not exist, so that unknown e-mails take as long.
+        self._decoy = self._hasher.hash("decoy password that never matches")
+
+    def hash(self, secret: str) -> str:
+        return self._hasher.hash(secret)
+
+    def verify(self, stored: str | None, secret: str) -> bool:
+        try:
+            return self._hasher.verify(stored or self._decoy, secret) and stored is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self._hasher.check_needs_rehash(stored)
+
+
+class FieldCipher:
+    """Encrypts single values (CNP, document number, private key) with rotating Fernet keys."""
+
+    def __init__(self, keys: tuple[str, ...] | list[str]) -> None:
+        if not keys:
+            raise ValueError("at least one encryption key is required")
+        self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys])
+
+    def seal(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            raise ValueError("a stored value cannot be decrypted with the configured keys") from None
+
+
+def digest(value: str) -> str:
+    """SHA-256 of a high-entropy value (refresh tokens, provider states, counter codes)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def digests_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)

@@ -1,0 +1,63 @@
+"""Helpers for identity-svc's tests (unit and integration): settings, keys, sample citizens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet
+from mai_chassis.db import Database
+
+from .config import ProviderSettings, Settings
+from .protection import FieldCipher
+from .signing import rotate_keys
+
+__all__ = ["CITIZEN", "OTHER_CNP", "VALID_CNP", "add_signing_key", "make_settings"]
+
+VALID_CNP = "1800101221144"  # a man born on 1 January 1980 in Iași
+OTHER_CNP = "2900215400019"  # a woman born on 15 February 1990 in Bucharest
+CITIZEN = {
+    "email": "ana.popescu@example.ro",
+    "password": "correct horse battery",
+    "last_name": "Popescu",
+    "first_name": "Ana",
+    "cnp": VALID_CNP,
+}
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "log_json": False,
+        "database_url": database_url,
+        "kafka_bootstrap_servers": "",
+        "jwt_issuer": "mai-identity",
+        "jwt_audience": "mai-eservices",
+        "public_base_url": "http://identity.test",
+        "encryption_keys": (Fernet.generate_key().decode(),),
+        "sealing_keys": (Fernet.generate_key().decode(),),
+        # Cheap argon2 for tests only; production runs t=2, m=19 MiB (enforced by the settings).
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 256,
+        "argon2_parallelism": 1,
+        "eid_providers": (ProviderSettings(name="sandbox", adapter="sandbox"),),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def add_signing_key(settings: Settings, *, publish_lead: timedelta = timedelta(0)) -> str:
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            key = rotate_keys(
+                session,
+                FieldCipher(settings.encryption_keys),
+                publish_lead=publish_lead,
+                token_lifetime=timedelta(seconds=settings.access_token_seconds),
+                leeway=timedelta(seconds=60),
+            )
+            session.commit()
+            return key.kid
+    finally:
+        database.dispose()
