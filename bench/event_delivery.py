@@ -42,8 +42,14 @@ def fill_outbox(database: Database, count: int) -> float:
         with database.unit_of_work(source="bench") as uow:
             for _ in range(min(1000, count - written)):
                 data = _data()
-                add_to_outbox(uow.session, event_type=EVENT_TYPE, source="bench", subject=data["petition_id"],
-                              data=data, key=data["petition_id"])
+                add_to_outbox(
+                    uow.session,
+                    event_type=EVENT_TYPE,
+                    source="bench",
+                    subject=data["petition_id"],
+                    data=data,
+                    key=data["petition_id"],
+                )
                 written += 1
             uow.commit()
     return count / (time.perf_counter() - started)
@@ -75,8 +81,13 @@ def relay_rate(database: Database, servers: str, prefix: str, count: int) -> flo
 
 
 def raw_consume_rate(servers: str, topic: str, count: int) -> float:
-    consumer = KafkaConsumer(topic, bootstrap_servers=servers.split(","), group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                             auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=servers.split(","),
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     seen = 0
     started = None
     deadline = time.monotonic() + 120
@@ -97,8 +108,14 @@ def consumer_rate(database: Database, servers: str, prefix: str, count: int) -> 
     def record(uow: Any, event: Any) -> None:
         applied["n"] += 1
 
-    consumer = EventConsumer(database, service="bench", group_id=f"bench-{uuid.uuid4().hex[:6]}",
-                             bootstrap_servers=servers, topic_prefix=prefix, handlers={EVENT_TYPE: record})
+    consumer = EventConsumer(
+        database,
+        service="bench",
+        group_id=f"bench-{uuid.uuid4().hex[:6]}",
+        bootstrap_servers=servers,
+        topic_prefix=prefix,
+        handlers={EVENT_TYPE: record},
+    )
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()

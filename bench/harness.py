@@ -96,14 +96,20 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def process(command: Sequence[str], *, env: Mapping[str, str] | None = None, ready_url: str | None = None,
-            log_name: str = "process") -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    ready_url: str | None = None,
+    log_name: str = "process",
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process for the duration of the block; its output goes to bench/results/logs/."""
     logs = RESULTS_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{log_name}.log", "wb") as log:
-        proc = subprocess.Popen(list(command), env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
+        proc = subprocess.Popen(
+            list(command), env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
         try:
             if ready_url:
                 wait_http(ready_url)
@@ -118,12 +124,26 @@ def process(command: Sequence[str], *, env: Mapping[str, str] | None = None, rea
 
 
 @contextmanager
-def gunicorn(app: str, *, workers: int = 2, threads: int = 8, env: Mapping[str, str] | None = None,
-             log_name: str = "gunicorn") -> Iterator[str]:
+def gunicorn(
+    app: str, *, workers: int = 2, threads: int = 8, env: Mapping[str, str] | None = None, log_name: str = "gunicorn"
+) -> Iterator[str]:
     """Serve a WSGI app (``module:callable``) with the same gunicorn settings the services use."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class",
-               "gthread", "--threads", str(threads), "--keep-alive", "5", app]
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "5",
+        "--no-control-socket",
+        app,
+    ]
     with process(command, env=env, ready_url=f"http://127.0.0.1:{port}/healthz", log_name=log_name):
         yield f"http://127.0.0.1:{port}"
 

@@ -70,10 +70,7 @@ def draw_charts() -> list[Path]:
         plt.close(fig)
         drawn.append(path)
     latency = [
-        (f"{d['name']}: {r['figure']}"[:70], r["value"])
-        for d in documents
-        for r in d["rows"]
-        if r["unit"] == "ms"
+        (f"{d['name']}: {r['figure']}"[:70], r["value"]) for d in documents for r in d["rows"] if r["unit"] == "ms"
     ]
     if latency:
         fig, ax = plt.subplots(figsize=(10, 0.45 * len(latency) + 1.5))

@@ -120,8 +120,15 @@ def test_stopping_the_broker_for_30_seconds_during_writes_loses_no_event(
 ) -> None:
     script = _broker_control()
     assert script is not None
-    running(OutboxRelay(database, service="petition-svc", bootstrap_servers=kafka_bootstrap_servers,
-                        topic_prefix=topic_prefix, max_backoff=1.0))
+    running(
+        OutboxRelay(
+            database,
+            service="petition-svc",
+            bootstrap_servers=kafka_bootstrap_servers,
+            topic_prefix=topic_prefix,
+            max_backoff=1.0,
+        )
+    )
     written: list[str] = []
     writing = threading.Event()
     writing.set()

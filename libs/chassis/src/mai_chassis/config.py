@@ -95,7 +95,8 @@ class ServiceSettings:
             "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
         }
         values["database_url"] = (
-            env.str("DATABASE_URL") if cls.needs_database and "database_url" not in provided
+            env.str("DATABASE_URL")
+            if cls.needs_database and "database_url" not in provided
             else env.str("DATABASE_URL", "")
         )
         values["kafka_bootstrap_servers"] = (

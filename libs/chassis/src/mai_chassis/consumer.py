@@ -190,9 +190,9 @@ class EventConsumer:
             ("dlq.consumer.group", self.group_id.encode()),
             ("dlq.attempts", str(outcome.attempts).encode()),
         ]
-        self._dlq_producer.send(
-            message.topic + DLQ_SUFFIX, key=message.key, value=message.value, headers=headers
-        ).get(timeout=30)
+        self._dlq_producer.send(message.topic + DLQ_SUFFIX, key=message.key, value=message.value, headers=headers).get(
+            timeout=30
+        )
         logger.error(
             "dead-lettered %s[%d]@%d after %d attempt(s): %s",
             message.topic,

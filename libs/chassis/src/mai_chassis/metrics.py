@@ -34,9 +34,7 @@ __all__ = [
     "register_collector",
 ]
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests served.", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served.", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency.",

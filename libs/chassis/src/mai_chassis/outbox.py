@@ -55,8 +55,7 @@ def add_to_outbox(
 def pending_count(database: Database) -> int:
     with database.session() as session:
         return int(
-            session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None)))
-            or 0
+            session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))) or 0
         )
 
 
@@ -224,4 +223,3 @@ def _advisory_key(name: str) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
-

@@ -167,6 +167,8 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
         "accesslog": None,
         "child_exit": child_exit,
         "proc_name": definition.name,
+        # gunicorn's control socket is one path per user: several services on one host would clash.
+        "control_socket_disable": True,
     }
 
     class Application(BaseApplication):  # type: ignore[misc]

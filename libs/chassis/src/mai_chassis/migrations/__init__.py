@@ -44,9 +44,7 @@ def run_env(target_metadata: MetaData | None) -> None:
     url = config.get_main_option("sqlalchemy.url")
     version_table = config.attributes.get("version_table", "alembic_version")
     if context.is_offline_mode():
-        context.configure(
-            url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table
-        )
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table)
         with context.begin_transaction():
             context.run_migrations()
         return

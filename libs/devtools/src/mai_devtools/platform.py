@@ -1,0 +1,255 @@
+"""The platform as real processes for end-to-end and resilience tests: services, workers, gateway.
+
+Each service gets a fresh database on the given PostgreSQL server, every process shares one topic
+prefix on the given broker, and the gateway routes to the services' loopback ports — so a test
+runs against what `make run` starts, isolated from any other run. Processes can be killed
+(``SIGKILL``) and started again to prove what survives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+__all__ = ["Platform", "ServiceProcess"]
+
+logger = logging.getLogger(__name__)
+
+BIN = Path(sys.executable).parent
+ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
+#: Gateway route prefixes of each service (the same table as gateway/routes.local.yaml).
+ROUTES = {
+    "petition": ["/api/v1/petitions", "/api/v1/institutions", "/api/v1/faq", "/api/v1/recommendations"],
+    "identity": ["/api/v1/accounts", "/api/v1/auth", "/api/v1/identity", "/api/v1/staff", "/.well-known/jwks.json"],
+    "record": ["/api/v1/certificates"],
+    "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
+    "notify": ["/api/v1/notifications"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    """One OS process of the platform (a web or a worker), restartable with the same settings."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    health_url: str | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, *, wait: bool = True) -> ServiceProcess:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if wait and self.health_url:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        assert self.health_url is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if requests.get(self.health_url, timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not healthy after {timeout}s; see {self.log_path}")
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last commit — a crash."""
+        if self.running:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM and wait: the clean stop Kubernetes asks for."""
+        if self.running:
+            assert self.proc is not None
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Platform:
+    """Starts the chosen services (web + worker each) and the gateway as real processes."""
+
+    def __init__(
+        self,
+        *,
+        kafka_bootstrap_servers: str,
+        database_urls: Mapping[str, str],
+        smtp_port: int,
+        services: Iterable[str] = ALL_SERVICES,
+        gateway: bool = True,
+        topic_prefix: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self.services = [s for s in services if s in ALL_SERVICES]
+        self.kafka = kafka_bootstrap_servers
+        self.database_urls = dict(database_urls)
+        self.smtp_port = smtp_port
+        self.topic_prefix = topic_prefix or f"p{uuid.uuid4().hex[:8]}."
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="mai-platform-"))
+        self.ports = {s: _free_port() for s in self.services}
+        self.metrics_ports = {s: _free_port() for s in self.services}
+        self.gateway_port = _free_port() if gateway else None
+        self.processes: dict[str, ServiceProcess] = {}
+        self._extra_env = dict(extra_env or {})
+        from cryptography.fernet import Fernet
+
+        self.common_env = {
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "LOG_JSON": "true",
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "KAFKA_TOPIC_PREFIX": self.topic_prefix,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.gateway_port or 8080}",
+            "WEB_CONCURRENCY": "1",
+            "WEB_THREADS": "8",
+            "EVENT_SEALING_KEYS": Fernet.generate_key().decode(),
+            "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "REGISTRY_HASH_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "LINK_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_SECURITY": "none",
+            "MAIL_FROM": "no-reply@e-services.mai.gov.ro",
+            "DELIVERY_RETRY_BASE_SECONDS": "0.5",
+            "DELIVERY_RETRY_MAX_SECONDS": "2",
+            "DELIVERY_IDLE_SECONDS": "0.1",
+        }
+        if "identity" in self.services:
+            self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
+            self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
+        self.common_env.update(self._extra_env)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def gateway_url(self) -> str:
+        assert self.gateway_port is not None, "this platform has no gateway"
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def _service_env(self, service: str) -> dict[str, str]:
+        data_dir = self.workdir / service
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            **self.common_env,
+            "DATABASE_URL": self.database_urls[service],
+            "PORT": str(self.ports[service]),
+            "METRICS_PORT": str(self.metrics_ports[service]),
+            "ATTACHMENTS_DIR": str(data_dir / "attachments"),
+            "DOCUMENTS_DIR": str(data_dir / "documents"),
+            "CERTIFICATES_DIR": str(data_dir / "certificates"),
+            "SIGNING_DIR": str(data_dir / "signing"),
+        }
+
+    def _routes_file(self) -> Path:
+        lines = [
+            "defaults:",
+            "  connect_timeout_seconds: 1",
+            "  timeout_seconds: 10",
+            "  max_body_bytes: 6291456",
+            "  rate_limit: 100000/minute",
+            "  methods: [GET, HEAD, POST, PUT, PATCH, DELETE]",
+            "routes:",
+        ]
+        for service in self.services:
+            for prefix in ROUTES[service]:
+                lines += [
+                    f"  - prefix: {prefix}",
+                    f"    upstream: {self.url(service)}",
+                    f"    service: {service}-svc",
+                ]
+        path = self.workdir / "routes.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start(self) -> Platform:
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for service in self.services:
+            env = self._service_env(service)
+            cli = str(BIN / f"{service}-svc")
+            migrated = subprocess.run([cli, "migrate"], env=env, capture_output=True, timeout=120)
+            if migrated.returncode != 0:
+                raise RuntimeError(f"{service}-svc migrate failed: {migrated.stderr.decode()[-3000:]}")
+            self.processes[f"{service}-web"] = ServiceProcess(
+                f"{service}-web",
+                [cli, "web", "--bind", f"127.0.0.1:{self.ports[service]}"],
+                env,
+                logs / f"{service}-web.log",
+                health_url=f"{self.url(service)}/healthz",
+            )
+            self.processes[f"{service}-worker"] = ServiceProcess(
+                f"{service}-worker",
+                [cli, "worker"],
+                env,
+                logs / f"{service}-worker.log",
+                health_url=f"http://127.0.0.1:{self.metrics_ports[service]}/healthz",
+            )
+        if self.gateway_port is not None:
+            env = {**self.common_env, "PORT": str(self.gateway_port), "GATEWAY_ROUTES_FILE": str(self._routes_file())}
+            self.processes["gateway"] = ServiceProcess(
+                "gateway",
+                [str(BIN / "gateway"), "web", "--bind", f"127.0.0.1:{self.gateway_port}"],
+                env,
+                logs / "gateway.log",
+                health_url=f"{self.gateway_url}/healthz",
+            )
+        for process in self.processes.values():
+            process.start(wait=False)
+        for process in self.processes.values():
+            process.wait_healthy()
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop(timeout=15)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    def logs(self) -> str:
+        """Every process' log, for a failing test's report."""
+        return "\n".join(f"===== {name}\n{p.log()[-4000:]}" for name, p in self.processes.items())
