@@ -1,0 +1,99 @@
+"""Civil-status data of the applicant, fetched from identity-svc with the applicant's own token."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import requests
+from mai_chassis import Problem
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from .domain import CivilStatus, is_valid_cnp
+
+__all__ = ["CIVIL_STATUS_PATH", "CivilStatusSource", "IdentityCivilStatusClient", "parse_civil_status"]
+
+logger = logging.getLogger(__name__)
+
+CIVIL_STATUS_PATH = "/internal/v1/civil-status"
+
+
+class CivilStatusSource(Protocol):
+    def fetch(self, bearer_token: str) -> CivilStatus:
+        """The civil status of the token's subject; raises Problem (502/503) when unavailable."""
+        ...
+
+
+class _CivilStatusSchema(Schema):
+    """What identity-svc answers; fields it adds later are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    cnp = fields.String(required=True, validate=lambda value: is_valid_cnp(value))
+    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    birth_date = fields.Date(required=True)
+    birth_place = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    father_first_name = fields.String(load_default="", validate=validate.Length(max=100))
+    mother_first_name = fields.String(load_default="", validate=validate.Length(max=100))
+    citizenship = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    email = fields.Email(load_default=None, allow_none=True)
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> CivilStatus:
+        return CivilStatus(**data)
+
+
+def parse_civil_status(payload: Any) -> CivilStatus:
+    result: CivilStatus = _CivilStatusSchema().load(payload)
+    return result
+
+
+class IdentityCivilStatusClient:
+    """``GET {IDENTITY_URL}/internal/v1/civil-status`` with the citizen's bearer token."""
+
+    def __init__(self, base_url: str, *, timeout: float = 5.0, session: requests.Session | None = None) -> None:
+        self.url = base_url.rstrip("/") + CIVIL_STATUS_PATH
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def fetch(self, bearer_token: str) -> CivilStatus:
+        try:
+            response = self.session.get(
+                self.url,
+                headers={"Authorization": f"Bearer {bearer_token}", "Accept": "application/json"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            logger.warning("identity-svc unreachable for civil status: %s", exc.__class__.__name__)
+            raise _unavailable() from None
+        if response.status_code in (401, 403, 404):
+            raise Problem(
+                409,
+                "Your civil-status data is not available yet; complete your profile and identity "
+                "verification, then apply again.",
+                kind="civil-status-unavailable",
+            )
+        if response.status_code != 200:
+            logger.warning("identity-svc answered %d for civil status", response.status_code)
+            raise _unavailable()
+        try:
+            return parse_civil_status(response.json())
+        except (ValueError, ValidationError) as exc:
+            # Field names only: the values are personal data.
+            bad = sorted(exc.messages) if isinstance(exc, ValidationError) and isinstance(exc.messages, dict) else []
+            logger.error("identity-svc sent unusable civil status (fields: %s)", ", ".join(bad) or "body")
+            raise Problem(
+                502, "The civil-status data could not be read; try again later.", kind="bad-gateway"
+            ) from None
+
+
+def _unavailable() -> Problem:
+    return Problem(
+        503,
+        "Your civil-status data cannot be fetched right now; nothing was saved. Try again shortly.",
+        kind="service-unavailable",
+        headers={"Retry-After": "5"},
+    )

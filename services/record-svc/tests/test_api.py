@@ -1,0 +1,259 @@
+"""The certificates API with fakes for identity-svc, on SQLite: apply, download, verify, revoke."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing import TokenIssuer
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from record.registry import CnpHasher, import_registry_csv
+from sqlalchemy import select
+
+
+def _apply(client: FlaskClient, citizen: Any, purpose: str = "employment", **body: Any) -> Any:
+    return client.post("/api/v1/certificates", json={"purpose": purpose, **body}, headers=citizen.headers)
+
+
+def _outbox(app: Flask) -> list[dict[str, Any]]:
+    with app.extensions["record_office"].database.session() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
+    return [json.loads(row.payload) for row in rows]
+
+
+def _verify(client: FlaskClient, number: str, cnp: str) -> dict[str, Any]:
+    response = client.post("/api/v1/certificates/verifications", json={"registration_number": number, "cnp": cnp})
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def _signature_status(pdf: bytes, signing_dir: Path) -> Any:
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    root = load_cert_from_pemder(str(signing_dir / "chain.pem"))
+    return validate_pdf_signature(signature, signer_validation_context=ValidationContext(trust_roots=[root]))
+
+
+def test_a_verified_citizen_without_registry_entry_gets_a_signed_certificate_at_once(
+    client: FlaskClient, new_citizen: Any, signing_dir: Path
+) -> None:
+    citizen = new_citizen()
+    response = _apply(client, citizen)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "valid"
+    assert body["registration_number"].startswith("CJ-")
+    assert response.headers["Location"] == f"/api/v1/certificates/{body['id']}"
+
+    pdf = client.get(body["download_url"], headers=citizen.headers)
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    status = _signature_status(pdf.data, signing_dir)
+    assert status.intact and status.valid and status.trusted
+    assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+
+
+def test_a_changed_byte_breaks_the_signature(client: FlaskClient, new_citizen: Any, signing_dir: Path) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    pdf = bytearray(client.get(body["download_url"], headers=citizen.headers).data)
+    position = pdf.index(b"stream") + 20  # inside the page content, which the signature covers
+    pdf[position] ^= 0x01
+    try:
+        status = _signature_status(bytes(pdf), signing_dir)
+    except SignatureValidationError:
+        return
+    assert not status.intact
+
+
+def test_application_publishes_requested_and_issued_without_the_cnp(
+    client: FlaskClient, new_citizen: Any, app: Flask
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    events = _outbox(app)
+    assert [e["type"] for e in events] == ["ro.mai.certificate.requested.v1", "ro.mai.certificate.issued.v1"]
+    issued = events[1]["data"]
+    assert issued["registration_number"] == body["registration_number"]
+    assert issued["recipient"]["email"] == citizen.person.email
+    assert all(citizen.person.cnp not in json.dumps(e) for e in events)
+
+
+def test_an_unverified_citizen_is_told_how_to_verify(client: FlaskClient, new_citizen: Any) -> None:
+    response = _apply(client, new_citizen(verified=False))
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"].endswith("/identity-not-verified")
+    assert {m["method"] for m in problem["verification_methods"]} == {"eid_provider", "counter"}
+
+
+def test_a_citizen_verified_at_a_counter_may_apply_with_a_plain_token(
+    client: FlaskClient, new_citizen: Any, app: Flask
+) -> None:
+    from mai_chassis.events import Event
+    from record.handlers import record_verified_identity
+
+    citizen = new_citizen(verified=False)
+    with app.extensions["record_office"].unit_of_work() as uow:
+        record_verified_identity(
+            uow,
+            Event(
+                id="e1",
+                type="ro.mai.identity.verified.v1",
+                source="identity-svc",
+                subject=citizen.id,
+                time=None,
+                data={
+                    "citizen_id": citizen.id,
+                    "method": "counter",
+                    "unit": "IPJ-CJ",
+                    "assurance_level": "high",
+                    "verified_at": "2025-03-14T09:10:00Z",
+                    "recipient": {"email": citizen.person.email, "name": "Ana Popescu", "language": "ro"},
+                },
+            ),
+        )
+        uow.commit()
+    assert _apply(client, citizen).status_code == 201
+
+
+def test_a_second_application_for_the_same_purpose_that_day_returns_the_first(
+    client: FlaskClient, new_citizen: Any, app: Flask
+) -> None:
+    citizen = new_citizen()
+    first = _apply(client, citizen)
+    second = _apply(client, citizen)
+    assert second.status_code == 200
+    assert second.get_json()["id"] == first.get_json()["id"]
+    assert _apply(client, citizen, "studies").status_code == 201
+    assert len(_outbox(app)) == 4
+
+
+def test_purpose_other_requires_a_description(client: FlaskClient, new_citizen: Any) -> None:
+    citizen = new_citizen()
+    response = _apply(client, citizen, "other")
+    assert response.status_code == 422
+    assert "purpose_text" in response.get_json()["errors"]
+    assert _apply(client, citizen, "other", purpose_text="concurs de admitere").status_code == 201
+
+
+def test_unknown_fields_and_purposes_are_rejected(client: FlaskClient, new_citizen: Any) -> None:
+    citizen = new_citizen()
+    assert _apply(client, citizen, "employment", cnp="1900517125802").status_code == 422
+    assert _apply(client, citizen, "bribery").status_code == 422
+
+
+def test_a_person_with_a_registry_entry_is_referred_to_a_counter_and_gets_no_pdf(
+    client: FlaskClient, new_citizen: Any, app: Flask, settings: Any
+) -> None:
+    citizen = new_citizen()
+    office = app.extensions["record_office"]
+    import_registry_csv(
+        office.database,
+        CnpHasher(settings.registry_hash_key),
+        io.StringIO(f"cnp,unit\n{citizen.person.cnp},IPJ-CJ\n"),
+        default_unit="IGPR",
+    )
+    response = _apply(client, citizen)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "referred"
+    assert body["referral"] == {"reason": "registry_entry", "unit": "IPJ-CJ"}
+    assert body["download_url"] is None and body["registration_number"] is None
+    assert client.get(f"/api/v1/certificates/{body['id']}/pdf", headers=citizen.headers).status_code == 410
+    assert not list(Path(settings.certificates_dir).rglob("*.pdf"))
+    refused = _outbox(app)[-1]
+    assert refused["type"] == "ro.mai.certificate.refused.v1"
+    assert refused["data"]["referred_to_unit"] == "IPJ-CJ"
+
+
+def test_another_citizens_certificate_is_not_found(client: FlaskClient, new_citizen: Any) -> None:
+    holder, other = new_citizen(), new_citizen()
+    body = _apply(client, holder).get_json()
+    assert client.get(f"/api/v1/certificates/{body['id']}/pdf", headers=other.headers).status_code == 404
+    assert client.get(f"/api/v1/certificates/{body['id']}", headers=other.headers).status_code == 404
+    assert client.get("/api/v1/certificates", headers=other.headers).get_json() == {"items": []}
+
+
+def test_the_holder_lists_their_certificates(client: FlaskClient, new_citizen: Any) -> None:
+    citizen = new_citizen()
+    _apply(client, citizen)
+    _apply(client, citizen, "studies")
+    items = client.get("/api/v1/certificates", headers=citizen.headers).get_json()["items"]
+    assert sorted(item["purpose"] for item in items) == ["employment", "studies"]
+
+
+def test_verification_by_number_and_cnp(client: FlaskClient, new_citizen: Any) -> None:
+    citizen = new_citizen(first_name="Ion", last_name="Popescu")
+    body = _apply(client, citizen).get_json()
+    result = _verify(client, body["registration_number"], citizen.person.cnp)
+    assert result["result"] == "valid"
+    assert result["holder"] == "I*** P***"
+    assert set(result) == {"result", "registration_number", "issued_at", "valid_until", "holder"}
+    assert _verify(client, body["registration_number"], new_citizen().person.cnp) == {"result": "not_found"}
+    assert _verify(client, "CJ-1999-0000001", citizen.person.cnp) == {"result": "not_found"}
+
+
+def test_after_six_months_verification_says_expired_and_download_is_gone(
+    client: FlaskClient, new_citizen: Any, clock: Any
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    clock.advance(timedelta(days=185))
+    assert _verify(client, body["registration_number"], citizen.person.cnp)["result"] == "expired"
+    assert client.get(f"/api/v1/certificates/{body['id']}/pdf", headers=citizen.headers).status_code == 410
+
+
+def test_a_clerk_revokes_and_verification_says_revoked(
+    client: FlaskClient, new_citizen: Any, token_issuer: TokenIssuer, app: Flask
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IPJ-CJ')}"}
+    url = f"/api/v1/certificates/{body['id']}/revocation"
+    assert client.post(url, json={"reason": "registry_updated"}, headers=citizen.headers).status_code == 403
+    response = client.post(url, json={"reason": "registry_updated", "note": "sentence registered late"}, headers=clerk)
+    assert response.status_code == 200
+    assert response.get_json()["unit"] == "IPJ-CJ"
+    assert _verify(client, body["registration_number"], citizen.person.cnp)["result"] == "revoked"
+    assert client.post(url, json={"reason": "other"}, headers=clerk).status_code == 409
+    revoked = _outbox(app)[-1]
+    assert revoked["type"] == "ro.mai.certificate.revoked.v1"
+    assert revoked["data"]["reason"] == "registry_updated"
+
+
+def test_a_retried_application_with_the_same_idempotency_key_is_replayed(client: FlaskClient, new_citizen: Any) -> None:
+    citizen = new_citizen()
+    headers = {**citizen.headers, "Idempotency-Key": "apply-1"}
+    first = client.post("/api/v1/certificates", json={"purpose": "employment"}, headers=headers)
+    again = client.post("/api/v1/certificates", json={"purpose": "employment"}, headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+
+
+def test_purposes_are_public_and_openapi_documents_every_endpoint(client: FlaskClient) -> None:
+    purposes = client.get("/api/v1/certificates/purposes").get_json()["items"]
+    assert any(p["code"] == "other" and p["requires_text"] for p in purposes)
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/v1/certificates",
+        "/api/v1/certificates/purposes",
+        "/api/v1/certificates/{certificate_id}",
+        "/api/v1/certificates/{certificate_id}/pdf",
+        "/api/v1/certificates/verifications",
+        "/api/v1/certificates/{certificate_id}/revocation",
+    }
+    responses = document["paths"]["/api/v1/certificates"]["post"]["responses"]
+    assert "application/problem+json" in responses["403"]["content"]
