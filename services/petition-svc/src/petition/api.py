@@ -250,7 +250,11 @@ def _read_submission() -> tuple[dict[str, Any], list[UploadedAttachment]]:
     uploads = [upload for upload in request.files.getlist("attachments") if upload.filename or upload.content_length]
     if len(uploads) > MAX_ATTACHMENTS:
         raise ValidationError({"attachments": [f"At most {MAX_ATTACHMENTS} attachments."]})
-    return submission, [_read_attachment(upload) for upload in uploads]
+    try:
+        return submission, [_read_attachment(upload) for upload in uploads]
+    finally:
+        for upload in request.files.values():
+            upload.close()  # spooled to temporary files; released now, not at garbage collection
 
 
 @blueprint.post("/api/v1/petitions")

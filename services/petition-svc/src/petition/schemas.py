@@ -217,7 +217,7 @@ class InstitutionSchema(Schema):
     code = fields.String()
     name = fields.Nested(LocalisedTextSchema)
     competencies = fields.Nested(LocalisedTextSchema)
-    fields_ = fields.List(fields.Nested(FieldOfActivitySchema), data_key="fields")
+    fields_ = fields.List(fields.Nested(FieldOfActivitySchema), data_key="fields", attribute="fields")
     contact = fields.Dict(keys=fields.String(), values=fields.String())
 
 
