@@ -419,7 +419,7 @@ def _book_slot(
     if rescheduled_from:
         data["rescheduled_from"] = rescheduled_from
     if links.sealer is not None:
-        data["manage_link"] = links.sealer.seal(links.manage_url(appointment))
+        data["sealed_manage_link"] = links.sealer.seal(links.manage_url(appointment))
     uow.publish(BOOKED, subject=application.id, data=data)
     return appointment
 
