@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
+from requests.structures import CaseInsensitiveDict
 
 # pytest's importlib mode names this file "gateway.tests.conftest" and so registers the folder
 # gateway/ as an empty namespace package "gateway", hiding the installed package of that name.
@@ -34,7 +35,7 @@ from gateway import create_app
 class SeenRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]
     body: bytes
 
 
@@ -46,6 +47,7 @@ class FakeUpstream:
     openapi: dict[str, Any] = field(default_factory=dict)
     slow_seconds: float = 2.0
     seen: list[SeenRequest] = field(default_factory=list)
+    connections: list[socket.socket] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -65,10 +67,16 @@ class FakeUpstream:
             def log_message(self, *_args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                upstream.connections.append(self.connection)
+
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                upstream.seen.append(SeenRequest(self.command, self.path, dict(self.headers.items()), body))
+                upstream.seen.append(
+                    SeenRequest(self.command, self.path, CaseInsensitiveDict(self.headers.items()), body)
+                )
                 if self.path == "/healthz":
                     return self._json(200, {"status": "ok"})
                 if self.path == "/openapi.json":
@@ -109,6 +117,12 @@ class FakeUpstream:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            for connection in self.connections:  # a stopped service keeps no keep-alive connection open
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.server = None
 
 
 class GarbageUpstream:
@@ -206,14 +220,14 @@ def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
 
     def build(routes: list[dict[str, Any]], *, defaults: dict[str, Any] | None = None, **overrides: Any) -> Flask:
         routes_file = write_routes(tmp_path / f"routes-{len(apps)}.yaml", routes, defaults)
-        settings = Settings(
-            routes_file=str(routes_file),
-            log_json=False,
-            routes_check_seconds=0.0,
-            readiness_cache_seconds=0.0,
-            openapi_refresh_seconds=60.0,
+        options = {
+            "log_json": False,
+            "routes_check_seconds": 0.0,
+            "readiness_cache_seconds": 0.0,
+            "openapi_refresh_seconds": 60.0,
             **overrides,
-        )
+        }
+        settings = Settings(routes_file=str(routes_file), **options)
         app = create_app(settings)
         app.config["TESTING"] = True
         apps.append(app)

@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         refresh_seconds=settings.openapi_refresh_seconds,
         server_url=settings.public_base_url,
     )
-    app.extensions["gateway"] = {"routes": route_file, "upstreams": upstreams, "health": health}
+    app.extensions["gateway"] = {"routes": route_file, "upstreams": upstreams, "health": health, "openapi": catalogue}
 
     install_browser_policy(app, allowed_origins=settings.cors_allowed_origins)
     app.view_functions["readyz"] = health.view

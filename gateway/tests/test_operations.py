@@ -1,0 +1,116 @@
+"""What operators use: health, readiness over the upstreams, metrics per route, the route files shipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gateway.config import Settings
+from gateway.routes import RouteTableError, load_route_table
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_answers_without_asking_the_upstreams(make_gateway, stopped_upstream_url):
+    app = make_gateway([{"prefix": "/api/v1/faq", "upstream": stopped_upstream_url}])
+
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_ready_when_every_upstream_answers(gateway):
+    response = gateway.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["checks"] == {"identity-svc": "ok", "petition-svc": "ok"}
+
+
+def test_not_ready_when_an_upstream_is_down(make_gateway, petition_upstream, stopped_upstream_url):
+    app = make_gateway(
+        [
+            {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
+            {"prefix": "/api/v1/offices", "upstream": stopped_upstream_url, "service": "booking-svc"},
+        ]
+    )
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["checks"]["petition-svc"] == "ok"
+    assert response.json["checks"]["booking-svc"].startswith("unavailable")
+
+
+def test_the_any_policy_stays_ready_but_degraded_when_one_upstream_is_down(
+    make_gateway, petition_upstream, stopped_upstream_url
+):
+    app = make_gateway(
+        [
+            {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
+            {"prefix": "/api/v1/offices", "upstream": stopped_upstream_url, "service": "booking-svc"},
+        ],
+        readiness_policy="any",
+    )
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["status"] == "degraded"
+
+
+def test_metrics_count_requests_and_latency_per_route(gateway):
+    client = gateway.test_client()
+    client.get("/api/v1/accounts/me")
+
+    metrics = client.get("/metrics").get_data(as_text=True)
+
+    assert 'gateway_requests_total{method="GET",route="/api/v1/accounts",status="200"}' in metrics
+    assert 'gateway_request_duration_seconds_count{method="GET",route="/api/v1/accounts"}' in metrics
+    assert 'gateway_upstream_duration_seconds_count{route="/api/v1/accounts",upstream="identity-svc"}' in metrics
+
+
+@pytest.mark.parametrize("routes_file", ["gateway/routes.local.yaml", "deploy/k8s/base/gateway/routes.yaml"])
+def test_the_shipped_route_files_route_every_public_prefix(routes_file):
+    table = load_route_table(REPOSITORY / routes_file)
+
+    owners = {route.prefix: route.service for route in table}
+    assert owners["/api/v1/petitions"] == owners["/api/v1/faq"] == owners["/api/v1/institutions"]
+    assert owners["/.well-known/jwks.json"] == owners["/api/v1/auth"] == owners["/api/v1/staff"]
+    assert owners["/api/v1/immigration"] == owners["/api/v1/appointments"] == owners["/api/v1/offices"]
+    assert {"/api/v1/certificates", "/api/v1/notifications", "/api/v1/recommendations"} <= set(owners)
+    assert table.match("/internal/accounts/1") is None
+
+
+def test_the_local_route_file_points_at_the_local_ports():
+    table = load_route_table(REPOSITORY / "gateway/routes.local.yaml")
+
+    assert table.upstreams() == {
+        "booking-svc": "http://127.0.0.1:8104",
+        "identity-svc": "http://127.0.0.1:8102",
+        "notify-svc": "http://127.0.0.1:8105",
+        "petition-svc": "http://127.0.0.1:8101",
+        "record-svc": "http://127.0.0.1:8103",
+    }
+
+
+@pytest.mark.parametrize(
+    ("routes", "complaint"),
+    [
+        ("routes: [{prefix: /internal/x, upstream: 'http://a'}]", "never routed"),
+        ("routes: [{prefix: /api, upstream: 'http://a', rate_limit: 'lots'}]", "rate limit"),
+        ("routes: [{prefix: /api, upstream: 'http://a', colour: blue}]", "Unknown field"),
+        ("routes: [{prefix: /api, upstream: 'ftp://a'}]", "upstream"),
+        ("routes: []", "routes"),
+    ],
+)
+def test_an_invalid_route_file_is_refused_with_the_reason(tmp_path, routes, complaint):
+    path = tmp_path / "routes.yaml"
+    path.write_text(routes)
+
+    with pytest.raises(RouteTableError, match=complaint):
+        load_route_table(path)
+
+
+def test_the_route_file_setting_is_required(monkeypatch):
+    monkeypatch.delenv("GATEWAY_ROUTES_FILE", raising=False)
+
+    with pytest.raises(Exception, match="GATEWAY_ROUTES_FILE"):
+        Settings.from_env()
