@@ -202,7 +202,11 @@ def test_a_consumer_that_receives_the_same_event_twice_applies_it_once(
     _produce(kafka_bootstrap_servers, topic_prefix + TOPIC, [value, value])
     group = f"dup-{uuid.uuid4().hex[:8]}"
     running(_consumer(database, kafka_bootstrap_servers, topic_prefix, group))
-    wait_until(lambda: _outcomes(group, "duplicate", topic_prefix + TOPIC) >= 1, timeout=60, what="duplicate seen")
+    wait_until(
+        lambda: _outcomes(topic_prefix + group, "duplicate", topic_prefix + TOPIC) >= 1,
+        timeout=60,
+        what="duplicate seen",
+    )
     assert len(effects(database)) == 1
 
 
@@ -221,7 +225,7 @@ def test_a_poison_message_is_dead_lettered_and_consumption_goes_on(
     headers = dict(dead[0].headers)
     assert headers["dlq.error.type"] == b"EventDecodeError"
     assert headers["dlq.original.topic"] == (topic_prefix + TOPIC).encode()
-    assert headers["dlq.consumer.group"] == group.encode()
+    assert headers["dlq.consumer.group"] == (topic_prefix + group).encode()
 
 
 def test_a_consumer_killed_before_its_offset_commit_reprocesses_without_duplicating(
@@ -240,6 +244,8 @@ def test_a_consumer_killed_before_its_offset_commit_reprocesses_without_duplicat
 
     running(_consumer(database, kafka_bootstrap_servers, topic_prefix, group))
     wait_until(
-        lambda: _outcomes(group, "duplicate", topic_prefix + TOPIC) >= 1, timeout=60, what="redelivery recognised"
+        lambda: _outcomes(topic_prefix + group, "duplicate", topic_prefix + TOPIC) >= 1,
+        timeout=60,
+        what="redelivery recognised",
     )
     assert len(effects(database)) == 1

@@ -73,7 +73,8 @@ class EventConsumer:
     ) -> None:
         self.database = database
         self.service = service
-        self.group_id = group_id
+        # The prefix isolates a test run's topics and its consumer groups alike (empty in production).
+        self.group_id = topic_prefix + group_id
         self.bootstrap_servers = bootstrap_servers
         self.handlers = dict(handlers)
         self.topic_prefix = topic_prefix
