@@ -15,7 +15,7 @@ from .signing import rotate_keys
 __all__ = ["CITIZEN", "OTHER_CNP", "VALID_CNP", "add_signing_key", "make_settings"]
 
 VALID_CNP = "1800101221144"  # a man born on 1 January 1980 in Iași
-OTHER_CNP = "2900215400019"  # a woman born on 15 February 1990 in Bucharest
+OTHER_CNP = "2900215400014"  # a woman born on 15 February 1990 in Bucharest
 CITIZEN = {
     "email": "ana.popescu@example.ro",
     "password": "correct horse battery",

@@ -1,0 +1,91 @@
+"""Staff accounts, unit-scoped roles, the audit log and the create-admin command."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_admin_creates_a_staff_member_who_is_invited_by_mail(client, sign_token, published, open_sealed):
+    admin = sign_token(roles=["admin@*"])
+    created = client.post(
+        "/api/v1/staff/accounts",
+        headers=_auth(admin),
+        json={
+            "email": "clerk@politiaromana.ro",
+            "name": "Maria Clerk",
+            "roles": [{"role": "counter_clerk", "unit": "SPCEP-B1"}],
+        },
+    )
+    assert created.status_code == 201
+    [invitation] = published("ro.mai.account.password_reset_requested.v1")
+    assert invitation["purpose"] == "staff_invitation"
+    code = open_sealed(invitation["sealed_reset"])
+    assert (
+        client.post(
+            "/api/v1/auth/password-reset/confirm",
+            json={"email": "clerk@politiaromana.ro", "code": code, "new_password": "a long staff secret"},
+        ).status_code
+        == 204
+    )
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "clerk@politiaromana.ro", "password": "a long staff secret"}
+    )
+    import jwt
+
+    claims = jwt.decode(login.get_json()["access_token"], options={"verify_signature": False})
+    assert (claims["kind"], claims["roles"]) == ("staff", ["counter_clerk@SPCEP-B1"])
+
+
+def test_an_admin_of_one_unit_cannot_grant_admin_or_other_units(client, sign_token):
+    unit_admin = sign_token(roles=["admin@SPCEP-B1"])
+    for role, unit in (("admin", "SPCEP-B1"), ("counter_clerk", "SPCEP-CJ")):
+        refused = client.post(
+            "/api/v1/staff/accounts",
+            headers=_auth(unit_admin),
+            json={"email": "x@politiaromana.ro", "name": "X", "roles": [{"role": role, "unit": unit}]},
+        )
+        assert refused.status_code == 403
+
+
+def test_grants_and_revocations_are_audited(client, sign_token):
+    admin = sign_token(roles=["admin@*"])
+    staff = client.post(
+        "/api/v1/staff/accounts",
+        headers=_auth(admin),
+        json={"email": "c@politiaromana.ro", "name": "C", "roles": [{"role": "petition_clerk", "unit": "IGPR"}]},
+    ).get_json()
+    granted = client.post(
+        f"/api/v1/staff/accounts/{staff['staff_id']}/roles",
+        headers=_auth(admin),
+        json={"role": "phone_operator", "unit": "IGPR"},
+    )
+    assert {"role": "phone_operator", "unit": "IGPR"} in granted.get_json()["roles"]
+    revoked = client.delete(
+        f"/api/v1/staff/accounts/{staff['staff_id']}/roles/petition_clerk/IGPR", headers=_auth(admin)
+    )
+    assert revoked.get_json()["roles"] == [{"role": "phone_operator", "unit": "IGPR"}]
+    actions = [e["action"] for e in client.get("/api/v1/staff/audit-log", headers=_auth(admin)).get_json()["entries"]]
+    assert actions == ["staff.role_revoked", "staff.role_granted", "staff.account_created"]
+    clerk = sign_token(roles=["petition_clerk@IGPR"])
+    assert client.get("/api/v1/staff/audit-log", headers=_auth(clerk)).status_code == 403
+
+
+def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(settings, client, monkeypatch):
+    from identity.service import create_admin
+
+    monkeypatch.setattr("identity.service._settings", lambda: settings)
+    result = CliRunner().invoke(
+        create_admin,
+        ["--email", "root@mai.gov.ro", "--name", "Root", "--password-stdin"],
+        input="the first admin secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "the first admin secret" not in result.output
+    login = client.post("/api/v1/auth/login", json={"email": "root@mai.gov.ro", "password": "the first admin secret"})
+    import jwt
+
+    assert jwt.decode(login.get_json()["access_token"], options={"verify_signature": False})["roles"] == ["admin@*"]
