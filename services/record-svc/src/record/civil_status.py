@@ -34,16 +34,17 @@ class _CivilStatusSchema(Schema):
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)
-    birth_place = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    father_first_name = fields.String(load_default="", validate=validate.Length(max=100))
-    mother_first_name = fields.String(load_default="", validate=validate.Length(max=100))
+    birth_place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    father_first_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    mother_first_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     citizenship = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    address = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     email = fields.Email(load_default=None, allow_none=True)
 
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> CivilStatus:
-        return CivilStatus(**data)
+        optional = ("birth_place", "father_first_name", "mother_first_name", "address")
+        return CivilStatus(**{**data, **{name: data.get(name) or "" for name in optional}})
 
 
 def parse_civil_status(payload: Any) -> CivilStatus:

@@ -62,7 +62,7 @@ class Settings(ServiceSettings):
             "default_referral_unit": env.str("DEFAULT_REFERRAL_UNIT", "IGPR-CAZIER"),
             "storage_backend": env.str("STORAGE_BACKEND", "filesystem", validate=OneOf(STORAGE_BACKENDS)),
             "certificates_dir": env.str("CERTIFICATES_DIR", "var/certificates"),
-            "development_signing_dir": env.str("DEVELOPMENT_SIGNING_DIR", "var/record-signing"),
+            "development_signing_dir": env.str("SIGNING_DIR", "var/record-signing"),
             "font_file": env.str("CERTIFICATE_FONT_FILE", DEFAULT_FONT),
             "bold_font_file": env.str("CERTIFICATE_BOLD_FONT_FILE", DEFAULT_BOLD_FONT),
             "verification_page_path": env.str("VERIFICATION_PAGE_PATH", "/verificare-cazier"),

@@ -47,6 +47,14 @@ class CertificateContent:
     verification_url: str
 
 
+#: identity-svc keeps citizenship as an ISO 3166-1 code; the certificate prints it in words.
+_CITIZENSHIP = {"RO": "română / Romanian", "MD": "moldovenească / Moldovan"}
+
+
+def _citizenship(code: str) -> str:
+    return _CITIZENSHIP.get(code.upper(), code) if len(code) == 2 else code
+
+
 def _ro_date(moment: datetime | date) -> str:
     day = moment.astimezone(ROMANIAN_TIME).date() if isinstance(moment, datetime) else moment
     return day.strftime("%d.%m.%Y")
@@ -128,10 +136,10 @@ class CertificateRenderer:
             ("Prenume", "Given name(s)", holder.first_name),
             ("CNP", "Personal numeric code", holder.cnp),
             ("Data nașterii", "Date of birth", _ro_date(holder.birth_date)),
-            ("Locul nașterii", "Place of birth", holder.birth_place),
+            ("Locul nașterii", "Place of birth", holder.birth_place or "—"),
             ("Prenumele părinților", "Parents' first names", parents),
-            ("Cetățenia", "Citizenship", holder.citizenship),
-            ("Domiciliul", "Address", holder.address),
+            ("Cetățenia", "Citizenship", _citizenship(holder.citizenship)),
+            ("Domiciliul", "Address", holder.address or "—"),
         ]
         value_x = left + 52 * mm
         for label_ro, label_en, value in rows:

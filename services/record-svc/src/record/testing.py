@@ -41,7 +41,7 @@ def make_person(*, first_name: str = "Ana-Maria", last_name: str = "Popescu", em
         birth_place="Cluj-Napoca, județul Cluj",
         father_first_name="Ion",
         mother_first_name="Maria",
-        citizenship="română",
+        citizenship="RO",
         address="Str. Memorandumului nr. 28, Cluj-Napoca, județul Cluj",
         email=email or f"{first_name.lower()}.{last_name.lower()}@example.ro",
     )
