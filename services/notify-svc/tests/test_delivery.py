@@ -11,6 +11,7 @@ import mai_contracts
 import pytest
 from mai_chassis import Database
 from mai_chassis.events import build_event, encode_event
+from mai_chassis.sealing import Sealer, generate_key
 from mai_chassis.tables import OutboxEvent
 from notify.config import Settings
 from notify.delivery import DeliveryLoop, DeliveryPolicy
@@ -226,3 +227,53 @@ def test_the_recipients_language_picks_the_template(
     loop.deliver_due()
     assert transport.sent[0]["Subject"].startswith("Your petition was registered")
     assert transport.sent[0]["Content-Language"] == "en"
+
+
+CONFIRMATION = "ro.mai.account.email_confirmation_requested.v1"
+
+
+def confirmation_event(sealed_value: str) -> bytes:
+    data = copy.deepcopy(mai_contracts.schema(CONFIRMATION)["examples"][0]) | {"sealed_confirmation": sealed_value}
+    event = build_event(CONFIRMATION, source="identity-svc", subject=data["citizen_id"], data=data)
+    return encode_event(event)
+
+
+def sealing_loop(database: Database, registry: TemplateRegistry, transport: RecordingTransport, sealer: Sealer,
+                 clock: Clock) -> DeliveryLoop:  # fmt: skip
+    return DeliveryLoop(
+        database,
+        registry=registry,
+        transport_factory=lambda: transport,
+        mail_from="no-reply@e-services.mai.gov.ro",
+        policy=DeliveryPolicy(),
+        sealer=sealer,
+        clock=clock,
+    )
+
+
+def test_a_sealed_code_is_opened_only_into_the_mail_body(
+    settings: Settings, database: Database, registry: TemplateRegistry, transport: RecordingTransport, clock: Clock
+) -> None:
+    sealer = Sealer([generate_key()])
+    consume(settings, database, registry, confirmation_event(sealer.seal("K7Q2-M9XA")))
+    sealing_loop(database, registry, transport, sealer, clock).deliver_due()
+    (mail,) = transport.sent
+    assert "K7Q2-M9XA" in mail.get_body(("plain",)).get_content()
+    assert "K7Q2-M9XA" in mail.get_body(("html",)).get_content()
+    assert "K7Q2-M9XA" not in mail["Subject"]
+    with database.session() as session:
+        stored = json.dumps([n.event_data for n in session.scalars(select(Notification))])
+        assert "K7Q2-M9XA" not in stored  # kept sealed at rest
+    assert "K7Q2-M9XA" not in json.dumps(outbox(database))
+
+
+def test_a_sealed_code_that_cannot_be_opened_fails_the_notification_without_a_mail(
+    settings: Settings, database: Database, registry: TemplateRegistry, transport: RecordingTransport, clock: Clock
+) -> None:
+    sealed_with_another_key = Sealer([generate_key()]).seal("K7Q2-M9XA")
+    consume(settings, database, registry, confirmation_event(sealed_with_another_key))
+    sealing_loop(database, registry, transport, Sealer([generate_key()]), clock).deliver_due()
+    assert transport.sent == []
+    (failed,) = outbox(database)
+    assert failed["type"] == "ro.mai.notification.failed.v1"
+    assert failed["data"]["failure"] == "permanent"

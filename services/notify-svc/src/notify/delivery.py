@@ -155,13 +155,15 @@ class DeliveryLoop:
                     claimed.append(item)
         return claimed, given_up
 
+    def _open_sealed(self, sealed: str) -> str:
+        if self.sealer is None:
+            raise SealingError("no sealing keys configured")
+        return self.sealer.open(sealed)
+
     def _compose(self, item: _Claimed) -> OutgoingMail:
         data = item.event_data
         if sealed_paths(item.event_type):
-            if self.sealer is None:
-                raise SealingError("no sealing keys configured")
-            sealer = self.sealer
-            data = open_sealed_fields(item.event_type, data, lambda value: sealer.open(value))
+            data = open_sealed_fields(item.event_type, data, self._open_sealed)
         context = self.registry.context(
             data, event={"id": item.event_id, "type": item.event_type, "time": item.event_time}, language=item.language
         )

@@ -70,7 +70,8 @@ def record_notification(
         trigger_event_type=event.type,
         trigger_subject=event.subject,
         trigger_time=event.time,
-        citizen_id=event.data.get("citizen_id"),
+        # Account events of identity-svc name the holder account_id (a citizen's citizen_id).
+        citizen_id=event.data.get("citizen_id") or event.data.get("account_id"),
         recipient_email=recipient["email"],
         recipient_name=recipient.get("name") or "",
         language=language,

@@ -9,6 +9,7 @@ are temporary.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -49,9 +50,13 @@ class MailTransport(Protocol):
     def close(self) -> None: ...
 
 
+# CRLF line ends; headers folded only past RFC 5322's hard limit, so that a Message-ID stays on one line.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def build_message(mail: OutgoingMail, *, mail_from: str) -> EmailMessage:
     """A multipart/alternative mail (plain text first, HTML second) with the notification's Message-ID."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(localtime())
     message["From"] = mail_from

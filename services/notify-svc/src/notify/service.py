@@ -23,13 +23,20 @@ __all__ = ["build_consumer", "build_delivery_loops", "definition", "main", "work
 CONSUMER_GROUP = SERVICE
 
 
-def build_consumer(settings: Settings, database: Database, registry: TemplateRegistry, **options: Any) -> EventConsumer:
+def build_consumer(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    *,
+    group_id: str = CONSUMER_GROUP,
+    **options: Any,
+) -> EventConsumer:
     """The consumer of every topic the contracts route to notify-svc."""
     handler = functools.partial(record_notification, registry=registry, message_id_domain=settings.message_id_domain)
     return EventConsumer(
         database,
         service=SERVICE,
-        group_id=CONSUMER_GROUP,
+        group_id=group_id,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topic_prefix=settings.kafka_topic_prefix,
         handlers=dict.fromkeys(subscribed_event_types(), handler),

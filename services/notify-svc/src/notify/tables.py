@@ -67,7 +67,7 @@ class DeliveryRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    notification: Mapped[Notification] = relationship(back_populates="deliveries", lazy="joined")
+    notification: Mapped[Notification] = relationship(back_populates="deliveries", lazy="joined", innerjoin=True)
 
     __table_args__ = (
         UniqueConstraint("notification_id", "number", name="uq_deliveries_notification_number"),

@@ -1,0 +1,200 @@
+"""notify-svc against the real broker, PostgreSQL and SMTP sink: events in, mails out."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import mai_contracts
+import pytest
+from mai_chassis import Database
+from mai_chassis.events import build_event, encode_event
+from mai_chassis.migrations import upgrade
+from mai_chassis.testing import read_events, wait_until
+from mai_chassis.worker import run_worker
+from notify.config import Settings
+from notify.service import build_consumer, build_delivery_loops
+from notify.tables import DeliveryRow, Notification
+from notify.template_registry import TemplateRegistry
+from sqlalchemy import func, select
+
+from .conftest import MIGRATIONS, PUBLIC_BASE_URL
+
+pytestmark = pytest.mark.integration
+
+PETITION = "ro.mai.petition.submitted.v1"
+
+
+@pytest.fixture
+def pg_database(database_factory: Callable[..., str]) -> Iterator[Database]:
+    url = database_factory("notify")
+    upgrade(url, MIGRATIONS)
+    db = Database(url, pool_size=4, max_overflow=4)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def live_settings(pg_database: Database, kafka_bootstrap_servers: str, topic_prefix: str, smtp_sink: Any) -> Settings:
+    return Settings(
+        environment="test",
+        log_json=False,
+        database_url=pg_database.url,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        kafka_topic_prefix=topic_prefix,
+        public_base_url=PUBLIC_BASE_URL,
+        smtp_host=smtp_sink.host,
+        smtp_port=smtp_sink.port,
+        smtp_security="none",
+        smtp_timeout_seconds=2.0,
+        mail_from="MAI e-services <no-reply@e-services.mai.gov.ro>",
+        delivery_max_attempts=30,
+        delivery_retry_base_seconds=0.2,
+        delivery_retry_max_seconds=0.5,
+        delivery_concurrency=2,
+        delivery_idle_seconds=0.1,
+    )
+
+
+@pytest.fixture
+def worker(live_settings: Settings, pg_database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """notify-svc's worker loops (consumer with a fresh group, delivery loops, outbox relay) in threads."""
+    from mai_chassis import OutboxRelay
+    from mai_chassis.sealing import generate_key
+
+    monkeypatch.setenv("EVENT_SEALING_KEYS", generate_key())
+
+    registry = TemplateRegistry(public_base_url=live_settings.public_base_url)
+    loops = [
+        build_consumer(live_settings, pg_database, registry, group_id=f"notify-svc-{uuid.uuid4().hex[:8]}"),
+        *build_delivery_loops(live_settings, pg_database, registry),
+        OutboxRelay(
+            pg_database,
+            service="notify-svc",
+            bootstrap_servers=live_settings.kafka_bootstrap_servers,
+            topic_prefix=live_settings.kafka_topic_prefix,
+        ),
+    ]
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker, args=(loops,), kwargs={"stop": stop, "install_signal_handlers": False}, daemon=True
+    )
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=40)
+
+
+@pytest.fixture
+def publish(kafka_bootstrap_servers: str, topic_prefix: str) -> Iterator[Callable[..., str]]:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+
+    def send(
+        event_type: str = PETITION, *, raw: bytes | None = None, event_id: str | None = None, **changes: Any
+    ) -> str:
+        topic = topic_prefix + mai_contracts.topic_for_event_type(event_type).name
+        data = copy.deepcopy(mai_contracts.schema(event_type)["examples"][0]) | changes
+        key = str(data.get("petition_id", "k"))
+        event = build_event(event_type, source="tests", subject=key, data=data, event_id=event_id)
+        producer.send(topic, key=key.encode(), value=raw if raw is not None else encode_event(event)).get(timeout=10)
+        return event.get_id()
+
+    yield send
+    producer.close()
+
+
+def with_message_id(event_id: str) -> Callable[[EmailMessage], bool]:
+    return lambda message: message["Message-ID"] == f"<{event_id}@notify.e-services.mai.gov.ro>"
+
+
+def test_an_event_becomes_one_mail_with_its_number_and_message_id_and_is_announced(
+    worker: None, publish: Callable[..., str], smtp_sink: Any, kafka_bootstrap_servers: str, topic_prefix: str
+) -> None:
+    event_id = publish(registration_number="IGPR-2025-004711")
+    mail = smtp_sink.wait_for(with_message_id(event_id), timeout=30)
+    assert mail["Subject"] == "Petiția dvs. a fost înregistrată cu numărul IGPR-2025-004711"
+    assert mail["X-Envelope-To"] == "ana.popescu@example.ro"
+    assert "IGPR-2025-004711" in mail.get_body(("plain",)).get_content()
+    assert "IGPR-2025-004711" in mail.get_body(("html",)).get_content()
+    sent = read_events(
+        kafka_bootstrap_servers,
+        topic_prefix + "notification.sent",
+        until=lambda events: any(e.data["trigger_event_id"] == event_id for e in events),
+    )
+    (announcement,) = [e for e in sent if e.data["trigger_event_id"] == event_id]
+    mai_contracts.validate(announcement.type, announcement.data)
+    assert "ana.popescu@example.ro" not in str(announcement.data)
+
+
+def test_the_same_event_delivered_twice_produces_one_mail(
+    worker: None, publish: Callable[..., str], smtp_sink: Any, pg_database: Database
+) -> None:
+    event_id = str(uuid.uuid4())
+    publish(event_id=event_id, registration_number="IGPR-2025-000001")
+    publish(event_id=event_id, registration_number="IGPR-2025-000001")
+    # Same key, same partition: once the later event is mailed the duplicate was consumed.
+    later = publish(registration_number="IGPR-2025-000002")
+    smtp_sink.wait_for(with_message_id(later), timeout=30)
+    smtp_sink.wait_for(with_message_id(event_id), timeout=10)
+    assert len([m for m in smtp_sink.messages() if with_message_id(event_id)(m)]) == 1
+    with pg_database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_while_the_mail_server_is_down_the_notification_waits_and_is_delivered_when_it_returns(
+    worker: None, publish: Callable[..., str], smtp_sink: Any, pg_database: Database
+) -> None:
+    smtp_sink.stop()
+    event_id = publish(registration_number="IGPR-2025-000777")
+
+    def delivery() -> DeliveryRow | None:
+        with pg_database.session() as session:
+            return session.scalars(
+                select(DeliveryRow).join(Notification).where(Notification.trigger_event_id == event_id)
+            ).one_or_none()
+
+    wait_until(lambda: (d := delivery()) is not None and d.status == "temporary-failure", timeout=30,
+               what="a temporary failure while the SMTP server is down")  # fmt: skip
+    smtp_sink.start()
+    smtp_sink.wait_for(with_message_id(event_id), timeout=30)
+    final = wait_until(lambda: (d := delivery()) is not None and d.status == "delivered" and d, timeout=10)
+    assert final.attempts >= 2
+
+
+def test_a_poison_message_goes_to_the_dead_letters_and_the_next_event_is_still_mailed(
+    worker: None,
+    publish: Callable[..., str],
+    smtp_sink: Any,
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+) -> None:
+    publish(raw=b"{this is not a CloudEvent")
+    event_id = publish(registration_number="IGPR-2025-000888")
+    smtp_sink.wait_for(with_message_id(event_id), timeout=30)
+    dead = read_events(
+        kafka_bootstrap_servers,
+        topic_prefix + "petition.submitted.dlq",
+        until=lambda records: len(records) >= 1,
+        raw=True,
+    )
+    assert dead[0].value == b"{this is not a CloudEvent"
+    assert ("dlq.consumer.group", dead[0].headers[-2][1]) in [(k, v) for k, v in dead[0].headers]
+
+
+def test_settings_fail_fast_without_an_smtp_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mai_chassis import ConfigurationError
+
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    monkeypatch.setenv("MAIL_FROM", "no-reply@e-services.mai.gov.ro")
+    with pytest.raises(ConfigurationError, match="SMTP_HOST"):
+        Settings.from_env()
+    assert dataclasses.fields(Settings)  # the settings class itself is importable and declared
