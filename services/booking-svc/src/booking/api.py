@@ -38,7 +38,7 @@ from .schemas import (
     SlotSearchQuery,
     VisitRequest,
 )
-from .tables import Application, ApplicationDocument, Appointment, Slot
+from .tables import Application, ApplicationDocument, Appointment
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _iso(moment: datetime | None) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
 
 
-def slot_json(slot: Slot) -> dict[str, Any]:
+def slot_json(slot: Any) -> dict[str, Any]:
     return {
         "slot_id": slot.id,
         "office": slot.office,
