@@ -105,6 +105,12 @@ def test_an_applicant_goes_from_draft_to_pickup(
     )
     assert booked.status_code == 201
     assert booked.get_json()["starts_at"] == first["starts_at"]
+    schedule = client.get("/api/v1/offices/IGI-CJ/appointments?date=2025-03-17", headers=officer_headers(token_issuer))
+    assert [a["appointment_id"] for a in schedule.get_json()["items"]] == [booked.get_json()["appointment_id"]]
+    elsewhere = client.get(
+        "/api/v1/offices/IGI-CJ/appointments?date=2025-03-17", headers=officer_headers(token_issuer, "IGI-TM")
+    )
+    assert elsewhere.status_code == 404
 
     clock.moment = datetime(2025, 3, 17, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest, after the visit
     visit = client.post(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, url_for
 from mai_chassis import Database, Problem, current_principal, idempotent, load_json, require_auth
 from marshmallow import RAISE
+from prometheus_client import Counter
 
 from . import domain, handlers
 from .catalog import Catalog
@@ -32,6 +33,7 @@ from .links import InvalidLinkError
 from .schemas import (
     ApplicationDraftRequest,
     BookingRequest,
+    DayQuery,
     QueueQuery,
     RescheduleRequest,
     ReviewRequest,
@@ -41,6 +43,12 @@ from .schemas import (
 from .tables import Application, ApplicationDocument, Appointment
 
 logger = logging.getLogger(__name__)
+
+BOOKING_OUTCOMES = Counter(
+    "booking_attempt_outcomes_total",
+    "Booking and rescheduling attempts by outcome (booked, slot_taken, refused, rate_limited).",
+    ["service", "outcome"],
+)
 
 OFFICER_ROLE = "immigration_officer"
 
@@ -103,6 +111,8 @@ def rate_limited(action: str) -> Callable[[_F], _F]:
                     session, subject=_citizen(), action=action, limit=limit, window=window, now=_now()
                 )
             if retry_after is not None:
+                if action == "booking":
+                    BOOKING_OUTCOMES.labels(ctx.settings.service_name, "rate_limited").inc()
                 raise Problem(
                     429,
                     f"Too many {action.replace('-', ' ')} requests; try again in {retry_after} s.",
@@ -149,6 +159,7 @@ def register_error_mapping(app: Flask) -> None:
     def _taken(_exc: SlotTakenError) -> Response:
         from mai_chassis.problems import problem_response
 
+        BOOKING_OUTCOMES.labels(_ctx().settings.service_name, "slot_taken").inc()
         return problem_response(
             Problem(409, "This slot has just been booked by someone else; pick another.", kind="slot-taken")
         )
@@ -293,6 +304,20 @@ def search_slots(code: str) -> Response:
     with _ctx().database.session() as session:
         slots = handlers.free_slots(session, code, start, end, query["limit"])
         return jsonify(items=[slot_json(s) for s in slots])
+
+
+@offices.get("/<code>/appointments")
+@require_auth(OFFICER_ROLE)
+def office_day_schedule(code: str) -> Response:
+    """Officers: the day's appointments at the counters of their office."""
+    if code not in _ctx().catalog.offices or not _officer().covers(code):
+        raise NotFoundError
+    query = DayQuery().load(request.args.to_dict(), unknown=RAISE)
+    tz = domain.OFFICE_TIME_ZONE
+    start = datetime.combine(query["day"], time.min, tz)
+    with _ctx().database.session() as session:
+        rows = handlers.office_appointments(session, code, start, start + timedelta(days=1))
+        return jsonify(items=[appointment_json(a) for a in rows])
 
 
 # --- applications (applicant) ----------------------------------------------------------------------

@@ -533,6 +533,21 @@ def active_appointment(session: Session, application_id: str) -> Appointment | N
     )
 
 
+def office_appointments(session: Session, office: str, start: datetime, end: datetime) -> list[Appointment]:
+    return list(
+        session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.office == office,
+                Appointment.status != AppointmentStatus.CANCELLED.value,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.counter)
+        )
+    )
+
+
 # --- after the visit -----------------------------------------------------------------------------
 
 

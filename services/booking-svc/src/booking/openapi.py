@@ -150,6 +150,15 @@ def openapi_document() -> dict[str, Any]:
                 tag="offices",
             )
         },
+        "/api/v1/offices/{code}/appointments": {
+            "get": _op(
+                "Officers: the day's appointments at the office's counters",
+                {"200": _ok("Appointments", items="AppointmentResponse")},
+                errors=(401, 403, 404, 422),
+                params=[office, _query("date", "The day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True)],
+                tag="offices",
+            )
+        },
         "/api/v1/immigration/application-types": {
             "get": _op(
                 "Application types and their required documents", {"200": _ok("Types")}, errors=(), security=False

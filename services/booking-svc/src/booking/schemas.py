@@ -62,6 +62,10 @@ class SlotSearchQuery(StrictSchema):
             raise ValidationError("Search at most 62 days at once.", "to")
 
 
+class DayQuery(StrictSchema):
+    day = fields.Date(data_key="date", required=True)
+
+
 class QueueQuery(StrictSchema):
     office = fields.String(validate=_CODE)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
