@@ -322,6 +322,8 @@ def test_booking_a_taken_slot_is_refused_with_409(client: Any, token_issuer: Any
     )
     assert taken.status_code == 409
     assert taken.get_json()["type"].endswith("/slot-taken")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'booking_attempt_outcomes_total{outcome="slot_taken",service="booking-svc"}' in metrics
 
 
 def test_slot_searches_beyond_the_per_citizen_limit_get_429(app: Any, client: Any, token_issuer: Any) -> None:

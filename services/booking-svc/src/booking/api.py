@@ -551,6 +551,7 @@ def book_appointment() -> tuple[Response, int, dict[str, str]]:
             links=_ctx().links,
             now=_now(),
         )
+    BOOKING_OUTCOMES.labels(_ctx().settings.service_name, "booked").inc()
     return _created(
         appointment_json(appointment), url_for("appointments.show_appointment", appointment_id=appointment.id)
     )
