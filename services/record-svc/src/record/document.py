@@ -7,6 +7,7 @@ which carries the Romanian letters ă, â, î, ș and ț; the fonts are embedded
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,9 +15,7 @@ from pathlib import Path
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -31,6 +30,8 @@ from .signing import SigningFiles
 __all__ = ["SIGNATURE_FIELD", "CertificateContent", "CertificateMaker", "CertificateRenderer", "PadesSigner"]
 
 SIGNATURE_FIELD = "SemnaturaMAI"
+#: Room for the CMS signature: the certificate chain plus the signature, with margin for RSA-4096.
+_SIGNATURE_BYTES = 16384
 _REGULAR, _BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _GREY = Color(0.35, 0.35, 0.35)
 _font_lock = threading.Lock()
@@ -175,12 +176,8 @@ class CertificateRenderer:
         line(f"Date of issue: {issued}.   Valid until: {until} (six months from issue).", size=8.5, grey=True)
 
         qr_size = 34 * mm
-        widget = QrCodeWidget(c.verification_url, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0, qr_size / (y1 - y0), 0, 0])
-        drawing.add(widget)
         qr_y = 30 * mm
-        renderPDF.draw(drawing, canvas, left - 3 * mm, qr_y)
+        _draw_qr(canvas, c.verification_url, x=left - 3 * mm, y=qr_y, size=qr_size)
         text_x = left + qr_size + 2 * mm
         canvas.setFillColor(black)
         notes = [
@@ -200,6 +197,26 @@ class CertificateRenderer:
         canvas.showPage()
         canvas.save()
         return buffer.getvalue()
+
+
+def _draw_qr(canvas: Canvas, value: str, *, x: float, y: float, size: float, border: int = 4) -> None:
+    """The QR code as one filled path of dark runs (reportlab's encoder; its widget would draw
+    thousands of separate shapes, the slowest part of the page)."""
+    widget = QrCodeWidget(value, barLevel="M", barBorder=border)
+    widget.qr.make()
+    modules = widget.qr.modules
+    count = len(modules)
+    box = size / (count + 2 * border)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(modules):
+        column = 0
+        for dark, run in itertools.groupby(bool(cell) for cell in row):
+            length = len(list(run))
+            if dark:
+                path.rect(x + (column + border) * box, y + size - (row_index + border + 1) * box, length * box, box)
+            column += length
+    canvas.setFillColor(black)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 class PadesSigner:
@@ -224,7 +241,8 @@ class PadesSigner:
             location="România",
         )
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        output = signers.sign_pdf(writer, metadata, signer=self._signer)
+        # A fixed reservation spares pyHanko a trial signature to estimate the size.
+        output = signers.sign_pdf(writer, metadata, signer=self._signer, bytes_reserved=_SIGNATURE_BYTES)
         return output.getvalue()  # type: ignore[no-any-return]
 
 
