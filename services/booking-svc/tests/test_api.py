@@ -391,3 +391,22 @@ def test_generating_slots_twice_creates_them_once(seed_slots: Any, database_url:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM slots")).scalar_one() == first
     engine.dispose()
+
+
+def test_a_retried_booking_with_the_same_idempotency_key_returns_the_first_appointment(
+    client: Any, token_issuer: Any, seed_slots: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 17))
+    applicant = Applicant(client, token_issuer)
+    application_id = applicant.submitted_application()
+    accept_all(client, token_issuer, application_id)
+    headers = {**applicant.headers, "Idempotency-Key": "booking-7f3a"}
+    first = client.post(
+        "/api/v1/appointments", json={"application_id": application_id, "earliest": True}, headers=headers
+    )
+    retried = client.post(
+        "/api/v1/appointments", json={"application_id": application_id, "earliest": True}, headers=headers
+    )
+    assert first.status_code == retried.status_code == 201
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.get_json()["appointment_id"] == first.get_json()["appointment_id"]

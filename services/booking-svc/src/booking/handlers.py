@@ -636,10 +636,13 @@ def generate_slots(session: Session, catalog: Catalog, start: date, end: date, o
             )
         ]
         if rows:
-            result = session.execute(
-                insert(Slot).values(rows).on_conflict_do_nothing(index_elements=["office", "counter", "starts_at"])
+            inserted = session.execute(
+                insert(Slot)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["office", "counter", "starts_at"])
+                .returning(Slot.id)
             )
-            created += result.rowcount  # type: ignore[attr-defined]
+            created += len(inserted.all())
         day += timedelta(days=1)
     session.commit()
     return created
