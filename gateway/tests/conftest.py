@@ -30,6 +30,9 @@ from gateway.config import Settings
 
 from gateway import create_app
 
+#: A 1 MiB answer (a certificate PDF, say): over the size the gateway reads whole, so it is streamed.
+LARGE_BODY = bytes(range(256)) * 4096
+
 
 @dataclass
 class SeenRequest:
@@ -83,6 +86,8 @@ class FakeUpstream:
                     return self._json(200, upstream.openapi)
                 if "/slow" in self.path:
                     time.sleep(upstream.slow_seconds)
+                if "/large" in self.path:
+                    return self._large(chunked="chunked" in self.path)
                 payload = json.dumps(
                     {"service": upstream.name, "method": self.command, "path": self.path, "body_bytes": len(body)}
                 ).encode()
@@ -97,6 +102,20 @@ class FakeUpstream:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
+
+            def _large(self, *, chunked: bool) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(LARGE_BODY)))
+                self.end_headers()
+                for start in range(0, len(LARGE_BODY), 100_000):
+                    piece = LARGE_BODY[start : start + 100_000]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
 
             def _json(self, status: int, document: Any) -> None:
                 payload = json.dumps(document).encode()
@@ -182,6 +201,11 @@ def rewrite_routes() -> Callable[..., Path]:
         return path
 
     return rewrite
+
+
+@pytest.fixture
+def large_body() -> bytes:
+    return LARGE_BODY
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 
 def test_a_request_reaches_the_upstream_that_owns_its_prefix(gateway, petition_upstream, identity_upstream):
     response = gateway.test_client().get("/api/v1/petitions/2024-000123?lang=ro")
@@ -91,3 +93,23 @@ def test_an_invalid_route_file_change_keeps_the_previous_table(make_gateway, pet
     rewrite_routes(routes_file, [{"prefix": "/internal", "upstream": "not a url"}])
 
     assert app.test_client().get("/api/v1/faq").json["service"] == "petition-svc"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/petitions/large", "/api/v1/petitions/large-chunked"])
+def test_a_large_answer_is_streamed_back_whole(gateway, large_body, path):
+    response = gateway.test_client().get(path)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.get_data() == large_body
+    assert "Transfer-Encoding" not in response.headers
+
+
+def test_the_upstream_connection_is_reused_across_requests(gateway, petition_upstream):
+    client = gateway.test_client()
+    for _ in range(5):
+        client.get("/api/v1/petitions")
+    client.get("/api/v1/petitions/large").get_data()
+    client.get("/api/v1/petitions")
+
+    assert len(petition_upstream.connections) == 1

@@ -42,6 +42,7 @@ from .proxy import (
     returned_response_headers,
     stream_response_body,
 )
+from .rate_limits import storage_uri_for
 from .readiness import UpstreamHealth
 from .routes import Route, RouteTableFile
 
@@ -54,6 +55,7 @@ PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 BUFFERED_BODY_BYTES = 256 * 1024
 _UNLIMITED = "1000000/second"
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter = Limiter(
         key_func=_client_address,
         app=app,
-        storage_uri=settings.ratelimit_storage_uri,
+        storage_uri=storage_uri_for(settings.ratelimit_storage_uri),
         strategy="sliding-window-counter",
         key_prefix="gateway",
         headers_enabled=False,
@@ -151,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         body = _request_body(route)
         url = route.upstream + quote(request.path, safe=_PATH_SAFE_CHARACTERS)
         if request.query_string:
-            url += "?" + request.query_string.decode("latin-1")
+            url += "?" + quote(request.query_string, safe=_QUERY_SAFE_CHARACTERS)
         headers = forwarded_request_headers(
             request.headers.items(),
             client_address=request.remote_addr or "",
@@ -184,8 +186,17 @@ def create_app(settings: Settings | None = None) -> Flask:
             route.service,
             waited * 1000,
         )
+        try:
+            body_out = upstreams.small_body(upstream, route)
+        except UpstreamError as failure:
+            UPSTREAM_FAILURES.labels(route.prefix, route.service, failure.failure).inc()
+            raise Problem(
+                failure.status, failure.detail, kind=f"upstream-{failure.failure.replace('_', '-')}"
+            ) from None
         response = Response(
-            _bound(stream_response_body(upstream, service=route.service), g.request_id, g.traceparent),
+            body_out
+            if body_out is not None
+            else _bound(stream_response_body(upstream, service=route.service), g.request_id, g.traceparent),
             status=upstream.status_code,
             headers=returned_response_headers(upstream),
             direct_passthrough=True,

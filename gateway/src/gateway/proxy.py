@@ -21,8 +21,9 @@ from typing import Any, BinaryIO
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from .routes import IDEMPOTENT_METHODS, Route
 
@@ -75,6 +76,8 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 )
 RETRY_PAUSE_SECONDS = 0.05
 STREAM_CHUNK_BYTES = 64 * 1024
+#: Upstream answers up to this size (announced by Content-Length) are read whole, larger ones streamed.
+SMALL_BODY_BYTES = 256 * 1024
 
 
 class UpstreamError(Exception):
@@ -160,7 +163,7 @@ class Upstreams:
         session = self.session(route.upstream)
         replayable = not isinstance(body, BodyStream)
         attempts = 2 if method in IDEMPOTENT_METHODS and replayable else 1
-        prepared = requests.Request(method, url, headers=headers, data=body).prepare()
+        prepared = _prepared_request(method, url, headers, body)
         for attempt in range(1, attempts + 1):
             try:
                 return session.send(prepared, stream=True, timeout=route.timeouts, allow_redirects=False)
@@ -172,6 +175,40 @@ class Upstreams:
                     continue
                 raise failure from None
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def small_body(upstream: requests.Response, route: Route) -> bytes | None:
+        """The whole body when the upstream announced a small one (read at once, cheaper than streaming).
+
+        ``None`` when the body is large or of unknown length: it is then streamed.
+        """
+        length = upstream.raw.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > SMALL_BODY_BYTES:
+            return None
+        try:
+            body = upstream.raw.read(decode_content=False)
+        except (Urllib3Error, OSError) as exc:
+            upstream.close()
+            if isinstance(exc, ReadTimeoutError):
+                raise _classify(requests.ReadTimeout(exc), route) from None
+            raise UpstreamError(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
+        upstream.raw.release_conn()
+        return bytes(body)
+
+
+def _prepared_request(method: str, url: str, headers: dict[str, str], body: bytes | BodyStream | None) -> Any:
+    """A request ready to send, built directly: the URL is already encoded and the headers final.
+
+    (``requests.Request.prepare`` would parse and re-encode the URL and headers again.)
+    """
+    if body is not None:
+        headers["Content-Length"] = str(len(body))
+    prepared = requests.PreparedRequest()
+    prepared.method = method
+    prepared.url = url
+    prepared.headers = CaseInsensitiveDict(headers)
+    prepared.body = body  # type: ignore[assignment]
+    return prepared
 
 
 def _classify(exc: requests.RequestException, route: Route) -> UpstreamError:

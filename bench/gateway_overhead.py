@@ -1,0 +1,108 @@
+"""Gateway overhead: a trivial endpoint called directly and through the gateway, in one run.
+
+The upstream is the raw Flask "hello" (bench/hello_app.py) under gunicorn; the gateway is the real
+``gateway web`` (gunicorn, same worker and thread counts) with a route table naming that upstream,
+its rate limiter on (in memory) and its per-request log line written. The same closed-loop load
+generator drives both for the same time. Target: the gateway keeps at least 50% of direct throughput.
+
+    python -m bench.gateway_overhead [--seconds 15] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import requests
+import yaml
+
+from bench.harness import BIN, LoadResult, Row, free_port, gunicorn, process, report, run_load
+
+WORKERS = 2
+THREADS = 8
+TARGET_THROUGHPUT_RATIO = 0.5
+
+
+def _measure(url: str, *, seconds: float, concurrency: int) -> LoadResult:
+    return run_load(
+        lambda session, _n: session.get(url, timeout=10),
+        concurrency=concurrency,
+        duration=seconds,
+        ok=lambda response: response.status_code == 200,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per target")
+    parser.add_argument("--concurrency", type=int, default=8, help="clients sending back to back")
+    options = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="gateway-bench-") as scratch,
+        gunicorn("bench.hello_app:app", workers=WORKERS, threads=THREADS, log_name="hello_upstream") as upstream,
+    ):
+        routes_file = Path(scratch) / "routes.yaml"
+        routes_file.write_text(
+            yaml.safe_dump(
+                {
+                    "routes": [
+                        {
+                            "prefix": "/hello",
+                            "upstream": upstream,
+                            "service": "hello",
+                            "rate_limit": "1000000/minute",  # exercised, never reached
+                            "methods": ["GET", "POST"],
+                        }
+                    ]
+                }
+            )
+        )
+        port = free_port()
+        gateway_env = {
+            "GATEWAY_ROUTES_FILE": str(routes_file),
+            "WEB_CONCURRENCY": str(WORKERS),
+            "WEB_THREADS": str(THREADS),
+            "LOG_LEVEL": "INFO",
+            "PROMETHEUS_MULTIPROC_DIR": str(Path(scratch) / "metrics"),
+        }
+        with process(
+            [str(BIN / "gateway"), "web", "--bind", f"127.0.0.1:{port}"],
+            env=gateway_env,
+            ready_url=f"http://127.0.0.1:{port}/healthz",
+            log_name="gateway",
+        ):
+            gateway = f"http://127.0.0.1:{port}"
+            check = requests.get(f"{gateway}/hello", timeout=5)
+            if check.status_code != 200 or check.json() != {"hello": "world"}:
+                raise SystemExit(f"the gateway does not route /hello: {check.status_code} {check.text[:200]}")
+            direct = _measure(f"{upstream}/hello", seconds=options.seconds, concurrency=options.concurrency)
+            through = _measure(f"{gateway}/hello", seconds=options.seconds, concurrency=options.concurrency)
+
+    ratio = through.throughput / direct.throughput if direct.throughput else 0.0
+    rows = [
+        Row("throughput through the gateway (direct = baseline)", "req/s", through.throughput, direct.throughput),
+        Row("p50 latency through the gateway", "ms", through.percentile(50), direct.percentile(50)),
+        Row("p99 latency through the gateway", "ms", through.percentile(99), direct.percentile(99)),
+        Row("added p50 latency (gateway - direct)", "ms", through.percentile(50) - direct.percentile(50)),
+        Row("failed requests through the gateway", "count", through.errors, direct.errors),
+    ]
+    report(
+        "gateway_overhead",
+        f"Gateway overhead ({options.concurrency} clients, {options.seconds:g} s each, "
+        f"{WORKERS} workers x {THREADS} threads both sides)",
+        rows,
+        extra={
+            "direct": direct.summary(),
+            "through_gateway": through.summary(),
+            "target_throughput_ratio": TARGET_THROUGHPUT_RATIO,
+            "target_met": ratio >= TARGET_THROUGHPUT_RATIO,
+        },
+    )
+    verdict = "met" if ratio >= TARGET_THROUGHPUT_RATIO else "NOT met"
+    print(f"target (>= {TARGET_THROUGHPUT_RATIO:.0%} of direct throughput): {verdict} at {ratio:.0%}")
+
+
+if __name__ == "__main__":
+    main()
