@@ -200,8 +200,16 @@ class DeliveryLoop:
     def _record(self, results: list[tuple[_Claimed, SendResult]], *, already_final: bool = False) -> None:
         now = self.clock()
         with self.database.unit_of_work(source=SERVICE) as uow:
+            rows = {
+                row.id: row
+                for row in uow.session.scalars(
+                    select(DeliveryRow)
+                    .where(DeliveryRow.id.in_([item.delivery_id for item, _ in results]))
+                    .with_for_update(of=DeliveryRow)
+                )
+            }
             for item, result in results:
-                row = uow.session.get(DeliveryRow, item.delivery_id, with_for_update=True)
+                row = rows.get(item.delivery_id)
                 if row is None:
                     continue
                 if not already_final:
