@@ -26,8 +26,9 @@ run: venv ## Start Kafka, PostgreSQL, the SMTP sink, every service and the gatew
 	deploy/local/run.sh
 
 test: venv ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
-	@# The broker-outage tests may stop and restart the broker only when it is our local one.
+	@# Outage tests may stop and restart the broker or database only when they are our local ones.
 	if [ -z "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then export MAI_ALLOW_BROKER_RESTART=1; fi; \
+	if [ -z "$${DATABASE_URL:-}" ]; then export MAI_ALLOW_DATABASE_RESTART=1; fi; \
 	deploy/local/with-infra.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no database)
