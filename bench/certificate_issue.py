@@ -189,10 +189,12 @@ def main() -> None:
         raw = raw_loop(args.workers, min(args.seconds, 8.0), args.certificates, str(workdir / "signing"))
         rate, count, p95 = end_to_end(args, admin_url, workdir)
 
+    # The strictest baseline: the better of the two raw figures (a shared machine makes either one noisy).
+    best_raw = max(raw_single, raw)
     rows = [
         ("raw render+sign, 1 process", "certificates/s", raw_single, None),
         (f"raw render+sign, {args.workers} processes", "certificates/s", raw, None),
-        (f"end to end, web app ({args.workers}x{args.threads}), {count} issued", "certificates/s", rate, raw),
+        (f"end to end, web app ({args.workers}x{args.threads}), {count} issued", "certificates/s", rate, best_raw),
         ("end to end vs target 25/s", "certificates/s", rate, 25.0),
         ("end to end p95 latency", "ms", p95 * 1000, None),
     ]

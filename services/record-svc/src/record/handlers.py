@@ -18,6 +18,7 @@ from mai_chassis import Database, Event, UnitOfWork
 from prometheus_client import Counter, Histogram
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from .civil_status import CivilStatusSource
 from .clock import Clock
@@ -27,8 +28,10 @@ from .domain import (
     CertificateNotDownloadable,
     CertificateNotFound,
     CertificateNotRevocable,
+    CivilStatus,
     ContactUnknown,
     IdentityNotVerified,
+    Purpose,
     PurposeCatalogue,
     VerificationResult,
     application_day,
@@ -121,28 +124,54 @@ def _iso(moment: datetime) -> str:
 
 
 def _application_of_the_day(
-    office: CertificateOffice, citizen_id: uuid.UUID, purpose: str, now: datetime
+    session: Session, citizen_id: uuid.UUID, purpose: str, now: datetime
 ) -> CertificateApplication | None:
-    with office.database.session() as session:
-        return session.scalar(
-            select(CertificateApplication).where(
-                CertificateApplication.citizen_id == citizen_id,
-                CertificateApplication.purpose == purpose,
-                CertificateApplication.application_day == application_day(now),
+    return session.scalar(
+        select(CertificateApplication).where(
+            CertificateApplication.citizen_id == citizen_id,
+            CertificateApplication.purpose == purpose,
+            CertificateApplication.application_day == application_day(now),
+        )
+    )
+
+
+def _next_registration_number(session: Session, issued_at: datetime) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # nextval() takes no lock and is never rolled back: concurrent issues never share a number.
+        sequence = int(session.scalar(REGISTRATION_SEQUENCE.next_value().select()) or 0)
+    else:
+        allocation = RegistrationNumberAllocation()
+        session.add(allocation)
+        session.flush()
+        sequence = allocation.sequence
+    return format_registration_number(application_day(issued_at).year, sequence)
+
+
+def _issue(
+    office: CertificateOffice,
+    session: Session,
+    application: CertificateApplication,
+    holder: CivilStatus,
+    purpose: Purpose,
+) -> None:
+    """Number, render, sign and store the certificate of ``application`` (not yet committed)."""
+    assert application.issued_at is not None and application.valid_until is not None
+    number = _next_registration_number(session, application.issued_at)
+    with ISSUE_SECONDS.labels(SOURCE).time():
+        pdf = office.maker.make(
+            CertificateContent(
+                registration_number=number,
+                holder=holder,
+                purpose=purpose,
+                purpose_text=application.purpose_text,
+                issued_at=application.issued_at,
+                valid_until=application.valid_until,
+                verification_url=office.verification_url(number),
             )
         )
-
-
-def _next_registration_number(database: Database, issued_at: datetime) -> str:
-    with database.session() as session, session.begin():
-        if database.is_postgresql:
-            sequence = int(session.scalar(REGISTRATION_SEQUENCE.next_value().select()) or 0)
-        else:
-            allocation = RegistrationNumberAllocation()
-            session.add(allocation)
-            session.flush()
-            sequence = allocation.sequence
-    return format_registration_number(application_day(issued_at).year, sequence)
+    application.registration_number = number
+    application.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    office.store.put(application.id, pdf)
 
 
 def apply_for_certificate(
@@ -161,15 +190,13 @@ def apply_for_certificate(
     application is referred to a counter and no certificate is produced.
     """
     purpose, purpose_text = office.purposes.resolve(purpose_code, purpose_text)
+    now = office.clock.now()
     with office.database.session() as session:
         verified = session.get(VerifiedCitizen, applicant.citizen_id)
-    if not (
-        has_sufficient_assurance(applicant.assurance)
-        or (verified and has_sufficient_assurance(verified.assurance_level))
-    ):
+        existing = _application_of_the_day(session, applicant.citizen_id, purpose.code, now)
+    verified_online = has_sufficient_assurance(applicant.assurance)
+    if not (verified_online or (verified and has_sufficient_assurance(verified.assurance_level))):
         raise IdentityNotVerified()
-    now = office.clock.now()
-    existing = _application_of_the_day(office, applicant.citizen_id, purpose.code, now)
     if existing is not None:
         return existing, False
 
@@ -202,24 +229,11 @@ def apply_for_certificate(
         application.status = ApplicationStatus.ISSUED
         application.issued_at = now
         application.valid_until = valid_until(now)
-        application.registration_number = _next_registration_number(office.database, now)
-        with ISSUE_SECONDS.labels(SOURCE).time():
-            pdf = office.maker.make(
-                CertificateContent(
-                    registration_number=application.registration_number,
-                    holder=holder,
-                    purpose=purpose,
-                    purpose_text=purpose_text,
-                    issued_at=now,
-                    valid_until=application.valid_until,
-                    verification_url=office.verification_url(application.registration_number),
-                )
-            )
-        application.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-        office.store.put(application.id, pdf)
 
     try:
         with office.unit_of_work(traceparent) as uow:
+            if application.status == ApplicationStatus.ISSUED:
+                _issue(office, uow.session, application, holder, purpose)
             uow.session.add(application)
             subject = str(application.id)
             uow.publish(
@@ -266,10 +280,14 @@ def apply_for_certificate(
     except IntegrityError:
         # A concurrent request for the same purpose won today's slot: answer with its application.
         office.store.discard(application.id)
-        existing = _application_of_the_day(office, applicant.citizen_id, purpose.code, now)
+        with office.database.session() as session:
+            existing = _application_of_the_day(session, applicant.citizen_id, purpose.code, now)
         if existing is None:
             raise
         return existing, False
+    except BaseException:
+        office.store.discard(application.id)  # never keep a file whose application was not saved
+        raise
     APPLICATIONS.labels(SOURCE, str(application.status)).inc()
     return application, True
 
