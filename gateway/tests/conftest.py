@@ -208,13 +208,21 @@ def large_body() -> bytes:
     return LARGE_BODY
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stopped_upstream_url() -> str:
     return f"http://127.0.0.1:{free_port_with_nothing_listening()}"
 
 
 @pytest.fixture
 def petition_upstream() -> Iterator[FakeUpstream]:
+    upstream = FakeUpstream("petition-svc").start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def module_petition_upstream() -> Iterator[FakeUpstream]:
+    """A petition upstream shared by a module's tests (for fixtures that are costly to start)."""
     upstream = FakeUpstream("petition-svc").start()
     yield upstream
     upstream.stop()

@@ -99,6 +99,7 @@ def test_the_local_route_file_points_at_the_local_ports():
         ("routes: [{prefix: /api, upstream: 'http://a', colour: blue}]", "Unknown field"),
         ("routes: [{prefix: /api, upstream: 'ftp://a'}]", "upstream"),
         ("routes: []", "routes"),
+        ("routes: [{prefix: /metrics, upstream: 'http://a'}]", "answered by the gateway"),
     ],
 )
 def test_an_invalid_route_file_is_refused_with_the_reason(tmp_path, routes, complaint):

@@ -102,7 +102,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         strategy="sliding-window-counter",
         key_prefix="gateway",
         headers_enabled=False,
-        swallow_errors=True,  # a Redis outage must not take the API down: requests pass unlimited
+        # A Redis outage must not take the API down: each process counts on its own meanwhile.
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
     )
 
     @app.errorhandler(RateLimitExceeded)

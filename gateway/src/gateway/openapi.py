@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,10 +183,14 @@ class OpenApiCatalogue:
         table = self._routes()
         upstreams = table.upstreams()
         with self._lock:  # one refresh at a time; others wait for it rather than stampede upstreams
+            due = []
             for service, base_url in upstreams.items():
                 entry = self._fetched.setdefault(service, _Fetched())
                 if time.monotonic() - entry.checked_at >= self.refresh_seconds:
-                    self._refresh(service, base_url, entry)
+                    due.append((service, base_url, entry))
+            if due:  # in parallel: a slow upstream delays the document by its own timeout only
+                with ThreadPoolExecutor(max_workers=len(due)) as pool:
+                    list(pool.map(lambda job: self._refresh(*job), due))
         documents: dict[str, dict[str, Any]] = {}
         notes: dict[str, dict[str, Any]] = {}
         for service in upstreams:

@@ -39,6 +39,8 @@ __all__ = ["INTERNAL_PREFIX", "Route", "RouteTable", "RouteTableError", "RouteTa
 logger = logging.getLogger(__name__)
 
 INTERNAL_PREFIX = "/internal"
+#: Paths the gateway answers itself; a route cannot take them over.
+GATEWAY_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -123,6 +125,8 @@ class _RouteSchema(_RouteSettingsSchema):
             raise ValidationError("internal paths and the root are never routed")
         if "/./" in value + "/" or "/../" in value + "/" or "//" in value:
             raise ValidationError("a prefix must not contain empty or dot segments")
+        if any(value == own or value.startswith(own + "/") for own in GATEWAY_PATHS):
+            raise ValidationError(f"{value} is answered by the gateway itself")
 
 
 class _RouteFileSchema(Schema):
