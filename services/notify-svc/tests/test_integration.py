@@ -13,7 +13,7 @@ from typing import Any
 import mai_contracts
 import pytest
 from mai_chassis import Database
-from mai_chassis.events import build_event, encode_event
+from mai_chassis.events import build_event, decode_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import read_events, wait_until
 from mai_chassis.worker import run_worker
@@ -198,3 +198,53 @@ def test_settings_fail_fast_without_an_smtp_host(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ConfigurationError, match="SMTP_HOST"):
         Settings.from_env()
     assert dataclasses.fields(Settings)  # the settings class itself is importable and declared
+
+
+def test_several_delivery_loops_never_send_one_notification_twice(
+    live_settings: Settings, pg_database: Database
+) -> None:
+    from collections import Counter
+
+    from notify.delivery import DeliveryLoop, DeliveryPolicy
+    from notify.handlers import record_notification
+
+    from .conftest import RecordingTransport
+
+    registry = TemplateRegistry(public_base_url=PUBLIC_BASE_URL)
+    data = mai_contracts.schema(PETITION)["examples"][0]
+    with pg_database.unit_of_work(source="notify-svc") as uow:
+        for _ in range(300):
+            event = build_event(PETITION, source="tests", subject=data["petition_id"], data=data)
+            record_notification(uow, decode_event(encode_event(event)), registry=registry,
+                                message_id_domain="notify.e-services.mai.gov.ro")  # fmt: skip
+        uow.commit()
+    transports = [RecordingTransport() for _ in range(4)]
+    loops = [
+        DeliveryLoop(
+            pg_database,
+            registry=registry,
+            transport_factory=lambda transport=transport: transport,
+            mail_from="no-reply@e-services.mai.gov.ro",
+            policy=DeliveryPolicy(batch_size=10),
+        )
+        for transport in transports
+    ]
+    stop = threading.Event()
+    threads = [threading.Thread(target=loop.run, args=(stop,)) for loop in loops]
+    for thread in threads:
+        thread.start()
+
+    def all_delivered() -> bool:
+        with pg_database.session() as session:
+            return session.scalar(select(func.count()).where(DeliveryRow.status == "delivered")) == 300
+
+    try:
+        wait_until(all_delivered, timeout=60, what="300 deliveries")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    sent = Counter(message["Message-ID"] for transport in transports for message in transport.sent)
+    assert len(sent) == 300
+    assert max(sent.values()) == 1
+    assert sum(1 for transport in transports if transport.sent) > 1  # the work was really shared
