@@ -84,4 +84,4 @@ def test_purpose_other_needs_its_text_and_other_purposes_drop_it() -> None:
         catalogue.resolve("other", "  ")
     assert catalogue.resolve("other", "concurs")[1] == "concurs"
     assert catalogue.resolve("employment", "ignored")[1] is None
-    assert {p.code for p in catalogue} >= {"employment", "studies", "abroad-visa", "adoption", "weapons-permit"}
+    assert {p.code for p in catalogue} >= {"employment", "studies", "abroad-visa", "adoption", "firearms-permit"}

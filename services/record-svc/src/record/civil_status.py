@@ -24,13 +24,18 @@ class CivilStatusSource(Protocol):
         ...
 
 
+def _well_formed_cnp(value: str) -> None:
+    if not is_valid_cnp(value):
+        raise ValidationError("not a valid CNP")  # the value itself is never echoed
+
+
 class _CivilStatusSchema(Schema):
     """What identity-svc answers; fields it adds later are ignored."""
 
     class Meta:
         unknown = EXCLUDE
 
-    cnp = fields.String(required=True, validate=lambda value: is_valid_cnp(value))
+    cnp = fields.String(required=True, validate=_well_formed_cnp)
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)

@@ -43,7 +43,7 @@ class Settings(ServiceSettings):
     font_file: str = DEFAULT_FONT
     bold_font_file: str = DEFAULT_BOLD_FONT
     #: Path of the public verification page the certificate's QR code points to.
-    verification_page_path: str = "/verificare-cazier"
+    verification_page_path: str = "/certificates/verify"
 
     @property
     def signing_configured(self) -> bool:
@@ -65,7 +65,7 @@ class Settings(ServiceSettings):
             "development_signing_dir": env.str("SIGNING_DIR", "var/record-signing"),
             "font_file": env.str("CERTIFICATE_FONT_FILE", DEFAULT_FONT),
             "bold_font_file": env.str("CERTIFICATE_BOLD_FONT_FILE", DEFAULT_BOLD_FONT),
-            "verification_page_path": env.str("VERIFICATION_PAGE_PATH", "/verificare-cazier"),
+            "verification_page_path": env.str("VERIFICATION_PAGE_PATH", "/certificates/verify"),
             "signing_key_password": env.str("SIGNING_KEY_PASSWORD", ""),
             "signing_chain_file": env.str("SIGNING_CHAIN_FILE", ""),
         }

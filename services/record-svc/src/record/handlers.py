@@ -97,7 +97,7 @@ class CertificateOffice:
         return self.database.unit_of_work(source=SOURCE, traceparent=traceparent)
 
     def verification_url(self, registration_number: str) -> str:
-        return f"{self.verification_base_url}?nr={registration_number}"
+        return f"{self.verification_base_url}?registration_number={registration_number}"
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def import_registry_csv(
             session.execute(
                 statement.on_conflict_do_update(index_elements=["cnp_digest"], set_={"unit": statement.excluded.unit})
             )
-            count += len(rows)
+            count += len(batch)
     return count
 
 

@@ -1,0 +1,95 @@
+"""Reading the applicant's civil status from identity-svc's internal endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from mai_chassis import Problem
+from record.civil_status import IdentityCivilStatusClient, parse_civil_status
+from record.testing import make_cnp
+
+#: What identity-svc answers (its CivilStatusForRecord schema), optional fields empty.
+IDENTITY_ANSWER = {
+    "citizen_id": "6c1d2a8e-90b4-4f0e-8f59-3b7c9d2e4a11",
+    "email": "ana.popescu@example.ro",
+    "last_name": "Popescu",
+    "first_name": "Ana",
+    "cnp": "",
+    "birth_date": "1990-05-17",
+    "birth_place": None,
+    "father_first_name": None,
+    "mother_first_name": "Maria",
+    "citizenship": "RO",
+    "address": None,
+    "assurance_level": "substantial",
+    "verified": True,
+    "verified_at": "2025-03-14T09:10:00+00:00",
+}
+
+
+@contextmanager
+def _identity(status: int, body: Any, seen: list[str]) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_identity_svc_answer_is_read_with_the_citizens_own_token() -> None:
+    seen: list[str] = []
+    answer = {**IDENTITY_ANSWER, "cnp": make_cnp()}
+    with _identity(200, answer, seen) as url:
+        person = IdentityCivilStatusClient(url).fetch("citizen-token")
+    assert seen == ["Bearer citizen-token"]
+    assert person.cnp == answer["cnp"]
+    assert person.email == "ana.popescu@example.ro"
+    assert (person.birth_place, person.address, person.mother_first_name) == ("", "", "Maria")
+
+
+def test_a_missing_profile_asks_the_citizen_to_complete_it() -> None:
+    with _identity(404, {"status": 404}, []) as url, pytest.raises(Problem) as raised:
+        IdentityCivilStatusClient(url).fetch("t")
+    assert raised.value.status == 409
+
+
+def test_an_unreachable_identity_service_is_a_retryable_503() -> None:
+    with pytest.raises(Problem) as raised:
+        IdentityCivilStatusClient("http://127.0.0.1:9", timeout=0.5).fetch("t")
+    assert raised.value.status == 503
+    assert raised.value.headers["Retry-After"]
+
+
+def test_a_cnp_with_a_wrong_check_digit_is_refused_without_echoing_it() -> None:
+    cnp = make_cnp()
+    wrong = cnp[:12] + str((int(cnp[12]) + 1) % 10)
+    with _identity(200, {**IDENTITY_ANSWER, "cnp": wrong}, []) as url, pytest.raises(Problem) as raised:
+        IdentityCivilStatusClient(url).fetch("t")
+    assert raised.value.status == 502
+    assert wrong not in json.dumps(raised.value.to_dict())
+
+
+def test_a_civil_status_never_shows_its_cnp_in_a_repr() -> None:
+    person = parse_civil_status({**IDENTITY_ANSWER, "cnp": make_cnp()})
+    assert person.cnp not in repr(person)
