@@ -1,0 +1,1 @@
+"""Example analyses of the MAI e-services event streams, run on `mai-events` exports."""
