@@ -59,7 +59,7 @@ def kafka_topic(topic: Any) -> dict[str, Any]:
     return {
         "apiVersion": "kafka.strimzi.io/v1",
         "kind": "KafkaTopic",
-        "metadata": {"name": topic.name, "labels": labels, "annotations": annotations},
+        "metadata": {"name": topic.name.replace("_", "-"), "labels": labels, "annotations": annotations},
         "spec": {
             "topicName": topic.name,
             "partitions": topic.partitions,

@@ -58,6 +58,8 @@ class ServiceSettings:
     web_concurrency: int = 2
     web_threads: int = 8
     max_content_length: int = 1024 * 1024
+    #: Proxies in front of the service whose X-Forwarded-For is trusted (1 behind the gateway).
+    trusted_proxy_hops: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -93,6 +95,7 @@ class ServiceSettings:
             "web_concurrency": env.int("WEB_CONCURRENCY", 2),
             "web_threads": env.int("WEB_THREADS", 8),
             "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
+            "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", 0),
         }
         values["database_url"] = (
             env.str("DATABASE_URL")

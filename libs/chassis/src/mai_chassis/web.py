@@ -96,6 +96,13 @@ def create_service_app(
     """
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
     app = Flask(import_name)
+    if settings.trusted_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind the gateway the peer is the gateway; the client is in X-Forwarded-For. Only the
+        # configured number of hops is trusted, so a client cannot forge its own address.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.config["SERVICE_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -8,7 +8,6 @@ import jwt
 from flask import Flask, jsonify
 from mai_chassis import Database, InvalidToken, TokenVerifier, create_service_app
 from mai_chassis.sealing import Sealer
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 from .eid import build_providers
@@ -66,8 +65,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     runtime = build_runtime(settings, database)
     verifier = OwnKeysVerifier(runtime.keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
-    if settings.trusted_proxy_hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     app.extensions["identity_runtime"] = runtime
 
     from . import api

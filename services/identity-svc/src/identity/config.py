@@ -70,7 +70,6 @@ class Settings(ServiceSettings):
     account_free_failures: int = 5
     address_free_failures: int = 30
     lockout_max_seconds: int = 15 * 60
-    trusted_proxy_hops: int = 0
     eid_providers: tuple[ProviderSettings, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -125,6 +124,5 @@ class Settings(ServiceSettings):
             "refresh_token_seconds": env.int("REFRESH_TOKEN_SECONDS", 12 * 3600),
             "session_max_seconds": env.int("SESSION_MAX_SECONDS", 7 * 24 * 3600),
             "key_publish_lead_seconds": env.int("KEY_PUBLISH_LEAD_SECONDS", 600),
-            "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", 0),
             "eid_providers": tuple(providers),
         }
