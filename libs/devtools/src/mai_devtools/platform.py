@@ -176,6 +176,7 @@ class Platform:
             "DATABASE_URL": self.database_urls[service],
             "PORT": str(self.ports[service]),
             "METRICS_PORT": str(self.metrics_ports[service]),
+            "TRUSTED_PROXY_HOPS": "1",
             "ATTACHMENTS_DIR": str(data_dir / "attachments"),
             "DOCUMENTS_DIR": str(data_dir / "documents"),
             "CERTIFICATES_DIR": str(data_dir / "certificates"),
