@@ -92,7 +92,9 @@ def test_an_invalid_route_file_change_keeps_the_previous_table(make_gateway, pet
 
     rewrite_routes(routes_file, [{"prefix": "/internal", "upstream": "not a url"}])
 
-    assert app.test_client().get("/api/v1/faq").json["service"] == "petition-svc"
+    client = app.test_client()
+    assert client.get("/api/v1/faq").json["service"] == "petition-svc"
+    assert 'gateway_route_reloads_total{outcome="rejected"}' in client.get("/metrics").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/petitions/large", "/api/v1/petitions/large-chunked"])

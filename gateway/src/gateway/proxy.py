@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -101,7 +101,7 @@ class _RefuseAllCookies(DefaultCookiePolicy):
 class BodyStream:
     """A request body of known length sent on without being held in memory."""
 
-    def __init__(self, stream: BinaryIO, length: int) -> None:
+    def __init__(self, stream: IO[bytes], length: int) -> None:
         self._stream, self._length = stream, length
 
     def __len__(self) -> int:

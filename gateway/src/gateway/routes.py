@@ -34,6 +34,8 @@ import yaml
 from limits import parse as parse_rate_limit
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
+from .metrics import ROUTE_RELOADS
+
 __all__ = ["INTERNAL_PREFIX", "Route", "RouteTable", "RouteTableError", "RouteTableFile", "load_route_table"]
 
 logger = logging.getLogger(__name__)
@@ -216,9 +218,11 @@ class RouteTableFile:
                 table = load_route_table(self.path)
             except RouteTableError as exc:
                 logger.error("route file changed but is invalid; keeping the previous table: %s", exc)
+                ROUTE_RELOADS.labels("rejected").inc()
                 self._signature = signature
                 return
             self._table, self._signature, self.loaded_at = table, signature, time.time()
+            ROUTE_RELOADS.labels("loaded").inc()
             logger.info("route table reloaded: %d routes", len(table))
         finally:
             self._lock.release()
