@@ -94,13 +94,23 @@ def test_the_list_needs_a_citizens_token(client: FlaskClient, token_issuer: Toke
 
 
 def test_an_admin_resends_a_finished_notification_as_a_new_delivery(
-    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+    client: FlaskClient,
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    token_issuer: TokenIssuer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     notification_id = record(settings, database, registry, CITIZEN, "CJ-2025-000009")
     finish_latest_delivery(database, notification_id, "delivered")
-    admin = bearer(token_issuer.staff("admin", "*"))
-    response = client.post(f"/api/v1/notifications/{notification_id}/resend", headers=admin)
+    admin_id = str(uuid.uuid4())
+    admin = bearer(token_issuer.staff("admin", "*", subject=admin_id))
+    with caplog.at_level("INFO", logger="notify.api"):
+        response = client.post(f"/api/v1/notifications/{notification_id}/resend", headers=admin)
     assert response.status_code == 202
+    (audit,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit:")]
+    assert notification_id in audit and admin_id in audit
+    assert "ana.popescu@example.ro" not in audit and "Ana Popescu" not in audit
     deliveries = response.get_json()["deliveries"]
     assert [(d["number"], d["status"]) for d in deliveries] == [(1, "delivered"), (2, "created")]
     with database.session() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -185,19 +184,9 @@ def test_a_poison_message_goes_to_the_dead_letters_and_the_next_event_is_still_m
         raw=True,
     )
     assert dead[0].value == b"{this is not a CloudEvent"
-    assert ("dlq.consumer.group", dead[0].headers[-2][1]) in [(k, v) for k, v in dead[0].headers]
-
-
-def test_settings_fail_fast_without_an_smtp_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mai_chassis import ConfigurationError
-
-    monkeypatch.delenv("SMTP_HOST", raising=False)
-    monkeypatch.setenv("DATABASE_URL", "sqlite://")
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    monkeypatch.setenv("MAIL_FROM", "no-reply@e-services.mai.gov.ro")
-    with pytest.raises(ConfigurationError, match="SMTP_HOST"):
-        Settings.from_env()
-    assert dataclasses.fields(Settings)  # the settings class itself is importable and declared
+    headers = dict(dead[0].headers)
+    assert headers["dlq.error.type"] == b"EventDecodeError"
+    assert headers["dlq.original.topic"] == f"{topic_prefix}petition.submitted".encode()
 
 
 def test_several_delivery_loops_never_send_one_notification_twice(

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
+from marshmallow.validate import OneOf, Range
 
 SMTP_SECURITY_MODES = ("none", "starttls", "tls")
 
@@ -40,17 +41,17 @@ class Settings(ServiceSettings):
         return {
             "smtp_host": env.str("SMTP_HOST"),
             "smtp_port": env.int("SMTP_PORT", 25),
-            "smtp_security": env.str("SMTP_SECURITY", "starttls", validate=lambda v: v in SMTP_SECURITY_MODES),
+            "smtp_security": env.str("SMTP_SECURITY", "starttls", validate=OneOf(SMTP_SECURITY_MODES)),
             "smtp_username": env.str("SMTP_USERNAME", ""),
             "smtp_password": env.str("SMTP_PASSWORD", ""),
             "smtp_timeout_seconds": env.float("SMTP_TIMEOUT_SECONDS", 10.0),
             "mail_from": env.str("MAIL_FROM"),
             "message_id_domain": env.str("MESSAGE_ID_DOMAIN", "notify.e-services.mai.gov.ro"),
-            "delivery_max_attempts": env.int("DELIVERY_MAX_ATTEMPTS", 8, validate=lambda v: v >= 1),
+            "delivery_max_attempts": env.int("DELIVERY_MAX_ATTEMPTS", 8, validate=Range(min=1)),
             "delivery_retry_base_seconds": env.float("DELIVERY_RETRY_BASE_SECONDS", 30.0),
             "delivery_retry_max_seconds": env.float("DELIVERY_RETRY_MAX_SECONDS", 3600.0),
             "delivery_lease_seconds": env.float("DELIVERY_LEASE_SECONDS", 120.0),
-            "delivery_batch_size": env.int("DELIVERY_BATCH_SIZE", 50, validate=lambda v: v >= 1),
-            "delivery_concurrency": env.int("DELIVERY_CONCURRENCY", 4, validate=lambda v: v >= 1),
+            "delivery_batch_size": env.int("DELIVERY_BATCH_SIZE", 50, validate=Range(min=1)),
+            "delivery_concurrency": env.int("DELIVERY_CONCURRENCY", 4, validate=Range(min=1)),
             "delivery_idle_seconds": env.float("DELIVERY_IDLE_SECONDS", 0.5),
         }
