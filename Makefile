@@ -5,11 +5,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := contracts $(wildcard libs/*) $(wildcard services/*-svc) gateway
+PACKAGES := contracts $(wildcard libs/*) $(wildcard services/*-svc) gateway analysis
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test test-unit test-integration lint format typecheck bench k8s-render k8s-validate infra-up infra-down topics clean
+.PHONY: help venv run test test-unit test-integration lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -43,7 +43,7 @@ format: venv ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 typecheck: venv ## mypy over the packages' sources
-	$(BIN)/mypy libs/chassis/src contracts/mai_contracts
+	$(BIN)/mypy libs/chassis/src contracts/mai_contracts libs/eventtool/src analysis/mai_analysis
 
 bench: venv ## Run every benchmark (prints tables; writes bench/results/)
 	deploy/local/with-infra.sh $(BIN)/python -m bench.run_all
@@ -64,6 +64,11 @@ k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 
 k8s-validate: venv ## Validate the rendered manifests offline (schemas, CRDs, policies)
 	$(BIN)/pytest deploy/k8s/tests
+
+generated: venv ## Regenerate contracts/asyncapi.yaml, docs/data-dictionary.md and the Kubernetes topics
+	$(BIN)/python -m mai_contracts.asyncapi > contracts/asyncapi.yaml
+	$(BIN)/mai-events dictionary > docs/data-dictionary.md
+	$(BIN)/python deploy/k8s/generate_topics.py
 
 clean: ## Remove the virtualenv and local state (var/)
 	rm -rf $(VENV) var
