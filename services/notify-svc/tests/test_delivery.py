@@ -277,3 +277,25 @@ def test_a_sealed_code_that_cannot_be_opened_fails_the_notification_without_a_ma
     (failed,) = outbox(database)
     assert failed["type"] == "ro.mai.notification.failed.v1"
     assert failed["data"]["failure"] == "permanent"
+
+
+def test_when_the_server_does_not_answer_the_rest_of_the_batch_waits_without_trying(
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    loop: DeliveryLoop,
+    transport: RecordingTransport,
+    clock: Clock,
+) -> None:
+    transport.answers = [SendResult(SendOutcome.TEMPORARY, None, "ConnectionRefusedError")]
+    for _ in range(3):
+        consume(settings, database, registry, petition_event()[1])
+    assert loop.deliver_due() == 3
+    assert transport.answers == []  # the first attempt met the outage...
+    assert transport.sent == []  # ...and the other two were not tried (they would have been accepted)
+    with database.session() as session:
+        statuses = session.scalars(select(DeliveryRow.status)).all()
+    assert statuses == ["temporary-failure"] * 3
+    clock.advance(10)
+    assert loop.deliver_due() == 3
+    assert len({mail["Message-ID"] for mail in transport.sent}) == 3

@@ -106,7 +106,17 @@ class DeliveryLoop:
             )
         if not claimed:
             return len(given_up)
-        results = [(item, self._send(item)) for item in claimed]
+        results: list[tuple[_Claimed, SendResult]] = []
+        unreachable = False
+        for item in claimed:
+            if unreachable:
+                # The server did not answer at all: the rest of the batch waits for the retry
+                # instead of each waiting out its own timeout (which could outlast the lease).
+                results.append((item, SendResult(SendOutcome.TEMPORARY, None, "mail server unreachable")))
+                continue
+            result = self._send(item)
+            unreachable = result.outcome is SendOutcome.TEMPORARY and result.smtp_status is None
+            results.append((item, result))
         self._record(results)
         return len(claimed) + len(given_up)
 
