@@ -20,6 +20,7 @@ from .domain import (
     IdentityNotVerified,
     UnknownPurpose,
     VerificationResult,
+    as_utc,
     verification_result,
 )
 from .schemas import (
@@ -82,10 +83,10 @@ def _certificate_body(application: CertificateApplication) -> dict[str, Any]:
         "status": status,
         "purpose": application.purpose,
         "purpose_text": application.purpose_text,
-        "requested_at": application.requested_at,
+        "requested_at": as_utc(application.requested_at),
         "registration_number": application.registration_number,
-        "issued_at": application.issued_at,
-        "valid_until": application.valid_until,
+        "issued_at": as_utc(application.issued_at) if application.issued_at else None,
+        "valid_until": as_utc(application.valid_until) if application.valid_until else None,
         "download_url": url_for(".download_certificate", certificate_id=application.id)
         if status == VerificationResult.VALID
         else None,
@@ -199,12 +200,12 @@ def download_certificate(certificate_id: uuid.UUID) -> Response:
 def verify_certificate() -> Response:
     payload = load_json(VerificationRequestSchema)
     outcome = handlers.verify_certificate(_office(), payload["registration_number"], payload["cnp"])
-    body = {"result": str(outcome.result)}
+    body: dict[str, Any] = {"result": str(outcome.result)}
     if outcome.result is not VerificationResult.NOT_FOUND:
         body |= {
             "registration_number": outcome.registration_number,
-            "issued_at": outcome.issued_at,
-            "valid_until": outcome.valid_until,
+            "issued_at": as_utc(outcome.issued_at) if outcome.issued_at else None,
+            "valid_until": as_utc(outcome.valid_until) if outcome.valid_until else None,
             "holder": outcome.holder,
         }
     return jsonify(VerificationSchema().dump(body))

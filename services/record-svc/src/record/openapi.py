@@ -48,7 +48,7 @@ _IDEMPOTENCY = {
     "description": "A retried request with the same key returns the first response.",
     "schema": {"type": "string", "maxLength": 200},
 }
-_CITIZEN = [{"bearerAuth": []}]
+_CITIZEN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 _COMMON = {"401": _problem("Missing or invalid access token."), "503": _problem("Temporarily unavailable.")}
 
 
