@@ -299,3 +299,21 @@ def test_when_the_server_does_not_answer_the_rest_of_the_batch_waits_without_try
     clock.advance(10)
     assert loop.deliver_due() == 3
     assert len({mail["Message-ID"] for mail in transport.sent}) == 3
+
+
+def test_finished_notifications_past_retention_are_purged_and_unfinished_ones_kept(
+    settings: Settings, database: Database, registry: TemplateRegistry, loop: DeliveryLoop, clock: Clock
+) -> None:
+    from notify.handlers import purge_finished_notifications
+
+    _, delivered = petition_event()
+    consume(settings, database, registry, delivered)
+    loop.deliver_due()
+    pending_event_id, pending = petition_event()
+    consume(settings, database, registry, pending)
+    assert purge_finished_notifications(database, older_than=clock.now - timedelta(days=1)) == 0
+    assert purge_finished_notifications(database, older_than=clock.now + timedelta(days=1)) == 1
+    with database.session() as session:
+        remaining = session.scalars(select(Notification.trigger_event_id)).all()
+        assert remaining == [pending_event_id]
+        assert session.scalar(select(func.count()).select_from(DeliveryRow)) == 1

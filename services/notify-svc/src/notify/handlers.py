@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from mai_chassis import Database, Event, PermanentError, UnitOfWork
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from .domain import FINAL_STATUSES, DeliveryStatus, message_id_for
 from .subscriptions import without_sealed_fields
@@ -149,3 +149,24 @@ def request_resend(uow: UnitOfWork, notification_id: str, *, requested_by: str, 
     )
     uow.flush()
     return notification
+
+
+def purge_finished_notifications(database: Database, *, older_than: datetime) -> int:
+    """Delete notifications recorded before ``older_than`` whose deliveries have all finished.
+
+    A notification holds the recipient's address, name and the event's data; keeping them longer
+    than the retention period serves nobody. Returns how many were deleted.
+    """
+    unfinished = (
+        select(DeliveryRow.notification_id)
+        .where(DeliveryRow.status.not_in([s.value for s in FINAL_STATUSES]))
+        .scalar_subquery()
+    )
+    with database.session() as session, session.begin():
+        doomed = select(Notification.id).where(Notification.created_at < older_than, Notification.id.not_in(unfinished))
+        ids = list(session.scalars(doomed))
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            session.execute(delete(DeliveryRow).where(DeliveryRow.notification_id.in_(chunk)))
+            session.execute(delete(Notification).where(Notification.id.in_(chunk)))
+    return len(ids)

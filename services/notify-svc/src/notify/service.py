@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from mai_chassis import Database, EventConsumer, ServiceDefinition, service_main
 from mai_chassis.sealing import Sealer
 
 from . import create_app
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy
-from .handlers import record_notification
+from .handlers import purge_finished_notifications, record_notification
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
 from .template_registry import TemplateRegistry
 
 __all__ = ["build_consumer", "build_delivery_loops", "definition", "main", "worker_loops"]
+
+logger = logging.getLogger(__name__)
 
 CONSUMER_GROUP = SERVICE
 
@@ -88,12 +93,29 @@ def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
     return [build_consumer(settings, database, registry), *build_delivery_loops(settings, database, registry)]
 
 
+@click.command("purge-notifications", help="Delete finished notifications older than the retention period.")
+@click.option("--older-than-days", type=click.IntRange(min=1), default=365, show_default=True)
+def purge_notifications(older_than_days: int) -> None:
+    from mai_chassis.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(SERVICE, level=settings.log_level, json_format=settings.log_json)
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        deleted = purge_finished_notifications(database, older_than=datetime.now(UTC) - timedelta(days=older_than_days))
+    finally:
+        database.dispose()
+    logger.info("purged %d finished notifications older than %d days", deleted, older_than_days)
+    click.echo(f"{SERVICE}: {deleted} notifications purged")
+
+
 definition = ServiceDefinition(
     name=SERVICE,
     settings_class=Settings,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
+    commands=[purge_notifications],
 )
 
 main = service_main("notify.service:definition")
