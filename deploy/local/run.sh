@@ -43,8 +43,8 @@ if [[ ! -s $DEV_ENV ]]; then
   {
     echo "EVENT_SEALING_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
     echo "REGISTRY_HASH_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
-    echo "LINK_SIGNING_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
-    echo "KEY_ENCRYPTION_KEY=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
+    echo "APPOINTMENT_LINK_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    echo "IDENTITY_ENCRYPTION_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
   } >"$DEV_ENV"
   chmod 600 "$DEV_ENV"
 fi
@@ -55,6 +55,8 @@ set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
 export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
+# The sandbox identity provider (simulated bank-card step); identity-svc refuses it in production.
+export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX_ADAPTER:-sandbox}
 
 # 4. Migrations, one database per service.
 for service in petition identity record booking notify; do
