@@ -22,6 +22,7 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 _SECURITY_HEADERS = {
+    "Content-Security-Policy": API_CONTENT_SECURITY_POLICY,
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -57,9 +58,11 @@ def install_browser_policy(app: Flask, *, allowed_origins: Iterable[str]) -> Non
 
     @app.after_request
     def _browser_headers(response: Response) -> Response:
+        # An upstream (or the docs page) may set its own policy; one scan of the headers, not one per name.
+        present = {name.lower() for name in response.headers.keys()}
         for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+            if name.lower() not in present:
+                response.headers.add(name, value)
         origin = request.headers.get("Origin", "")
         if origin and origin in origins:
             response.headers["Access-Control-Allow-Origin"] = origin
