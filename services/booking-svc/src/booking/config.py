@@ -45,8 +45,12 @@ class Settings(ServiceSettings):
             "s3_bucket": env.str("S3_BUCKET") if store == "s3" else env.str("S3_BUCKET", ""),
             "s3_region": env.str("S3_REGION", ""),
             "appointment_link_key": env.str("APPOINTMENT_LINK_KEY", validate=lambda v: len(v) >= 32),
-            "event_sealing_keys": tuple(k for k in env.list("EVENT_SEALING_KEYS", []) if k.strip()),
+            "event_sealing_keys": _keys(env.str("EVENT_SEALING_KEYS", "")),
             "slot_searches_per_minute": env.int("SLOT_SEARCHES_PER_MINUTE", 30),
             "bookings_per_hour": env.int("BOOKINGS_PER_HOUR", 10),
             "proposed_slot_count": env.int("PROPOSED_SLOT_COUNT", 5),
         }
+
+
+def _keys(raw: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in raw.split(",") if key.strip())

@@ -352,7 +352,7 @@ def _claim_slot(session: Session, slot_id: int) -> bool:
     """Flip the slot to booked only if it is free: concurrent claimants queue on the row lock and
     all but the first find it booked when their turn comes (READ COMMITTED re-checks the WHERE)."""
     result = session.execute(update(Slot).where(Slot.id == slot_id, Slot.is_booked.is_(False)).values(is_booked=True))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -659,11 +659,15 @@ def take_allowance(
         # A counter lost in a crash only forgives a few requests: no need to wait for the WAL flush.
         session.execute(text("SET LOCAL synchronous_commit = off"))
     insert = postgresql.insert if is_postgresql else sqlite.insert
-    statement = insert(RateLimitWindow).values(subject=subject, action=action, window_start=window_start, hits=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["subject", "action", "window_start"], set_={"hits": RateLimitWindow.hits + 1}
-    ).returning(RateLimitWindow.hits)
-    hits: int = session.execute(statement).scalar_one()
+    counted = (
+        insert(RateLimitWindow)
+        .values(subject=subject, action=action, window_start=window_start, hits=1)
+        .on_conflict_do_update(
+            index_elements=["subject", "action", "window_start"], set_={"hits": RateLimitWindow.hits + 1}
+        )
+        .returning(RateLimitWindow.hits)
+    )
+    hits: int = session.execute(counted).scalar_one()
     if hits == 1:  # a new window: the citizen's older ones are no longer needed
         session.execute(
             delete(RateLimitWindow).where(
