@@ -30,6 +30,7 @@ __all__ = [
     "create_database",
     "drop_database",
     "ensure_topics",
+    "delete_topics",
     "read_events",
     "wait_until",
 ]
@@ -174,6 +175,26 @@ def ensure_topics(
                 admin.create_topics(new, timeout_ms=30000)
             except TopicAlreadyExistsError:
                 pass
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap_servers: str, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix`` (best effort: a test's clean-up)."""
+    from kafka.admin import KafkaAdminClient
+
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+    except Exception:  # the broker may be down at the end of an outage test; nothing to clean then
+        return
+    try:
+        doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            admin.delete_topics(doomed, timeout_ms=30000)
+    except Exception:
+        pass
     finally:
         admin.close()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from . import TokenIssuer, create_database, drop_database, ensure_topics, serve_jwks
+from . import TokenIssuer, create_database, delete_topics, drop_database, ensure_topics, serve_jwks
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,13 +54,17 @@ def kafka_bootstrap_servers() -> Iterator[str]:
 
 
 @pytest.fixture
-def topic_prefix(kafka_bootstrap_servers: str) -> str:
-    """A fresh prefix with every contract topic created under it: this test's own topics."""
+def topic_prefix(kafka_bootstrap_servers: str) -> Iterator[str]:
+    """A fresh prefix with every contract topic created under it: this test's own topics.
+
+    They are deleted afterwards, so that a long test run leaves the broker as small as it found it.
+    """
     import uuid
 
     prefix = f"t{uuid.uuid4().hex[:8]}."
     ensure_topics(kafka_bootstrap_servers, prefix=prefix)
-    return prefix
+    yield prefix
+    delete_topics(kafka_bootstrap_servers, prefix)
 
 
 @pytest.fixture(scope="session")
