@@ -77,7 +77,7 @@ def running() -> Iterator[Callable[[Any], threading.Event]]:
         return stop
 
     yield start
-    for thread, stop in started:
+    for _thread, stop in started:
         stop.set()
     for thread, _stop in started:
         thread.join(timeout=30)

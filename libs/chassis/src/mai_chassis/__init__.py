@@ -12,7 +12,7 @@ Errors a service meets through the chassis::
         └── ContractViolation event data that does not match its JSON Schema (mai_contracts)
 """
 
-from .auth import Principal, TokenVerifier, InvalidToken, current_principal, require_auth
+from .auth import InvalidToken, Principal, TokenVerifier, current_principal, require_auth
 from .config import ConfigurationError, ServiceSettings
 from .consumer import EventConsumer, PermanentError
 from .db import NAMING_CONVENTION, Database, UnitOfWork
@@ -24,13 +24,13 @@ from .service import ServiceDefinition, service_main
 from .web import create_service_app, load_json
 
 __all__ = [
+    "NAMING_CONVENTION",
     "ConfigurationError",
     "Database",
     "Event",
     "EventConsumer",
     "EventDecodeError",
     "InvalidToken",
-    "NAMING_CONVENTION",
     "OutboxRelay",
     "PermanentError",
     "Principal",

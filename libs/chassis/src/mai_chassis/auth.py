@@ -27,12 +27,12 @@ from .problems import Problem
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
+    "InvalidToken",
     "Principal",
     "TokenVerifier",
-    "InvalidToken",
+    "current_principal",
     "init_auth",
     "require_auth",
-    "current_principal",
 ]
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Self
 from environs import Env, EnvValidationError
 from marshmallow.validate import OneOf
 
-__all__ = ["ConfigurationError", "ServiceSettings", "ENVIRONMENTS"]
+__all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
 
 ENVIRONMENTS = ("development", "test", "production")
 

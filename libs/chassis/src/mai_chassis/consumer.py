@@ -27,7 +27,7 @@ from .logs import bind_context
 from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
 from .tables import ProcessedEvent
 
-__all__ = ["EventConsumer", "Handler", "PermanentError", "DLQ_SUFFIX"]
+__all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,8 @@ class EventConsumer:
                 bootstrap_timeout_ms=10000,
             )
         error = outcome.error
-        headers = list(message.headers or []) + [
+        headers = [
+            *(message.headers or []),
             ("dlq.error.type", (error.__class__.__name__ if error else "unknown").encode()),
             ("dlq.error.message", str(error)[:2000].encode()),
             ("dlq.original.topic", message.topic.encode()),

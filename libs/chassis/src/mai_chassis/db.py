@@ -10,7 +10,7 @@ from typing import Any, Self
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "UnitOfWork", "NAMING_CONVENTION"]
+__all__ = ["NAMING_CONVENTION", "Database", "UnitOfWork"]
 
 logger = logging.getLogger(__name__)
 

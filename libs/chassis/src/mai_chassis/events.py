@@ -13,7 +13,7 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_structured, to_st
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-__all__ = ["Event", "build_event", "encode_event", "decode_event", "EventDecodeError", "CONTENT_TYPE"]
+__all__ = ["CONTENT_TYPE", "Event", "EventDecodeError", "build_event", "decode_event", "encode_event"]
 
 _FORMAT = JSONFormat()
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE

@@ -25,7 +25,7 @@ from .db import Database
 from .problems import Problem
 from .tables import IdempotencyRecord
 
-__all__ = ["idempotent", "IDEMPOTENCY_HEADER", "KEY_TTL"]
+__all__ = ["IDEMPOTENCY_HEADER", "KEY_TTL", "idempotent"]
 
 logger = logging.getLogger(__name__)
 

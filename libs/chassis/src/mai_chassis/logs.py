@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pythonjsonlogger.json import JsonFormatter
 
 __all__ = [
-    "configure_logging",
     "bind_context",
+    "configure_logging",
     "current_request_id",
     "current_traceparent",
+    "event_id_var",
     "request_id_var",
     "traceparent_var",
-    "event_id_var",
 ]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)

@@ -22,16 +22,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = [
-    "HTTP_REQUESTS",
-    "HTTP_LATENCY",
-    "OUTBOX_PUBLISHED",
-    "OUTBOX_PUBLISH_FAILURES",
+    "CONSUMER_LAG",
     "EVENTS_PROCESSED",
     "EVENT_PROCESSING_SECONDS",
-    "CONSUMER_LAG",
+    "HTTP_LATENCY",
+    "HTTP_REQUESTS",
+    "OUTBOX_PUBLISHED",
+    "OUTBOX_PUBLISH_FAILURES",
     "CallbackGauge",
-    "render_metrics",
     "register_collector",
+    "render_metrics",
 ]
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served.", ["service", "method", "route", "status"])

@@ -18,7 +18,7 @@ from .events import build_event, encode_event
 from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, register_collector
 from .tables import OutboxEvent
 
-__all__ = ["add_to_outbox", "OutboxRelay", "pending_count", "DEFAULT_BATCH_SIZE"]
+__all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "pending_count"]
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .logs import current_request_id
 
-__all__ = ["Problem", "problem_response", "register_error_handlers", "PROBLEM_JSON", "PROBLEM_TYPE_BASE"]
+__all__ = ["PROBLEM_JSON", "PROBLEM_TYPE_BASE", "Problem", "problem_response", "register_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -124,5 +124,5 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return _database_down(OperationalError(str(exc), None, exc.orig))  # type: ignore[arg-type]
-        logger.exception("unhandled error")
+        logger.error("unhandled error", exc_info=exc)
         return problem_response(Problem(500, "An unexpected error occurred; it has been logged."))

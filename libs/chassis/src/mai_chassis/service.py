@@ -90,7 +90,7 @@ def _ensure_multiprocess_metrics() -> None:
         return
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
     os.environ["MAI_METRICS_DIR_READY"] = os.environ["MAI_OWN_METRICS_DIR"] = "1"
-    os.execv(sys.executable, [sys.executable, *sys.argv])
+    os.execv(sys.executable, [sys.executable, *sys.argv])  # noqa: S606 (re-executes itself)
 
 
 def _build_cli(definition: ServiceDefinition) -> click.Group:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .db import NAMING_CONVENTION
 
-__all__ = ["ChassisBase", "OutboxEvent", "ProcessedEvent", "IdempotencyRecord"]
+__all__ = ["ChassisBase", "IdempotencyRecord", "OutboxEvent", "ProcessedEvent"]
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT (identity).
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")

@@ -21,11 +21,11 @@ from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collec
 from .problems import Problem, register_error_handlers
 
 __all__ = [
-    "create_service_app",
-    "load_json",
+    "REQUEST_ID_HEADER",
     "ReadinessCheck",
     "broker_reachable",
-    "REQUEST_ID_HEADER",
+    "create_service_app",
+    "load_json",
     "new_traceparent",
 ]
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from .metrics import render_metrics
 
-__all__ = ["Runnable", "run_worker", "WorkerHealth"]
+__all__ = ["Runnable", "WorkerHealth", "run_worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class WorkerHealth:
 
 def _metrics_server(port: int, health: WorkerHealth) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             if self.path == "/metrics":
                 body, content_type = render_metrics()
                 status = 200

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 
-__all__ = ["upgrade", "run_env", "CHASSIS_MIGRATIONS", "alembic_config"]
+__all__ = ["CHASSIS_MIGRATIONS", "alembic_config", "run_env", "upgrade"]
 
 logger = logging.getLogger(__name__)
 
