@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from mai_chassis.events import build_event, decode_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import read_events, wait_until
 from mai_chassis.worker import run_worker
+from notify import create_app
 from notify.config import Settings
 from notify.service import build_consumer, build_delivery_loops
 from notify.tables import DeliveryRow, Notification
@@ -47,6 +49,8 @@ def live_settings(pg_database: Database, kafka_bootstrap_servers: str, topic_pre
         kafka_bootstrap_servers=kafka_bootstrap_servers,
         kafka_topic_prefix=topic_prefix,
         public_base_url=PUBLIC_BASE_URL,
+        jwt_issuer="mai-identity",
+        jwt_audience="mai-eservices",
         smtp_host=smtp_sink.host,
         smtp_port=smtp_sink.port,
         smtp_security="none",
@@ -114,9 +118,18 @@ def with_message_id(event_id: str) -> Callable[[EmailMessage], bool]:
 
 
 def test_an_event_becomes_one_mail_with_its_number_and_message_id_and_is_announced(
-    worker: None, publish: Callable[..., str], smtp_sink: Any, kafka_bootstrap_servers: str, topic_prefix: str
+    worker: None,
+    publish: Callable[..., str],
+    smtp_sink: Any,
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    live_settings: Settings,
+    pg_database: Database,
+    jwks_url: str,
+    token_issuer: Any,
 ) -> None:
-    event_id = publish(registration_number="IGPR-2025-004711")
+    citizen_id = str(uuid.uuid4())
+    event_id = publish(registration_number="IGPR-2025-004711", citizen_id=citizen_id)
     mail = smtp_sink.wait_for(with_message_id(event_id), timeout=30)
     assert mail["Subject"] == "Petiția dvs. a fost înregistrată cu numărul IGPR-2025-004711"
     assert mail["X-Envelope-To"] == "ana.popescu@example.ro"
@@ -130,6 +143,16 @@ def test_an_event_becomes_one_mail_with_its_number_and_message_id_and_is_announc
     (announcement,) = [e for e in sent if e.data["trigger_event_id"] == event_id]
     mai_contracts.validate(announcement.type, announcement.data)
     assert "ana.popescu@example.ro" not in str(announcement.data)
+    assert announcement.data["citizen_id"] == citizen_id
+
+    # The citizen sees it, delivered, in their list.
+    app = create_app(dataclasses.replace(live_settings, jwt_jwks_url=jwks_url), database=pg_database)
+    listed = app.test_client().get(
+        "/api/v1/notifications", headers={"Authorization": f"Bearer {token_issuer.citizen(citizen_id)}"}
+    )
+    assert listed.status_code == 200
+    (item,) = listed.get_json()["items"]
+    assert (item["status"], item["subject"]) == ("delivered", mail["Subject"])
 
 
 def test_the_same_event_delivered_twice_produces_one_mail(
