@@ -190,7 +190,7 @@ class Platform:
             "defaults:",
             "  connect_timeout_seconds: 1",
             "  timeout_seconds: 10",
-            "  max_body_bytes: 6291456",
+            "  max_body_bytes: 27262976",
             "  rate_limit: 100000/minute",
             "  methods: [GET, HEAD, POST, PUT, PATCH, DELETE]",
             "routes:",
