@@ -2,9 +2,10 @@
 
 The service runs under gunicorn exactly as in production (`booking-svc web`, 2 workers x 8 threads)
 on a fresh PostgreSQL database; the baseline is bench/hello_app.py under the same gunicorn settings,
-driven by the same client. Per-citizen rate limits are raised for the throughput figures (the load
-comes from a few hundred synthetic citizens) and left on for nothing else. Bounded: every phase has a
-duration or a request cap, the race has a timeout. Run: `python -m bench.booking_slots`.
+driven by the same client. Search and booking are measured again through the gateway, its
+per-address limit lifted (the whole load comes from one address). The per-citizen limits are raised
+for the throughput figures, whose load comes from a few hundred synthetic citizens. Bounded: every
+phase has a duration or a request cap, the race has a timeout. Run: `python -m bench.booking_slots`.
 """
 
 from __future__ import annotations
@@ -102,6 +103,74 @@ def race(base_url: str, slot_id: int, contenders: list[tuple[str, str]], issuer:
     }
 
 
+def through_gateway(
+    upstream: str,
+    workdir: Path,
+    searchers: list[str],
+    issuer: TokenIssuer,
+    bookers: list[tuple[str, str]],
+    slots: list[int],
+    date_from: str,
+    date_to: str,
+) -> tuple[LoadResult, LoadResult] | None:
+    """The same search and booking load through the platform's gateway (None if it cannot start)."""
+    gateway_bin = BIN / "gateway"
+    if not gateway_bin.exists():
+        return None
+    routes = workdir / "routes.yaml"
+    # The gateway limits per client address; the benchmark is one address, so the limits are lifted.
+    routes.write_text(
+        "defaults:\n  timeout_seconds: 30\n  max_body_bytes: 6291456\n  rate_limit: 1000000/minute\nroutes:\n"
+        + "".join(
+            f"  - prefix: {prefix}\n    upstream: {upstream}\n    service: booking-svc\n"
+            for prefix in ("/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices")
+        )
+    )
+    port = free_port()
+    env = {
+        "GATEWAY_ROUTES_FILE": str(routes),
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "2",
+        "WEB_THREADS": "8",
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "gateway-metrics"),
+    }
+    try:
+        with process(
+            [str(gateway_bin), "web", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            ready_url=f"http://127.0.0.1:{port}/healthz",
+            log_name="booking_gateway",
+        ):
+            base = f"http://127.0.0.1:{port}"
+            search = run_load(
+                lambda s, n: s.get(
+                    f"{base}/api/v1/offices/{OFFICE}/slots?from={date_from}&to={date_to}&limit=100",
+                    headers={"Authorization": f"Bearer {searchers[n % SEARCHERS]}"},
+                    timeout=30,
+                ),
+                concurrency=CONCURRENCY,
+                duration=DURATION,
+            )
+            tokens = [issuer.citizen(citizen) for citizen, _ in bookers]
+            booking = run_load(
+                lambda s, n: s.post(
+                    f"{base}/api/v1/appointments",
+                    json={"application_id": bookers[n][1], "slot_id": slots[n]},
+                    headers={"Authorization": f"Bearer {tokens[n]}"},
+                    timeout=30,
+                ),
+                concurrency=CONCURRENCY,
+                duration=DURATION,
+                max_requests=min(len(bookers), len(slots)),
+                warmup=0.0,
+                ok=lambda r: r.status_code == 201,
+            )
+            return search, booking
+    except RuntimeError as exc:  # the gateway did not come up: report the direct figures only
+        sys.stderr.write(f"gateway figures skipped: {exc}\n")
+        return None
+
+
 def main() -> int:
     admin_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/postgres")
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -116,10 +185,12 @@ def main() -> int:
                 session, load_catalog(), today + timedelta(days=1), today + timedelta(days=60), [OFFICE]
             )
         bookers = seed_applications(database, BOOKERS)
+        gateway_bookers = seed_applications(database, BOOKERS)
         contenders = seed_applications(database, RACE_CONTENDERS)
         with database.session() as session:
             free = list(session.scalars(select(Slot.id).where(Slot.office == OFFICE).order_by(Slot.starts_at)))
-        race_slot, booking_slots = free[0], free[1:]
+        race_slot, booking_slots = free[0], free[1 : 1 + BOOKERS]
+        gateway_slots = free[1 + BOOKERS : 1 + 2 * BOOKERS]
 
         with gunicorn("bench.hello_app:app", log_name="booking_hello") as hello_url:
             hello = run_load(
@@ -174,6 +245,9 @@ def main() -> int:
                     ok=lambda r: r.status_code == 201,
                 )
                 contest = race(base, race_slot, contenders, issuer)
+                via_gateway = through_gateway(
+                    base, Path(documents), searchers, issuer, gateway_bookers, gateway_slots, date_from, date_to
+                )
         with database.engine.connect() as connection:
             double_booked = connection.execute(
                 text(
@@ -192,6 +266,16 @@ def main() -> int:
         Row("slot search p99", "ms", search.percentile(99), hello.percentile(99)),
         Row("booking (distinct free slots, 201)", "req/s", booking.throughput, hello.throughput),
         Row("booking p99", "ms", booking.percentile(99), hello.percentile(99)),
+    ]
+    if via_gateway is not None:
+        gateway_search, gateway_booking = via_gateway
+        rows += [
+            Row("slot search through the gateway", "req/s", gateway_search.throughput, hello.throughput),
+            Row("slot search through the gateway p99", "ms", gateway_search.percentile(99), hello.percentile(99)),
+            Row("booking through the gateway", "req/s", gateway_booking.throughput, hello.throughput),
+            Row("booking through the gateway p99", "ms", gateway_booking.percentile(99), hello.percentile(99)),
+        ]
+    rows += [
         Row(f"race: {RACE_CONTENDERS} contenders, winners", "count", contest["winners"], 1),
         Row("race: refused with 409", "count", contest["refused_409"], RACE_CONTENDERS - 1),
         Row("race: p99 answer time", "ms", contest["p99_ms"]),
@@ -213,7 +297,11 @@ def main() -> int:
             "duration_s": DURATION,
         },
     )
-    ok = contest["winners"] == 1 and contest["other"] == 0 and double_booked == 0 and booking.errors == 0
+    if via_gateway is not None:
+        ok_gateway = via_gateway[1].errors == 0
+    else:
+        ok_gateway = True
+    ok = ok_gateway and contest["winners"] == 1 and contest["other"] == 0 and double_booked == 0 and booking.errors == 0
     return 0 if ok else 1
 
 
