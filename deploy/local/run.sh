@@ -53,7 +53,7 @@ set -a
 source "$DEV_ENV"
 set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
-export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json
+export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The sandbox identity provider (simulated bank-card step); identity-svc refuses it in production.
 export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX_ADAPTER:-sandbox}

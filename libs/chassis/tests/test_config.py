@@ -59,3 +59,21 @@ def test_overrides_satisfy_required_values(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("SMTP_HOST", "mail")
     settings = ExampleSettings.from_env(database_url="sqlite://")
     assert settings.database_url == "sqlite://"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UrlSettings(ServiceSettings):
+    service_name: ClassVar[str] = "url-svc"
+    identity_url: str = ""
+
+    @classmethod
+    def read_own(cls, env: Env) -> dict[str, Any]:
+        return {"identity_url": env.str("IDENTITY_URL").rstrip("/")}
+
+
+def test_a_missing_value_used_while_reading_is_still_reported_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.delenv("IDENTITY_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="IDENTITY_URL"):
+        UrlSettings.from_env()

@@ -109,8 +109,13 @@ class ServiceSettings:
         )
         values["kafka_topic_prefix"] = env.str("KAFKA_TOPIC_PREFIX", "")
         values["kafka_client_options"] = _kafka_security_options(env)
-        values.update(cls.read_own(env))
         try:
+            try:
+                values.update(cls.read_own(env))
+            except (AttributeError, TypeError):
+                # A missing value reads as None until sealing; `.rstrip()` on it must not hide that.
+                env.seal()
+                raise
             env.seal()
         except EnvValidationError as exc:
             problems = "; ".join(f"{name}: {', '.join(map(str, msgs))}" for name, msgs in exc.error_messages.items())
