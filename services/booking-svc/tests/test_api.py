@@ -410,3 +410,13 @@ def test_a_retried_booking_with_the_same_idempotency_key_returns_the_first_appoi
     assert first.status_code == retried.status_code == 201
     assert retried.headers["Idempotent-Replayed"] == "true"
     assert retried.get_json()["appointment_id"] == first.get_json()["appointment_id"]
+
+
+def test_a_pdf_carrying_a_script_is_refused_with_415(client: Any, token_issuer: Any, documents_dir: Path) -> None:
+    applicant = Applicant(client, token_issuer)
+    application_id = applicant.draft().get_json()["application_id"]
+    scripted = sample_pdf().replace(b"<< /Type /Catalog >>", b"<< /Type /Catalog /OpenAction << /S /JavaScript >> >>")
+    refused = applicant.upload(application_id, "application-form", scripted)
+    assert refused.status_code == 415
+    assert "scripts" in refused.get_json()["detail"]
+    assert not documents_dir.exists() or not any(p.is_file() for p in documents_dir.rglob("*"))

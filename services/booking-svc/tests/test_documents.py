@@ -12,6 +12,7 @@ from booking.documents import (
     S3DocumentStore,
     content_digest,
     detect_media_type,
+    pdf_has_active_content,
     sanitize_file_name,
 )
 from booking.links import AppointmentLinkSigner, InvalidLinkError
@@ -113,3 +114,22 @@ def test_a_tampered_or_foreign_link_is_refused() -> None:
     for bad in (link[:-2] + "AA", other, "garbage", link.split(".")[0]):
         with pytest.raises(InvalidLinkError):
             signer.verify(bad, now=now)
+
+
+@pytest.mark.parametrize(
+    "active",
+    [
+        b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>",
+        b"/AA << /O << /S /Launch /F (cmd.exe) >> >>",
+        b"/Names << /EmbeddedFiles 2 0 R >>",
+        b"/S /J#61vaScript",
+    ],
+)
+def test_a_pdf_with_scripts_actions_or_attachments_is_flagged(active: bytes) -> None:
+    content = sample_pdf().replace(b"<< /Type /Catalog >>", b"<< /Type /Catalog " + active + b" >>")
+    assert detect_media_type(content) == "application/pdf"
+    assert pdf_has_active_content(content)
+
+
+def test_a_plain_scanned_pdf_is_not_flagged() -> None:
+    assert not pdf_has_active_content(sample_pdf())

@@ -24,6 +24,7 @@ __all__ = [
     "S3DocumentStore",
     "content_digest",
     "detect_media_type",
+    "pdf_has_active_content",
     "sanitize_file_name",
 ]
 
@@ -92,6 +93,18 @@ def _is_jpeg(content: bytes) -> bool:
             return seen_frame
         offset += 2 + length
     return False
+
+
+_ACTIVE_PDF_NAMES = re.compile(
+    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData)(?![A-Za-z])"
+)
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+
+
+def pdf_has_active_content(content: bytes) -> bool:
+    """Scripts, launch actions, embedded files or forms that a scan never needs (names unescaped first)."""
+    unescaped = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), content)
+    return _ACTIVE_PDF_NAMES.search(unescaped) is not None
 
 
 def content_digest(content: bytes) -> str:
