@@ -31,6 +31,8 @@ import requests
 from mai_chassis.testing import TokenIssuer, create_database, drop_database, serve_jwks
 from sqlalchemy import create_engine, text
 
+from bench.harness import Row, report
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -198,12 +200,12 @@ def main() -> None:
         ("end to end vs target 25/s", "certificates/s", rate, 25.0),
         ("end to end p95 latency", "ms", p95 * 1000, None),
     ]
-    print(f"{'figure':<48} {'unit':<16} {'value':>9} {'baseline':>9} {'ratio':>7}")
-    for figure, unit, value, baseline in rows:
-        base_text = f"{baseline:9.1f}" if baseline else f"{'':>9}"
-        ratio_text = f"{value / baseline:7.0%}" if baseline else f"{'':>7}"
-        print(f"{figure:<48} {unit:<16} {value:9.1f} {base_text} {ratio_text}")
-    print(f"cpus: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    report(
+        "certificate_issue",
+        "Criminal-record certificates: end to end vs raw render+sign",
+        [Row(figure, unit, value, baseline) for figure, unit, value, baseline in rows],
+        extra={"load_average": os.getloadavg(), "workers": args.workers, "threads": args.threads},
+    )
 
 
 if __name__ == "__main__":
