@@ -317,3 +317,25 @@ def test_finished_notifications_past_retention_are_purged_and_unfinished_ones_ke
         remaining = session.scalars(select(Notification.trigger_event_id)).all()
         assert remaining == [pending_event_id]
         assert session.scalar(select(func.count()).select_from(DeliveryRow)) == 1
+
+
+def test_a_delivery_interrupted_on_its_last_attempt_is_given_up_as_retries_exhausted(
+    settings: Settings, database: Database, registry: TemplateRegistry, transport: RecordingTransport, clock: Clock
+) -> None:
+    one_attempt = DeliveryLoop(
+        database,
+        registry=registry,
+        transport_factory=lambda: transport,
+        mail_from="no-reply@e-services.mai.gov.ro",
+        policy=DeliveryPolicy(max_attempts=1, lease_seconds=30),
+        clock=clock,
+    )
+    event_id, value = petition_event()
+    consume(settings, database, registry, value)
+    one_attempt._claim()  # its worker dies mid-send
+    clock.advance(31)
+    assert one_attempt.deliver_due() == 1
+    assert transport.sent == []
+    assert delivery_of(database, event_id).status == "permanent-failure"
+    (failed,) = outbox(database)
+    assert failed["data"]["failure"] == "retries_exhausted"

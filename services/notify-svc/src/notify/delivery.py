@@ -99,7 +99,7 @@ class DeliveryLoop:
         if given_up:
             self._record(
                 [
-                    (item, SendResult(SendOutcome.PERMANENT, None, "interrupted, attempts exhausted"))
+                    (item, SendResult(SendOutcome.TEMPORARY, None, "interrupted, attempts exhausted"))
                     for item in given_up
                 ],
                 already_final=True,

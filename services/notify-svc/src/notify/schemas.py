@@ -21,9 +21,9 @@ class DeliveryOut(Schema):
     number = fields.Integer()
     status = fields.String()
     attempts = fields.Integer()
-    created_at = fields.AwareDateTime(default_timezone=None)
-    delivered_at = fields.AwareDateTime(allow_none=True)
-    failed_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)
     next_attempt_at = fields.Method("_next_attempt")
 
     def _next_attempt(self, row: Any) -> str | None:
