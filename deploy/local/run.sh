@@ -54,6 +54,7 @@ source "$DEV_ENV"
 set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
 export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
+export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The sandbox identity provider (simulated bank-card step); identity-svc refuses it in production.
 export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX_ADAPTER:-sandbox}
@@ -61,7 +62,8 @@ export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX
 # 4. Migrations, one database per service.
 for service in petition identity record booking notify; do
   if [[ -x $BIN/$service-svc ]]; then
-    DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null
+    DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
+      { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
     say "migrated $service-svc"
   fi
 done
