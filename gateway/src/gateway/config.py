@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
-from marshmallow.validate import Range
+from marshmallow.validate import OneOf, Range
 
 __all__ = ["Settings"]
 
@@ -48,6 +48,6 @@ class Settings(ServiceSettings):
             "trusted_proxies": env.int("GATEWAY_TRUSTED_PROXIES", 0, validate=Range(min=0, max=5)),
             "openapi_refresh_seconds": env.float("GATEWAY_OPENAPI_REFRESH_SECONDS", 60.0, validate=Range(min=1)),
             "readiness_cache_seconds": env.float("GATEWAY_READINESS_CACHE_SECONDS", 5.0, validate=Range(min=0)),
-            "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=lambda v: v in ("all", "any")),
+            "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=OneOf(("all", "any"))),
             "upstream_pool_size": env.int("GATEWAY_UPSTREAM_POOL_SIZE", 16, validate=Range(min=1, max=512)),
         }

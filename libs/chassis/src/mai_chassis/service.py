@@ -126,7 +126,11 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
                 )
             )
         if definition.worker_loops is not None:
-            loops.extend(definition.worker_loops(settings, database))
+            try:
+                loops.extend(definition.worker_loops(settings, database))
+            except ConfigurationError as exc:  # e.g. a key only the worker needs
+                click.echo(str(exc), err=True)
+                sys.exit(2)
         run_worker(loops, metrics_port=settings.metrics_port)
 
     @cli.command(help="Apply database migrations (chassis tables, then the service's) and exit.")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
+from marshmallow.validate import Length, OneOf
 
 #: Largest scanned document accepted (the portal's published limit).
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -36,7 +37,7 @@ class Settings(ServiceSettings):
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
-        store = env.str("DOCUMENT_STORE", "filesystem", validate=lambda v: v in ("filesystem", "s3"))
+        store = env.str("DOCUMENT_STORE", "filesystem", validate=OneOf(("filesystem", "s3")))
         return {
             "max_content_length": env.int("MAX_CONTENT_LENGTH", MAX_DOCUMENT_BYTES + _MULTIPART_OVERHEAD),
             "document_store": store,
@@ -44,7 +45,7 @@ class Settings(ServiceSettings):
             "s3_endpoint_url": env.str("S3_ENDPOINT_URL", ""),
             "s3_bucket": env.str("S3_BUCKET") if store == "s3" else env.str("S3_BUCKET", ""),
             "s3_region": env.str("S3_REGION", ""),
-            "appointment_link_key": env.str("APPOINTMENT_LINK_KEY", validate=lambda v: len(v) >= 32),
+            "appointment_link_key": env.str("APPOINTMENT_LINK_KEY", validate=Length(min=32)),
             "event_sealing_keys": _keys(env.str("EVENT_SEALING_KEYS", "")),
             "slot_searches_per_minute": env.int("SLOT_SEARCHES_PER_MINUTE", 30),
             "bookings_per_hour": env.int("BOOKINGS_PER_HOUR", 10),
