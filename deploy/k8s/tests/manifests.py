@@ -32,8 +32,16 @@ def of_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objects if o.get("kind") == kind]
 
 
+def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod template (metadata and spec) of a workload object, or None for other kinds."""
+    if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return obj["spec"]["template"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]
+    return None
+
+
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The pod template's spec of a workload object, or None for other kinds."""
-    if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
-        return obj["spec"]["template"]["spec"]
-    return None
+    template = pod_template(obj)
+    return None if template is None else template["spec"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec
+from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec, pod_template
 
 SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")
 
@@ -169,7 +169,7 @@ def test_every_service_selects_some_pods(rendered, overlay):
     templates = [
         (o["metadata"].get("namespace"), pod_labels)
         for o in _workloads(rendered[overlay])
-        for pod_labels in [o["spec"]["template"]["metadata"].get("labels", {})]
+        for pod_labels in [pod_template(o)["metadata"].get("labels", {})]
     ]
     for service in of_kind(rendered[overlay], "Service"):
         selector = service["spec"].get("selector")
@@ -187,7 +187,7 @@ def test_every_service_port_names_a_container_port(rendered, overlay):
         ports = {
             p.get("name")
             for o in _workloads(rendered[overlay])
-            if selector.items() <= o["spec"]["template"]["metadata"].get("labels", {}).items()
+            if selector.items() <= pod_template(o)["metadata"].get("labels", {}).items()
             for c in _containers(o)
             for p in c.get("ports", [])
         }
@@ -221,7 +221,7 @@ def test_network_denies_by_default(rendered, overlay):
     ), "no default-deny NetworkPolicy"  # fmt: skip
     selected = {tuple(sorted(p["spec"]["podSelector"].get("matchLabels", {}).items())) for p in policies}
     for obj in _workloads(rendered[overlay]):
-        labels = obj["spec"]["template"]["metadata"]["labels"]
+        labels = pod_template(obj)["metadata"]["labels"]
         key = tuple(sorted((k, v) for k, v in labels.items()
                            if k in ("app.kubernetes.io/name", "app.kubernetes.io/component")))  # fmt: skip
         assert key in selected or (("app.kubernetes.io/name", labels["app.kubernetes.io/name"]),) in selected, (
