@@ -137,3 +137,10 @@ def test_metrics_count_requests_by_route_and_status(app: Flask) -> None:
     assert 'http_requests_total{method="POST",route="/greetings",service="web-test-svc",status="201"}' in text
     assert "http_request_duration_seconds_bucket" in text
     assert 'outbox_pending_events{service="web-test-svc"} 0.0' in text
+
+
+@pytest.mark.parametrize("raw", ['{"name": "Ion\\u0000"}', '{"name": "Ion\\ud800"}'], ids=["nul", "lone-surrogate"])
+def test_text_no_database_can_store_is_422_naming_the_field(app: Flask, raw: str) -> None:
+    response = app.test_client().post("/greetings", data=raw, content_type="application/json")
+    assert response.status_code == 422
+    assert "name" in response.get_json()["errors"]

@@ -47,6 +47,9 @@ class ServiceDefinition:
     relays_outbox: bool = True
     #: Extra click commands (e.g. ``import-registry``, ``create-admin``).
     commands: list[click.Command] = field(default_factory=list)
+    #: Run by ``migrate`` after the schema is current: data a fresh deployment cannot work
+    #: without (identity-svc's first signing key). Must be idempotent.
+    after_migrate: Callable[[Any], None] | None = None
 
 
 def _load(path: str) -> ServiceDefinition:
@@ -141,6 +144,8 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
         settings = _read_settings(definition)
         configure_logging(definition.name, level=settings.log_level, json_format=settings.log_json)
         upgrade(settings.database_url, definition.migrations)
+        if definition.after_migrate is not None:
+            definition.after_migrate(settings)
         click.echo(f"{definition.name}: database is up to date")
 
     for command in definition.commands:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, ValidationError
 
 from .auth import TokenVerifier, init_auth
 from .config import ServiceSettings
@@ -27,6 +27,7 @@ __all__ = [
     "create_service_app",
     "load_json",
     "new_traceparent",
+    "reject_unstorable_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -199,8 +200,39 @@ def load_json(schema: Schema | type[Schema], *, partial: bool = False) -> Any:
     payload = request.get_json(silent=True)
     if payload is None:
         raise Problem(400, "The body is not valid JSON.", kind="malformed-json")
+    reject_unstorable_text(payload)
     instance = schema() if isinstance(schema, type) else schema
     return instance.load(payload, unknown=RAISE, partial=partial)
+
+
+def reject_unstorable_text(payload: Any) -> None:
+    """Refuse (422, naming the field) strings no database or mail can hold.
+
+    JSON may carry a NUL character or a lone UTF-16 surrogate (``"\\ud800"``); PostgreSQL text
+    cannot store the first and UTF-8 cannot encode the second, so they are refused at the edge.
+    """
+    errors: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                errors[path or "_schema"] = ["Must not contain a NUL character."]
+            else:
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    errors[path or "_schema"] = ["Must be valid Unicode text (no lone surrogates)."]
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, path)
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}" if path else str(index))
+
+    walk(payload, "")
+    if errors:
+        raise ValidationError(errors)
 
 
 def settings_of(app: Flask | None = None) -> Any:

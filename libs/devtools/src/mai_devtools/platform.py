@@ -32,7 +32,14 @@ ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
 #: Gateway route prefixes of each service (the same table as gateway/routes.local.yaml).
 ROUTES = {
     "petition": ["/api/v1/petitions", "/api/v1/institutions", "/api/v1/faq", "/api/v1/recommendations"],
-    "identity": ["/api/v1/accounts", "/api/v1/auth", "/api/v1/identity", "/api/v1/staff", "/.well-known/jwks.json"],
+    "identity": [
+        "/api/v1/accounts",
+        "/api/v1/auth",
+        "/api/v1/identity",
+        "/api/v1/staff",
+        "/.well-known/jwks.json",
+        "/sandbox",
+    ],
     "record": ["/api/v1/certificates"],
     "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
     "notify": ["/api/v1/notifications"],

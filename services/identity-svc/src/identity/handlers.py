@@ -855,7 +855,7 @@ def create_staff_account(
     request_id: str | None,
 ) -> dict[str, Any]:
     """An admin creates a staff account; the new member sets a password with a mailed code."""
-    wanted = [(StaffRole(r), u) for r, u in roles]
+    wanted = list(dict.fromkeys((StaffRole(r), u) for r, u in roles))  # a repeated grant counts once
     admin_units = _admin_units(principal)
     if not admin_units or not all(domain.can_grant(admin_units, r, u) for r, u in wanted):
         raise Problem(403, "You cannot grant these roles.", kind="forbidden")

@@ -75,12 +75,39 @@ def rotate_keys_command() -> None:
         database.dispose()
 
 
+def ensure_first_signing_key(settings: Settings) -> None:
+    """A fresh deployment gets a signing key at once; an existing key ring is left alone."""
+    from sqlalchemy import func, select
+
+    from .protection import FieldCipher
+    from .signing import rotate_keys
+    from .tables import SigningKey
+
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        with database.session() as session:
+            if session.scalar(select(func.count()).select_from(SigningKey)):
+                return
+            key = rotate_keys(
+                session,
+                FieldCipher(settings.encryption_keys),
+                publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
+                token_lifetime=timedelta(seconds=settings.access_token_seconds),
+                leeway=timedelta(seconds=60),
+            )
+            session.commit()
+            click.echo(f"first signing key {key.kid} created")
+    finally:
+        database.dispose()
+
+
 definition = ServiceDefinition(
     name="identity-svc",
     settings_class=Settings,
     create_app=create_app,
     migrations=MIGRATIONS,
     commands=[create_admin, rotate_keys_command],
+    after_migrate=ensure_first_signing_key,
 )
 
 main = service_main("identity.service:definition")

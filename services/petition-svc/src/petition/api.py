@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Database, Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
+from mai_chassis.web import reject_unstorable_text
 from marshmallow import RAISE, Schema, ValidationError
 from prometheus_client import Counter
 from werkzeug.datastructures import FileStorage
@@ -246,6 +247,7 @@ def _read_submission() -> tuple[dict[str, Any], list[UploadedAttachment]]:
         raise Problem(400, "The petition part is not valid JSON.", kind="malformed-json") from None
     if not isinstance(payload, dict):
         raise ValidationError({"petition": ["Must be a JSON object."]})
+    reject_unstorable_text(payload)
     submission = PetitionSubmissionSchema().load(payload, unknown=RAISE)
     uploads = [upload for upload in request.files.getlist("attachments") if upload.filename or upload.content_length]
     if len(uploads) > MAX_ATTACHMENTS:

@@ -53,7 +53,7 @@ FORWARD_DAYS = 5
 MAX_EXTENSION_DAYS = 15
 
 
-class PetitionRuleBroken(Exception):  # noqa: N818 (a domain name reads better)
+class PetitionRuleBroken(Exception):
     """A request the petition's state or the law does not allow (-> 409 or 422 at the edge)."""
 
     def __init__(self, message: str, *, kind: str, status: int = 409) -> None:
@@ -272,7 +272,7 @@ def content_fingerprint(email: str, institution: str, subject: str, text: str) -
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-class AttachmentRefused(Exception):  # noqa: N818
+class AttachmentRefused(Exception):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status

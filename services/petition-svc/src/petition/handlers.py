@@ -43,7 +43,7 @@ ANSWERED = "ro.mai.petition.answered.v1"
 CLOSED = "ro.mai.petition.closed.v1"
 
 
-class PetitionNotFound(Exception):  # noqa: N818
+class PetitionNotFound(Exception):
     """No petition with that number (or, for the public, not with that e-mail either)."""
 
 
