@@ -11,8 +11,8 @@ Two halves:
 
 Defects the fuzzing found in services are listed in ``KNOWN_DEFECTS`` (each narrowly matched by
 check, operation and response, so everything else stays guarded); defects the hand-written set
-found are ``xfail(strict=True)`` cases naming the defect, so a fix shows up as a failure to remove
-the mark.
+(NUL characters, lone surrogates, repeated role grants) were fixed in the services, and the tests
+below hold them to it.
 """
 
 from __future__ import annotations
@@ -724,12 +724,8 @@ UNICODE = {
     "invisible": "\ufeff\u200b\u2060x",
     "controls": "a\u0001\u0007\u001b[31mred",
 }
-NUL_DEFECT = pytest.mark.xfail(
-    strict=True, reason="D5: petition-svc answers 500 to a NUL character (PostgreSQL text cannot hold it)"
-)
-SURROGATE_DEFECT = pytest.mark.xfail(
-    strict=True, reason="D6: petition-svc answers 500 to a lone UTF-16 surrogate (UnicodeEncodeError)"
-)
+# Text no database can hold (NUL; a lone surrogate UTF-8 cannot encode) is refused with 422.
+UNSTORABLE = {"nul": "before\u0000after", "lone-surrogate": "abc\ud800def"}
 
 
 @pytest.mark.parametrize("field", ["name", "subject", "text"])
@@ -737,8 +733,7 @@ SURROGATE_DEFECT = pytest.mark.xfail(
     "value",
     [
         *[pytest.param(v, id=k) for k, v in UNICODE.items()],
-        pytest.param("before\u0000after", id="nul", marks=NUL_DEFECT),
-        pytest.param("abc\ud800def", id="lone-surrogate", marks=SURROGATE_DEFECT),
+        *[pytest.param(v, id=k) for k, v in UNSTORABLE.items()],
     ],
 )
 def test_unicode_edge_cases_are_stored_intact_or_refused_cleanly(
@@ -748,6 +743,10 @@ def test_unicode_edge_cases_are_stored_intact_or_refused_cleanly(
     response = requests.post(
         f"{platform.gateway_url}/api/v1/petitions", data=body, headers={"Content-Type": "application/json"}, timeout=30
     )
+    if value in UNSTORABLE.values():
+        assert response.status_code == 422, response.text[:300]
+        assert_problem(response, 422)
+        return
     if response.status_code != 201:
         assert_problem(response, response.status_code)
         assert response.status_code in (400, 422)
@@ -769,7 +768,6 @@ def test_unicode_edge_cases_are_stored_intact_or_refused_cleanly(
     ],
     ids=["account-name", "staff-name"],
 )
-@pytest.mark.xfail(strict=True, reason="D7: identity-svc answers 500 to a NUL character in a name")
 def test_a_nul_character_in_an_account_name_is_refused_cleanly(
     platform: Platform, accounts: Accounts, path: str, field: str, value: str
 ) -> None:
@@ -792,7 +790,6 @@ def test_a_nul_character_in_an_account_name_is_refused_cleanly(
     assert response.status_code in (400, 422), (response.status_code, response.text[:300])
 
 
-@pytest.mark.xfail(strict=True, reason="D4: identity-svc answers 500 to a staff account whose roles repeat a grant")
 def test_a_staff_account_with_a_repeated_role_is_refused_or_deduplicated(
     platform: Platform, accounts: Accounts
 ) -> None:
