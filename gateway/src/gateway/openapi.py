@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from mai_chassis.openapi import add_platform_responses
 
 from .routes import RouteTable
 
@@ -156,7 +157,9 @@ def merge_documents(
             tag_names.add(service)
             merged["tags"].append({"name": service})
     merged["paths"] = dict(sorted(merged["paths"].items()))
-    return merged
+    # What the chassis and the gateway answer everywhere (400, 401, 413, 429, 503 ...) is documented
+    # on every operation, beside what each service wrote of its own rules.
+    return add_platform_responses(merged)
 
 
 class OpenApiCatalogue:
