@@ -22,7 +22,7 @@ ANY_ITEM: Final = "*"
 _NAME_ONLY_VALIDATORS: Final = frozenset({"required", "additionalProperties", "dependentRequired"})
 
 
-class ContractViolation(ValueError):  # noqa: N818 - a violation of a contract, not a program error
+class ContractViolation(ValueError):
     """An event payload does not match its schema; `errors` lists each problem as 'path: problem'."""
 
     def __init__(self, event_type: str, errors: tuple[str, ...]) -> None:

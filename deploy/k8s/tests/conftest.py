@@ -13,7 +13,7 @@ import yaml
 # The tests import their shared helpers (manifests.py) by name; pytest runs in importlib mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from manifests import CRDS_DIR, OVERLAYS, REPO_ROOT, render  # noqa: E402
+from manifests import CRDS_DIR, OVERLAYS, REPO_ROOT, render
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec, pod_template
 
 SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")

@@ -27,7 +27,6 @@ from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
-
 from manifests import K8S_DIR, OVERLAYS, of_kind, pod_spec, pod_template
 
 #: app.kubernetes.io/name -> the package whose ``service.definition`` describes it.
@@ -164,7 +163,7 @@ def settings_runs(rendered):
             env, secrets = container_env(rendered[overlay], container)
             try:
                 settings, asked = build_settings(_service(obj), env)
-            except Exception as exc:  # noqa: BLE001 (reported by the test below)
+            except Exception as exc:
                 settings, asked = exc, set()
             runs.append((overlay, obj, container, env, secrets, settings, asked))
     return runs
@@ -236,7 +235,7 @@ def test_the_notify_worker_can_open_sealed_fields(settings_runs):
     from mai_chassis.sealing import Sealer
 
     checked = 0
-    for overlay, obj, container, env, *_ in settings_runs:
+    for _overlay, obj, _container, env, *_ in settings_runs:
         if (_service(obj), _component(obj)) == ("notify-svc", "worker"):
             with mock.patch.object(os, "environ", dict(env)):
                 Sealer.from_env()  # what the delivery loops do at start
@@ -379,7 +378,9 @@ def test_the_notifications_purge_runs_daily_and_alone(rendered):
 def test_the_checker_refuses_what_the_services_refuse():
     """The checks above would catch the known mistakes: an S3 certificate store, a missing key."""
     base = {
-        "ENVIRONMENT": "production", "DATABASE_URL": "postgresql+psycopg://u:p@h/d", "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": "postgresql+psycopg://u:p@h/d",
+        "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
         "IDENTITY_URL": "http://identity-svc", "REGISTRY_HASH_KEY": dummy("REGISTRY_HASH_KEY"),
         "REGISTRY_URL": "https://r.invalid", "REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p",
         "SIGNING_KEY_FILE": "/k.pem", "SIGNING_CERT_FILE": "/c.pem",

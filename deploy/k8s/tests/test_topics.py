@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import yaml
-
 from manifests import K8S_DIR, REPO_ROOT, of_kind
 
 

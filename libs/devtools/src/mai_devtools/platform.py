@@ -65,7 +65,7 @@ class ServiceProcess:
 
     def start(self, *, wait: bool = True) -> ServiceProcess:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 (our own commands)
         log.close()
         if wait and self.health_url:
             self.wait_healthy()
@@ -221,7 +221,7 @@ class Platform:
         for service in self.services:
             env = self._service_env(service)
             cli = str(BIN / f"{service}-svc")
-            migrated = subprocess.run([cli, "migrate"], env=env, capture_output=True, timeout=120)
+            migrated = subprocess.run([cli, "migrate"], env=env, capture_output=True, timeout=120)  # noqa: S603 (our own command)
             if migrated.returncode != 0:
                 raise RuntimeError(f"{service}-svc migrate failed: {migrated.stderr.decode()[-3000:]}")
             self.processes[f"{service}-web"] = ServiceProcess(

@@ -54,7 +54,7 @@ class VerificationResult(enum.StrEnum):
     NOT_FOUND = "not_found"
 
 
-class UnknownPurpose(ValueError):  # noqa: N818 (domain names)
+class UnknownPurpose(ValueError):
     """The purpose code is not in the catalogue, or 'other' came without its text."""
 
 
@@ -205,15 +205,15 @@ class CertificateError(Exception):
     """Base of the refusals a certificate use case can end in."""
 
 
-class IdentityNotVerified(CertificateError):  # noqa: N818 (domain names)
+class IdentityNotVerified(CertificateError):
     """The applicant's identity was never verified (online with a bank card, or at a counter)."""
 
 
-class CertificateNotFound(CertificateError):  # noqa: N818 (domain names)
+class CertificateNotFound(CertificateError):
     """No such certificate for this caller (another citizen's certificate is 'not found' too)."""
 
 
-class CertificateNotDownloadable(CertificateError):  # noqa: N818 (domain names)
+class CertificateNotDownloadable(CertificateError):
     """The certificate exists but is expired, revoked, or was never issued (referred)."""
 
     def __init__(self, result: VerificationResult | str) -> None:
@@ -221,7 +221,7 @@ class CertificateNotDownloadable(CertificateError):  # noqa: N818 (domain names)
         self.result = result
 
 
-class CertificateNotRevocable(CertificateError):  # noqa: N818 (domain names)
+class CertificateNotRevocable(CertificateError):
     """Only an issued, not yet revoked certificate can be revoked."""
 
     def __init__(self, status: str) -> None:
@@ -229,5 +229,5 @@ class CertificateNotRevocable(CertificateError):  # noqa: N818 (domain names)
         self.status = status
 
 
-class ContactUnknown(CertificateError):  # noqa: N818 (domain names)
+class ContactUnknown(CertificateError):
     """No e-mail address is known for the account, so the applicant could not be told the outcome."""
