@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from mai_chassis import NAMING_CONVENTION
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -122,6 +122,17 @@ class SigningKey(Base):
     signs_from: Mapped[datetime] = mapped_column(Timestamp)
     signs_until: Mapped[datetime | None] = mapped_column(Timestamp)
     unpublish_after: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        # A sandbox provider's key is created on first use by whichever worker gets there first.
+        Index(
+            "uq_signing_keys_sandbox_purpose",
+            "purpose",
+            unique=True,
+            postgresql_where=text("purpose LIKE 'eid-sandbox:%'"),
+            sqlite_where=text("purpose LIKE 'eid-sandbox:%'"),
+        ),
+    )
 
 
 class VerificationAttempt(Base):
