@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from mai_chassis.calendar import orthodox_easter
+
 OFFICE_TIME_ZONE = ZoneInfo("Europe/Bucharest")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -104,16 +106,6 @@ class HolidayCalendar:
 
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays(day.year)
-
-
-def orthodox_easter(year: int) -> date:
-    """Orthodox Easter Sunday (Meeus' Julian algorithm, shifted to the Gregorian calendar)."""
-    a, b, c = year % 4, year % 7, year % 19
-    d = (19 * c + 15) % 30
-    e = (2 * a + 4 * b - d + 34) % 7
-    month, day = divmod(d + e + 114, 31)
-    julian = date(year, month, day + 1)
-    return julian + timedelta(days=year // 100 - year // 400 - 2)
 
 
 @dataclass(frozen=True)

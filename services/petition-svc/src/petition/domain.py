@@ -17,7 +17,6 @@ No I/O here. Deadlines follow OG 27/2002 and the calendar rules below:
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
 import re
 import unicodedata
@@ -25,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from mai_chassis.calendar import romanian_public_holidays
 
 __all__ = [
     "ANSWER_DAYS",
@@ -103,29 +104,9 @@ def local_date(moment: datetime) -> date:
     return as_utc(moment).astimezone(ROMANIA).date()
 
 
-def _orthodox_easter(year: int) -> date:
-    """Orthodox Easter Sunday (Meeus' Julian algorithm, converted to the Gregorian calendar)."""
-    a, b, c = year % 4, year % 7, year % 19
-    d = (19 * c + 15) % 30
-    e = (2 * a + 4 * b - d + 34) % 7
-    month, day = divmod(d + e + 114, 31)
-    julian = date(year, month, day + 1)
-    return julian + timedelta(days=year // 100 - year // 400 - 2)
-
-
-@functools.cache
 def public_holidays(year: int) -> frozenset[date]:
     """Romania's public holidays (non-working days by law) in ``year``."""
-    fixed = [(1, 1), (1, 2), (1, 6), (1, 7), (1, 24), (5, 1), (6, 1), (8, 15), (11, 30), (12, 1), (12, 25), (12, 26)]
-    easter = _orthodox_easter(year)
-    movable = [
-        easter - timedelta(days=2),
-        easter,
-        easter + timedelta(days=1),
-        easter + timedelta(days=49),
-        easter + timedelta(days=50),
-    ]
-    return frozenset([date(year, m, d) for m, d in fixed] + movable)
+    return romanian_public_holidays(year)
 
 
 def is_working_day(day: date) -> bool:
