@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from mai_chassis.migrations import upgrade
 from mai_chassis.tables import OutboxEvent
-from mai_chassis.testing import TokenIssuer
+from mai_chassis.testing import TokenIssuer, samples
 from petition import create_app
 from petition.config import Settings
 from petition.tables import Petition
@@ -99,5 +99,5 @@ def petition_body(**changes: Any) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = samples.sample_pdf()
+PNG = samples.sample_png()

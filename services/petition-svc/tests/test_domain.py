@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from mai_chassis.testing import samples
 from petition import domain
 from petition.domain import Closure, PetitionRuleBroken, RegistrationNumber, Status
 
@@ -168,13 +169,18 @@ def test_same_words_with_other_case_accents_and_spacing_have_the_same_fingerprin
 @pytest.mark.parametrize(
     ("head", "media_type"),
     [
-        (b"%PDF-1.4\n", "application/pdf"),
-        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
-        (b"\x89PNG\r\n\x1a\n\x00", "image/png"),
+        (samples.sample_pdf(), "application/pdf"),
+        (samples.sample_jpeg(), "image/jpeg"),
+        (samples.sample_png(), "image/png"),
     ],
 )
 def test_attachment_type_is_read_from_its_content(head: bytes, media_type: str) -> None:
     assert domain.sniff_attachment_type(head) == media_type
+
+
+def test_a_file_that_only_starts_like_a_pdf_is_not_an_attachment() -> None:
+    with pytest.raises(domain.AttachmentRefused):
+        domain.sniff_attachment_type(b"%PDF-1.4\n<script>not really a document</script>")
 
 
 def test_a_renamed_executable_is_not_an_attachment() -> None:

@@ -219,7 +219,7 @@ def _read_attachment(upload: FileStorage) -> UploadedAttachment:
     if not content:
         raise ValidationError({"attachments": ["An attachment is empty."]})
     try:
-        media_type = domain.sniff_attachment_type(content[:16])
+        media_type = domain.sniff_attachment_type(content)
     except AttachmentRefused as exc:
         raise Problem(
             exc.status, str(exc), kind="unsupported-attachment-type", errors={"attachments": [str(exc)]}

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mai_chassis.calendar import romanian_public_holidays
+from mai_chassis.uploads import detect_media_type, pdf_has_active_content
 
 __all__ = [
     "ANSWER_DAYS",
@@ -259,16 +260,14 @@ class AttachmentRefused(Exception):
         self.status = status
 
 
-ATTACHMENT_TYPES = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-}
+def sniff_attachment_type(content: bytes) -> str:
+    """The media type the file's bytes prove (PDF, JPEG or PNG, structurally sound); else refused.
 
-
-def sniff_attachment_type(head: bytes) -> str:
-    """The media type the file's first bytes prove (PDF, JPEG or PNG); anything else is refused."""
-    for magic, media_type in ATTACHMENT_TYPES.items():
-        if head.startswith(magic):
-            return media_type
-    raise AttachmentRefused("Attachments must be PDF, JPEG or PNG files.", status=415)
+    A PDF carrying scripts, launch actions or embedded files is refused too: a scan needs none.
+    """
+    media_type = detect_media_type(content)
+    if media_type is None:
+        raise AttachmentRefused("Attachments must be PDF, JPEG or PNG files.", status=415)
+    if media_type == "application/pdf" and pdf_has_active_content(content):
+        raise AttachmentRefused("PDF attachments must not carry scripts, actions or embedded files.", status=415)
+    return media_type
