@@ -167,6 +167,8 @@ def ensure_topics(
                 prefix + name,
                 partitions or (declared[name].partitions if name in declared else 3),
                 1,
+                # As declared (retention), so that a test topic behaves like the real one.
+                topic_configs={"retention.ms": str(declared[name].retention_ms)} if name in declared else {},
             )
             for name in wanted
             if prefix + name not in existing
