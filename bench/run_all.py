@@ -19,6 +19,7 @@ BENCHMARKS = [
     "event_delivery",
     "gateway_overhead",
     "petition_submit",
+    "submit_to_mail",
     "identity_login",
     "certificate_issue",
     "booking_slots",
