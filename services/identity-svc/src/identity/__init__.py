@@ -12,7 +12,7 @@ from mai_chassis.sealing import Sealer
 from .config import Settings
 from .eid import build_providers
 from .handlers import Runtime
-from .protection import FieldCipher, SecretHasher
+from .protection import FieldCipher, MailCodeHasher, SecretHasher
 from .signing import KeyRing
 
 __all__ = ["build_runtime", "create_app"]
@@ -47,6 +47,7 @@ def build_runtime(settings: Settings, database: Database) -> Runtime:
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         ),
+        code_hasher=MailCodeHasher.derived_from(settings.encryption_keys),
         cipher=cipher,
         sealer=Sealer(list(settings.sealing_keys)),
         keys=keys,

@@ -26,7 +26,7 @@ from . import domain
 from .config import Settings
 from .domain import AccountKind, AssuranceLevel, CivilStatus, MailCodePurpose, StaffRole, VerificationMethod
 from .eid import AnswerRefusedError, SignedAnswerProvider
-from .protection import FieldCipher, SecretHasher, digest
+from .protection import FieldCipher, MailCodeHasher, SecretHasher, digest
 from .signing import KeyRing
 from .tables import (
     Account,
@@ -60,6 +60,7 @@ class Runtime:
 
     settings: Settings
     hasher: SecretHasher
+    code_hasher: MailCodeHasher
     cipher: FieldCipher
     sealer: Sealer
     keys: KeyRing
@@ -152,7 +153,7 @@ def _new_mail_challenge(
         MailChallenge(
             account_id=account.id,
             purpose=purpose.value,
-            code_hash=rt.hasher.hash(code),
+            code_hash=rt.code_hasher.hash(code),
             attempts=0,
             expires_at=expires,
             created_at=now,
@@ -262,10 +263,10 @@ def _use_mail_code(uow: UnitOfWork, rt: Runtime, account: Account | None, purpos
         or _aware(challenge.expires_at) < _now()
         or challenge.attempts >= rt.settings.mail_code_attempts
     ):
-        rt.hasher.verify(None, code)  # same cost as a real check
+        rt.code_hasher.verify(None, code)  # same work as a real check
         raise refused
     challenge.attempts += 1
-    if not rt.hasher.verify(challenge.code_hash, domain.canonical_code(code)):
+    if not rt.code_hasher.verify(challenge.code_hash, domain.canonical_code(code)):
         if challenge.attempts >= rt.settings.mail_code_attempts:
             challenge.finished_at = _now()
         uow.commit()
