@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from mai_chassis.schemas import StrictSchema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 _CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class ApplicationDraftRequest(StrictSchema):

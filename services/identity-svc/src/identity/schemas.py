@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from mai_chassis.schemas import StrictSchema
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from . import domain
 from .domain import StaffRole
@@ -15,9 +16,7 @@ _PASSWORD = validate.Length(min=10, max=256, error="A password has 10 to 256 cha
 _UNIT = validate.Regexp(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}|\*)$", error="A unit code such as IGPR or SPCEP-B1.")
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+Strict = StrictSchema
 
 
 class CnpField(fields.String):

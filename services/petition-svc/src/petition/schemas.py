@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from mai_chassis.schemas import StrictSchema
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .directory import load_directory
 from .domain import MAX_EXTENSION_DAYS, RegistrationNumber
@@ -15,11 +16,6 @@ MAX_TEXT = 10_000
 MAX_ANSWER = 20_000
 MAX_JOINED = 20
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,32}$")
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 def _known_institution(code: str) -> None:
