@@ -1,4 +1,4 @@
-"""The walking skeleton as real processes: a citizen's request through the gateway ends as an e-mail."""
+"""The platform as real processes: citizens' requests through the gateway end as the right e-mails."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from mai_chassis.testing import TokenIssuer, wait_until
 from mai_devtools import SmtpSink
 from mai_devtools.platform import Platform
 
@@ -56,3 +57,35 @@ def test_a_petition_submitted_through_the_gateway_is_registered_and_mailed(
 
 def _plain_text(message: Any) -> str:
     return "".join(part.get_content() for part in message.walk() if part.get_content_type() == "text/plain")
+
+
+def test_a_forwarded_then_answered_petition_brings_the_petitioner_both_mails(
+    start_platform: Callable[..., Platform], mail_sink: SmtpSink, token_issuer: TokenIssuer, jwks_url: str
+) -> None:
+    platform = start_platform(["petition", "notify"], extra_env={"JWT_JWKS_URL": jwks_url})
+    gateway = platform.gateway_url
+    body = petition(institution="IGPR", field="road-traffic")
+    created = requests.post(f"{gateway}/api/v1/petitions", json=body, timeout=10)
+    assert created.status_code == 201, created.text
+    number = created.json()["registration_number"]
+
+    police = {"Authorization": f"Bearer {token_issuer.staff('petition_clerk', 'IGPR')}"}
+    forwarded = requests.post(
+        f"{gateway}/api/v1/petitions/{number}/forwarding", json={"to_institution": "IGSU"}, headers=police, timeout=10
+    )
+    assert forwarded.status_code == 200, forwarded.text
+    emergencies = {"Authorization": f"Bearer {token_issuer.staff('petition_clerk', 'IGSU')}"}
+    answer = "Semaforul a fost reparat de echipa de intervenție."
+    answered = requests.post(
+        f"{gateway}/api/v1/petitions/{number}/answer", json={"text": answer}, headers=emergencies, timeout=10
+    )
+    assert answered.status_code == 200, answered.text
+
+    def mails_about_the_petition() -> list[Any]:
+        return [m for m in mail_sink.messages() if number in _plain_text(m)]
+
+    mails = wait_until(lambda: len(mails_about_the_petition()) >= 3 and mails_about_the_petition(), timeout=45)
+    assert len(mails) == 3  # registered, forwarded, answered — each once
+    assert all(body["email"] in m["To"] for m in mails)
+    assert any(answer in _plain_text(m) for m in mails)
+    assert any("IGSU" in _plain_text(m) or "Situații de Urgență" in _plain_text(m) for m in mails)
