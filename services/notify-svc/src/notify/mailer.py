@@ -10,6 +10,7 @@ are temporary.
 from __future__ import annotations
 
 import email.policy
+import functools
 import logging
 import smtplib
 import ssl
@@ -100,7 +101,7 @@ class SmtpMailer:
         self._connection: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        context = _tls_context() if self.security != "none" else None
         connection: smtplib.SMTP
         if self.security == "tls":
             connection = smtplib.SMTP_SSL(
@@ -185,3 +186,9 @@ class SmtpMailer:
             self._connection.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the system's CA certificates costs milliseconds: once per process, not per connection."""
+    return ssl.create_default_context()
