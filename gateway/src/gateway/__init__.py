@@ -112,7 +112,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         route: Route | None = g.get("gateway_route")
         prefix = route.prefix if route else "unrouted"
         current = limiter.current_limit
-        wait = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 1
+        wait = 1
+        if current is not None:
+            # reset_at is whole seconds; never ask for more than one window of the limit.
+            window = int(current.limit.get_expiry())
+            wait = min(window, max(1, math.ceil(current.reset_at - time.time())))
         RATE_LIMITED.labels(prefix).inc()
         return problem_response(
             Problem(
