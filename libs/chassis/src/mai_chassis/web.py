@@ -28,6 +28,7 @@ __all__ = [
     "load_json",
     "new_traceparent",
     "reject_unstorable_text",
+    "verifier_from_settings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,12 +81,23 @@ def broker_reachable(bootstrap_servers: str) -> ReadinessCheck:
     return _BrokerProbe(bootstrap_servers)
 
 
+#: ``create_service_app``'s default: verify tokens with the JWKS URL the settings name, if any.
+FROM_SETTINGS = object()
+
+
+def verifier_from_settings(settings: ServiceSettings) -> TokenVerifier | None:
+    """The token verifier ``JWT_JWKS_URL``/``JWT_ISSUER``/``JWT_AUDIENCE`` describe (None without a URL)."""
+    if not settings.jwt_jwks_url:
+        return None
+    return TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
     import_name: str,
     database: Database | None = None,
-    token_verifier: TokenVerifier | None = None,
+    token_verifier: TokenVerifier | object | None = FROM_SETTINGS,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     optional_readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> Flask:
@@ -108,6 +120,9 @@ def create_service_app(
     app.config["SERVICE_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["mai_database"] = database
+    if token_verifier is FROM_SETTINGS:
+        token_verifier = verifier_from_settings(settings)
+    assert token_verifier is None or isinstance(token_verifier, TokenVerifier)
     init_auth(app, token_verifier)
     register_error_handlers(app)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, jsonify
-from mai_chassis import Database, TokenVerifier, create_service_app
+from mai_chassis import Database, create_service_app
 
 from .config import Settings
 
@@ -28,12 +28,7 @@ def create_app(
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    verifier = (
-        TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        if settings.jwt_jwks_url
-        else None
-    )
-    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
+    app = create_service_app(settings, import_name=__name__, database=database)
     if store is None:
         store = (
             S3DocumentStore.from_settings(settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from flask import Flask, Response, jsonify
-from mai_chassis import Database, TokenVerifier, create_service_app
+from mai_chassis import Database, create_service_app
 
 from .config import Settings
 
@@ -25,12 +25,7 @@ def openapi_document() -> dict[str, Any]:
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
-    verifier = (
-        TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        if settings.jwt_jwks_url
-        else None
-    )
-    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
+    app = create_service_app(settings, import_name=__name__, database=database)
 
     from .api import blueprint
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from mai_chassis import Database, TokenVerifier, create_service_app
+from mai_chassis import Database, create_service_app
 
 from .config import Settings
 
@@ -20,12 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    verifier = (
-        TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        if settings.jwt_jwks_url
-        else None
-    )
-    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
+    app = create_service_app(settings, import_name=__name__, database=database)
     app.extensions["petition"] = PetitionContext(
         settings=settings,
         database=database,

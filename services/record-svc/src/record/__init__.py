@@ -7,6 +7,7 @@ from urllib.parse import urljoin
 
 from flask import Flask, Response, jsonify
 from mai_chassis import Database, TokenVerifier, create_service_app
+from mai_chassis.web import verifier_from_settings
 
 from .config import Settings
 
@@ -35,11 +36,7 @@ def create_app(
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    verifier = token_verifier or (
-        TokenVerifier(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        if settings.jwt_jwks_url
-        else None
-    )
+    verifier = token_verifier or verifier_from_settings(settings)
     hasher = CnpHasher(settings.registry_hash_key)
     if registry is None:
         registry = (
