@@ -18,17 +18,17 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "tra
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "RFC 9457 problem details.",
+    "description": "RFC 9457 problem details, the same shape from every service and the gateway.",
+    "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "format": "uri"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "request_id": {"type": "string"},
-        "errors": {"type": "object"},
+        "errors": {"type": "object", "additionalProperties": True},
     },
-    "required": ["title", "status"],
 }
 
 _DESCRIPTIONS = {

@@ -7,6 +7,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from mai_chassis.openapi import PROBLEM_SCHEMA
 
 from . import schemas
 
@@ -80,20 +81,7 @@ def openapi_document() -> dict[str, Any]:
         "Problem",
         {
             "description": "An RFC 9457 problem (validation errors, not found, slot taken, rate limited...).",
-            "content": {
-                "application/problem+json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "type": {"type": "string"},
-                            "title": {"type": "string"},
-                            "status": {"type": "integer"},
-                            "detail": {"type": "string"},
-                            "instance": {"type": "string"},
-                        },
-                    }
-                }
-            },
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
         },
     )
     for name in (

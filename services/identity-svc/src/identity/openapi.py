@@ -7,23 +7,11 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from mai_chassis.openapi import PROBLEM_SCHEMA
 
 from . import schemas
 
-_PROBLEM = {
-    "type": "object",
-    "description": "RFC 9457 problem details.",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string", "format": "uri"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string"},
-        "errors": {"type": "object", "additionalProperties": True},
-    },
-}
+_PROBLEM = PROBLEM_SCHEMA
 
 # (method, path, tag, summary, request schema, (status, response schema or None), problem statuses, auth)
 _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...], bool]] = [
