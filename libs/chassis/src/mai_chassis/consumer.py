@@ -25,6 +25,7 @@ from .db import Database, UnitOfWork
 from .events import Event, EventDecodeError, decode_event
 from .logs import bind_context
 from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
+from .producers import discard_producer
 from .tables import ProcessedEvent
 
 __all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError"]
@@ -283,10 +284,7 @@ class EventConsumer:
                 logger.debug("consumer close failed", exc_info=True)
             self._consumer = None
         if self._dlq_producer is not None:
-            try:
-                self._dlq_producer.close(timeout=5)
-            except Exception:
-                logger.debug("dead-letter producer close failed", exc_info=True)
+            discard_producer(self._dlq_producer, what=f"{self.service}-dlq").join(10.0)
             self._dlq_producer = None
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .db import Database
 from .events import build_event, encode_event
 from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, register_collector
+from .producers import discard_producer
 from .tables import OutboxEvent
 
 __all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "pending_count"]
@@ -121,13 +122,18 @@ class OutboxRelay:
             )
         return self._producer
 
-    def _drop_producer(self) -> None:
+    def _drop_producer(self, wait: float = 0.0) -> None:
+        """Replace the producer; unacknowledged rows stay pending and are sent again.
+
+        The old producer closes in the background (see ``mai_chassis.producers``); a record it
+        still delivers after this is sent once more by the next batch, which consumers absorb as
+        a duplicate event id.
+        """
         if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)  # abort unsent records: their rows stay pending
-            except Exception:  # closing a broken producer may fail too; it is discarded either way
-                logger.debug("producer close failed", exc_info=True)
+            closing = discard_producer(self._producer, what=f"{self.service}-outbox")
             self._producer = None
+            if wait:
+                closing.join(wait)
 
     def publish_batch(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
@@ -214,7 +220,7 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 self._drop_producer()
                 stop.wait(backoff)
-        self._drop_producer()
+        self._drop_producer(wait=10.0)
         logger.info("outbox relay stopped for %s", self.service)
 
 
