@@ -140,7 +140,7 @@ def _parse_topic(entry: Any, index: int) -> Topic:
 def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 @functools.cache

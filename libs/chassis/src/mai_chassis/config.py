@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from environs import Env, EnvValidationError
+from environs import Env
+from environs.exceptions import EnvValidationError
 from marshmallow.validate import OneOf
 
 __all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
@@ -114,11 +115,13 @@ class ServiceSettings:
                 values.update(cls.read_own(env))
             except (AttributeError, TypeError):
                 # A missing value reads as None until sealing; `.rstrip()` on it must not hide that.
-                env.seal()
+                env.seal()  # type: ignore[no-untyped-call]
                 raise
-            env.seal()
+            env.seal()  # type: ignore[no-untyped-call]
         except EnvValidationError as exc:
-            problems = "; ".join(f"{name}: {', '.join(map(str, msgs))}" for name, msgs in exc.error_messages.items())
+            messages = exc.error_messages
+            named = messages.items() if isinstance(messages, Mapping) else [("settings", messages)]
+            problems = "; ".join(f"{name}: {', '.join(map(str, msgs))}" for name, msgs in named)
             raise ConfigurationError(f"{cls.service_name} cannot start: {problems}") from None
         return values
 

@@ -18,7 +18,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -88,7 +88,7 @@ def render_metrics() -> tuple[bytes, str]:
     """The exposition text of this process (or of all gunicorn workers in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         from prometheus_client import REGISTRY
 
@@ -103,5 +103,5 @@ class _RegistryView(Collector):
     def __init__(self, inner: CollectorRegistry) -> None:
         self._inner = inner
 
-    def collect(self) -> Iterable:  # type: ignore[override]
+    def collect(self) -> Iterable[Metric]:
         return self._inner.collect()

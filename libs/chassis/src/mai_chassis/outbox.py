@@ -199,7 +199,7 @@ class OutboxRelay:
             result = session.execute(
                 delete(OutboxEvent).where(OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < cutoff)
             )
-            return int(result.rowcount or 0)
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set, backing off while the broker or database is unreachable."""

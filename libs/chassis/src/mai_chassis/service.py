@@ -161,7 +161,7 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
     def child_exit(_server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
     options = {
         "bind": bind,

@@ -42,6 +42,8 @@ def run_env(target_metadata: MetaData | None) -> None:
 
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic configuration without sqlalchemy.url")
     version_table = config.attributes.get("version_table", "alembic_version")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table)
