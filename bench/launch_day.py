@@ -54,6 +54,7 @@ from mai_devtools import SmtpSink  # noqa: E402
 from mai_devtools.platform import BIN, Platform  # noqa: E402
 from record.testing import make_cnp  # noqa: E402
 
+from bench import cpu  # noqa: E402
 from bench.harness import LoadResult, Row, report, run_load  # noqa: E402
 
 logger = logging.getLogger("launch_day")
@@ -92,6 +93,7 @@ class Step:
     full_day: int
     result: LoadResult
     requests_each: int = 1
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # component -> CPU seconds in the step
 
     @property
     def rate(self) -> float:
@@ -261,7 +263,13 @@ def open_sandbox(platform: Platform) -> None:
 # --- the steps ---------------------------------------------------------------------------------
 
 
+def cpu_now(platform: Platform) -> dict[str, float]:
+    roots = {name: process.proc.pid for name, process in platform.processes.items() if process.proc is not None}
+    return cpu.snapshot(roots, {"postgres": "postgres", "java": "kafka"})
+
+
 def play(
+    platform: Platform,
     name: str,
     people: list[Citizen],
     act: Callable[[requests.Session, Citizen], requests.Response],
@@ -284,6 +292,7 @@ def play(
             )
         return answer
 
+    cpu_before = cpu_now(platform)
     result = run_load(
         attempt,
         concurrency=min(concurrency, len(people)),
@@ -292,11 +301,18 @@ def play(
         warmup=0,
         ok=ok,
     )
-    step = Step(name, full_day, result, requests_each)
+    step = Step(name, full_day, result, requests_each, cpu.difference(cpu_now(platform), cpu_before))
     summary = result.summary()
     print(
         f"  {name:<28} {summary['requests']:>6} done, {summary['errors']} errors, {summary['throughput_per_s']:>7}/s, "
         f"p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, p99 {summary['p99_ms']} ms",
+        flush=True,
+    )
+    busiest = sorted(step.cpu_seconds.items(), key=lambda kv: -kv[1])
+    done = max(1, summary["requests"])
+    print(
+        f"    CPU ms per citizen: total {1000 * sum(step.cpu_seconds.values()) / done:.1f} = "
+        + ", ".join(f"{label} {1000 * seconds / done:.1f}" for label, seconds in busiest if seconds > 0.0005 * done),
         flush=True,
     )
     if result.errors:
@@ -348,7 +364,9 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
         )
 
     steps.append(
-        play("register", citizens, register, full_day=DAY["accounts"], concurrency=concurrency, ok=_status(202))
+        play(
+            platform, "register", citizens, register, full_day=DAY["accounts"], concurrency=concurrency, ok=_status(202)
+        )
     )
     lag = mailbox.wait(lambda: all(c.email in mailbox.codes for c in citizens), timeout=600)
     extra["confirmation_mails_after_last_registration_s"] = round(lag, 2)
@@ -363,7 +381,15 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
         )
 
     steps.append(
-        play("confirm e-mail", citizens, confirm, full_day=DAY["accounts"], concurrency=concurrency, ok=_status(204))
+        play(
+            platform,
+            "confirm e-mail",
+            citizens,
+            confirm,
+            full_day=DAY["accounts"],
+            concurrency=concurrency,
+            ok=_status(204),
+        )
     )
 
     def log_in(session: requests.Session, c: Citizen) -> requests.Response:
@@ -374,7 +400,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
             c.keep(answer.json())
         return answer
 
-    steps.append(play("log in", citizens, log_in, full_day=DAY["accounts"], concurrency=concurrency))
+    steps.append(play(platform, "log in", citizens, log_in, full_day=DAY["accounts"], concurrency=concurrency))
 
     def bank_card_flow(session: requests.Session, c: Citizen) -> requests.Response:
         fresh_token(session, base, c)
@@ -406,6 +432,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     steps.append(
         play(
+            platform,
             "verify: bank card (3 req.)",
             bank_card,
             bank_card_flow,
@@ -441,6 +468,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     steps.append(
         play(
+            platform,
             "verify: counter (2 req.)",
             at_counter,
             at_the_counter,
@@ -466,6 +494,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     steps.append(
         play(
+            platform,
             "refresh (acr=substantial)",
             verified,
             refresh,
@@ -488,6 +517,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     steps.append(
         play(
+            platform,
             "apply: certificate issued",
             applicants,
             apply,
@@ -499,7 +529,9 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     wanted = {c.email for c in applicants if c.certificate_issued}
     lag = mailbox.wait(lambda: wanted <= mailbox.issued, timeout=600)
     extra["certificate_mails_after_last_issue_s"] = round(lag, 2)
-    extra["steps"] = {s.name: s.result.summary() for s in steps}
+    extra["steps"] = {
+        s.name: s.result.summary() | {"cpu_seconds": {k: round(v, 2) for k, v in s.cpu_seconds.items()}} for s in steps
+    }
     return steps, extra
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from mai_chassis.tables import OutboxEvent
 from mai_chassis.testing import TokenIssuer
+from PIL import Image
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -61,6 +65,23 @@ def test_a_verified_citizen_without_registry_entry_gets_a_signed_certificate_at_
     status = _signature_status(pdf.data, signing_dir)
     assert status.intact and status.valid and status.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+
+
+def test_the_qr_code_on_the_page_reads_as_the_verification_address(
+    app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(client.get(body["download_url"], headers=citizen.headers).data)
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm, "pdftoppm is missing: install Debian's poppler-utils"
+    subprocess.run([pdftoppm, "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+
+    (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+    assert code.format == zxingcpp.BarcodeFormat.QRCode
+    expected = app.extensions["record_office"].verification_url(body["registration_number"])
+    assert code.text == expected
 
 
 def test_a_changed_byte_breaks_the_signature(client: FlaskClient, new_citizen: Any, signing_dir: Path) -> None:
