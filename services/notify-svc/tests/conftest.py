@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Iterator
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,13 @@ MIGRATIONS = Path(__file__).parents[1] / "src" / "notify" / "migrations"
 PUBLIC_BASE_URL = "https://e-services.mai.gov.ro"
 
 
+def as_received(message: Message) -> EmailMessage:
+    """The mail as its bytes on the wire read back by a receiver (modern parser, every header decoded)."""
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
 class RecordingTransport:
     """A mail transport that keeps what it was given and answers what the test scripted."""
 
@@ -26,10 +35,10 @@ class RecordingTransport:
         self.answers = list(answers or [])
         self.closed = 0
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: Message) -> SendResult:
         result = self.answers.pop(0) if self.answers else SendResult(SendOutcome.ACCEPTED, 250)
         if result.outcome is SendOutcome.ACCEPTED:
-            self.sent.append(message)
+            self.sent.append(as_received(message))
         return result
 
     def close(self) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from typing import Any
 
 import pytest
 from notify import mailer
 from notify.domain import SendOutcome
 from notify.mailer import OutgoingMail, SmtpMailer, build_message
+
+from .conftest import as_received
 
 
 class FakeSmtp:
@@ -38,11 +40,11 @@ class FakeSmtp:
             FakeSmtp.script.pop(0)
             raise smtplib.SMTPAuthenticationError(535, b"5.7.8 authentication failed")
 
-    def send_message(self, message: EmailMessage) -> dict:
+    def send_message(self, message: Message) -> dict:
         behaviour = FakeSmtp.script.pop(0) if FakeSmtp.script else "ok"
         if isinstance(behaviour, BaseException):
             raise behaviour
-        self.sent.append(message)
+        self.sent.append(as_received(message))
         return {}
 
     def rset(self) -> None:
@@ -62,7 +64,7 @@ def fake_smtp(monkeypatch: pytest.MonkeyPatch) -> type[FakeSmtp]:
     return FakeSmtp
 
 
-def a_message() -> EmailMessage:
+def a_message() -> Message:
     return build_message(
         OutgoingMail(
             message_id="<2b3c4d5e@notify.e-services.mai.gov.ro>",
@@ -82,12 +84,41 @@ def smtp(**options: Any) -> SmtpMailer:
 
 
 def test_a_mail_carries_its_message_id_both_bodies_and_auto_submitted() -> None:
-    message = a_message()
+    message = as_received(a_message())
     assert message["Message-ID"] == "<2b3c4d5e@notify.e-services.mai.gov.ro>"
     assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Content-Language"] == "ro"
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
-    assert "Ana Popescu" in str(message["To"])
+    assert message.get_body(("plain",)).get_content() == "Bună ziua"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Bună ziua</p>"
+    assert str(message["To"]) == "Ana Popescu <ana.popescu@example.ro>"
+    assert str(message["Subject"]) == "Petiția dvs. a fost înregistrată cu numărul IGPR-2025-000123"
+
+
+def test_headers_are_plain_ascii_lines_within_rfc_limits_and_line_breaks_in_data_never_add_a_header() -> None:
+    long_subject = "Petiția dvs. către Inspectoratul General al Poliției Române a fost redirecționată " * 3
+    mail = OutgoingMail(
+        message_id="<1@notify.e-services.mai.gov.ro>",
+        to_address="ana.popescu@example.ro",
+        to_name="Ana\r\nBcc: intrus@example.ro",
+        subject=long_subject + "\nBcc: intrus@example.ro",
+        text="Bună ziua",
+        html="<p>Bună ziua</p>",
+        language="ro",
+    )
+    raw = build_message(mail, mail_from="MAI <no-reply@e-services.mai.gov.ro>").as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    lines = head.split(b"\r\n")
+    assert not any(line.startswith(b"Bcc") for line in lines)
+    assert all(len(line) <= 998 for line in lines)
+    words = [word for line in lines for word in line.split() if word.startswith(b"=?")]
+    assert words and all(len(word) <= 75 for word in words)  # RFC 2047 encoded words
+    received = as_received(build_message(mail, mail_from="MAI <no-reply@e-services.mai.gov.ro>"))
+    assert received["Bcc"] is None
+    assert str(received["Subject"]) == " ".join((long_subject + " Bcc: intrus@example.ro").split())
+    assert received["To"].addresses[0].addr_spec == "ana.popescu@example.ro"
 
 
 def test_an_accepted_mail_is_reported_accepted_and_the_connection_is_reused() -> None:

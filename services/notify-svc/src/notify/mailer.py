@@ -15,7 +15,11 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, localtime
 from typing import Protocol
 
@@ -46,29 +50,43 @@ class SendResult:
 
 
 class MailTransport(Protocol):
-    def send(self, message: EmailMessage) -> SendResult: ...
+    def send(self, message: Message) -> SendResult: ...
 
     def close(self) -> None: ...
 
 
 # CRLF line ends; headers folded only past RFC 5322's hard limit, so that a Message-ID stays on one line.
-_POLICY = email.policy.SMTP.clone(max_line_length=998)
+# The compat32 message classes: the modern EmailMessage parses every header it is given through the
+# header registry and folds each again on output, a third of notify-svc's CPU time per mail.
+_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.header_encoding = QP  # encoded words stay readable: =?utf-8?q?Peti=C8=9Bia...?=
+_UTF8_QP.body_encoding = QP
 
 
-def build_message(mail: OutgoingMail, *, mail_from: str) -> EmailMessage:
+def _one_line(value: str) -> str:
+    """A header value on one line: a line break in rendered data must never start a new header."""
+    return " ".join(value.split())
+
+
+def build_message(mail: OutgoingMail, *, mail_from: str) -> Message:
     """A multipart/alternative mail (plain text first, HTML second) with the notification's Message-ID."""
-    message = EmailMessage(policy=_POLICY)
-    message["Message-ID"] = mail.message_id
+    subject = _one_line(mail.subject)
+    message = MIMEMultipart("alternative", policy=_POLICY)
+    message["Message-ID"] = _one_line(mail.message_id)
     message["Date"] = format_datetime(localtime())
-    message["From"] = mail_from
-    message["To"] = formataddr((mail.to_name, mail.to_address))
-    message["Subject"] = mail.subject
+    message["From"] = _one_line(mail_from)
+    message["To"] = formataddr((_one_line(mail.to_name), mail.to_address), charset=_UTF8_QP)
+    # RFC 2047: encoded words of at most 75 characters, folded onto continuation lines.
+    if not subject.isascii():
+        subject = Header(subject, _UTF8_QP).encode(maxlinelen=76, linesep="\r\n")
+    message["Subject"] = subject
     # RFC 3834: an automatic message; auto-responders must not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(mail.text, subtype="plain", charset="utf-8")
-    message.add_alternative(mail.html, subtype="html", charset="utf-8")
-    message["Content-Language"] = mail.language  # after the bodies: set_content drops Content-* headers
+    message["Content-Language"] = _one_line(mail.language)
+    message.attach(MIMEText(mail.text, "plain", _UTF8_QP, policy=_POLICY))
+    message.attach(MIMEText(mail.html, "html", _UTF8_QP, policy=_POLICY))
     return message
 
 
@@ -134,7 +152,7 @@ class SmtpMailer:
             self._connection.close()
             self._connection = None
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: Message) -> SendResult:
         reused = self._connection is not None
         try:
             return self._send_once(message)
@@ -149,7 +167,7 @@ class SmtpMailer:
             self._drop()
             return SendResult(SendOutcome.TEMPORARY, None, "disconnected")
 
-    def _send_once(self, message: EmailMessage) -> SendResult:
+    def _send_once(self, message: Message) -> SendResult:
         try:
             if self._connection is None:
                 self._connection = self._connect()
