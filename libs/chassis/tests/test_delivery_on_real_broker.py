@@ -249,3 +249,36 @@ def test_a_consumer_killed_before_its_offset_commit_reprocesses_without_duplicat
         what="redelivery recognised",
     )
     assert len(effects(database)) == 1
+
+
+def test_an_idle_relay_waits_without_polling_and_publishes_as_soon_as_an_event_is_committed(
+    database: Database, kafka_bootstrap_servers: str, topic_prefix: str, running: Callable[[Any], threading.Event]
+) -> None:
+    # A minute-long idle wait: only the insert's notification can wake the relay in time.
+    relay = OutboxRelay(
+        database, service="petition-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix,
+        idle_timeout=60.0,
+    )  # fmt: skip
+    polls: list[float] = []
+    publish_batch = relay.publish_batch
+
+    def counted() -> int:
+        polls.append(time.monotonic())
+        return publish_batch()
+
+    relay.publish_batch = counted  # type: ignore[method-assign]
+    running(relay)
+    wait_until(lambda: len(polls) >= 1, timeout=10, what="the relay's first poll")
+    time.sleep(2.0)
+    assert len(polls) <= 2, f"an idle relay polled {len(polls)} times in 2 s"
+
+    written: list[str] = []
+    for _ in range(3):
+        written_at = time.monotonic()
+        written += write_events(database, 1)
+        wait_until(lambda: pending_count(database) == 0, timeout=10, what="the event published")
+        assert time.monotonic() - written_at < 5.0
+        time.sleep(0.5)
+    assert len(polls) <= 12, f"{len(polls)} polls for 3 events"
+    events = read_events(kafka_bootstrap_servers, topic_prefix + TOPIC, until=lambda records: len(records) >= 3)
+    assert sorted(e.id for e in events) == sorted(written)

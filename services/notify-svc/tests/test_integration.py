@@ -260,3 +260,44 @@ def test_several_delivery_loops_never_send_one_notification_twice(
     assert len(sent) == 300
     assert max(sent.values()) == 1
     assert sum(1 for transport in transports if transport.sent) > 1  # the work was really shared
+
+
+def test_an_idle_delivery_loop_claims_nothing_until_a_delivery_is_recorded_then_mails_it_at_once(
+    live_settings: Settings, pg_database: Database, smtp_sink: Any
+) -> None:
+    from notify.delivery import DeliveryLoop, DeliveryPolicy
+    from notify.mailer import SmtpMailer
+
+    registry = TemplateRegistry(public_base_url=live_settings.public_base_url)
+    # A minute-long idle wait: only the new delivery's notification can wake the loop in time.
+    loop = DeliveryLoop(
+        pg_database,
+        registry=registry,
+        transport_factory=lambda: SmtpMailer(host=smtp_sink.host, port=smtp_sink.port, security="none"),
+        mail_from=live_settings.mail_from,
+        policy=DeliveryPolicy(idle_seconds=0.1, wait_seconds=60.0),
+    )
+    rounds: list[int] = []
+    deliver_due = loop.deliver_due
+
+    def counted() -> int:
+        rounds.append(deliver_due())
+        return rounds[-1]
+
+    loop.deliver_due = counted  # type: ignore[method-assign]
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: len(rounds) >= 1, timeout=10, what="the loop's first claim")
+        threading.Event().wait(2.0)
+        assert len(rounds) <= 2, f"an idle delivery loop claimed {len(rounds)} times in 2 s"
+
+        consumer = build_consumer(live_settings, pg_database, registry)
+        data = copy.deepcopy(mai_contracts.schema(PETITION)["examples"][0])
+        event = build_event(PETITION, source="tests", subject=data["petition_id"], data=data)
+        assert consumer.process("petition.submitted", encode_event(event), None).name == "processed"
+        smtp_sink.wait_for(with_message_id(event.get_id()), timeout=5)
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -18,12 +18,15 @@ from .events import build_event, encode_event
 from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, register_collector
 from .producers import discard_producer
 from .tables import OutboxEvent
+from .wakeup import Wakeup
 
 __all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "pending_count"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
+#: The channel the outbox table's insert trigger notifies (migration c0002).
+OUTBOX_CHANNEL = "mai_outbox"
 #: Published rows are kept this long for audits and replays, then removed.
 PUBLISHED_RETENTION = timedelta(days=7)
 
@@ -79,6 +82,7 @@ class OutboxRelay:
         topic_prefix: str = "",
         batch_size: int = DEFAULT_BATCH_SIZE,
         idle_interval: float = 0.05,
+        idle_timeout: float = 1.0,
         max_backoff: float = 5.0,
         producer_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -87,7 +91,11 @@ class OutboxRelay:
         self.bootstrap_servers = bootstrap_servers
         self.topic_prefix = topic_prefix
         self.batch_size = batch_size
+        #: Pause after a partial batch, so that the next one gathers what came meanwhile.
         self.idle_interval = idle_interval
+        #: Longest wait for an insert's notification when there was nothing to publish.
+        self.idle_timeout = idle_timeout
+        self._wakeup = Wakeup(database, OUTBOX_CHANNEL, fallback_interval=idle_interval)
         self.max_backoff = max_backoff
         self.producer_options = dict(producer_options or {})
         self._producer: Any = None
@@ -212,7 +220,9 @@ class OutboxRelay:
                 if time.monotonic() - self._last_cleanup > 3600:
                     self._last_cleanup = time.monotonic()
                     self.cleanup()
-                if published < self.batch_size:
+                if published == 0:
+                    self._wakeup.wait(self.idle_timeout, stop)
+                elif published < self.batch_size:
                     stop.wait(self.idle_interval)
             except Exception as exc:
                 backoff = min(self.max_backoff, max(0.25, backoff * 2))
@@ -221,6 +231,7 @@ class OutboxRelay:
                 self._drop_producer()
                 stop.wait(backoff)
         self._drop_producer(wait=10.0)
+        self._wakeup.close()
         logger.info("outbox relay stopped for %s", self.service)
 
 

@@ -21,6 +21,7 @@ from jinja2 import TemplateError
 from mai_chassis import Database
 from mai_chassis.logs import bind_context
 from mai_chassis.sealing import Sealer, SealingError
+from mai_chassis.wakeup import Wakeup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -36,6 +37,8 @@ __all__ = ["DeliveryLoop", "DeliveryPolicy"]
 logger = logging.getLogger(__name__)
 
 SERVICE = "notify-svc"
+#: The channel the deliveries table's insert trigger notifies (migration 0002).
+DELIVERIES_CHANNEL = "notify_deliveries"
 _UNFINISHED = (DeliveryStatus.CREATED.value, DeliveryStatus.SENDING.value, DeliveryStatus.TEMPORARY_FAILURE.value)
 
 
@@ -46,7 +49,11 @@ class DeliveryPolicy:
     retry_max_seconds: float = 3600.0
     lease_seconds: float = 120.0
     batch_size: int = 50
+    #: Pause after a partial batch, so that the next claim gathers what came meanwhile.
     idle_seconds: float = 0.5
+    #: Longest wait for a new delivery's notification when nothing was due (retries fall due
+    #: without one, so this bounds how late a retry can start).
+    wait_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class DeliveryLoop:
         self.clock = clock
         self.name = name
         self._transport: MailTransport | None = None
+        self._wakeup = Wakeup(database, DELIVERIES_CHANNEL, fallback_interval=policy.idle_seconds)
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -299,9 +307,10 @@ class DeliveryLoop:
             try:
                 attempted = self.deliver_due()
                 backoff = 0.0
-                if attempted < self.policy.batch_size:
-                    if self._transport is not None and attempted == 0:
-                        self._close_transport()  # do not hold an idle SMTP connection
+                if attempted == 0:
+                    self._close_transport()  # do not hold an idle SMTP connection
+                    self._wakeup.wait(self.policy.wait_seconds, stop)
+                elif attempted < self.policy.batch_size:
                     stop.wait(self.policy.idle_seconds)
             except Exception as exc:
                 backoff = min(10.0, max(0.5, backoff * 2))
@@ -309,6 +318,7 @@ class DeliveryLoop:
                 self._close_transport()
                 stop.wait(backoff)
         self._close_transport()
+        self._wakeup.close()
         logger.info("delivery loop %s stopped", self.name)
 
     def _close_transport(self) -> None:
