@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 
 from environs import Env
 from environs.exceptions import EnvValidationError
-from marshmallow.validate import OneOf
+from marshmallow.validate import OneOf, Range
 
 __all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
 
@@ -58,6 +58,8 @@ class ServiceSettings:
     metrics_port: int = 9090
     web_concurrency: int = 2
     web_threads: int = 8
+    #: A gunicorn worker is replaced after this many requests (0: never), against slow leaks.
+    web_max_requests: int = 20000
     max_content_length: int = 1024 * 1024
     #: Proxies in front of the service whose X-Forwarded-For is trusted (1 behind the gateway).
     trusted_proxy_hops: int = 0
@@ -95,6 +97,7 @@ class ServiceSettings:
             "metrics_port": env.int("METRICS_PORT", 9090),
             "web_concurrency": env.int("WEB_CONCURRENCY", 2),
             "web_threads": env.int("WEB_THREADS", 8),
+            "web_max_requests": env.int("WEB_MAX_REQUESTS", 20000, validate=Range(min=0)),
             "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
             "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", 0),
         }

@@ -171,8 +171,8 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
-        "max_requests": 20000,
-        "max_requests_jitter": 2000,
+        "max_requests": settings.web_max_requests,
+        "max_requests_jitter": settings.web_max_requests // 10,
         "accesslog": None,
         "child_exit": child_exit,
         "proc_name": definition.name,
@@ -188,8 +188,11 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
         def load(self) -> Any:
             return definition.create_app(settings)
 
+    master = os.getpid()
     try:
         Application().run()
     finally:
-        if multiproc_dir and os.environ.get("MAI_OWN_METRICS_DIR"):
+        # Workers leave through here too (gunicorn ends a forked worker with SystemExit): only the
+        # master removes the directory, or a recycled worker would pull it from under the others.
+        if multiproc_dir and os.environ.get("MAI_OWN_METRICS_DIR") and os.getpid() == master:
             shutil.rmtree(multiproc_dir, ignore_errors=True)
