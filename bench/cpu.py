@@ -16,7 +16,7 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds of the process itself)."""
+    """pid -> (parent pid, command name, CPU seconds of the process and its reaped children)."""
     found: dict[int, tuple[int, str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -28,8 +28,11 @@ def _processes() -> dict[int, tuple[int, str, float]]:
         # The command name is in parentheses and may contain spaces: split after the last ')'.
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2 :].split()
-        parent, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
-        found[int(entry.name)] = (parent, name, (utime + stime) / _TICK)
+        parent = int(fields[1])
+        # Its own time plus that of its children that have ended and been waited for (a gunicorn
+        # worker replaced after max_requests): ended processes are not lost from a component.
+        ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        found[int(entry.name)] = (parent, name, ticks / _TICK)
     return found
 
 
