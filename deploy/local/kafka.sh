@@ -41,7 +41,11 @@ external_bootstrap() {
 
 # broker_running — the pid file names a live Kafka broker (not a stale pid reused after a reboot).
 broker_running() {
-  pid_alive "$PID_FILE" && tr '\0' ' ' 2>/dev/null <"/proc/$(<"$PID_FILE")/cmdline" | grep -q 'kafka\.Kafka'
+  pid_alive "$PID_FILE" || return 1
+  local command_line
+  # Read whole, not piped into `grep -q`: an early exit of grep would fail the pipe under pipefail.
+  command_line=$(tr '\0' ' ' 2>/dev/null <"/proc/$(<"$PID_FILE")/cmdline") || return 1
+  [[ $command_line == *kafka.Kafka* ]]
 }
 
 probe() {
