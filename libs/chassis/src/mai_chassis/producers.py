@@ -28,10 +28,19 @@ def discard_producer(producer: Any, *, what: str) -> threading.Thread:
     delivery_timeout_s = float(producer.config.get("delivery_timeout_ms", 120_000)) / 1000.0
 
     def close() -> None:
-        try:
-            producer.close(timeout=delivery_timeout_s + _CLOSE_MARGIN_S)
-        except Exception:
-            logger.warning("%s producer did not close cleanly", what, exc_info=True)
+        from kafka.errors import KafkaTimeoutError
+
+        # Until it has closed: a producer given up half-closed would keep its network thread and
+        # fail again in its finaliser. Records past their delivery timeout fail and let it close.
+        while True:
+            try:
+                producer.close(timeout=delivery_timeout_s + _CLOSE_MARGIN_S)
+                return
+            except KafkaTimeoutError:
+                logger.warning("%s producer still has records in flight; closing it again", what)
+            except Exception:
+                logger.warning("%s producer did not close cleanly", what, exc_info=True)
+                return
 
     thread = threading.Thread(target=close, name=f"close-{what}-producer", daemon=True)
     thread.start()

@@ -5,12 +5,17 @@ channel that a trigger notifies when a row is inserted, or until a timeout as a 
 load the loops keep their own short pauses between batches (which is what batches the work); only
 the idle wait changes, from many polls a second per process to none.
 
-NOTIFY is transactional: the notification reaches listeners when the inserting transaction
-commits, never before. Notifications that arrive while the loop is busy pile up on the listening
-connection; the next wait drains them and returns at once, so the loop polls one more time.
+One ``Wakeup`` may serve several loops of a process: it holds one listening connection (on a
+thread of its own) and hands each notification to one waiting loop, not to all of them. A loop
+woken with ``gather`` set keeps the others asleep for that long while rows accumulate, so that
+one claim takes them together instead of every loop claiming one row each.
 
-On SQLite (unit tests) and whenever the listening connection cannot be opened, ``wait`` falls back
-to a plain timed wait, so a lost connection slows a loop down but never stops it.
+NOTIFY is transactional: the notification reaches listeners when the inserting transaction
+commits, never before. Notifications that arrive while no loop waits are remembered, so the next
+wait returns at once and the loop polls one more time.
+
+On SQLite (unit tests), until the listening connection is up and whenever it is lost, ``wait``
+falls back to a short timed wait, so a lost connection slows a loop down but never stops it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from .db import Database
 
@@ -52,66 +56,92 @@ def notify_on_insert_sql(table: str, channel: str) -> tuple[list[str], list[str]
 class Wakeup:
     """Waits until ``channel`` is notified, ``timeout`` passes or ``stop`` is set."""
 
-    def __init__(self, database: Database, channel: str, *, fallback_interval: float = 0.05) -> None:
+    def __init__(
+        self, database: Database, channel: str, *, fallback_interval: float = 0.05, gather: float = 0.0
+    ) -> None:
         self.database = database
         self.channel = channel
         #: How long a loop sleeps between polls when it cannot listen (SQLite, connection lost).
         self.fallback_interval = fallback_interval
-        self._connection: Any = None
-        self._failed_at = 0.0
+        #: After a wake, how long further notifications wake no other loop (rows accumulate).
+        self.gather = gather
+        self._condition = threading.Condition()
+        self._signalled = False
+        self._quiet_until = 0.0
+        self._listening = False
+        self._closed = threading.Event()
+        self._listener: threading.Thread | None = None
 
-    def _listen(self) -> Any:
-        if self._connection is not None and not self._connection.closed:
-            return self._connection
-        if time.monotonic() - self._failed_at < _RETRY_CONNECT_AFTER:
-            return None
+    def _start_listener(self) -> None:
+        with self._condition:
+            if self._listener is None or not self._listener.is_alive():
+                self._closed.clear()
+                self._listener = threading.Thread(
+                    target=self._listen_forever, name=f"listen-{self.channel}", daemon=True
+                )
+                self._listener.start()
+
+    def _listen_forever(self) -> None:
         import psycopg
 
-        url = self.database.engine.url.set(drivername="postgresql")
-        try:
-            connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
-            connection.execute(f"LISTEN {self.channel}")
-        except psycopg.Error as exc:
-            self._failed_at = time.monotonic()
-            logger.warning("cannot listen on %s, polling instead: %s", self.channel, exc.__class__.__name__)
-            return None
-        self._connection = connection
-        return connection
+        url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._closed.is_set():
+            try:
+                connection = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            except psycopg.Error as exc:
+                logger.warning("cannot listen on %s, polling instead: %s", self.channel, exc.__class__.__name__)
+                self._closed.wait(_RETRY_CONNECT_AFTER)
+                continue
+            try:
+                connection.execute(f"LISTEN {self.channel}")
+                self._listening = True
+                self._signal()  # rows may have come while nobody listened
+                while not self._closed.is_set():
+                    for _ in connection.notifies(timeout=1.0):
+                        self._signal()
+            except psycopg.Error as exc:
+                logger.warning("listening on %s failed, polling instead: %s", self.channel, exc.__class__.__name__)
+                self._closed.wait(1.0)
+            finally:
+                self._listening = False
+                connection.close()
+
+    def _signal(self) -> None:
+        with self._condition:
+            self._signalled = True
+            if time.monotonic() >= self._quiet_until:
+                self._condition.notify()  # one loop; a notification remembered wakes the next wait
 
     def wait(self, timeout: float, stop: threading.Event) -> bool:
-        """True when woken by a notification (or one that arrived while busy), False otherwise."""
+        """True when woken by a notification (or one that arrived meanwhile), False otherwise."""
         if stop.is_set():
             return False
-        connection = self._listen() if self.database.is_postgresql else None
-        if connection is None:
+        if not self.database.is_postgresql:
             stop.wait(min(timeout, self.fallback_interval))
             return False
-        import psycopg
-
-        try:
-            # Notifications that came while the loop was busy: one more poll covers them all.
-            if any(True for _ in connection.notifies(timeout=0)):
-                return True
-            deadline = time.monotonic() + timeout
-            while not stop.is_set():
+        self._start_listener()
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not self._signalled:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or stop.is_set():
                     return False
+                if not self._listening:
+                    # Not (yet) listening: poll instead, briefly.
+                    self._condition.wait(min(remaining, self.fallback_interval))
+                    if not self._listening:
+                        return False
+                    continue
                 # Short slices, so that a stop request is noticed within half a second.
-                for _ in connection.notifies(timeout=min(remaining, 0.5), stop_after=1):
-                    return True
-            return False
-        except psycopg.Error as exc:
-            logger.warning("listening on %s failed, polling instead: %s", self.channel, exc.__class__.__name__)
-            self.close()
-            self._failed_at = time.monotonic()
-            stop.wait(min(timeout, self.fallback_interval))
-            return False
+                self._condition.wait(min(remaining, 0.5))
+            self._signalled = False
+            self._quiet_until = time.monotonic() + self.gather
+        if self.gather:
+            stop.wait(self.gather)
+        return True
 
     def close(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except Exception:  # a broken connection may fail to close; it is dropped either way
-                logger.debug("closing the listening connection failed", exc_info=True)
-            self._connection = None
+        self._closed.set()
+        listener = self._listener
+        if listener is not None and listener is not threading.current_thread():
+            listener.join(timeout=5)

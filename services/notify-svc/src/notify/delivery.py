@@ -54,6 +54,10 @@ class DeliveryPolicy:
     #: Longest wait for a new delivery's notification when nothing was due (retries fall due
     #: without one, so this bounds how late a retry can start).
     wait_seconds: float = 2.0
+    #: After a new delivery wakes an idle loop, how long it lets more arrive before claiming.
+    gather_seconds: float = 0.1
+    #: An SMTP connection unused this long is closed; until then batches reuse it.
+    smtp_idle_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class DeliveryLoop:
         sealer: Sealer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         name: str = "delivery",
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.database = database
         self.registry = registry
@@ -97,7 +102,9 @@ class DeliveryLoop:
         self.clock = clock
         self.name = name
         self._transport: MailTransport | None = None
-        self._wakeup = Wakeup(database, DELIVERIES_CHANNEL, fallback_interval=policy.idle_seconds)
+        self._last_sent = 0.0
+        #: Shared by the loops of a process, so that a new delivery wakes one of them.
+        self._wakeup = wakeup or delivery_wakeup(database, policy)
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -212,6 +219,7 @@ class DeliveryLoop:
                 self._transport = self.transport_factory()
             started = time.perf_counter()
             result = self._transport.send(message)
+            self._last_sent = time.monotonic()
             NOTIFICATION_SEND_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
             return result
 
@@ -308,7 +316,8 @@ class DeliveryLoop:
                 attempted = self.deliver_due()
                 backoff = 0.0
                 if attempted == 0:
-                    self._close_transport()  # do not hold an idle SMTP connection
+                    if time.monotonic() - self._last_sent > self.policy.smtp_idle_seconds:
+                        self._close_transport()  # do not hold an idle SMTP connection for long
                     self._wakeup.wait(self.policy.wait_seconds, stop)
                 elif attempted < self.policy.batch_size:
                     stop.wait(self.policy.idle_seconds)
@@ -328,6 +337,11 @@ class DeliveryLoop:
             except Exception:  # closing a broken connection may fail; it is discarded either way
                 logger.debug("SMTP close failed", exc_info=True)
             self._transport = None
+
+
+def delivery_wakeup(database: Database, policy: DeliveryPolicy) -> Wakeup:
+    """What idle delivery loops wait on: a new row in ``deliveries`` (see migration 0002)."""
+    return Wakeup(database, DELIVERIES_CHANNEL, fallback_interval=policy.idle_seconds, gather=policy.gather_seconds)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -15,7 +15,7 @@ from mai_chassis.sealing import Sealer
 
 from . import create_app
 from .config import Settings
-from .delivery import DeliveryLoop, DeliveryPolicy
+from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
 from .handlers import purge_finished_notifications, record_notification
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
@@ -74,6 +74,7 @@ def build_delivery_loops(settings: Settings, database: Database, registry: Templ
             timeout=settings.smtp_timeout_seconds,
         )
 
+    wakeup = delivery_wakeup(database, policy)
     return [
         DeliveryLoop(
             database,
@@ -83,6 +84,7 @@ def build_delivery_loops(settings: Settings, database: Database, registry: Templ
             policy=policy,
             sealer=sealer,
             name=f"delivery-{index + 1}",
+            wakeup=wakeup,
         )
         for index in range(settings.delivery_concurrency)
     ]
