@@ -93,3 +93,36 @@ def test_a_cnp_with_a_wrong_check_digit_is_refused_without_echoing_it() -> None:
 def test_a_civil_status_never_shows_its_cnp_in_a_repr() -> None:
     person = parse_civil_status({**IDENTITY_ANSWER, "cnp": make_cnp()})
     assert person.cnp not in repr(person)
+
+
+def test_a_connection_dropped_without_an_answer_is_retried_once_on_a_fresh_one() -> None:
+    # What a pooled keep-alive connection meets when identity-svc closes it at that moment.
+    attempts: list[str] = []
+    payload = json.dumps(IDENTITY_ANSWER | {"cnp": make_cnp()}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            attempts.append(self.path)
+            if len(attempts) == 1:
+                self.close_connection = True  # hang up without a word
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        person = IdentityCivilStatusClient(f"http://127.0.0.1:{server.server_address[1]}").fetch("t")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert person.first_name == "Ana"
+    assert len(attempts) == 2

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 import requests
 from mai_chassis import Problem
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from .domain import CivilStatus, is_valid_cnp
 
@@ -63,7 +65,7 @@ class IdentityCivilStatusClient:
     def __init__(self, base_url: str, *, timeout: float = 5.0, session: requests.Session | None = None) -> None:
         self.url = base_url.rstrip("/") + CIVIL_STATUS_PATH
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or _session()
 
     def fetch(self, bearer_token: str) -> CivilStatus:
         try:
@@ -94,6 +96,16 @@ class IdentityCivilStatusClient:
             raise Problem(
                 502, "The civil-status data could not be read; try again later.", kind="bad-gateway"
             ) from None
+
+
+def _session() -> requests.Session:
+    """Pooled connections to identity-svc; a GET that meets a connection the server has just
+    closed (its keep-alive ran out, or its worker was replaced) is sent again on a fresh one."""
+    session = requests.Session()
+    retries = Retry(total=2, connect=2, read=1, status=0, other=0, allowed_methods={"GET"}, backoff_factor=0.05)
+    session.mount("http://", HTTPAdapter(max_retries=retries))
+    session.mount("https://", HTTPAdapter(max_retries=retries))
+    return session
 
 
 def _unavailable() -> Problem:
