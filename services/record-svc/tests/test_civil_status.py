@@ -48,7 +48,13 @@ def _identity(status: int, body: Any, seen: list[str]) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with _serving(Handler) as url:
+        yield url
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -117,12 +123,7 @@ def test_a_connection_dropped_without_an_answer_is_retried_once_on_a_fresh_one()
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        person = IdentityCivilStatusClient(f"http://127.0.0.1:{server.server_address[1]}").fetch("t")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as url:
+        person = IdentityCivilStatusClient(url).fetch("t")
     assert person.first_name == "Ana"
     assert len(attempts) == 2

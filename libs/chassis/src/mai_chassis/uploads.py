@@ -23,6 +23,7 @@ __all__ = [
     "detect_media_type",
     "pdf_has_active_content",
     "sanitize_file_name",
+    "write_atomically",
 ]
 
 ACCEPTED_MEDIA_TYPES = ("application/pdf", "image/jpeg", "image/png")
@@ -129,6 +130,20 @@ def _checked(digest: str) -> str:
     return digest
 
 
+def write_atomically(target: Path, content: bytes) -> None:
+    """Write ``target`` whole or not at all: a temporary file beside it, synced, then renamed."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class FilesystemContentStore:
     """Files under ``root/ab/cd/<sha256>``, written atomically (temporary file, then rename)."""
 
@@ -144,16 +159,7 @@ class FilesystemContentStore:
         if target.exists():
             return  # same bytes already stored
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, content)
 
     def get(self, digest: str) -> bytes:
         return self.path_of(digest).read_bytes()

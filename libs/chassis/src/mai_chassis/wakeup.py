@@ -23,10 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from .db import Database
 
-__all__ = ["Wakeup", "notify_on_insert_sql"]
+__all__ = ["Wakeup", "add_notify_on_insert", "drop_notify_on_insert", "notify_on_insert_sql"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,20 @@ def notify_on_insert_sql(table: str, channel: str) -> tuple[list[str], list[str]
     ]
     drop = [f"DROP TRIGGER IF EXISTS {function} ON {table}", f"DROP FUNCTION IF EXISTS {function}()"]
     return create, drop
+
+
+def add_notify_on_insert(op: Any, table: str, channel: str) -> None:
+    """In a migration's ``upgrade()`` (``op`` is Alembic's): the trigger on PostgreSQL, nothing elsewhere."""
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in notify_on_insert_sql(table, channel)[0]:
+            op.execute(statement)
+
+
+def drop_notify_on_insert(op: Any, table: str, channel: str) -> None:
+    """In a migration's ``downgrade()``: undoes :func:`add_notify_on_insert`."""
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in notify_on_insert_sql(table, channel)[1]:
+            op.execute(statement)
 
 
 class Wakeup:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Protocol
+
+from mai_chassis.uploads import write_atomically
 
 __all__ = ["CertificateStore", "FilesystemCertificateStore"]
 
@@ -36,16 +36,7 @@ class FilesystemCertificateStore:
     def put(self, certificate_id: uuid.UUID, pdf: bytes) -> None:
         path = self._path(certificate_id)
         path.parent.mkdir(exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(pdf)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(path, pdf)
 
     def get(self, certificate_id: uuid.UUID) -> bytes | None:
         try:

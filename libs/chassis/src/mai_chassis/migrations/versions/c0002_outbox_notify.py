@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from mai_chassis.wakeup import notify_on_insert_sql
+from mai_chassis.wakeup import add_notify_on_insert, drop_notify_on_insert
 
 revision: str = "c0002"
 down_revision: str | None = "c0001"
@@ -17,16 +17,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The channel is mai_chassis.outbox.OUTBOX_CHANNEL (spelled out: a migration never changes later).
-CREATE, DROP = notify_on_insert_sql("outbox_events", "mai_outbox")
+TABLE, CHANNEL = "outbox_events", "mai_outbox"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in CREATE:
-            op.execute(statement)
+    add_notify_on_insert(op, TABLE, CHANNEL)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in DROP:
-            op.execute(statement)
+    drop_notify_on_insert(op, TABLE, CHANNEL)

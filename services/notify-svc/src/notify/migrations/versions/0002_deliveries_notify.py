@@ -8,7 +8,7 @@ Create Date: 2026-11-23
 from collections.abc import Sequence
 
 from alembic import op
-from mai_chassis.wakeup import notify_on_insert_sql
+from mai_chassis.wakeup import add_notify_on_insert, drop_notify_on_insert
 
 revision: str = "0002_deliveries_notify"
 down_revision: str | None = "0001_notifications"
@@ -16,16 +16,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The channel is notify.delivery.DELIVERIES_CHANNEL (spelled out: a migration never changes later).
-CREATE, DROP = notify_on_insert_sql("deliveries", "notify_deliveries")
+TABLE, CHANNEL = "deliveries", "notify_deliveries"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in CREATE:
-            op.execute(statement)
+    add_notify_on_insert(op, TABLE, CHANNEL)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for statement in DROP:
-            op.execute(statement)
+    drop_notify_on_insert(op, TABLE, CHANNEL)
