@@ -23,6 +23,8 @@ from typing import Any
 
 import requests
 
+from bench.client import Client, Response
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,13 +151,13 @@ def gunicorn(
 
 
 def run_load(
-    send: Callable[[requests.Session, int], requests.Response],
+    send: Callable[[Client, int], Response],
     *,
     concurrency: int = 8,
     duration: float = 10.0,
     max_requests: int = 100_000,
     warmup: float = 1.0,
-    ok: Callable[[requests.Response], bool] = lambda r: r.status_code < 400,
+    ok: Callable[[Response], bool] = lambda r: r.status_code < 400,
 ) -> LoadResult:
     """Closed-loop load: ``concurrency`` clients send back to back for ``duration`` seconds (bounded)."""
     lock = threading.Lock()
@@ -168,26 +170,26 @@ def run_load(
 
     def client() -> None:
         nonlocal errors
-        session = requests.Session()
-        while not stop.is_set():
-            with lock:
-                n = next(counter, None)
-            if n is None:
-                return
-            started = time.perf_counter()
-            try:
-                response = send(session, n)
-                good = ok(response)
-                status = response.status_code
-            except requests.RequestException:
-                good, status = False, 0
-            elapsed = time.perf_counter() - started
-            if measuring.is_set():
+        with Client() as session:
+            while not stop.is_set():
                 with lock:
-                    latencies.append(elapsed)
-                    statuses[status] = statuses.get(status, 0) + 1
-                    if not good:
-                        errors += 1
+                    n = next(counter, None)
+                if n is None:
+                    return
+                started = time.perf_counter()
+                try:
+                    response = send(session, n)
+                    good = ok(response)
+                    status = response.status_code
+                except requests.RequestException:
+                    good, status = False, 0
+                elapsed = time.perf_counter() - started
+                if measuring.is_set():
+                    with lock:
+                        latencies.append(elapsed)
+                        statuses[status] = statuses.get(status, 0) + 1
+                        if not good:
+                            errors += 1
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
     for thread in threads:

@@ -56,6 +56,7 @@ from mai_devtools.platform import BIN, Platform  # noqa: E402
 from record.testing import make_cnp  # noqa: E402
 
 from bench import cpu  # noqa: E402
+from bench.client import Client, Response  # noqa: E402
 from bench.harness import LoadResult, Row, report, run_load  # noqa: E402
 
 logger = logging.getLogger("launch_day")
@@ -273,11 +274,11 @@ def play(
     platform: Platform,
     name: str,
     people: list[Citizen],
-    act: Callable[[requests.Session, Citizen], requests.Response],
+    act: Callable[[Client, Citizen], Response],
     *,
     full_day: int,
     concurrency: int,
-    ok: Callable[[requests.Response], bool] = lambda r: r.status_code < 400,
+    ok: Callable[[Response], bool] = lambda r: r.status_code < 400,
     requests_each: int = 1,
 ) -> Step:
     """One step for every citizen in ``people``, ``concurrency`` at a time, measured from the first."""
@@ -285,7 +286,7 @@ def play(
         return Step(name, full_day, LoadResult(0, 0, 0.0), requests_each)
     failures: list[str] = []
 
-    def attempt(session: requests.Session, n: int) -> requests.Response:
+    def attempt(session: Client, n: int) -> Response:
         answer = act(session, people[n])
         if not ok(answer) and len(failures) < 3:
             failures.append(
@@ -323,7 +324,7 @@ def play(
     return step
 
 
-def fresh_token(session: requests.Session, base: str, citizen: Citizen) -> None:
+def fresh_token(session: Client, base: str, citizen: Citizen) -> None:
     """Access tokens live 5 minutes: a long replay refreshes before using an old one."""
     if time.monotonic() - citizen.token_at > 200:
         answer = session.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": citizen.refresh_token})
@@ -350,7 +351,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     extra: dict[str, Any] = {"counts": counts}
     print(f"replaying {scale:g} of the launch day: {counts}", flush=True)
 
-    def register(session: requests.Session, c: Citizen) -> requests.Response:
+    def register(session: Client, c: Citizen) -> Response:
         return session.post(
             f"{base}/api/v1/accounts",
             json={
@@ -374,7 +375,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     for c in citizens:
         c.citizen_id, c.code = mailbox.codes[c.email]
 
-    def confirm(session: requests.Session, c: Citizen) -> requests.Response:
+    def confirm(session: Client, c: Citizen) -> Response:
         return session.post(
             f"{base}/api/v1/accounts/email-confirmation",
             json={"citizen_id": c.citizen_id, "code": c.code},
@@ -393,7 +394,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
         )
     )
 
-    def log_in(session: requests.Session, c: Citizen) -> requests.Response:
+    def log_in(session: Client, c: Citizen) -> Response:
         answer = session.post(
             f"{base}/api/v1/auth/login", json={"email": c.email, "password": PASSWORD}, timeout=TIMEOUT
         )
@@ -403,7 +404,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     steps.append(play(platform, "log in", citizens, log_in, full_day=DAY["accounts"], concurrency=concurrency))
 
-    def bank_card_flow(session: requests.Session, c: Citizen) -> requests.Response:
+    def bank_card_flow(session: Client, c: Citizen) -> Response:
         fresh_token(session, base, c)
         started = session.post(
             f"{base}/api/v1/identity/verifications",
@@ -447,7 +448,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     clerk_tokens = _ok(requests.post(f"{base}/api/v1/auth/login", json={"email": clerk[0], "password": clerk[1]}))
     clerk_auth = {"Authorization": f"Bearer {clerk_tokens['access_token']}"}
 
-    def at_the_counter(session: requests.Session, c: Citizen) -> requests.Response:
+    def at_the_counter(session: Client, c: Citizen) -> Response:
         found = session.post(
             f"{base}/api/v1/staff/counter/lookups", json={"unit": UNIT, "email": c.email}, headers=clerk_auth
         )
@@ -479,13 +480,13 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
         )
     )
 
-    def refresh(session: requests.Session, c: Citizen) -> requests.Response:
+    def refresh(session: Client, c: Citizen) -> Response:
         answer = session.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": c.refresh_token}, timeout=TIMEOUT)
         if answer.status_code == 200:
             c.keep(answer.json())
         return answer
 
-    def substantial(answer: requests.Response) -> bool:
+    def substantial(answer: Response) -> bool:
         import jwt
 
         if answer.status_code != 200:
@@ -505,7 +506,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
         )
     )
 
-    def apply(session: requests.Session, c: Citizen) -> requests.Response:
+    def apply(session: Client, c: Citizen) -> Response:
         fresh_token(session, base, c)
         answer = session.post(
             f"{base}/api/v1/certificates",
@@ -536,7 +537,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     return steps, extra
 
 
-def _status(code: int) -> Callable[[requests.Response], bool]:
+def _status(code: int) -> Callable[[Response], bool]:
     return lambda response: response.status_code == code
 
 

@@ -158,3 +158,62 @@ def test_decoded_events_carry_envelope_and_data() -> None:
     assert event.type == EVENT_TYPE
     assert event.subject == data["petition_id"]
     assert event.data == data
+
+
+class _FakeKafka:
+    """Stands in for KafkaConsumer in the run loop: hands out batches, records offset commits."""
+
+    def __init__(self, batches: list[dict[Any, list[Any]]], owned: set[Any], stop: Any) -> None:
+        self.batches, self.owned, self.stop = batches, owned, stop
+        self.commits: list[dict[Any, int]] = []
+        self.closed = False
+
+    def poll(self, timeout_ms: int) -> dict[Any, list[Any]]:
+        if not self.batches:
+            self.stop.set()
+            return {}
+        return self.batches.pop(0)
+
+    def commit(self, offsets: dict[Any, Any]) -> None:
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+
+    def assignment(self) -> set[Any]:
+        return set(self.owned)
+
+    def end_offsets(self, partitions: list[Any]) -> dict[Any, int]:
+        return {}
+
+    def position(self, tp: Any) -> int:
+        return 0
+
+    def close(self, autocommit: bool = True) -> None:
+        self.closed = True
+
+
+def test_offsets_are_committed_at_most_once_per_interval_and_all_of_them_on_stop(sqlite_database: Database) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from kafka.structs import TopicPartition
+
+    mine, moved = TopicPartition("petition.submitted", 0), TopicPartition("petition.submitted", 1)
+
+    def message(tp: TopicPartition, offset: int) -> Any:
+        return SimpleNamespace(
+            topic=tp.topic, partition=tp.partition, offset=offset, key=None, value=_message(), headers=[]
+        )
+
+    applied: list[str] = []
+    consumer = _consumer(sqlite_database, lambda uow, event: applied.append(event.id), commit_interval=3600)
+    stop = threading.Event()
+    # One event per poll, as at a low event rate; partition 1 is taken away by a rebalance.
+    batches = [{mine: [message(mine, n)]} for n in range(5)] + [{moved: [message(moved, 0)]}]
+    fake = _FakeKafka(batches, owned={mine}, stop=stop)
+    consumer._consumer = fake
+    consumer.run(stop)
+
+    assert len(applied) == 6
+    # The first poll's offset at once, then nothing until the consumer stops: then the last
+    # applied offset of each partition it still owns (the next owner re-delivers the other).
+    assert fake.commits == [{mine: 1}, {mine: 5}]
+    assert fake.closed

@@ -80,6 +80,7 @@ def test_the_qr_code_on_the_page_reads_as_the_verification_address(
 
     (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
     assert code.format == zxingcpp.BarcodeFormat.QRCode
+    assert code.ec_level == "M"
     expected = app.extensions["record_office"].verification_url(body["registration_number"])
     assert code.text == expected
 

