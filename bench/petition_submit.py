@@ -1,10 +1,12 @@
-"""Petition submit throughput and latency, beside a raw Flask "hello" on the same gunicorn settings.
+"""Petition submit and status-lookup throughput and latency, beside a raw Flask "hello" on the same
+gunicorn settings.
 
 Starts, on loopback, a fresh PostgreSQL database (migrated), ``petition-svc web`` (gunicorn, 2
 workers x 8 threads, as deployed), ``petition-svc worker`` (its outbox relay, on this run's own
-topics) and the gateway in front of it; then drives ``POST /api/v1/petitions`` (JSON) with the same
-closed-loop load generator used for the baseline, each for a bounded time. Targets on a 2-core
-machine: submit throughput >= 25% of the raw baseline, with p99 <= 100 ms.
+topics) and the gateway in front of it; then drives ``POST /api/v1/petitions`` (JSON) and the
+public status lookup (``POST /api/v1/petitions/status-lookup``, number + e-mail, over the petitions
+just submitted) with the same closed-loop load generator used for the baseline, each for a bounded
+time. Targets on a 2-core machine: submit throughput >= 25% of the raw baseline, with p99 <= 100 ms.
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres \\
         python -m bench.petition_submit [--seconds 15] [--concurrency 8] [--no-gateway]
@@ -24,6 +26,7 @@ import yaml
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import create_database, drop_database, ensure_topics
 
+from bench.client import Client, Response
 from bench.harness import BIN, ROOT, LoadResult, Row, free_port, gunicorn, process, report, run_load
 
 WORKERS = 2
@@ -51,13 +54,30 @@ def petition(n: int) -> dict[str, Any]:
     }
 
 
-def submit_load(url: str, *, seconds: float, concurrency: int) -> LoadResult:
-    return run_load(
-        lambda session, n: session.post(url, json=petition(n), timeout=10),
-        concurrency=concurrency,
-        duration=seconds,
-        ok=lambda response: response.status_code == 201,
-    )
+def submit_load(url: str, *, seconds: float, concurrency: int, registered: list[tuple[str, str]]) -> LoadResult:
+    """Submits petitions; ``registered`` collects (registration number, e-mail) of each one."""
+
+    def submit(session: Client, n: int) -> Response:
+        body = petition(n)
+        response = session.post(url, json=body, timeout=10)
+        if response.status_code == 201:
+            registered.append((response.json()["registration_number"], body["email"]))
+        return response
+
+    return run_load(submit, concurrency=concurrency, duration=seconds, ok=lambda response: response.status_code == 201)
+
+
+def lookup_load(url: str, *, seconds: float, concurrency: int, registered: list[tuple[str, str]]) -> LoadResult:
+    """Looks up the status of the submitted petitions by number and e-mail, round robin."""
+
+    def look_up(session: Client, n: int) -> Response:
+        number, email = registered[n % len(registered)]
+        return session.post(url, json={"registration_number": number, "email": email}, timeout=10)
+
+    def found(response: Response) -> bool:
+        return response.status_code == 200 and response.json().get("status") == "registered"
+
+    return run_load(look_up, concurrency=concurrency, duration=seconds, ok=found)
 
 
 def rows_for(name: str, measured: LoadResult, baseline: LoadResult) -> list[Row]:
@@ -121,14 +141,18 @@ def main() -> None:
                     duration=options.seconds,
                     ok=lambda response: response.status_code == 201,
                 )
+                registered: list[tuple[str, str]] = []
                 direct = submit_load(f"{service}/api/v1/petitions", seconds=options.seconds,
-                                     concurrency=options.concurrency)  # fmt: skip
+                                     concurrency=options.concurrency, registered=registered)  # fmt: skip
+                lookups = lookup_load(f"{service}/api/v1/petitions/status-lookup", seconds=options.seconds,
+                                      concurrency=options.concurrency, registered=registered)  # fmt: skip
                 rows = rows_for("submit via petition-svc", direct, baseline)
+                rows += rows_for("status lookup via petition-svc", lookups, baseline)
                 if not options.no_gateway:
-                    rows += _through_gateway(service, Path(scratch), options, baseline)
+                    rows += _through_gateway(service, Path(scratch), options, baseline, registered)
         report(
             "petition_submit",
-            f"Petition submit vs raw Flask hello (gunicorn {WORKERS}x{THREADS} gthread, "
+            f"Petition submit and status lookup vs raw Flask hello (gunicorn {WORKERS}x{THREADS} gthread, "
             f"{options.concurrency} clients, {options.seconds:.0f} s each)",
             rows,
             extra={"target_ratio": TARGET_RATIO, "target_p99_ms": TARGET_P99_MS},
@@ -137,7 +161,9 @@ def main() -> None:
         drop_database(admin_url, database_url)
 
 
-def _through_gateway(service: str, scratch: Path, options: argparse.Namespace, baseline: LoadResult) -> list[Row]:
+def _through_gateway(
+    service: str, scratch: Path, options: argparse.Namespace, baseline: LoadResult, registered: list[tuple[str, str]]
+) -> list[Row]:
     if not (BIN / "gateway").exists():
         return []
     routes = scratch / "routes.yaml"
@@ -170,9 +196,12 @@ def _through_gateway(service: str, scratch: Path, options: argparse.Namespace, b
         ready_url=f"http://127.0.0.1:{port}/healthz",
         log_name="petition_gateway",
     ):
-        measured = submit_load(f"http://127.0.0.1:{port}/api/v1/petitions", seconds=options.seconds,
-                               concurrency=options.concurrency)  # fmt: skip
-    return rows_for("submit via gateway", measured, baseline)
+        gateway = f"http://127.0.0.1:{port}"
+        measured = submit_load(f"{gateway}/api/v1/petitions", seconds=options.seconds,
+                               concurrency=options.concurrency, registered=registered)  # fmt: skip
+        lookups = lookup_load(f"{gateway}/api/v1/petitions/status-lookup", seconds=options.seconds,
+                              concurrency=options.concurrency, registered=registered)  # fmt: skip
+    return rows_for("submit via gateway", measured, baseline) + rows_for("status lookup via gateway", lookups, baseline)
 
 
 if __name__ == "__main__":
