@@ -6,8 +6,8 @@ reveals nothing), and argon2's CPU and memory are spent on passwords only — wh
 of a registration on launch day.
 
 Passwords are hashed and verified by libsodium (through PyNaCl), which picks its AVX2/AVX-512 code
-at run time: a fifth less CPU per hash than argon2-cffi's portable build at the same parameters
-(t=2, 19 MiB: 14 ms instead of 18 on the benchmark machine). Both write the same PHC strings
+at run time: a fifth less CPU per hash than argon2-cffi at the same parameters (t=2, 19 MiB: 14 ms
+instead of 18 on the benchmark machine). Both write the same PHC strings
 (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``), so either verifies the other's hashes; argon2-cffi
 still reads the parameters of stored hashes (``needs_rehash``) and hashes when more than one lane is
 configured, which libsodium does not offer.
