@@ -5,31 +5,21 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from mai_chassis.testing import QuietHandler, send_json, serve_http
 
 from bench.client import Client
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     connections: set[int] = set()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def _answer(self, status: int, payload: dict[str, object], *, close: bool = False) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Echo", self.headers.get("X-Echo", ""))
-        if close:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
+        headers = {"X-Echo": self.headers.get("X-Echo", "")} | ({"Connection": "close"} if close else {})
+        send_json(self, status, payload, headers=headers)
         if close:
             self.close_connection = True
 
@@ -54,13 +44,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.connections = set()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_http(_Handler) as url:
+        yield url
 
 
 def test_requests_share_one_kept_alive_connection_and_bodies_arrive(server: str) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from mai_chassis import Problem
+from mai_chassis.testing import QuietHandler, send_json, serve_http
 from record.civil_status import IdentityCivilStatusClient, parse_civil_status
 from record.testing import make_cnp
 
@@ -35,32 +34,13 @@ IDENTITY_ANSWER = {
 
 @contextmanager
 def _identity(status: int, body: Any, seen: list[str]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             seen.append(self.headers.get("Authorization", ""))
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    with _serving(Handler) as url:
+    with serve_http(Handler) as url:
         yield url
-
-
-@contextmanager
-def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_identity_svc_answer_is_read_with_the_citizens_own_token() -> None:
@@ -104,9 +84,8 @@ def test_a_civil_status_never_shows_its_cnp_in_a_repr() -> None:
 def test_a_connection_dropped_without_an_answer_is_retried_once_on_a_fresh_one() -> None:
     # What a pooled keep-alive connection meets when identity-svc closes it at that moment.
     attempts: list[str] = []
-    payload = json.dumps(IDENTITY_ANSWER | {"cnp": make_cnp()}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
@@ -114,16 +93,9 @@ def test_a_connection_dropped_without_an_answer_is_retried_once_on_a_fresh_one()
             if len(attempts) == 1:
                 self.close_connection = True  # hang up without a word
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, 200, IDENTITY_ANSWER | {"cnp": make_cnp()})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    with _serving(Handler) as url:
+    with serve_http(Handler) as url:
         person = IdentityCivilStatusClient(url).fetch("t")
     assert person.first_name == "Ana"
     assert len(attempts) == 2

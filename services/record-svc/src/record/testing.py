@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import random
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+from mai_chassis.testing import QuietHandler, send_json, serve_http
 
 from .domain import CivilStatus
 
@@ -81,8 +79,8 @@ def _as_json(person: CivilStatus) -> dict[str, Any]:
 def serve_civil_status(fake: FakeCivilStatus) -> Iterator[str]:
     """identity-svc's ``GET /internal/v1/civil-status`` on a loopback port; yields the base URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             scheme, _, token = self.headers.get("Authorization", "").partition(" ")
             person = None
             if self.path == "/internal/v1/civil-status" and scheme.lower() == "bearer" and token:
@@ -91,22 +89,7 @@ def serve_civil_status(fake: FakeCivilStatus) -> Iterator[str]:
                 except jwt.PyJWTError:
                     person = None
             status, body = (200, _as_json(person)) if person else (404, {"title": "Not Found", "status": 404})
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(Handler) as url:
+        yield url

@@ -26,12 +26,15 @@ from ..auth import roles_claim
 from ..events import Event, decode_event
 
 __all__ = [
+    "QuietHandler",
     "TokenIssuer",
     "create_database",
     "delete_topics",
     "drop_database",
     "ensure_topics",
     "read_events",
+    "send_json",
+    "serve_http",
     "serve_jwks",
     "wait_until",
 ]
@@ -100,30 +103,51 @@ class TokenIssuer:
         return self.issue(subject, kind="staff", roles=[(role, unit)], **claims)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for test servers that keeps its access log off stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        return
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, body: Any, *, headers: Mapping[str, str] | None = None
+) -> None:
+    """Answer the request in hand with ``body`` as JSON (with its Content-Length) and extra ``headers``."""
+    payload = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 @contextmanager
-def serve_jwks(jwks: Mapping[str, Any]) -> Iterator[str]:
-    """Serve a JWKS document on a loopback port; yields its URL."""
-    body = json.dumps(jwks).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a loopback port from a background thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_jwks(jwks: Mapping[str, Any]) -> Iterator[str]:
+    """Serve a JWKS document on a loopback port; yields its URL."""
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            send_json(self, 200, jwks)
+
+    with serve_http(Handler) as url:
+        yield f"{url}/.well-known/jwks.json"
 
 
 def _admin_engine(admin_url: str) -> Any:
