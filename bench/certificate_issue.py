@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,16 +30,10 @@ import requests
 from mai_chassis.testing import TokenIssuer, create_database, drop_database, serve_jwks
 from sqlalchemy import create_engine, text
 
-from bench.harness import Row, report
+from bench.harness import Row, free_port, report
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _raw_worker(args: tuple[str, float, int]) -> int:
@@ -87,7 +80,7 @@ def end_to_end(args: argparse.Namespace, admin_url: str, workdir: Path) -> tuple
     issuer = TokenIssuer()
     fake = FakeCivilStatus()
     database_url = create_database(admin_url, "bench_record")
-    port = _free_port()
+    port = free_port()
     try:
         with serve_jwks(issuer.jwks) as jwks_url, serve_civil_status(fake) as identity_url:
             env = {

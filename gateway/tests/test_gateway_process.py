@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from mai_devtools.ports import free_port
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +32,7 @@ def gateway_process(tmp_path_factory, module_petition_upstream, stopped_upstream
             }
         )
     )
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "gateway.log"
     env = {
         **os.environ,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from mai_devtools import SmtpSink
+from mai_devtools.ports import free_port
 
 
 def _mail(subject: str, to: str = "ana.popescu@example.ro", body: str = "Numărul petiției: 1234/2026") -> EmailMessage:
@@ -129,14 +129,8 @@ def test_a_sink_without_a_maildir_uses_a_temporary_one_removed_on_close() -> Non
     assert not maildir.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_command_line_server_stores_mail_in_the_given_maildir(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     maildir = tmp_path / "var" / "mail"
     server = subprocess.Popen(
         [sys.executable, "-m", "mai_devtools.smtp_sink", "--port", str(port), "--maildir", str(maildir)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from mai_devtools.ports import free_port
 
 __all__ = ["Platform", "ServiceProcess"]
 
@@ -44,12 +45,6 @@ ROUTES = {
     "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
     "notify": ["/api/v1/notifications"],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -132,9 +127,9 @@ class Platform:
         self.smtp_port = smtp_port
         self.topic_prefix = topic_prefix or f"p{uuid.uuid4().hex[:8]}."
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="mai-platform-"))
-        self.ports = {s: _free_port() for s in self.services}
-        self.metrics_ports = {s: _free_port() for s in self.services}
-        self.gateway_port = _free_port() if gateway else None
+        self.ports = {s: free_port() for s in self.services}
+        self.metrics_ports = {s: free_port() for s in self.services}
+        self.gateway_port = free_port() if gateway else None
         self.processes: dict[str, ServiceProcess] = {}
         self._extra_env = dict(extra_env or {})
         from cryptography.fernet import Fernet

@@ -25,7 +25,6 @@ import logging
 import mailbox
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -37,6 +36,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from mai_devtools.ports import free_port
 
 __all__ = ["MaildirHandler", "SmtpSink", "main"]
 
@@ -88,12 +89,6 @@ def _accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechan
     return AuthResult(success=True, handled=False, auth_data=user)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 def read_maildir(maildir: Path) -> list[EmailMessage]:
     """Every mail in the Maildir (new and cur), oldest delivery first."""
     box = mailbox.Maildir(maildir, factory=None, create=False)
@@ -132,7 +127,7 @@ class SmtpSink:
         self._own_dir = maildir is None
         self.maildir = Path(tempfile.mkdtemp(prefix="mai-mail-")) if maildir is None else Path(maildir)
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port()
         self._handler = MaildirHandler(self.maildir)
         self._controller: Controller | None = None
 
