@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
+from mai_devtools.ports import free_port
 from requests.structures import CaseInsensitiveDict
 
 # pytest's importlib mode names this file "gateway.tests.conftest" and so registers the folder
@@ -180,11 +181,6 @@ class GarbageUpstream:
         self.listener.close()
 
 
-def free_port_with_nothing_listening() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
-
-
 def write_routes(path: Path, routes: list[dict[str, Any]], defaults: dict[str, Any] | None = None) -> Path:
     path.write_text(yaml.safe_dump({"defaults": defaults or {}, "routes": routes}))
     return path
@@ -210,7 +206,7 @@ def large_body() -> bytes:
 
 @pytest.fixture(scope="session")
 def stopped_upstream_url() -> str:
-    return f"http://127.0.0.1:{free_port_with_nothing_listening()}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture
