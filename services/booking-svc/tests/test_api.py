@@ -12,6 +12,7 @@ import pytest
 from booking.config import MAX_DOCUMENT_BYTES
 from booking.testing import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing.hostile_files import pdf_with_javascript_open_action_in_an_object_stream
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -415,7 +416,7 @@ def test_a_retried_booking_with_the_same_idempotency_key_returns_the_first_appoi
 def test_a_pdf_carrying_a_script_is_refused_with_415(client: Any, token_issuer: Any, documents_dir: Path) -> None:
     applicant = Applicant(client, token_issuer)
     application_id = applicant.draft().get_json()["application_id"]
-    scripted = sample_pdf().replace(b"<< /Type /Catalog >>", b"<< /Type /Catalog /OpenAction << /S /JavaScript >> >>")
+    scripted = pdf_with_javascript_open_action_in_an_object_stream()
     refused = applicant.upload(application_id, "application-form", scripted)
     assert refused.status_code == 415
     assert "scripts" in refused.get_json()["detail"]
