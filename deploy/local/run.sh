@@ -44,6 +44,7 @@ if [[ ! -s $DEV_ENV ]]; then
     echo "EVENT_SEALING_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
     echo "REGISTRY_HASH_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "APPOINTMENT_LINK_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    echo "REQUEST_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "IDENTITY_ENCRYPTION_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
   } >"$DEV_ENV"
   chmod 600 "$DEV_ENV"

@@ -147,6 +147,7 @@ class Platform:
             "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "REGISTRY_HASH_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "APPOINTMENT_LINK_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "REQUEST_FINGERPRINT_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "EID_PROVIDERS": "sandbox",
             "EID_SANDBOX_ADAPTER": "sandbox",
             "SMTP_HOST": "127.0.0.1",
