@@ -84,3 +84,12 @@ def test_a_pdf_with_a_password_to_open_it_is_refused() -> None:
     pdf.save(buffer, encryption=pikepdf.Encryption(owner="o", user="u", R=6))
     with pytest.raises(UploadRefused, match="encrypted"):
         check_upload(buffer.getvalue())
+
+
+def test_bytes_that_only_look_like_a_zip_record_do_not_make_a_polyglot() -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    comment = b"PK\x05\x06" + b"\x00" * 18  # an end-of-archive record shape, pointing at no archive
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, "JPEG", comment=comment)
+    assert check_upload(buffer.getvalue()) == "image/jpeg"

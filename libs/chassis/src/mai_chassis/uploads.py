@@ -106,7 +106,14 @@ def pdf_has_active_content(content: bytes) -> bool:
 
 
 def _is_zip(content: bytes) -> bool:
-    return b"PK\x05\x06" in content[-66000:] and zipfile.is_zipfile(io.BytesIO(content))
+    """Whether a ZIP reader finds an archive with entries in the bytes (it looks from the end)."""
+    if b"PK\x05\x06" not in content[-66000:]:  # no end-of-central-directory record where readers look
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return bool(archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return False  # four bytes that only look like a ZIP record, inside image or PDF data
 
 
 # -- PDF -------------------------------------------------------------------------------------------
