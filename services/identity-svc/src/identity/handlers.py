@@ -124,7 +124,8 @@ def _account(uow: UnitOfWork, account_id: str | uuid.UUID, *, lock: bool = False
         raise Problem(404, "No such account.", kind="not-found") from None
     statement = select(Account).where(Account.id == key)
     if lock:
-        statement = statement.with_for_update()
+        # Read again under the lock: what this session loaded before may be stale by now.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     account = uow.session.scalars(statement).first()
     if account is None:
         raise Problem(404, "No such account.", kind="not-found")
@@ -498,11 +499,17 @@ def _civil_status(rt: Runtime, record: CivilStatusRecord) -> CivilStatus:
     )
 
 
-def _own_record(uow: UnitOfWork, principal: Principal, citizen_id: str) -> tuple[Account, CivilStatusRecord]:
-    """A citizen sees only their own profile; anyone else is told it does not exist."""
+def _own_record(
+    uow: UnitOfWork, principal: Principal, citizen_id: str, *, lock: bool = False
+) -> tuple[Account, CivilStatusRecord]:
+    """A citizen sees only their own profile; anyone else is told it does not exist.
+
+    ``lock`` takes the account row for the transaction: every writer of the profile and every
+    verification holds it, so an edit and a verification never interleave.
+    """
     if principal.kind != AccountKind.CITIZEN or citizen_id not in ("me", principal.subject):
         raise Problem(404, "No such profile.", kind="not-found")
-    account = _account(uow, principal.subject)
+    account = _account(uow, principal.subject, lock=lock)
     record = uow.session.get(CivilStatusRecord, account.id)
     if record is None:
         raise Problem(404, "No such profile.", kind="not-found")
@@ -542,15 +549,22 @@ def read_profile(
 def update_profile(
     uow: UnitOfWork, rt: Runtime, principal: Principal, citizen_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    account, record = _own_record(uow, principal, citizen_id)
+    account, record = _own_record(uow, principal, citizen_id, lock=True)
+    frozen = domain.identity_freeze(
+        verified=account.verified_at is not None, verification_pending=_verification_pending(uow, account)
+    )
     try:
-        civil = _civil_status(rt, record).changed(changes, verified=account.verified_at is not None)
-    except PermissionError as exc:
+        civil = _civil_status(rt, record).changed(changes, frozen=frozen)
+    except domain.IdentityFrozenError as exc:
         raise Problem(
             409,
-            "Identity fields cannot change after the identity is verified.",
+            "Identity fields cannot change after the identity is verified."
+            if exc.reason is domain.IdentityFreeze.VERIFIED
+            else "Identity fields cannot change while an identity verification is under way; "
+            "finish it or wait until it expires.",
             kind="identity-locked",
-            fields=exc.args[0],
+            fields=exc.fields,
+            reason=exc.reason.value,
         ) from None
     except domain.InvalidCnpError as exc:
         raise Problem(422, "The CNP is not valid.", kind="validation-error", errors={"cnp": [str(exc)]}) from None
@@ -568,6 +582,20 @@ def update_profile(
 
 
 # --- identity verification --------------------------------------------------------------------
+
+
+def _verification_pending(uow: UnitOfWork, account: Account) -> bool:
+    """A verification was started for the account and has neither finished nor expired."""
+    pending = uow.session.scalars(
+        select(VerificationAttempt.id)
+        .where(
+            VerificationAttempt.account_id == account.id,
+            VerificationAttempt.finished_at.is_(None),
+            VerificationAttempt.expires_at > _now(),
+        )
+        .limit(1)
+    ).first()
+    return pending is not None
 
 
 def _mark_verified(

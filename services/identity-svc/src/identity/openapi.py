@@ -119,7 +119,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "patch",
         "/api/v1/identity/profiles/{citizen_id}",
         "identity",
-        "Edit your civil-status profile (identity fields locked once verified)",
+        "Edit your civil-status profile (identity fields frozen from the start of a verification: 409)",
         schemas.ProfileChanges,
         (200, schemas.Profile),
         (401, 404, 409, 415, 422),
