@@ -316,13 +316,16 @@ def _require_clerk_of(institution: str) -> str:
 @blueprint.get("/api/v1/petitions/<number>/status")
 @require_auth(PHONE_OPERATOR, CLERK)
 def staff_status(number: str) -> Response:
-    """Status by registration number alone, for the phone line (TELVERDE) and clerks."""
+    """Status by registration number alone, for the phone line (TELVERDE) and clerks of the
+    petition's institution (a national line's operators hold the role in every unit)."""
     principal = current_principal()
     assert principal is not None
     with _context().database.session() as session:
         petition = handlers.find_by_number(session, number)
-        if not principal.has_role(PHONE_OPERATOR):
-            _require_clerk_of(petition.institution)
+        if not (
+            principal.has_role(PHONE_OPERATOR, petition.institution) or principal.has_role(CLERK, petition.institution)
+        ):
+            raise Problem(403, "You answer for another institution's petitions.", kind="forbidden")
         return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
 
 
