@@ -59,7 +59,8 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "post",
         "/api/v1/auth/login",
         "auth",
-        "Log in: a short-lived access token and a refresh token",
+        "Log in: a short-lived access token, a refresh token and this device's token (send it with later "
+        "logins: strangers' failed logins never slow a known device down; 429 while this client must wait)",
         schemas.Login,
         (200, schemas.Tokens),
         (401, 403, 415, 422, 429),
