@@ -250,29 +250,3 @@ def test_a_citizen_token_cannot_use_the_counter(client, register_citizen):
         json={"unit": "SPCEP-B1", "email": "ana.popescu@example.ro"},
     )
     assert response.status_code == 403
-
-
-def test_identity_fields_are_frozen_while_a_verification_is_under_way(client, app, register_citizen):
-    from datetime import UTC, datetime, timedelta
-
-    from identity.tables import VerificationAttempt
-    from sqlalchemy import update
-
-    session = register_citizen()
-    _start(client, session)
-    frozen = client.patch(
-        "/api/v1/identity/profiles/me", headers=_auth(session["access_token"]), json={"cnp": OTHER_CNP}
-    )
-    assert frozen.status_code == 409
-    assert (frozen.get_json()["reason"], frozen.get_json()["fields"]) == ("verification-pending", ["cnp"])
-    moved = client.patch(
-        "/api/v1/identity/profiles/me", headers=_auth(session["access_token"]), json={"address": "Str. Lungă 1"}
-    )
-    assert moved.status_code == 200
-    with app.extensions["mai_database"].session() as db:  # the provider never answered: the attempt expires
-        db.execute(update(VerificationAttempt).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-        db.commit()
-    edited = client.patch(
-        "/api/v1/identity/profiles/me", headers=_auth(session["access_token"]), json={"cnp": OTHER_CNP}
-    )
-    assert edited.status_code == 200 and edited.get_json()["cnp_last_digits"] == OTHER_CNP[-4:]
