@@ -215,6 +215,16 @@ def test_staff_of_another_institution_and_admins_read_and_act_on_no_petition(cli
     assert client.get(f"{SUBMIT}/{number}/status", headers=own_line).status_code == 200
 
 
+def test_a_clerk_cannot_probe_another_institutions_petition_as_the_original_of_a_repeat(client, clerk) -> None:
+    elsewhere = submit(client)["registration_number"]  # at IGPR
+    client.post(f"{SUBMIT}/{elsewhere}/answer", json={"text": "Rezolvat."}, headers=clerk("IGPR"))
+    mine = submit(client, institution="IGSU", field="emergencies")["registration_number"]
+    probe = client.post(
+        f"{SUBMIT}/{mine}/closure", json={"outcome": "repeat", "repeat_of": elsewhere}, headers=clerk("IGSU")
+    )
+    assert probe.status_code == 403
+
+
 # --- clerks -------------------------------------------------------------------------------------
 
 

@@ -453,6 +453,8 @@ def close_petition(number: str) -> Response:
 
     def action(uow: UnitOfWork, petition: Petition, _clerk: str) -> None:
         original = handlers.find_by_number(uow.session, body["repeat_of"]) if body["repeat_of"] else None
+        if original is not None:
+            _require_clerk_of(original.institution)  # another institution's petitions are not the clerk's to read
         handlers.close(uow, petition, closure=closure, repeat_of=original)
 
     return _act(number, action)
