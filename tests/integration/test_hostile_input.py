@@ -220,7 +220,7 @@ def platform(kafka_bootstrap_servers: str, database_factory: Callable[..., str],
 class Accounts:
     citizen_id: str
     citizen: str  # a confirmed (not identity-verified) citizen's access token
-    admin: str  # a staff account holding admin@* (every role in every unit)
+    admin: str  # a staff account holding admin@* and, granted by itself, petition_clerk@*
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +266,16 @@ def accounts(platform: Platform, mail: SmtpSink) -> Accounts:
         timeout=30,
     )
     assert confirmed.status_code == 204, confirmed.text
+    # An admin holds no other role: it grants itself the clerk role (audited) to act on petitions.
+    admin = log_in(gateway, ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin_id = jwt.decode(admin, options={"verify_signature": False})["sub"]
+    granted = requests.post(
+        f"{gateway}/api/v1/staff/accounts/{admin_id}/roles",
+        json={"role": "petition_clerk", "unit": "*"},
+        headers=bearer(admin),
+        timeout=30,
+    )
+    assert granted.status_code == 200, granted.text
     return Accounts(
         citizen_id=citizen_id,
         citizen=log_in(gateway, email, CITIZEN_PASSWORD),

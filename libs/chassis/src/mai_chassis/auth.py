@@ -7,7 +7,9 @@ and issued-at are always checked. Claims this platform uses:
 - ``sub``: the account id (a citizen's opaque ``citizen_id``, or a staff member's id);
 - ``kind``: ``citizen`` or ``staff``;
 - ``roles``: for staff, a list of ``"<role>@<unit>"`` strings (``"petition_clerk@IGPR"``;
-  ``"admin@*"`` is every unit);
+  ``"certificate_clerk@*"`` is that role in every unit). Each role stands alone: ``admin`` manages
+  staff accounts and implies no other role (an admin who must act as a clerk is granted the clerk
+  role, which the audit log then shows);
 - ``acr``: the identity assurance level of a citizen (``none``, ``substantial`` or ``high``).
 """
 
@@ -69,7 +71,10 @@ class Principal:
         return {unit for r, unit in self.roles if r == role}
 
     def has_role(self, role: str, unit: str | None = None) -> bool:
-        units = self.units_for(role) | self.units_for("admin") if role != "admin" else self.units_for("admin")
+        """Holds ``role`` in ``unit`` (or, without a unit, in some unit). No role implies another."""
+        if not self.is_staff:
+            return False
+        units = self.units_for(role)
         if unit is None:
             return bool(units)
         return unit in units or ANY_UNIT in units

@@ -39,16 +39,15 @@ def _uow() -> UnitOfWork:
 
 
 def _tokens(pair: TokenPair) -> Response:
-    return jsonify(
-        schemas.Tokens().dump(
-            {
-                "access_token": pair.access_token,
-                "refresh_token": pair.refresh_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-            }
-        )
-    )
+    body: dict[str, Any] = {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+    }
+    if pair.device_token is not None:
+        body["device_token"] = pair.device_token
+    return jsonify(schemas.Tokens().dump(body))
 
 
 def _accepted() -> tuple[Response, int]:
@@ -130,7 +129,12 @@ def log_in() -> Response:
     body = load_json(schemas.Login)
     with _uow() as uow:
         pair = handlers.log_in(
-            uow, _runtime(), email=body["email"], password=body["password"], address=request.remote_addr or "unknown"
+            uow,
+            _runtime(),
+            email=body["email"],
+            password=body["password"],
+            address=request.remote_addr or "unknown",
+            device_token=body["device_token"],
         )
     return _tokens(pair)
 

@@ -67,9 +67,16 @@ class Settings(ServiceSettings):
     mail_code_attempts: int = 5
     counter_code_seconds: int = 30 * 60
     verification_seconds: int = 10 * 60
+    #: Failed logins one client (an address, or a device known to the account) may make on one
+    #: account before each further try waits (1 s, doubling, up to ``lockout_max_seconds``).
     account_free_failures: int = 5
+    #: Failed logins on one account from every client it does not know, together, before clients it
+    #: does not know wait too; a device where the owner logged in before never does.
+    unknown_client_free_failures: int = 20
     address_free_failures: int = 30
     lockout_max_seconds: int = 15 * 60
+    #: How long a device where the account logged in stays known (the device token's lifetime).
+    device_token_days: int = 180
     eid_providers: tuple[ProviderSettings, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:

@@ -59,7 +59,8 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "post",
         "/api/v1/auth/login",
         "auth",
-        "Log in: a short-lived access token and a refresh token",
+        "Log in: a short-lived access token, a refresh token and this device's token (send it with later "
+        "logins: strangers' failed logins never slow a known device down; 429 while this client must wait)",
         schemas.Login,
         (200, schemas.Tokens),
         (401, 403, 415, 422, 429),
@@ -119,7 +120,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "patch",
         "/api/v1/identity/profiles/{citizen_id}",
         "identity",
-        "Edit your civil-status profile (identity fields locked once verified)",
+        "Edit your civil-status profile (identity fields frozen from the start of a verification: 409)",
         schemas.ProfileChanges,
         (200, schemas.Profile),
         (401, 404, 409, 415, 422),

@@ -56,6 +56,15 @@ class EmailOnly(Strict):
 class Login(Strict):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    device_token = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={
+            "description": "The device token an earlier login on this device returned. A known device is "
+            "never slowed down by other clients' failed logins on the account."
+        },
+    )
 
 
 class RefreshRequest(Strict):
@@ -67,6 +76,12 @@ class Tokens(Schema):
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token is valid."})
+    device_token = fields.String(
+        metadata={
+            "description": "On login: keep it on this device (e.g. in an HttpOnly cookie) and send it with the "
+            "next logins; strangers' failed logins then never lock this device out."
+        }
+    )
 
 
 class PasswordReset(Strict):
