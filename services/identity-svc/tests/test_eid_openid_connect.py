@@ -304,16 +304,25 @@ class ScriptedProvider:
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "scripted-1"
         self.claims: dict[str, Any] = {}
         self.signing_key: Any = self.key
+        self.signing_kid = self.kid
         self.issuer = ""
+        self.key_fetches = 0
+
+    def rotate(self) -> None:
+        """A new key signs from now on; only the new one is published."""
+        self.key = self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = self.signing_kid = f"scripted-{uuid.uuid4().hex[:6]}"
 
     def jwks(self) -> dict[str, Any]:
+        self.key_fetches += 1
         public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        return {"keys": [{**public, "kid": "scripted-1", "use": "sig", "alg": "RS256"}]}
+        return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
     def id_token(self) -> str:
-        return jwt.encode(self.claims, self.signing_key, algorithm="RS256", headers={"kid": "scripted-1"})
+        return jwt.encode(self.claims, self.signing_key, algorithm="RS256", headers={"kid": self.signing_kid})
 
 
 @pytest.fixture
@@ -405,6 +414,35 @@ def test_an_id_token_signed_with_another_key_is_refused(tmp_path, scripted, regi
     scripted.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     refused = _callback(client, session, state=started["state"], code="scripted")
     assert refused.status_code == 400 and not _verified(client, session)
+
+
+def _verify_through_scripted(client, session, scripted) -> Any:
+    started = _start(client, session)
+    nonce = parse_qs(urlsplit(started["authorization_url"]).query)["nonce"][0]
+    scripted.claims = _good_claims(scripted, nonce)
+    return _callback(client, session, state=started["state"], code="scripted")
+
+
+def test_keys_the_provider_rotated_to_are_fetched_again(tmp_path, scripted, register_citizen_with, monkeypatch):
+    import identity.eid
+
+    monkeypatch.setattr(identity.eid, "KEY_REFETCH_SECONDS", 0.0)
+    client, register = register_citizen_with(tmp_path, provider_settings(scripted.issuer))
+    assert _verify_through_scripted(client, register(), scripted).status_code == 200
+    scripted.rotate()
+    assert _verify_through_scripted(client, register(email="ana.2@example.ro"), scripted).status_code == 200
+    assert scripted.key_fetches == 2
+
+
+def test_tokens_with_unknown_key_ids_do_not_flood_the_provider_with_key_requests(
+    tmp_path, scripted, register_citizen_with
+):
+    client, register = register_citizen_with(tmp_path, provider_settings(scripted.issuer))
+    for n in range(4):
+        scripted.signing_kid = f"unknown-{n}"
+        refused = _verify_through_scripted(client, register(email=f"ana.{n}@example.ro"), scripted)
+        assert refused.status_code == 400
+    assert scripted.key_fetches == 1  # the first fetch; refetching waits for the interval
 
 
 def test_an_unreachable_provider_is_a_503_and_leaves_nothing_started(tmp_path, register_citizen_with):

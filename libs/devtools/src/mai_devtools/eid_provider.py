@@ -110,7 +110,7 @@ class LocalEidProvider:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         self.proc = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT, env=env)  # noqa: S603
         if self.log_path:
             output.close()  # type: ignore[union-attr]
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     command = provider.command()
     for citizen in SAMPLE_CITIZENS:
         command += ["--user-claims", json.dumps(citizen)]
-    os.environ["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+    os.environ["PYTHONWARNINGS"] = "ignore"
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and module
 
 
