@@ -179,13 +179,11 @@ class OpenIdProvider:
     def authorization_url(self, *, state: str, nonce: str, code_verifier: str, redirect_uri: str) -> str:
         if redirect_uri not in self.redirect_uris:
             raise ValueError("redirect URI not configured for this provider")
+        # Ask for the levels we accept (a voluntary claim: the ID token's acr is checked anyway).
         acceptable = [acr for acr, level in self.config.acr_levels if assurance_at_least(level, self.minimum)]
+        extra = {"acr_values": " ".join(acceptable)} if acceptable else {}
         url, _state = self._client(redirect_uri).create_authorization_url(
-            self.metadata()["authorization_endpoint"],
-            state=state,
-            nonce=nonce,
-            code_verifier=code_verifier,
-            acr_values=" ".join(acceptable),
+            self.metadata()["authorization_endpoint"], state=state, nonce=nonce, code_verifier=code_verifier, **extra
         )
         return str(url)
 
