@@ -50,8 +50,8 @@ if [[ ! -s $DEV_ENV ]]; then
 fi
 if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
   echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
-  chmod 600 "$DEV_ENV"
 fi
+chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090
 source "$DEV_ENV"
