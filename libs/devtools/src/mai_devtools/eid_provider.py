@@ -7,7 +7,7 @@ accepts any client id and secret and any redirect URI, signs ID tokens with a ke
 
 - the person's claims are set beforehand with ``PUT /users/<sub>`` (a JSON object: ``cnp``,
   ``family_name``, ``given_name``, ``birthdate``, ``acr``, ...) — :meth:`LocalEidProvider.enrol` —
-  or given on its command line (``--user-claims``: the sample citizens of ``make run``);
+  or built in (``--sample-citizens``: the sample citizens of ``make run``);
 - on the authorization page a browser fills the text field named ``sub`` (placeholder "sub") and
   presses the button "Authorize"; a predefined or recently used person is one button named after
   the ``sub`` under "Authenticate predefined users"; "Deny" refuses (the provider then redirects
@@ -15,23 +15,26 @@ accepts any client id and secret and any redirect URI, signs ID tokens with a ke
 - the provider answers the form with a 302 to the redirect URI, carrying ``code`` and ``state``.
 
 identity-svc refuses this provider in production (``EID_<N>_TEST_PROVIDER=true``, an ``http``
-issuer on this machine). ``mai-eid-provider`` starts it for ``make run`` with sample citizens.
+issuer on this machine). ``mai-eid-provider --sample-citizens`` starts it for ``make run``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import subprocess
 import sys
 import time
+import warnings
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import requests
+from werkzeug.serving import make_server
 
 from mai_devtools.ports import free_port
 
@@ -92,26 +95,23 @@ class LocalEidProvider:
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def command(self) -> list[str]:
-        return [
+    def command(self, *, sample_citizens: bool = False) -> list[str]:
+        command = [
             sys.executable,
             "-m",
-            "oidc_provider_mock",
-            "--host",
-            "127.0.0.1",
+            "mai_devtools.eid_provider",
             "--port",
             str(self.port),
-            "--require-nonce",
             "--token-max-age",
             str(self.token_max_age),
         ]
+        return command + (["--sample-citizens"] if sample_citizens else [])
 
     def start(self, timeout: float = 30.0) -> LocalEidProvider:
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        self.proc = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+        self.proc = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
         if self.log_path:
             output.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout
@@ -209,17 +209,54 @@ class LocalEidProvider:
         return {**sent, "redirect_uri": location.split("?")[0]}
 
 
+def provider_app(*, users: tuple[dict[str, str], ...] = (), token_max_age: int = 600) -> Any:
+    """The provider as a WSGI app: oidc-provider-mock's endpoints, with a page frame of our own.
+
+    The frame (``eid_provider_templates/_base.html``) loads nothing from other hosts (the package's
+    own loads a stylesheet from a CDN), and the interactive debugger the package wraps around the
+    app is taken off: an error is a plain 500.
+    """
+    import flask
+    import jinja2
+    import oidc_provider_mock
+
+    app = flask.Flask(__name__)
+    app.jinja_loader = jinja2.ChoiceLoader(  # our frame first, the package's pages after it
+        [
+            jinja2.FileSystemLoader(Path(__file__).parent / "eid_provider_templates"),
+            jinja2.FileSystemLoader(Path(oidc_provider_mock.__file__).parent / "templates"),
+        ]
+    )
+    app.secret_key = os.urandom(16)
+    oidc_provider_mock.init_app(
+        app,
+        require_nonce=True,
+        access_token_max_age=timedelta(seconds=token_max_age),
+        user_claims=[
+            oidc_provider_mock.User(sub=u["sub"], claims={k: v for k, v in u.items() if k != "sub"}) for u in users
+        ],
+    )
+    app.debug = False
+    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # without werkzeug's DebuggedApplication
+    return app
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``mai-eid-provider``: the development provider, with the sample citizens one click away."""
+    """``mai-eid-provider``: serve the development provider on loopback until stopped."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=9400)
+    parser.add_argument("--token-max-age", type=int, default=600, help="seconds an ID token is valid")
+    parser.add_argument("--sample-citizens", action="store_true", help="one-click buttons for the sample citizens")
     args = parser.parse_args(argv)
-    provider = LocalEidProvider(port=args.port)
-    command = provider.command()
-    for citizen in SAMPLE_CITIZENS:
-        command += ["--user-claims", json.dumps(citizen)]
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and module
+    import authlib.deprecate  # noqa: F401 - it turns its warnings on at import; off again below
+
+    warnings.simplefilter("ignore")  # the package imports modules its Authlib deprecates
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry states and nonces
+    app = provider_app(users=SAMPLE_CITIZENS if args.sample_citizens else (), token_max_age=args.token_max_age)
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    logging.getLogger(__name__).info("test OpenID Connect provider at http://127.0.0.1:%d", args.port)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
