@@ -188,9 +188,8 @@ def test_the_citizen_refusing_at_the_provider_is_a_provider_error(client, regist
     session = register_citizen()
     started = _start(client, session)
     back = eid_provider.deny(started["authorization_url"])
-    assert back["error"] == "access_denied"
-    # The portal sends the state it keeps in its session with the provider's error.
-    answer = _callback(client, session, state=started["state"], error=back["error"], error_description="denied")
+    assert back["error"] == "access_denied" and back["state"] == started["state"]
+    answer = _callback(client, session, state=back["state"], error=back["error"], error_description="denied")
     assert answer.status_code == 400 and answer.get_json()["provider_error"] == "access_denied"
     assert _callback(client, session, state=started["state"], code="late").status_code == 409
 

@@ -11,7 +11,7 @@ accepts any client id and secret and any redirect URI, signs ID tokens with a ke
 - on the authorization page a browser fills the text field named ``sub`` (placeholder "sub") and
   presses the button "Authorize"; a predefined or recently used person is one button named after
   the ``sub`` under "Authenticate predefined users"; "Deny" refuses (the provider then redirects
-  with ``error=access_denied`` and, in the 0.3 line, without ``state``);
+  with ``error=access_denied`` and ``state``);
 - the provider answers the form with a 302 to the redirect URI, carrying ``code`` and ``state``.
 
 identity-svc refuses this provider in production (``EID_<N>_TEST_PROVIDER=true``, an ``http``
@@ -31,7 +31,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from werkzeug.serving import make_server
@@ -85,17 +85,25 @@ class _AuthorizationForm(HTMLParser):
 class LocalEidProvider:
     """oidc-provider-mock as a process on a loopback port, with what a test does on its pages."""
 
-    def __init__(self, *, port: int | None = None, log_path: Path | None = None, token_max_age: int = 600) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        log_path: Path | None = None,
+        token_max_age: int = 600,
+        sample_citizens: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
         self.token_max_age = token_max_age
+        self.sample_citizens = sample_citizens
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def issuer(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def command(self, *, sample_citizens: bool = False) -> list[str]:
+    def command(self) -> list[str]:
         command = [
             sys.executable,
             "-m",
@@ -105,7 +113,7 @@ class LocalEidProvider:
             "--token-max-age",
             str(self.token_max_age),
         ]
-        return command + (["--sample-citizens"] if sample_citizens else [])
+        return command + (["--sample-citizens"] if self.sample_citizens else [])
 
     def start(self, timeout: float = 30.0) -> LocalEidProvider:
         if self.log_path:
@@ -238,6 +246,20 @@ def provider_app(*, users: tuple[dict[str, str], ...] = (), token_max_age: int =
     )
     app.debug = False
     app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # without werkzeug's DebuggedApplication
+
+    @app.after_request
+    def state_on_refusals(response: flask.Response) -> flask.Response:
+        """An error redirect carries the request's ``state`` (RFC 6749, 4.1.2.1), as real providers
+        do; the package's "Deny" leaves it out."""
+        state, location = flask.request.args.get("state"), response.headers.get("Location")
+        if state and location and response.status_code in (302, 303):
+            parts = urlsplit(location)
+            sent = parse_qs(parts.query)
+            if "error" in sent and "state" not in sent:
+                query = urlencode([*((k, v) for k, vs in sent.items() for v in vs), ("state", state)])
+                response.headers["Location"] = urlunsplit(parts._replace(query=query))
+        return response
+
     return app
 
 
