@@ -309,6 +309,7 @@ class ScriptedProvider:
         self.signing_kid = self.kid
         self.issuer = ""
         self.key_fetches = 0
+        self.keys_broken = False
 
     def rotate(self) -> None:
         """A new key signs from now on; only the new one is published."""
@@ -341,6 +342,8 @@ def scripted() -> Iterator[ScriptedProvider]:
                         "jwks_uri": provider.issuer + "/jwks",
                     },
                 )
+            elif self.path == "/jwks" and provider.keys_broken:
+                send_json(self, 503, {})
             elif self.path == "/jwks":
                 send_json(self, 200, provider.jwks())
             else:
@@ -431,6 +434,18 @@ def test_keys_the_provider_rotated_to_are_fetched_again(tmp_path, scripted, regi
     scripted.rotate()
     assert _verify_through_scripted(client, register(email="ana.2@example.ro"), scripted).status_code == 200
     assert scripted.key_fetches == 2
+
+
+def test_the_last_good_keys_serve_while_the_provider_cannot_publish_them(
+    tmp_path, scripted, register_citizen_with, monkeypatch
+):
+    import identity.eid
+
+    monkeypatch.setattr(identity.eid, "KEYS_SECONDS", 0.0)  # every verification wants fresh keys
+    client, register = register_citizen_with(tmp_path, provider_settings(scripted.issuer))
+    assert _verify_through_scripted(client, register(), scripted).status_code == 200
+    scripted.keys_broken = True
+    assert _verify_through_scripted(client, register(email="ana.2@example.ro"), scripted).status_code == 200
 
 
 def test_tokens_with_unknown_key_ids_do_not_flood_the_provider_with_key_requests(

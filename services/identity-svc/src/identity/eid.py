@@ -18,7 +18,8 @@ configured in :mod:`identity.config`. The flow is the authorization code flow wi
 
 Authlib builds the authorization request and performs the code exchange; joserfc (Authlib's JOSE
 library) verifies the ID token. The provider's metadata (discovery) and keys are cached per
-process; an ID token signed with a key we do not know refetches the key set, at most once a minute.
+process, and the last good ones are kept while the provider cannot be reached; an ID token signed
+with a key we do not know refetches the key set, at most once a minute.
 
 Errors: :class:`ProviderUnavailable` (the provider cannot be reached or answers nonsense: try
 again later), :class:`IdentificationRefused` (the code, the token or its claims cannot be
@@ -110,11 +111,10 @@ def subject_digest(key: bytes, provider: str, subject: str) -> str:
 class OpenIdProvider:
     """One OpenID Connect provider: authorization requests, code exchange, ID-token checks."""
 
-    def __init__(self, config: ProviderSettings, *, http: requests.Session | None = None) -> None:
+    def __init__(self, config: ProviderSettings) -> None:
         self.config = config
         self.name = config.name
         self.redirect_uris = config.redirect_uris
-        self._http = http or requests.Session()
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
@@ -125,7 +125,7 @@ class OpenIdProvider:
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            response = self._http.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+            response = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
             response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
@@ -140,12 +140,18 @@ class OpenIdProvider:
             if self._metadata is not None and time.monotonic() - self._metadata_at < METADATA_SECONDS:
                 return self._metadata
         url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        document = self._get_json(url, "discovery")
-        if document.get("issuer") != self.config.issuer:
-            raise ProviderUnavailable("discovery names another issuer")
-        for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            if not isinstance(document.get(endpoint), str):
-                raise ProviderUnavailable(f"discovery lacks {endpoint}")
+        try:
+            document = self._get_json(url, "discovery")
+            if document.get("issuer") != self.config.issuer:
+                raise ProviderUnavailable("discovery names another issuer")
+            for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+                if not isinstance(document.get(endpoint), str):
+                    raise ProviderUnavailable(f"discovery lacks {endpoint}")
+        except ProviderUnavailable as exc:
+            if self._metadata is None:
+                raise
+            logger.warning("provider %s: keeping its last metadata (%s)", self.name, exc)
+            return self._metadata
         with self._lock:
             self._metadata, self._metadata_at = document, time.monotonic()
         return document
@@ -155,11 +161,19 @@ class OpenIdProvider:
             age = time.monotonic() - self._keys_at
             if self._keys is not None and age < KEYS_SECONDS and not (refetch and age >= KEY_REFETCH_SECONDS):
                 return self._keys
-        published = self._get_json(self.metadata()["jwks_uri"], "keys")
         try:
-            keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
-        except (JoseError, ValueError, TypeError, KeyError):
-            raise ProviderUnavailable("keys: not a JWK set") from None
+            published = self._get_json(self.metadata()["jwks_uri"], "keys")
+            try:
+                keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
+            except (JoseError, ValueError, TypeError, KeyError):
+                raise ProviderUnavailable("keys: not a JWK set") from None
+        except ProviderUnavailable as exc:
+            if self._keys is None:
+                raise
+            logger.warning("provider %s: keeping its last keys (%s)", self.name, exc)
+            with self._lock:
+                self._keys_at = time.monotonic() - KEYS_SECONDS + KEY_REFETCH_SECONDS  # try again soon
+            return self._keys
         with self._lock:
             self._keys, self._keys_at = keys, time.monotonic()
         return keys

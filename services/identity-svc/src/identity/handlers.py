@@ -694,6 +694,12 @@ def start_verification(
 
 
 def _subject_key(rt: Runtime) -> bytes:
+    """The key of provider-subject digests (a provider's ``sub`` may be a CNP: never stored plain).
+
+    Derived from the newest encryption key: after a rotation of ``IDENTITY_ENCRYPTION_KEYS`` the
+    digests of earlier verifications no longer match new ones (the one-account-per-person check
+    then covers verifications made since the rotation).
+    """
     newest = rt.settings.encryption_keys[0].strip().encode()
     return hmac.new(newest, b"identity eid subjects v1", hashlib.sha256).digest()
 
