@@ -245,7 +245,7 @@ def provider_app(*, users: tuple[dict[str, str], ...] = (), token_max_age: int =
         ],
     )
     app.debug = False
-    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # without werkzeug's DebuggedApplication
+    app.wsgi_app = getattr(app.wsgi_app, "app", app.wsgi_app)  # type: ignore[method-assign] # no DebuggedApplication
 
     @app.after_request
     def state_on_refusals(response: flask.Response) -> flask.Response:

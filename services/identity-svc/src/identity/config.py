@@ -117,6 +117,10 @@ def _is_this_machine(host: str) -> bool:
         return False
 
 
+def _redirect_uris(listed: list[str]) -> tuple[str, ...]:
+    return tuple(uri.strip() for uri in listed if uri.strip())
+
+
 def _acr_levels(raw: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in raw.split(","):
@@ -181,7 +185,7 @@ class Settings(ServiceSettings):
                     issuer=env.str(prefix + "ISSUER"),
                     client_id=env.str(prefix + "CLIENT_ID"),
                     client_secret=env.str(prefix + "CLIENT_SECRET"),
-                    redirect_uris=tuple(u.strip() for u in env.list(prefix + "REDIRECT_URIS") if u.strip()),
+                    redirect_uris=_redirect_uris(env.list(prefix + "REDIRECT_URIS")),
                     scope=env.str(prefix + "SCOPE", "openid profile"),
                     token_auth_method=env.str(prefix + "TOKEN_AUTH_METHOD", "client_secret_basic"),
                     claims=claims,
