@@ -188,15 +188,23 @@ class CivilStatus:
         return CivilStatus(**values)
 
 
-def assert_identity_matches(civil: CivilStatus, *, cnp: str, last_name: str, first_name: str) -> None:
-    """Evidence must name the same person: same CNP, same names (diacritics aside)."""
+def assert_identity_matches(
+    civil: CivilStatus, *, cnp: str | None, last_name: str, first_name: str, birth_date: date | None = None
+) -> None:
+    """Evidence must name the same person: same CNP, same names (diacritics aside), same birth date.
+
+    A provider that identifies by a pseudonymous subject gives no CNP (``None``); its evidence is
+    then the names and the birth date, which the caller must require.
+    """
     mismatched = []
-    if cnp != civil.cnp:
+    if cnp is not None and cnp != civil.cnp:
         mismatched.append("cnp")
     if not same_name(last_name, civil.last_name):
         mismatched.append("last_name")
     if not same_name(first_name, civil.first_name):
         mismatched.append("first_name")
+    if birth_date is not None and birth_date != civil.birth_date:
+        mismatched.append("birth_date")
     if mismatched:
         raise IdentityMismatchError(", ".join(mismatched))
 

@@ -6,6 +6,8 @@ raises; every other handler commits once at its end.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from . import domain
 from .config import Settings
 from .domain import AccountKind, AssuranceLevel, CivilStatus, MailCodePurpose, StaffRole, VerificationMethod
-from .eid import AnswerRefusedError, SignedAnswerProvider
+from .eid import AssuranceTooLow, IdentificationRefused, OpenIdProvider, ProviderUnavailable, subject_digest
 from .protection import FieldCipher, MailCodeHasher, SecretHasher, digest
 from .signing import KeyRing
 from .tables import (
@@ -35,7 +37,6 @@ from .tables import (
     IdentityVerification,
     LoginThrottle,
     MailChallenge,
-    ProviderAnswerSeen,
     RefreshToken,
     StaffAuditEntry,
     StaffRoleGrant,
@@ -65,7 +66,7 @@ class Runtime:
     cipher: FieldCipher
     sealer: Sealer
     keys: KeyRing
-    providers: dict[str, SignedAnswerProvider]
+    providers: dict[str, OpenIdProvider]
 
 
 @dataclass(frozen=True)
@@ -701,6 +702,7 @@ def _mark_verified(
     clerk_id: str | None = None,
     document_type: str | None = None,
     document_number_sealed: str | None = None,
+    subject_digest: str | None = None,
 ) -> None:
     now = _now()
     account.verified_at = now
@@ -715,6 +717,7 @@ def _mark_verified(
             document_type=document_type,
             document_number_sealed=document_number_sealed,
             assurance_level=assurance,
+            subject_digest=subject_digest,
             verified_at=now,
         )
     )
@@ -741,10 +744,8 @@ def _unverified_citizen(uow: UnitOfWork, principal: Principal) -> Account:
     return account
 
 
-def start_verification(
-    uow: UnitOfWork, rt: Runtime, principal: Principal, *, provider_name: str, redirect_uri: str
-) -> dict[str, Any]:
-    provider = rt.providers.get(provider_name)
+def _provider(rt: Runtime, name: str) -> OpenIdProvider:
+    provider = rt.providers.get(name)
     if provider is None:
         raise Problem(
             422,
@@ -752,14 +753,52 @@ def start_verification(
             kind="validation-error",
             errors={"provider": [f"one of {sorted(rt.providers)}"]},
         )
+    return provider
+
+
+def _provider_unavailable() -> Problem:
+    return Problem(
+        503,
+        "The identification provider cannot be reached; try again in a few minutes.",
+        kind="provider-unavailable",
+        headers={"Retry-After": "30"},
+    )
+
+
+def start_verification(
+    uow: UnitOfWork, rt: Runtime, principal: Principal, *, provider_name: str, redirect_uri: str | None
+) -> dict[str, Any]:
+    """Send the citizen to an OpenID Connect provider: an attempt bound to this account.
+
+    ``state`` is returned once (the portal keeps it in its session) and only its digest is stored;
+    the nonce and the sealed PKCE verifier stay here until the callback.
+    """
+    provider = _provider(rt, provider_name)
+    redirect_uri = redirect_uri or provider.redirect_uris[0]
+    if redirect_uri not in provider.redirect_uris:
+        raise Problem(
+            422,
+            "This redirect URI is not registered for the provider.",
+            kind="validation-error",
+            errors={"redirect_uri": ["must be one of the provider's registered redirect URIs"]},
+        )
+    state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    try:  # the provider's metadata may need a request: before any row is locked
+        authorization_url = provider.authorization_url(
+            state=state, nonce=nonce, code_verifier=verifier, redirect_uri=redirect_uri
+        )
+    except ProviderUnavailable as exc:
+        logger.warning("identification provider %s unavailable: %s", provider.name, exc)
+        raise _provider_unavailable() from None
     account = _unverified_citizen(uow, principal)
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = _now() + timedelta(seconds=rt.settings.verification_seconds)
     attempt = VerificationAttempt(
         account_id=account.id,
         provider=provider.name,
         state_digest=digest(state),
         nonce=nonce,
+        code_verifier_sealed=rt.cipher.seal(verifier),
+        redirect_uri=redirect_uri,
         expires_at=expires,
         created_at=_now(),
     )
@@ -768,45 +807,114 @@ def start_verification(
     return {
         "verification_id": str(attempt.id),
         "provider": provider.name,
+        "authorization_url": authorization_url,
+        "state": state,
         "expires_at": expires,
-        "authorization_url": provider.authorization_url(state=state, nonce=nonce, redirect_uri=redirect_uri),
     }
 
 
-def finish_verification(uow: UnitOfWork, rt: Runtime, *, state: str, answer: str) -> dict[str, Any]:
-    """Check the provider's signed answer for the attempt ``state`` names; verify on a match."""
-    refused = Problem(400, "The identification answer cannot be accepted.", kind="identification-refused")
+def _subject_key(rt: Runtime) -> bytes:
+    """The key of provider-subject digests (a provider's ``sub`` may be a CNP: never stored plain).
+
+    Derived from the newest encryption key: after a rotation of ``IDENTITY_ENCRYPTION_KEYS`` the
+    digests of earlier verifications no longer match new ones (the one-account-per-person check
+    then covers verifications made since the rotation).
+    """
+    newest = rt.settings.encryption_keys[0].strip().encode()
+    return hmac.new(newest, b"identity eid subjects v1", hashlib.sha256).digest()
+
+
+def finish_verification(
+    uow: UnitOfWork,
+    rt: Runtime,
+    principal: Principal,
+    *,
+    state: str,
+    code: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The provider sent the citizen back: redeem the code for an ID token and verify on a match.
+
+    The attempt that ``state`` names must belong to the caller's account and be open; it is spent
+    whatever the outcome (a provider that cannot be reached leaves it open for a retry).
+    """
     attempt = uow.session.scalars(
         select(VerificationAttempt).where(VerificationAttempt.state_digest == digest(state)).with_for_update()
     ).first()
-    if attempt is None or attempt.finished_at is not None or _aware(attempt.expires_at) < _now():
-        raise refused
-    provider = rt.providers.get(attempt.provider)
-    if provider is None:
-        raise refused
+    not_found = Problem(404, "No such identity verification.", kind="not-found")
+    if attempt is None or principal.kind != AccountKind.CITIZEN:
+        raise not_found
 
     def fail(outcome: str, problem: Problem) -> Problem:
-        attempt.finished_at, attempt.outcome = _now(), outcome
+        attempt.finished_at, attempt.outcome = _now(), outcome[:32]
         uow.commit()
-        logger.info("identification answer refused: %s (provider %s)", outcome, attempt.provider)
+        logger.info("identity verification %s refused: %s (provider %s)", attempt.id, outcome, attempt.provider)
         return problem
 
+    if str(attempt.account_id) != principal.subject:
+        # Another account holds this state: the redirect reached someone who did not start it.
+        # The attempt is spent, so that a code issued to that person cannot be redeemed later.
+        if attempt.finished_at is None:
+            raise fail("presented-by-another-account", not_found)
+        raise not_found
+    if attempt.finished_at is not None:
+        raise Problem(409, "This identity verification was already used; start a new one.", kind="verification-used")
+    if _aware(attempt.expires_at) < _now():
+        expired = Problem(410, "The identity verification expired; start a new one.", kind="verification-expired")
+        raise fail("expired", expired)
+    provider = rt.providers.get(attempt.provider)
+    if provider is None or not attempt.code_verifier_sealed or not attempt.redirect_uri:
+        raise fail("provider-gone", Problem(409, "Start a new identity verification.", kind="verification-used"))
+    if error is not None or not code:
+        raise fail(
+            "provider-error",
+            Problem(
+                400,
+                "The identification provider did not identify you.",
+                kind="provider-error",
+                provider_error=error or "no_code",
+            ),
+        )
     try:
-        person = provider.read_answer(answer, nonce=attempt.nonce)
-    except AnswerRefusedError as exc:
-        raise fail("refused:" + str(exc)[:20], refused) from None
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(ProviderAnswerSeen(provider=provider.name, jti=person.jti, seen_at=_now()))
-    except IntegrityError:
-        raise fail("replayed", refused) from None
+        person = provider.identify(
+            code=code,
+            code_verifier=rt.cipher.open(attempt.code_verifier_sealed),
+            redirect_uri=attempt.redirect_uri,
+            nonce=attempt.nonce,
+        )
+    except ProviderUnavailable as exc:
+        logger.warning("identification provider %s unavailable: %s", provider.name, exc)
+        raise _provider_unavailable() from None
+    except AssuranceTooLow as exc:
+        raise fail(
+            "assurance-too-low",
+            Problem(
+                422,
+                "The provider identified you at a lower level of assurance than identity verification needs.",
+                kind="assurance-too-low",
+                asserted=exc.asserted,
+                required=exc.required,
+            ),
+        ) from None
+    except IdentificationRefused as exc:
+        raise fail(
+            "refused:" + str(exc)[:23],
+            Problem(400, "The identification answer cannot be accepted.", kind="identification-refused"),
+        ) from None
+
+    # The invariant: an account is verified only with the identity the provider asserted, checked
+    # under locks on the account and its civil-status row, so no concurrent edit slips between.
     account = _account(uow, attempt.account_id, lock=True)
-    record = uow.session.get(CivilStatusRecord, account.id)
+    record = uow.session.get(CivilStatusRecord, account.id, with_for_update=True)
     if account.verified_at is not None or record is None:
         raise fail("already-verified", Problem(409, "The identity is already verified.", kind="already-verified"))
     try:
         domain.assert_identity_matches(
-            _civil_status(rt, record), cnp=person.cnp, last_name=person.last_name, first_name=person.first_name
+            _civil_status(rt, record),
+            cnp=person.cnp,
+            last_name=person.last_name,
+            first_name=person.first_name,
+            birth_date=person.birth_date,
         )
     except domain.IdentityMismatchError as exc:
         raise fail(
@@ -818,13 +926,34 @@ def finish_verification(uow: UnitOfWork, rt: Runtime, *, state: str, answer: str
                 fields=str(exc).split(", "),
             ),
         ) from None
+    subject = subject_digest(_subject_key(rt), provider.name, person.subject)
+    in_use = Problem(409, "This person's identity already verifies another account.", kind="identity-in-use")
+    taken = uow.session.scalars(
+        select(IdentityVerification.id).where(
+            IdentityVerification.provider == provider.name, IdentityVerification.subject_digest == subject
+        )
+    ).first()
+    if taken is not None:
+        raise fail("identity-in-use", in_use)
+    try:
+        with uow.session.begin_nested():  # another account verified by the same person at this moment
+            _mark_verified(
+                uow,
+                account,
+                method=VerificationMethod.EID_PROVIDER,
+                assurance=person.assurance,
+                provider=provider.name,
+                subject_digest=subject,
+            )
+    except IntegrityError:
+        raise fail("identity-in-use", in_use) from None
     attempt.finished_at, attempt.outcome = _now(), "verified"
-    _mark_verified(
-        uow, account, method=VerificationMethod.EID_PROVIDER, assurance=provider.assurance, provider=provider.name
-    )
     uow.commit()
     return {
         "citizen_id": str(account.id),
+        "verification_id": str(attempt.id),
+        "method": VerificationMethod.EID_PROVIDER.value,
+        "provider": provider.name,
         "assurance_level": account.assurance_level,
         "verified_at": account.verified_at,
     }
@@ -952,6 +1081,7 @@ def verify_at_counter(
     uow.commit()
     return {
         "citizen_id": str(account.id),
+        "method": VerificationMethod.COUNTER.value,
         "assurance_level": account.assurance_level,
         "verified_at": account.verified_at,
     }
