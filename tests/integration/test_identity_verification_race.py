@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 from identity import create_app
 from identity.service import MIGRATIONS
 from identity.tables import Account
-from identity.testing import OTHER_CNP, VALID_CNP, add_signing_key, make_settings
+from identity.testing import OTHER_CNP, VALID_CNP, add_signing_key, make_settings, provider_settings
 from mai_chassis.migrations import upgrade
+from mai_devtools.eid_provider import LocalEidProvider
 from sqlalchemy import update
 from werkzeug.serving import make_server
 
@@ -30,18 +30,29 @@ EDITORS = 4
 EDITS_PER_EDITOR = 6
 
 
+@pytest.fixture(scope="module")
+def eid_provider() -> Iterator[LocalEidProvider]:
+    with LocalEidProvider() as provider:
+        yield provider
+
+
 @pytest.fixture
-def identity(database_factory: Callable[..., str]) -> Iterator[dict[str, Any]]:
+def identity(database_factory: Callable[..., str], eid_provider: LocalEidProvider) -> Iterator[dict[str, Any]]:
     url = database_factory("identity")
     upgrade(url, MIGRATIONS)
-    settings = make_settings(url)
+    settings = make_settings(url, eid_providers=(provider_settings(eid_provider.issuer),))
     add_signing_key(settings)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "settings": settings, "app": app}
+        yield {
+            "base": f"http://127.0.0.1:{server.server_port}",
+            "settings": settings,
+            "app": app,
+            "eid_provider": eid_provider,
+        }
     finally:
         server.shutdown()
         app.extensions["mai_database"].dispose()
@@ -77,31 +88,19 @@ def _citizen(identity: dict[str, Any]) -> dict[str, str]:
 
 def _provider_callback(identity: dict[str, Any], citizen: dict[str, str]) -> Callable[[requests.Session], int]:
     """Starts a verification and has the provider identify the citizen as who they are (VALID_CNP);
-    returns the call that delivers the provider's answer to our callback."""
-    base, public = identity["base"], identity["settings"].public_base_url
+    returns the call that brings the provider's answer back to our callback."""
+    base, provider = identity["base"], identity["eid_provider"]
+    auth = _auth(citizen["access_token"])
     started = requests.post(
-        f"{base}/api/v1/identity/verifications",
-        json={"provider": "sandbox"},
-        headers=_auth(citizen["access_token"]),
-        timeout=10,
+        f"{base}/api/v1/identity/verifications", json={"provider": "bank-card"}, headers=auth, timeout=10
     )
     assert started.status_code == 201, started.text
-    query = {k: v[0] for k, v in parse_qs(urlparse(started.json()["authorization_url"]).query).items()}
-    answered = requests.post(
-        f"{base}/sandbox/eid/sandbox/authorize",
-        json={
-            "state": query["state"],
-            "nonce": query["nonce"],
-            "redirect_uri": query["redirect_uri"],
-            "cnp": VALID_CNP,
-            "last_name": "Popescu",
-            "first_name": "Ana",
-        },
-        timeout=10,
-    )
-    assert answered.status_code == 200, answered.text
-    callback = answered.json()["redirect_to"].replace(public, base)
-    return lambda http: http.get(callback, timeout=30).status_code
+    sub = "ana." + uuid.uuid4().hex[:12]
+    provider.enrol(sub, cnp=VALID_CNP, family_name="Popescu", given_name="Ana")
+    back = provider.identify(started.json()["authorization_url"], sub)
+    callback = {"state": back["state"], "code": back["code"]}
+    url = f"{base}/api/v1/identity/verifications/callback"
+    return lambda http: http.post(url, json=callback, headers=auth, timeout=30).status_code
 
 
 def _counter_verification(identity: dict[str, Any], citizen: dict[str, str]) -> Callable[[requests.Session], int]:
