@@ -22,11 +22,13 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -46,6 +48,7 @@ from mai_chassis.testing import ensure_topics, read_events, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
 from mai_devtools.platform import BIN, Platform
+from record.testing import make_cnp
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -672,8 +675,13 @@ LONG = 100_000
         ("/api/v1/auth/login", {"email": "a@example.ro", "password": "p" * LONG}, "password"),
         (
             "/api/v1/certificates/verifications",
-            {"registration_number": "R" * LONG, "cnp": "1800101221144"},
-            "registration_number",
+            {"number": "R" * LONG, "cnp": "1800101221144"},
+            "number",
+        ),
+        (
+            "/api/v1/certificates/verifications",
+            {"number": "CJ-2026-0000001", "verification_code": "7" * LONG},
+            "verification_code",
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 60 else "",
@@ -834,7 +842,7 @@ def test_sql_and_html_in_a_petition_are_stored_and_returned_inert(
         (
             "POST",
             "/api/v1/certificates/verifications",
-            {"registration_number": "' OR 1=1 --", "cnp": "1800101221144"},
+            {"number": "' OR 1=1 --", "cnp": "1800101221144"},
             (200, 404, 422),
         ),
         ("GET", "/api/v1/faq?field=' OR '1'='1", None, (422,)),
@@ -924,6 +932,62 @@ def test_a_crafted_file_is_refused_as_a_petition_attachment_and_as_an_immigratio
     assert {d["status"] for d in documents} == {"missing"}
     fetched = requests.get(f"{application}/documents/application-form/content", headers=citizen, timeout=30)
     assert fetched.status_code == 404
+
+
+# --- the certificate verification oracle --------------------------------------------------------
+
+VERIFICATIONS = "/api/v1/certificates/verifications"
+
+
+def test_a_burst_of_cnp_guesses_at_one_number_gets_no_more_than_the_budget_answered(platform: Platform) -> None:
+    """Twenty parallel guesses at one number: five are checked (not_found), every other one is locked
+    out (429 with Retry-After), not one slips past the budget. No certificate has the number: a real
+    one answers alike."""
+    number = f"CJ-2026-8{uuid.uuid4().int % 10**6:06d}"
+
+    def guess(_: int) -> requests.Response:
+        return requests.post(
+            f"{platform.gateway_url}{VERIFICATIONS}", json={"number": number, "cnp": make_cnp()}, timeout=30
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(guess, range(20)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [429] * 15
+    assert all(a.json() == {"result": "not_found"} for a in answers if a.status_code == 200)
+    for locked in (a for a in answers if a.status_code == 429):
+        problem = assert_problem(locked, 429)
+        assert problem["type"].endswith("/verification-locked")
+        assert int(locked.headers["Retry-After"]) > 3600
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"number": "CJ-2026-0000001"},
+        {"number": "CJ-2026-0000001", "cnp": "1800101221144", "verification_code": "7K2Q-MXPA-9D4T"},
+        {"number": "CJ-2026-0000001", "cnp": None, "verification_code": None},
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q-MXPA-9D4"},
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q-MXPA-9D4\u0422"},  # a Cyrillic Te
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q\u200bMXPA9D4T"},
+        {"number": "CJ-2026-0000001", "verification_code": 712345678901},
+        {"registration_number": "CJ-2026-0000001", "cnp": "1800101221144"},
+    ],
+    ids=["neither", "both", "both-null", "short-code", "homoglyph-code", "invisible-code", "number-code", "old-field"],
+)
+def test_a_verification_without_exactly_one_well_formed_proof_is_a_422(
+    platform: Platform, body: dict[str, Any]
+) -> None:
+    assert_problem(requests.post(f"{platform.gateway_url}{VERIFICATIONS}", json=body, timeout=30), 422)
+
+
+def test_guessing_verification_codes_tells_nothing_and_locks_nobody_out(platform: Platform) -> None:
+    number = f"CJ-2026-7{uuid.uuid4().int % 10**6:06d}"
+    for _ in range(8):
+        code = "".join(secrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(12))
+        answer = requests.post(
+            f"{platform.gateway_url}{VERIFICATIONS}", json={"number": number, "verification_code": code}, timeout=30
+        )
+        assert answer.status_code == 200 and answer.json() == {"result": "not_found"}
 
 
 # --- forged access tokens ---------------------------------------------------------------------
