@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from kafka import KafkaProducer
 from mai_chassis.events import build_event, encode_event
-from mai_chassis.testing import ensure_topics, read_events, wait_until
+from mai_chassis.testing import ensure_topics, read_events, samples, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
 from mai_devtools.platform import BIN, Platform
@@ -988,6 +988,73 @@ def test_guessing_verification_codes_tells_nothing_and_locks_nobody_out(platform
             f"{platform.gateway_url}{VERIFICATIONS}", json={"number": number, "verification_code": code}, timeout=30
         )
         assert answer.status_code == 200 and answer.json() == {"result": "not_found"}
+
+
+# --- uploads and official mails on demand ------------------------------------------------------
+
+
+def with_attachment(gateway: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        f"{gateway}/api/v1/petitions",
+        data={"petition": json.dumps(body)},
+        files={"attachments": ("scan.pdf", samples.sample_pdf(), "application/pdf")},
+        headers=headers or {},
+        timeout=30,
+    )
+
+
+def test_one_client_cannot_store_attachments_past_its_quota_by_forging_forwarded_for(platform: Platform) -> None:
+    """The client address is the one the gateway saw: a forged X-Forwarded-For makes no new client."""
+    answers = [
+        with_attachment(platform.gateway_url, petition(), {"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(12)
+    ]
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(201) <= 10 and statuses[-2:] == [429, 429], statuses
+    problem = assert_problem(answers[-1], 429)
+    assert problem["type"].endswith("/submission-quota-exceeded") and problem["quota"] == "client"
+    assert int(answers[-1].headers["Retry-After"]) > 3600
+    assert requests.post(f"{platform.gateway_url}/api/v1/petitions", json=petition(), timeout=30).status_code == 201
+
+
+def test_one_address_gets_at_most_its_quota_of_petitions_with_attachments(
+    platform: Platform, accounts: Accounts
+) -> None:
+    victim = f"tinta.{uuid.uuid4().hex[:8]}@example.ro"
+    signed_in = bearer(accounts.citizen)  # its own client quota, apart from the anonymous tests'
+    statuses = [with_attachment(platform.gateway_url, petition(email=victim), signed_in).status_code for _ in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+
+def test_an_address_is_mailed_at_most_its_limit_of_receipts_and_the_rest_is_recorded_as_suppressed(
+    platform: Platform, mail: SmtpSink
+) -> None:
+    victim = f"inundat.{uuid.uuid4().hex[:8]}@example.ro"
+    for n in range(12):
+        body = petition(email=victim, name=f"Nume Ales De Atacator {n}")
+        assert requests.post(f"{platform.gateway_url}/api/v1/petitions", json=body, timeout=30).status_code == 201
+    engine = create_engine(platform.database_urls["notify"])
+    try:
+
+        def delivery_statuses() -> list[str]:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT d.status FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+                        "WHERE n.recipient_email = :address"
+                    ),
+                    {"address": victim},
+                )
+                return sorted(row[0] for row in rows)
+
+        wait_until(
+            lambda: delivery_statuses() == sorted(["delivered"] * 10 + ["suppressed"] * 2),
+            timeout=90,
+            interval=0.5,
+            what="ten receipts delivered and two suppressed",
+        )
+    finally:
+        engine.dispose()
+    assert len([m for m in mail.messages() if addressed_to(victim)(m)]) == 10
 
 
 # --- forged access tokens ---------------------------------------------------------------------
