@@ -140,18 +140,17 @@ def _counted_within_limit(uow: UnitOfWork, address: str, limit: RecipientLimit, 
 
     One atomic upsert: concurrent consumers counting for the same address never lose a count.
     """
-    table = RecipientMailCount.__table__
     insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    expired = table.c.window_started_at <= now - limit.window
-    statement = insert(table).values(recipient_key=recipient_key(address), window_started_at=now, mails=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.recipient_key],
+    expired = RecipientMailCount.window_started_at <= now - limit.window
+    statement = insert(RecipientMailCount).values(recipient_key=recipient_key(address), window_started_at=now, mails=1)
+    counted = statement.on_conflict_do_update(
+        index_elements=["recipient_key"],
         set_={
-            "mails": case((expired, 1), else_=table.c.mails + 1),
-            "window_started_at": case((expired, now), else_=table.c.window_started_at),
+            "mails": case((expired, 1), else_=RecipientMailCount.mails + 1),
+            "window_started_at": case((expired, now), else_=RecipientMailCount.window_started_at),
         },
-    ).returning(table.c.mails)
-    mails = int(uow.session.execute(statement).scalar_one())
+    ).returning(RecipientMailCount.mails)
+    mails = int(uow.session.execute(counted).scalar_one())
     return mails <= limit.mails
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Database, Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
@@ -17,7 +17,7 @@ from mai_chassis.challenges import PROOF_OF_WORK_HEADER, ChallengeVerifier, Solv
 from mai_chassis.web import reject_unstorable_text
 from marshmallow import RAISE, Schema, ValidationError
 from prometheus_client import Counter
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -393,7 +393,7 @@ def _spend(session: Session, solved: SolvedChallenge | None, now: datetime) -> b
     inserted = session.execute(
         insert(SpentChallenge).values(challenge=solved.id, expires_at=expires).on_conflict_do_nothing()
     )
-    return bool(inserted.rowcount)
+    return bool(cast("CursorResult[Any]", inserted).rowcount)
 
 
 @blueprint.post("/api/v1/petitions/status-lookup")

@@ -96,19 +96,22 @@ def count_submission(session: Session, scope: str, attachment_bytes: int, now: d
     scope's use including it. One atomic upsert (which also locks the row until commit), so
     concurrent submissions from one client are all counted; a refused submission's transaction
     rolls back and with it the count."""
-    table = SubmissionQuota.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    expired = table.c.window_started_at <= now - window
-    statement = insert(table).values(scope=scope, window_started_at=now, petitions=1, attachment_bytes=attachment_bytes)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.scope],
+    expired = SubmissionQuota.window_started_at <= now - window
+    statement = insert(SubmissionQuota).values(
+        scope=scope, window_started_at=now, petitions=1, attachment_bytes=attachment_bytes
+    )
+    counted = statement.on_conflict_do_update(
+        index_elements=["scope"],
         set_={
-            "petitions": case((expired, 1), else_=table.c.petitions + 1),
-            "attachment_bytes": case((expired, attachment_bytes), else_=table.c.attachment_bytes + attachment_bytes),
-            "window_started_at": case((expired, now), else_=table.c.window_started_at),
+            "petitions": case((expired, 1), else_=SubmissionQuota.petitions + 1),
+            "attachment_bytes": case(
+                (expired, attachment_bytes), else_=SubmissionQuota.attachment_bytes + attachment_bytes
+            ),
+            "window_started_at": case((expired, now), else_=SubmissionQuota.window_started_at),
         },
-    ).returning(table.c.petitions, table.c.attachment_bytes, table.c.window_started_at)
-    petitions, used, started = session.execute(statement).one()
+    ).returning(SubmissionQuota.petitions, SubmissionQuota.attachment_bytes, SubmissionQuota.window_started_at)
+    petitions, used, started = session.execute(counted).one()
     return Usage(int(petitions), int(used), started)
 
 

@@ -443,11 +443,12 @@ def _attempts_locked_for_update(
     queue behind each other, so none slips past the budget. The upsert creates the row or locks the
     existing one in one statement (a row that does not exist cannot be locked)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = VerificationAttemptRecord.__table__
-    statement = insert(table).values(registration_number=number, failures=0, locks=0, forget_after=now + budget.window)
+    statement = insert(VerificationAttemptRecord).values(
+        registration_number=number, failures=0, locks=0, forget_after=now + budget.window
+    )
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=[table.c.registration_number], set_={"failures": table.c.failures}
+            index_elements=["registration_number"], set_={"failures": VerificationAttemptRecord.failures}
         )
     )
     row = session.scalar(
