@@ -24,6 +24,8 @@ from .conftest import RecordingTransport
 PETITION = "ro.mai.petition.submitted.v1"
 PASSWORD_RESET = "ro.mai.account.password_reset_requested.v1"
 CERTIFICATE = "ro.mai.certificate.issued.v1"
+#: Each topic accepts its events only from its owner.
+OWNERS = {PETITION: "petition-svc", PASSWORD_RESET: "identity-svc", CERTIFICATE: "record-svc"}
 TOPICS = {
     PETITION: "petition.submitted",
     PASSWORD_RESET: "account.password_reset_requested",
@@ -35,7 +37,7 @@ def event_to(event_type: str, address: str) -> bytes:
     data = copy.deepcopy(mai_contracts.schema(event_type)["examples"][0])
     data["recipient"]["email"] = address
     subject = str(data.get("petition_id") or data.get("certificate_id") or data.get("account_id") or "s")
-    return encode_event(build_event(event_type, source="tests", subject=subject, data=data))
+    return encode_event(build_event(event_type, source=OWNERS[event_type], subject=subject, data=data))
 
 
 @pytest.fixture
