@@ -137,3 +137,45 @@ def test_parallel_runs_of_the_job_remind_each_deadline_once(database, register) 
         issued = list(pool.map(run, range(4)))
     assert sum(issued) == 30
     assert sorted(r["registration_number"] for r in reminders(database)) == sorted(numbers)
+
+
+def test_petitions_forwarded_late_before_the_flag_existed_are_flagged_by_the_migration(
+    database_factory: Callable[..., str],
+) -> None:
+    from alembic import command
+    from mai_chassis.migrations import alembic_config
+    from sqlalchemy import create_engine, text
+
+    url = database_factory("petition")
+    upgrade(url, None)  # the chassis tables
+    command.upgrade(alembic_config(url, MIGRATIONS, "alembic_version"), "0002_submission_quotas")
+    insert = text(
+        "INSERT INTO petitions (id, registration_number, kind, channel, institution, field, subject, text, "
+        "language, petitioner_name, petitioner_email, content_fingerprint, status, registered_at, answer_due_on, "
+        "forward_due_on, forwarded_from, forwarded_at) VALUES (:id, :number, 'petition', 'web', 'IGPR', "
+        "'road-traffic', 'Subiect', 'Text', 'ro', 'Ana Popescu', 'ana@example.ro', 'f', 'registered', "
+        "'2026-03-09T10:00:00Z', '2026-04-20', '2026-03-16', 'MAI', :forwarded_at)"
+    )
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            # 16 March is the forwarding deadline: 23:30 in Bucharest that day is in time, 00:30 the next is not.
+            for number, forwarded_at in [
+                ("IGPR-2026-000001", "2026-03-16T21:30:00Z"),
+                ("IGPR-2026-000002", "2026-03-16T22:30:00Z"),
+                ("IGPR-2026-000003", None),
+            ]:
+                connection.execute(
+                    insert,
+                    {
+                        "id": f"00000000-0000-4000-8000-00000000000{number[-1]}",
+                        "number": number,
+                        "forwarded_at": forwarded_at,
+                    },
+                )
+        upgrade(url, MIGRATIONS)
+        with engine.connect() as connection:
+            flags = dict(connection.execute(text("SELECT registration_number, forwarded_late FROM petitions")).all())
+    finally:
+        engine.dispose()
+    assert flags == {"IGPR-2026-000001": False, "IGPR-2026-000002": True, "IGPR-2026-000003": False}
