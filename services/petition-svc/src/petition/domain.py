@@ -10,10 +10,11 @@ No I/O here. Deadlines follow OG 27/2002 and the calendar rules below:
   as procedural time limits do.
 - Answer: 30 days (art. 8); forwarding to the competent institution: 5 days (art. 6(2));
   the answer deadline can be extended once, by at most 15 days, with a reason (art. 9).
-  A forward after its 5 days is flagged late on the file and keeps it in the overdue queue.
-- The assigned clerk is reminded of the answer deadline a set number of working days before it.
   A forwarded petition keeps its registration number; the competent institution's 30 days run
-  from the day it received it.
+  from the day it received it. A forward after its 5 days is flagged late on the file for good,
+  and keeps the open petition in the overdue queue.
+- The assigned clerk is reminded of the answer deadline a set number of working days before it
+  (working days: neither weekends nor public holidays).
 """
 
 from __future__ import annotations
