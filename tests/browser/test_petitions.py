@@ -142,6 +142,7 @@ def test_an_empty_form_shows_every_problem_at_the_top_linked_to_its_field(page: 
 
     summary = page.locator(".error-summary")
     assert summary.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")  # the script's focus
     links = summary.locator("a")
     assert links.count() >= 6
     assert links.first.get_attribute("href") == "#institution-0"
