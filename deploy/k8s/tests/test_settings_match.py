@@ -375,6 +375,16 @@ def test_the_notifications_purge_runs_daily_and_alone(rendered):
         assert pod_template(cron)["spec"]["containers"][0]["args"][0] == "purge-notifications"
 
 
+def test_the_appointment_slots_are_kept_generated_hourly_and_alone(rendered):
+    for overlay in OVERLAYS:
+        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "booking-svc"]
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
+        assert minute.isdigit() and (hour, day, month, weekday) == ("*", "*", "*", "*")
+        args = pod_template(cron)["spec"]["containers"][0]["args"]
+        assert args[0] == "generate-slots" and any(arg.startswith("--weeks=") for arg in args)
+
+
 def test_the_checker_refuses_what_the_services_refuse():
     """The checks above would catch the known mistakes: an S3 certificate store, a missing key."""
     base = {
