@@ -19,35 +19,42 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+# What every service shares first (before SERVICE is declared), so that this layer is built once
+# and reused by every service's image.
+COPY contracts/ contracts/
+COPY libs/chassis/ libs/chassis/
+# A build machine whose HTTPS goes through an inspecting proxy passes its CA bundle as the secret
+# `ca-bundle` (`--secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt`); it is not kept.
+RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
+ && python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --quiet ./contracts ./libs/chassis
 ARG SERVICE
 ARG SERVICE_DIR=services/${SERVICE}
 ARG EXTRAS=""
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
-WORKDIR /src
-# What every service shares first, so that its layer is built once for all of them.
-COPY contracts/ contracts/
-COPY libs/chassis/ libs/chassis/
-RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<name>" >&2; exit 1; } \
- && python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install --quiet ./contracts ./libs/chassis
 COPY ${SERVICE_DIR}/ ${SERVICE_DIR}/
-RUN /opt/venv/bin/pip install --quiet "./${SERVICE_DIR}${EXTRAS}" \
+RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=ca-bundle \
+    test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<name>" >&2; exit 1; }; \
+    if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
+ && /opt/venv/bin/pip install --quiet "./${SERVICE_DIR}${EXTRAS}" \
  && test -x "/opt/venv/bin/${SERVICE}" \
  && ln -s "/opt/venv/bin/${SERVICE}" /opt/venv/bin/mai-service \
- && /opt/venv/bin/python -m compileall -q /opt/venv >/dev/null
+ && /opt/venv/bin/python -m compileall -q /opt/venv/lib >/dev/null
 
 FROM ${BASE_IMAGE} AS runtime
-ARG SERVICE
 ARG SYSTEM_PACKAGES=""
 RUN if [ -n "${SYSTEM_PACKAGES}" ] && ! dpkg -s ${SYSTEM_PACKAGES} >/dev/null 2>&1; then \
       apt-get update \
       && apt-get install -y --no-install-recommends ${SYSTEM_PACKAGES} \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
- && groupadd --system --gid 10001 mai \
- && useradd --system --uid 10001 --gid mai --no-create-home --shell /usr/sbin/nologin mai \
+ && groupadd --gid 10001 mai \
+ && useradd --uid 10001 --gid mai --no-create-home --shell /usr/sbin/nologin mai \
  && install -d -o 10001 -g 10001 /var/lib/mai
 COPY --from=build /opt/venv /opt/venv
+ARG SERVICE
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
