@@ -101,7 +101,8 @@ def _containers(objects: list[dict[str, Any]]):
         if spec is None or _service(obj) not in PACKAGES:
             continue
         for container in spec.get("initContainers", []) + spec["containers"]:
-            if container["image"].split(":")[0] == f"mai/{_service(obj)}":
+            # mai/<service>:<tag> (dev), <registry>/mai/<service>@sha256:<digest> (prod)
+            if re.split(r"[@:]", container["image"])[0].endswith(f"mai/{_service(obj)}"):
                 yield obj, container
 
 

@@ -144,15 +144,15 @@ class SlotHorizon(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
-            self.identity,
+            "booking_slots_last_start_timestamp_seconds",
             "Start of the last generated slot of each office (Unix time; 0: the office has no slot).",
             labels=["office"],
         )
         try:
             starts = last_slot_starts(self._database, self._catalog)
-        except Exception:  # a scrape must never fail because the database is down
+        except Exception:  # a scrape must never fail because the database is down: no sample then
             logger.debug("slot horizon not read", exc_info=True)
-            return
+            starts = {}
         for office, last in sorted(starts.items()):
             family.add_metric([office], last.timestamp() if last else 0.0)
         yield family
