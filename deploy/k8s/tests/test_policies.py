@@ -263,3 +263,24 @@ def test_images_carry_the_overlay_tag(rendered, overlay):
         for container in _containers(obj):
             image = container["image"]
             assert ":" in image and not image.endswith(":latest"), f"{obj['metadata']['name']}: {image}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_migrations_gate_the_new_pods(rendered, overlay):
+    """Every service's migrate Job runs before its Deployments under Argo CD (a PreSync hook, a new
+    Job each sync), and each service with a database has one."""
+    jobs = [
+        job
+        for job in of_kind(rendered[overlay], "Job")
+        if job["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "migrate"
+    ]
+    annotations = [job["metadata"].get("annotations", {}) for job in jobs]
+    assert all(a.get("argocd.argoproj.io/hook") == "PreSync" for a in annotations)
+    assert all(a.get("argocd.argoproj.io/hook-delete-policy") == "BeforeHookCreation" for a in annotations)
+    with_database = {
+        c["metadata"]["name"].removesuffix("-db")
+        for c in rendered[overlay]
+        if c["kind"] == "Cluster" and c["apiVersion"].startswith("postgresql.cnpg.io")
+    }
+    migrated = {job["metadata"]["labels"]["app.kubernetes.io/name"] for job in jobs}
+    assert with_database and with_database <= migrated
