@@ -386,6 +386,15 @@ def test_the_appointment_slots_are_kept_generated_hourly_and_alone(rendered):
         assert args[0] == "generate-slots" and any(arg.startswith("--weeks=") for arg in args)
 
 
+def test_the_signing_keys_rotate_monthly_and_alone(rendered):
+    for overlay in OVERLAYS:
+        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "identity-svc"]
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
+        assert minute.isdigit() and hour.isdigit() and day.isdigit() and (month, weekday) == ("*", "*")
+        assert pod_template(cron)["spec"]["containers"][0]["args"] == ["rotate-keys"]
+
+
 def test_the_checker_refuses_what_the_services_refuse():
     """The checks above would catch the known mistakes: an S3 certificate store, a missing key."""
     base = {
