@@ -145,15 +145,17 @@ def test_worker_relays_and_consumes_once_in_a_fresh_tmp(
         consumed_id = produce_example(kafka_bootstrap_servers, topic_prefix, case.consumes)
         wait_until(lambda: applied_count(env["DATABASE_URL"], consumed_id) == 1, timeout=60, what="event applied")
 
-    exposition = wait_until(
-        lambda: (
-            (text := requests.get(f"{metrics_url}/metrics", timeout=5).text)
-            and metric_samples(text, "outbox_published_total", service=service) >= 1
-            and text
-        ),
-        timeout=30,
-        what="published count in /metrics",
-    )
+    def published_counted() -> str | None:
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        try:
+            text = requests.get(f"{metrics_url}/metrics", timeout=5).text
+        except requests.RequestException:
+            # A scrape that meets a process's metric file while it is being created is dropped
+            # (prometheus_client's multi-process mode); Prometheus, like this, asks again.
+            return None
+        return text if metric_samples(text, "outbox_published_total", service=service) >= 1 else None
+
+    exposition = wait_until(published_counted, timeout=30, interval=0.5, what="published count in /metrics")
     if case.consumes:
         assert metric_samples(exposition, "events_processed_total", service=service, outcome="processed") >= 1
     # The worker kept its counts in the directory the image names, created for it.
