@@ -332,6 +332,25 @@ def test_slot_searches_through_the_link_count_against_the_applicants_allowance(
     assert int(over.headers["Retry-After"]) >= 1
 
 
+def test_the_linked_routes_take_the_links_token_in_a_header_instead_of_the_url(
+    client: Any, token_issuer: Any, seed_slots: Any, app: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 17))
+    _applicant, appointment_id, link = _booked_with_link(client, token_issuer, app)
+    header = {"Appointment-Link-Token": link}
+
+    shown = client.get("/api/v1/appointments/linked", headers=header)
+    assert shown.status_code == 200 and shown.get_json()["appointment"]["appointment_id"] == appointment_id
+    slots = client.get("/api/v1/appointments/linked/slots?from=2025-03-17&to=2025-03-17", headers=header)
+    assert slots.status_code == 200 and slots.get_json()["items"]
+    missing = client.get("/api/v1/appointments/linked")
+    assert missing.status_code == 400 and missing.get_json()["type"].endswith("/link-token-missing")
+    forged = client.post("/api/v1/appointments/linked/cancel", headers={"Appointment-Link-Token": "forged.link"})
+    assert forged.status_code == 404
+    cancelled = client.post("/api/v1/appointments/linked/cancel", headers=header)
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+
+
 def test_rescheduling_through_the_link_hands_back_the_new_appointments_link(
     client: Any, token_issuer: Any, seed_slots: Any, app: Any
 ) -> None:
@@ -340,7 +359,11 @@ def test_rescheduling_through_the_link_hands_back_the_new_appointments_link(
     free = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-17").get_json()["items"]
     target = free[3]
 
-    moved = client.post(f"/api/v1/appointments/manage/{link}/reschedule", json={"slot_id": target["slot_id"]})
+    moved = client.post(
+        "/api/v1/appointments/linked/reschedule",
+        json={"slot_id": target["slot_id"]},
+        headers={"Appointment-Link-Token": link},
+    )
     assert moved.status_code == 201
     body = moved.get_json()
     assert body["rescheduled_from"] == appointment_id and body["starts_at"] == target["starts_at"]

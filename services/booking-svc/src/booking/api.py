@@ -599,7 +599,18 @@ def reschedule_appointment(appointment_id: str) -> tuple[Response, int, dict[str
 # --- the signed link from the confirmation e-mail: GET only shows, POST acts -----------------------
 
 
-def _linked_appointment_id(link_token: str) -> str:
+#: Header that carries the link's token to the ``/linked`` routes: a web page acting for the
+#: holder of the link keeps the credential out of every URL (and so out of access logs).
+LINK_TOKEN_HEADER = "Appointment-Link-Token"  # noqa: S105 (a header name, not a secret)
+
+
+def _linked_appointment_id(link_token: str | None) -> str:
+    if link_token is None:
+        link_token = request.headers.get(LINK_TOKEN_HEADER)
+        if not link_token:
+            raise Problem(
+                400, f"Send the e-mailed link's token in the {LINK_TOKEN_HEADER} header.", kind="link-token-missing"
+            )
     try:
         return _ctx().links.signer.verify(link_token, now=_now())
     except InvalidLinkError:
@@ -607,7 +618,8 @@ def _linked_appointment_id(link_token: str) -> str:
 
 
 @appointments.get("/manage/<link_token>")
-def show_linked_appointment(link_token: str) -> Response:
+@appointments.get("/linked")
+def show_linked_appointment(link_token: str | None = None) -> Response:
     appointment_id = _linked_appointment_id(link_token)
     with _ctx().database.session() as session:
         appointment = handlers.own_appointment(session, appointment_id, None)
@@ -628,7 +640,8 @@ def show_linked_appointment(link_token: str) -> Response:
 
 
 @appointments.get("/manage/<link_token>/slots")
-def linked_appointment_slots(link_token: str) -> Response:
+@appointments.get("/linked/slots")
+def linked_appointment_slots(link_token: str | None = None) -> Response:
     """Free slots at the appointment's office to move it to: the e-mailed link needs no sign-in."""
     appointment_id = _linked_appointment_id(link_token)
     query = SlotSearchQuery().load(request.args.to_dict(), unknown=RAISE)
@@ -648,7 +661,8 @@ def linked_appointment_slots(link_token: str) -> Response:
 
 
 @appointments.post("/manage/<link_token>/cancel")
-def cancel_linked_appointment(link_token: str) -> Response:
+@appointments.post("/linked/cancel")
+def cancel_linked_appointment(link_token: str | None = None) -> Response:
     appointment_id = _linked_appointment_id(link_token)
     with _uow() as uow:
         appointment = handlers.cancel(uow, appointment_id=appointment_id, citizen_id=None, now=_now())
@@ -656,7 +670,8 @@ def cancel_linked_appointment(link_token: str) -> Response:
 
 
 @appointments.post("/manage/<link_token>/reschedule")
-def reschedule_linked_appointment(link_token: str) -> tuple[Response, int]:
+@appointments.post("/linked/reschedule")
+def reschedule_linked_appointment(link_token: str | None = None) -> tuple[Response, int]:
     appointment_id = _linked_appointment_id(link_token)
     body = load_json(RescheduleRequest)
     with _ctx().database.session() as session:
