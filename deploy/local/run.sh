@@ -45,9 +45,13 @@ if [[ ! -s $DEV_ENV ]]; then
     echo "REGISTRY_HASH_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "APPOINTMENT_LINK_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "IDENTITY_ENCRYPTION_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
+    echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
   } >"$DEV_ENV"
   chmod 600 "$DEV_ENV"
 fi
+# A var/dev.env written before the portal existed lacks its key.
+grep -q '^SECRET_KEY=' "$DEV_ENV" ||
+  echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
 set -a
 # shellcheck disable=SC1090
 source "$DEV_ENV"
@@ -60,7 +64,7 @@ export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX_ADAPTER:-sandbox}
 
 # 4. Migrations, one database per service.
-for service in petition identity record booking notify; do
+for service in petition identity record booking notify portal; do
   if [[ -x $BIN/$service-svc ]]; then
     DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
@@ -70,12 +74,14 @@ done
 
 cat <<MSG
 
+  portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
   gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
   petition-svc   http://127.0.0.1:8101     worker metrics :9101
   identity-svc   http://127.0.0.1:8102     worker metrics :9102
   record-svc     http://127.0.0.1:8103     worker metrics :9103
   booking-svc    http://127.0.0.1:8104     worker metrics :9104
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
+  portal-svc     http://127.0.0.1:8106
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)
