@@ -524,3 +524,13 @@ def test_an_unknown_office_is_a_page_not_found(client: FlaskClient, fake_api: Fa
 
     assert client.get("/offices/IGI-XX").status_code == 404
     assert client.get("/offices/..%2F..%2Fapi").status_code == 404
+
+
+def test_the_appointment_pages_stylesheet_is_linked_and_served(client: FlaskClient, fake_api: FakeApi) -> None:
+    open_mailed_link(client, fake_api)
+
+    html = client.get("/appointments/manage").get_data(as_text=True)
+
+    assert '<link rel="stylesheet" href="/static/immigration.css">' in html
+    with client.get("/static/immigration.css") as sheet:
+        assert sheet.status_code == 200 and ".slots" in sheet.get_data(as_text=True)
