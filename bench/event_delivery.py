@@ -39,13 +39,13 @@ def fill_outbox(database: Database, count: int) -> float:
     started = time.perf_counter()
     written = 0
     while written < count:
-        with database.unit_of_work(source="bench") as uow:
+        with database.unit_of_work(source="petition-svc") as uow:
             for _ in range(min(1000, count - written)):
                 data = _data()
                 add_to_outbox(
                     uow.session,
                     event_type=EVENT_TYPE,
-                    source="bench",
+                    source="petition-svc",  # the topic's owner, as consumers check
                     subject=data["petition_id"],
                     data=data,
                     key=data["petition_id"],

@@ -12,8 +12,9 @@ number of concurrent clients:
 1. register (argon2id at production cost: t=2, 19 MiB — the password and the mailed code);
 2. open the link in the confirmation mail (notify-svc sends it) and confirm the address by POST;
 3. log in;
-4. verify identity: the bank-card share through the sandbox provider's redirect flow, the counter
-   share by a counter clerk (created with identity-svc's ``create-admin`` CLI and the staff API);
+4. verify identity: the bank-card share through the OpenID Connect provider's redirect flow (a real
+   provider on loopback: start, its authorization page, its form, the callback with the code), the
+   counter share by a counter clerk (created with identity-svc's ``create-admin`` CLI and the staff API);
 5. refresh the session to get a token with ``acr=substantial``;
 6. apply for a certificate (rendered, signed with PAdES, stored, ``certificate.issued`` out) and
    wait until every "certificate issued" mail has reached the SMTP sink.
@@ -45,14 +46,14 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 warnings.simplefilter("ignore", DeprecationWarning)
 
 import requests  # noqa: E402
 from mai_chassis.testing import create_database, drop_database, ensure_topics  # noqa: E402
 from mai_devtools import SmtpSink  # noqa: E402
-from mai_devtools.platform import BIN, Platform  # noqa: E402
+from mai_devtools.platform import BIN, EID_PROVIDER, Platform  # noqa: E402
 from record.testing import make_cnp  # noqa: E402
 
 from bench import cpu  # noqa: E402
@@ -241,25 +242,17 @@ def _ok(response: requests.Response) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-def open_sandbox(platform: Platform) -> None:
-    """Before opening: one answer from the sandbox bank, so that its signing key exists.
+def enrol_card_holders(platform: Platform, people: list[Citizen]) -> None:
+    """Before opening: the provider learns who each card holder is (their CNP and names), as the
+    banks know their customers; identifying them is then the citizens' own step."""
+    provider = platform.eid_provider
+    assert provider is not None
+    for c in people:
+        provider.enrol(card_holder(c), cnp=c.cnp, family_name=c.last_name, given_name=c.first_name)
 
-    identity-svc's sandbox creates its key on first use without a uniqueness guard; concurrent
-    first uses create several keys and answers signed with one fail verification with another.
-    """
-    answer = requests.post(
-        f"{platform.gateway_url}/sandbox/eid/sandbox/authorize",
-        json={
-            "state": "pre-launch-check",
-            "nonce": "pre-launch-check",
-            "redirect_uri": "/",
-            "cnp": make_cnp(),
-            "last_name": "Test",
-            "first_name": "Test",
-        },
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
+
+def card_holder(c: Citizen) -> str:
+    return f"card-holder-{c.n}"
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -267,6 +260,8 @@ def open_sandbox(platform: Platform) -> None:
 
 def cpu_now(platform: Platform) -> dict[str, float]:
     roots = {name: process.proc.pid for name, process in platform.processes.items() if process.proc is not None}
+    if platform.eid_provider is not None and platform.eid_provider.proc is not None:
+        roots["eid-provider"] = platform.eid_provider.proc.pid  # the bank's side of the bank-card step
     return cpu.snapshot(roots, {"postgres": "postgres", "java": "kafka"})
 
 
@@ -346,7 +341,7 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
     if len(applicants) < counts["certificates"]:
         applicants += [c for c in verified if c not in applicants][: counts["certificates"] - len(applicants)]
     clerk = counter_clerk(platform, mailbox)
-    open_sandbox(platform)
+    enrol_card_holders(platform, bank_card)
     steps: list[Step] = []
     extra: dict[str, Any] = {"counts": counts}
     print(f"replaying {scale:g} of the launch day: {counts}", flush=True)
@@ -406,42 +401,42 @@ def replay(platform: Platform, mailbox: Mailbox, scale: float, concurrency: int)
 
     def bank_card_flow(session: Client, c: Citizen) -> Response:
         fresh_token(session, base, c)
+        auth = {"Authorization": f"Bearer {c.access_token}"}
         started = session.post(
-            f"{base}/api/v1/identity/verifications",
-            json={"provider": "sandbox"},
-            headers={"Authorization": f"Bearer {c.access_token}"},
-            timeout=TIMEOUT,
+            f"{base}/api/v1/identity/verifications", json={"provider": EID_PROVIDER}, headers=auth, timeout=TIMEOUT
         )
         if started.status_code != 201:
             return started
-        bank = started.json()["authorization_url"]
-        query = {k: v[0] for k, v in parse_qs(urlsplit(bank).query).items()}
-        identified = session.post(
-            bank.split("?")[0],
-            json={
-                "state": query["state"],
-                "nonce": query["nonce"],
-                "redirect_uri": query["redirect_uri"],
-                "cnp": c.cnp,
-                "last_name": c.last_name,
-                "first_name": c.first_name,
-            },
+        kept_in_session, provider_page = started.json()["state"], started.json()["authorization_url"]
+        page = session.get(provider_page, timeout=TIMEOUT)  # the provider's page: sub field, "Authorize"
+        if page.status_code != 200:
+            return page
+        authorized = session.post(
+            provider_page,
+            data=urlencode({"sub": card_holder(c)}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
             timeout=TIMEOUT,
         )
-        if identified.status_code != 200:
-            return identified
-        return session.get(identified.json()["redirect_to"], timeout=TIMEOUT)
+        back = {k: v[0] for k, v in parse_qs(urlsplit(authorized.headers.get("Location", "")).query).items()}
+        if authorized.status_code != 302 or back.get("state") != kept_in_session or "code" not in back:
+            raise StepFailed(f"provider form -> {authorized.status_code}")
+        return session.post(
+            f"{base}/api/v1/identity/verifications/callback",
+            json={"state": back["state"], "code": back["code"]},
+            headers=auth,
+            timeout=TIMEOUT,
+        )
 
     steps.append(
         play(
             platform,
-            "verify: bank card (3 req.)",
+            "verify: bank card (4 req.)",
             bank_card,
             bank_card_flow,
             full_day=DAY["bank_card"],
             concurrency=concurrency,
             ok=lambda r: r.status_code == 200 and r.json().get("assurance_level") == "substantial",
-            requests_each=3,
+            requests_each=4,
         )
     )
 

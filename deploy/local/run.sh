@@ -44,14 +44,18 @@ if [[ ! -s $DEV_ENV ]]; then
     echo "EVENT_SEALING_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
     echo "REGISTRY_HASH_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "APPOINTMENT_LINK_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
+    echo "REQUEST_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "IDENTITY_ENCRYPTION_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
     echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
   } >"$DEV_ENV"
-  chmod 600 "$DEV_ENV"
 fi
 # A var/dev.env written before the portal existed lacks its key.
 grep -q '^SECRET_KEY=' "$DEV_ENV" ||
   echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
+if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
+  echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
+fi
+chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090
 source "$DEV_ENV"
@@ -60,8 +64,12 @@ export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUB
 export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
-# The sandbox identity provider (simulated bank-card step); identity-svc refuses it in production.
-export EID_PROVIDERS=${EID_PROVIDERS:-sandbox} EID_SANDBOX_ADAPTER=${EID_SANDBOX_ADAPTER:-sandbox}
+# The "bank-card" identification provider: a local OpenID Connect provider (mai-eid-provider, port
+# 9400) that identifies whoever the tester names on its page; identity-svc refuses it in production.
+# The provider sends the browser back to the citizen portal's callback page.
+export EID_PROVIDERS=${EID_PROVIDERS:-bank-card} EID_BANK_CARD_ISSUER=${EID_BANK_CARD_ISSUER:-http://127.0.0.1:9400}
+export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID_BANK_CARD_TEST_PROVIDER=true
+export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
 # 4. Migrations, one database per service.
 for service in petition identity record booking notify portal; do
@@ -82,6 +90,7 @@ cat <<MSG
   booking-svc    http://127.0.0.1:8104     worker metrics :9104
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
   portal-svc     http://127.0.0.1:8106
+  eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

@@ -147,7 +147,7 @@ def test_verification_says_valid_then_not_found_for_a_wrong_cnp_then_revoked(
     assert valid["result"] == "valid" and valid["holder"] == "I*** P***"
     assert _verify(platform, number, make_person().cnp) == {"result": "not_found"}
 
-    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IPJ-CJ')}"}
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IGPR-CAZIER')}"}
     revoked = requests.post(
         f"{platform.gateway_url}/api/v1/certificates/{body['id']}/revocation",
         json={"reason": "registry_updated"},
@@ -161,7 +161,7 @@ def test_verification_says_valid_then_not_found_for_a_wrong_cnp_then_revoked(
         platform.topic_prefix + "certificate.revoked",
         until=lambda got: any(e.subject == body["id"] for e in got),
     )
-    assert next(e for e in events if e.subject == body["id"]).data["unit"] == "IPJ-CJ"
+    assert next(e for e in events if e.subject == body["id"]).data["unit"] == "IGPR-CAZIER"
 
 
 def test_a_person_with_a_registry_entry_is_referred_and_gets_no_pdf(

@@ -3,7 +3,8 @@
 identity-svc, record-svc and notify-svc run as web + worker processes behind the gateway, on the
 real broker and PostgreSQL, with mail going to an SMTP sink. The citizen does only what a browser
 and a mailbox allow: register, read the code in the mail, confirm, log in, identify with the
-sandbox bank-card provider, apply, download the signed PDF and check it publicly.
+bank-card provider (a real OpenID Connect provider on loopback), apply, download the signed PDF and check
+it publicly.
 
 One platform serves the whole module (starting one takes most of the time budget here); every
 test makes its own citizens, with their own addresses, so the tests stay independent.
@@ -29,7 +30,8 @@ import pytest
 import requests
 from mai_chassis.testing import ensure_topics
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.eid_provider import SUBSTANTIAL
+from mai_devtools.platform import EID_CALLBACK_PATH, EID_PROVIDER, Platform
 from record.testing import make_cnp
 
 pytestmark = pytest.mark.integration
@@ -200,38 +202,36 @@ def log_in(base: str, citizen: Citizen) -> None:
     citizen.refresh_token = tokens.json()["refresh_token"]
 
 
-def start_bank_card_identification(base: str, citizen: Citizen) -> str:
+def start_bank_card_identification(base: str, citizen: Citizen) -> dict[str, Any]:
     started = requests.post(
-        f"{base}/api/v1/identity/verifications", json={"provider": "sandbox"}, headers=citizen.auth, timeout=TIMEOUT
+        f"{base}/api/v1/identity/verifications", json={"provider": EID_PROVIDER}, headers=citizen.auth, timeout=TIMEOUT
     )
     assert started.status_code == 201, started.text
-    return str(started.json()["authorization_url"])
+    return started.json()  # type: ignore[no-any-return]
 
 
 def identify_with_bank_card(platform: Platform, citizen: Citizen) -> dict[str, Any]:
-    """The browser goes to the bank's page, the card holder is identified, the bank sends it back."""
-    authorization_url = start_bank_card_identification(platform.gateway_url, citizen)
-    assert authorization_url.startswith(platform.gateway_url + "/sandbox/")
-    query = {name: values[0] for name, values in parse_qs(urlsplit(authorization_url).query).items()}
+    """The browser goes to the provider's page, the card holder is identified, the provider sends the
+    browser back to the portal's callback page, and the portal hands code and state to identity-svc."""
+    provider = platform.eid_provider
+    assert provider is not None
+    sub = f"card-holder-{uuid.uuid4().hex[:10]}"
+    provider.enrol(
+        sub, cnp=citizen.cnp, family_name=citizen.last_name.upper(), given_name=citizen.first_name, acr=SUBSTANTIAL
+    )
+    started = start_bank_card_identification(platform.gateway_url, citizen)
+    kept_in_session = started["state"]
+    assert started["authorization_url"].startswith(provider.issuer + "/")
 
-    page = requests.get(authorization_url, timeout=TIMEOUT)
-    assert page.status_code == 200 and "SANDBOX" in page.text
-    identified = requests.post(
-        authorization_url.split("?")[0],
-        json={
-            "state": query["state"],
-            "nonce": query["nonce"],
-            "redirect_uri": query["redirect_uri"],
-            "cnp": citizen.cnp,
-            "last_name": citizen.last_name,
-            "first_name": citizen.first_name,
-        },
+    back = provider.identify(started["authorization_url"], sub)
+    assert back["redirect_uri"] == platform.gateway_url + EID_CALLBACK_PATH
+    assert back["state"] == kept_in_session
+    verified = requests.post(
+        f"{platform.gateway_url}/api/v1/identity/verifications/callback",
+        json={"state": back["state"], "code": back["code"]},
+        headers=citizen.auth,
         timeout=TIMEOUT,
     )
-    assert identified.status_code == 200, identified.text
-    back_home = identified.json()["redirect_to"]
-    assert back_home.startswith(platform.gateway_url + "/api/v1/identity/verifications/callback")
-    verified = requests.get(back_home, timeout=TIMEOUT)
     assert verified.status_code == 200, verified.text
     return verified.json()  # type: ignore[no-any-return]
 
@@ -285,6 +285,10 @@ def test_a_citizen_gets_a_signed_certificate_online_and_anyone_can_check_it(
     verified = identify_with_bank_card(platform, citizen)
     assert verified == {
         "citizen_id": citizen.citizen_id,
+        "verified": True,
+        "method": "eid_provider",
+        "provider": EID_PROVIDER,
+        "verification_id": verified["verification_id"],
         "assurance_level": "substantial",
         "verified_at": verified["verified_at"],
     }
@@ -364,3 +368,33 @@ def test_a_citizen_cannot_see_another_citizens_profile_or_certificate(platform: 
         assert holder.cnp[-4:] not in foreign.text and holder.email not in foreign.text
     listed = requests.get(f"{base}/api/v1/certificates", headers=other.auth, timeout=TIMEOUT)
     assert listed.json()["items"] == []
+
+
+@pytest.mark.usefixtures("show_logs_on_failure")
+def test_a_verification_started_by_one_citizen_cannot_be_finished_by_another(
+    platform: Platform, sink: SmtpSink
+) -> None:
+    """A lure: one citizen starts, another completes the provider's page and comes back with their
+    own session. Neither account is verified, and the lure's state is spent."""
+    base, provider = platform.gateway_url, platform.eid_provider
+    assert provider is not None
+    schemer, passer_by = register(base), register(base)
+    for citizen in (schemer, passer_by):
+        confirm_and_log_in(platform, sink, citizen)
+    sub = f"card-holder-{uuid.uuid4().hex[:10]}"
+    provider.enrol(sub, cnp=passer_by.cnp, family_name=passer_by.last_name, given_name=passer_by.first_name)
+    lure = start_bank_card_identification(base, schemer)
+    back = provider.identify(lure["authorization_url"], sub)
+    callback = {"state": back["state"], "code": back["code"]}
+
+    wrong_session = requests.post(
+        f"{base}/api/v1/identity/verifications/callback", json=callback, headers=passer_by.auth, timeout=TIMEOUT
+    )
+    assert wrong_session.status_code == 404, wrong_session.text
+    spent = requests.post(
+        f"{base}/api/v1/identity/verifications/callback", json=callback, headers=schemer.auth, timeout=TIMEOUT
+    )
+    assert spent.status_code == 409 and spent.json()["type"].endswith("verification-used"), spent.text
+    for citizen in (schemer, passer_by):
+        profile = requests.get(f"{base}/api/v1/identity/profiles/me", headers=citizen.auth, timeout=TIMEOUT)
+        assert profile.json()["verified"] is False

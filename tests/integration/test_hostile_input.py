@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -39,7 +40,10 @@ from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from mai_chassis.testing import ensure_topics, read_events
+from kafka import KafkaProducer
+from mai_chassis.events import build_event, encode_event
+from mai_chassis.testing import ensure_topics, read_events, wait_until
+from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
 from mai_devtools.platform import BIN, Platform
 from schemathesis import GenerationMode
@@ -216,7 +220,7 @@ def platform(kafka_bootstrap_servers: str, database_factory: Callable[..., str],
 class Accounts:
     citizen_id: str
     citizen: str  # a confirmed (not identity-verified) citizen's access token
-    admin: str  # a staff account holding admin@* (every role in every unit)
+    admin: str  # a staff account holding admin@* and, granted by itself, petition_clerk@*
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +266,16 @@ def accounts(platform: Platform, mail: SmtpSink) -> Accounts:
         timeout=30,
     )
     assert confirmed.status_code == 204, confirmed.text
+    # An admin holds no other role: it grants itself the clerk role (audited) to act on petitions.
+    admin = log_in(gateway, ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin_id = jwt.decode(admin, options={"verify_signature": False})["sub"]
+    granted = requests.post(
+        f"{gateway}/api/v1/staff/accounts/{admin_id}/roles",
+        json={"role": "petition_clerk", "unit": "*"},
+        headers=bearer(admin),
+        timeout=30,
+    )
+    assert granted.status_code == 200, granted.text
     return Accounts(
         citizen_id=citizen_id,
         citizen=log_in(gateway, email, CITIZEN_PASSWORD),
@@ -836,6 +850,80 @@ def test_sql_in_lookups_is_plain_data(
     assert response.status_code in allowed, (response.status_code, response.text[:300])
     if response.status_code == 200:
         assert response.json().get("result") != "valid"
+
+
+# --- crafted uploads --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def immigration_applicant(platform: Platform, accounts: Accounts) -> dict[str, str]:
+    """The citizen, known to booking-svc as verified: identity-svc's identity.verified event, as it publishes it."""
+    data = {
+        "citizen_id": accounts.citizen_id,
+        "method": "counter",
+        "unit": "IGI-CJ",
+        "assurance_level": "substantial",
+        "verified_at": datetime.now(UTC).isoformat(),
+        "recipient": {"email": "ana.popescu@example.ro", "name": "Ana Popescu", "language": "ro"},
+    }
+    event = build_event("ro.mai.identity.verified.v1", source="identity-svc", subject=accounts.citizen_id, data=data)
+    producer = KafkaProducer(bootstrap_servers=platform.kafka.split(","))
+    try:
+        producer.send(
+            platform.topic_prefix + "identity.verified", encode_event(event), key=accounts.citizen_id.encode()
+        ).get(timeout=30)
+    finally:
+        producer.close()
+    return bearer(accounts.citizen)
+
+
+def _draft_application(gateway: str, headers: dict[str, str]) -> requests.Response:
+    return requests.post(
+        f"{gateway}/api/v1/immigration/applications",
+        json={"application_type": "travel-document", "office": "IGI-CJ"},
+        headers=headers,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("crafted", sorted(HOSTILE_UPLOADS))
+def test_a_crafted_file_is_refused_as_a_petition_attachment_and_as_an_immigration_document(
+    platform: Platform, immigration_applicant: dict[str, str], crafted: str
+) -> None:
+    """PDFs with active content a byte search cannot see, polyglots, encrypted PDFs, SVG: 415, nothing kept."""
+    gateway, content = platform.gateway_url, HOSTILE_UPLOADS[crafted]()
+    name = "scan.svg" if crafted == "svg" else "scan.pdf"
+
+    sent = petition(subject=f"Atașament {crafted}")
+    submitted = requests.post(
+        f"{gateway}/api/v1/petitions",
+        files={
+            "petition": (None, json.dumps(sent), "application/json"),
+            "attachments": (name, content, "application/pdf"),
+        },
+        timeout=30,
+    )
+    problem = assert_problem(submitted, 415)
+    assert problem["errors"]["attachments"], problem
+
+    citizen = immigration_applicant
+    draft = wait_until(
+        lambda: (response := _draft_application(gateway, citizen)).status_code == 201 and response,
+        timeout=60,
+        what="booking-svc to know the citizen as verified",
+    )
+    application = f"{gateway}/api/v1/immigration/applications/{draft.json()['application_id']}"
+    uploaded = requests.put(
+        f"{application}/documents/application-form",
+        files={"file": (name, content, "application/pdf")},
+        headers=citizen,
+        timeout=30,
+    )
+    assert_problem(uploaded, 415)
+    documents = requests.get(application, headers=citizen, timeout=30).json()["documents"]
+    assert {d["status"] for d in documents} == {"missing"}
+    fetched = requests.get(f"{application}/documents/application-form/content", headers=citizen, timeout=30)
+    assert fetched.status_code == 404
 
 
 # --- forged access tokens ---------------------------------------------------------------------

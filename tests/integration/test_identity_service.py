@@ -13,21 +13,33 @@ import pytest
 import requests
 from identity import create_app
 from identity.service import MIGRATIONS
-from identity.testing import CITIZEN, VALID_CNP, add_signing_key, make_settings
+from identity.testing import CALLBACK, CITIZEN, VALID_CNP, add_signing_key, make_settings, provider_settings
 from mai_chassis import InvalidToken, OutboxRelay, TokenVerifier
 from mai_chassis.migrations import upgrade
 from mai_chassis.sealing import Sealer
 from mai_chassis.testing import read_events
+from mai_devtools.eid_provider import LocalEidProvider
 from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def eid_provider() -> Iterator[LocalEidProvider]:
+    with LocalEidProvider() as provider:
+        yield provider
+
+
 @pytest.fixture
-def identity_server(database_factory, kafka_bootstrap_servers, topic_prefix) -> Iterator[dict[str, Any]]:
+def identity_server(database_factory, kafka_bootstrap_servers, topic_prefix, eid_provider) -> Iterator[dict[str, Any]]:
     url = database_factory("identity")
     upgrade(url, MIGRATIONS)
-    settings = make_settings(url, kafka_bootstrap_servers=kafka_bootstrap_servers, kafka_topic_prefix=topic_prefix)
+    settings = make_settings(
+        url,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        kafka_topic_prefix=topic_prefix,
+        eid_providers=(provider_settings(eid_provider.issuer),),
+    )
     add_signing_key(settings)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -104,12 +116,10 @@ def test_the_chassis_verifier_accepts_real_tokens_through_the_real_jwks_endpoint
     assert registered.subject == mailed.data["citizen_id"]
 
 
-def test_identity_verification_through_the_sandbox_publishes_identity_verified(
-    identity_server, topic_prefix, kafka_bootstrap_servers
+def test_identity_verification_through_the_openid_provider_publishes_identity_verified(
+    identity_server, topic_prefix, kafka_bootstrap_servers, eid_provider
 ):
-    from urllib.parse import parse_qs, urlparse
-
-    base, settings, app = identity_server["base"], identity_server["settings"], identity_server["app"]
+    base, app = identity_server["base"], identity_server["app"]
     requests.post(f"{base}/api/v1/accounts", json=CITIZEN, timeout=10)
     from identity.tables import Account
     from sqlalchemy import update
@@ -123,25 +133,16 @@ def test_identity_verification_through_the_sandbox_publishes_identity_verified(
     ).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     started = requests.post(
-        f"{base}/api/v1/identity/verifications", json={"provider": "sandbox"}, headers=auth, timeout=10
+        f"{base}/api/v1/identity/verifications", json={"provider": "bank-card"}, headers=auth, timeout=10
     ).json()
-    query = {k: v[0] for k, v in parse_qs(urlparse(started["authorization_url"]).query).items()}
-    redirect = requests.post(
-        f"{base}/sandbox/eid/sandbox/authorize",
-        timeout=10,
-        json={
-            "state": query["state"],
-            "nonce": query["nonce"],
-            "redirect_uri": query["redirect_uri"].replace(settings.public_base_url, base),
-            "cnp": VALID_CNP,
-            "last_name": "Popescu",
-            "first_name": "Ana",
-        },
-    ).json()
-    done = requests.get(redirect["redirect_to"], timeout=10)
-    assert done.status_code == 200
-    replay = requests.get(redirect["redirect_to"], timeout=10)
-    assert replay.status_code == 400
+    eid_provider.enrol("ana.popescu.pg", cnp=VALID_CNP, family_name="Popescu", given_name="Ana")
+    back = eid_provider.identify(started["authorization_url"], "ana.popescu.pg")
+    assert back["redirect_uri"] == CALLBACK and back["state"] == started["state"]
+    callback = {"state": back["state"], "code": back["code"]}
+    done = requests.post(f"{base}/api/v1/identity/verifications/callback", json=callback, headers=auth, timeout=10)
+    assert done.status_code == 200, done.text
+    replay = requests.post(f"{base}/api/v1/identity/verifications/callback", json=callback, headers=auth, timeout=10)
+    assert replay.status_code == 409
     _relay_once(identity_server)
     [verified] = read_events(
         kafka_bootstrap_servers, topic_prefix + "identity.verified", until=lambda events: len(events) >= 1

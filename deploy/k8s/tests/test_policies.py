@@ -204,9 +204,11 @@ def test_dev_secrets_are_marked_dev_only(rendered):
         assert secret["metadata"]["labels"].get("mai.gov.ro/dev-only") == "true", secret["metadata"]["name"]
 
 
-def test_prod_never_enables_the_sandbox_identity_provider(rendered):
+def test_prod_never_enables_a_test_identification_provider(rendered):
     for config in of_kind(rendered["prod"], "ConfigMap"):
-        assert "sandbox" not in config.get("data", {}).get("EID_PROVIDERS", ""), config["metadata"]["name"]
+        data = config.get("data", {})
+        assert not [k for k, v in data.items() if k.endswith("_TEST_PROVIDER") and v.lower() == "true"], data
+        assert all(v.startswith("https://") for k, v in data.items() if k.endswith(("_ISSUER", "_REDIRECT_URIS")))
         assert config.get("data", {}).get("ENVIRONMENT", "production") == "production"
 
 

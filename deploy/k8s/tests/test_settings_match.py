@@ -5,8 +5,8 @@ environment is rebuilt as the kubelet would build it: ``envFrom`` ConfigMaps (th
 then ``env`` (literal values with ``$(VAR)`` expanded; Secret references replaced by dummy values
 of the right shape: Fernet keys for ``*_KEYS``, 64 hex characters for ``*_KEY``, URLs for ``*_URL``).
 The service's own ``Settings.from_env()`` must then build without a ``ConfigurationError``, which
-also proves the non-secret values valid (``STORAGE_BACKEND``, ``SMTP_SECURITY``, the sandbox
-provider refused under ``ENVIRONMENT=production``...).
+also proves the non-secret values valid (``STORAGE_BACKEND``, ``SMTP_SECURITY``, a test
+identification provider refused under ``ENVIRONMENT=production``...).
 
 The same run records which variables the settings read: a variable set on a container that the
 service reads in no configuration (either overlay, any component) is a leftover and fails.
@@ -392,8 +392,14 @@ def test_the_checker_refuses_what_the_services_refuse():
         build_settings("record-svc", {**base, "STORAGE_BACKEND": "s3"})
     with pytest.raises(ConfigurationError, match="REGISTRY_HASH_KEY"):
         build_settings("record-svc", {k: v for k, v in base.items() if k != "REGISTRY_HASH_KEY"})
-    with pytest.raises(ConfigurationError, match="sandbox"):
-        build_settings(
-            "identity-svc",
-            {**base, "IDENTITY_ENCRYPTION_KEYS": _FERNET, "EVENT_SEALING_KEYS": _FERNET, "EID_PROVIDERS": "sandbox"},
-        )
+    test_provider = {
+        "EID_PROVIDERS": "bank-card",
+        "EID_BANK_CARD_ISSUER": "https://eid-provider.dev.mai.internal",
+        "EID_BANK_CARD_CLIENT_ID": "c",
+        "EID_BANK_CARD_CLIENT_SECRET": "s",
+        "EID_BANK_CARD_REDIRECT_URIS": "https://eservicii.mai.gov.ro/account/verification/callback",
+        "EID_BANK_CARD_TEST_PROVIDER": "true",
+    }
+    with pytest.raises(ConfigurationError, match="test identification provider"):
+        keys = {"IDENTITY_ENCRYPTION_KEYS": _FERNET, "EVENT_SEALING_KEYS": _FERNET}
+        build_settings("identity-svc", {**base, **keys, **test_provider})

@@ -42,8 +42,19 @@ def test_staff_roles_are_scoped_to_units(issuer: TokenIssuer, verifier: TokenVer
     assert principal.has_role("petition_clerk", "IGPR")
     assert not principal.has_role("petition_clerk", "IGSU")
     assert not principal.has_role("certificate_clerk")
-    admin = verifier.verify(issuer.staff("admin", "*"))
-    assert admin.has_role("petition_clerk", "IGSU")
+
+
+def test_no_role_implies_another_not_even_admin(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
+    unit_admin = verifier.verify(issuer.staff("admin", "IGPR"))
+    assert unit_admin.has_role("admin", "IGPR") and not unit_admin.has_role("admin", "IGSU")
+    for role in ("petition_clerk", "phone_operator", "certificate_clerk", "immigration_officer", "counter_clerk"):
+        assert not unit_admin.has_role(role)
+        assert not unit_admin.has_role(role, "IGPR")
+    every_unit_admin = verifier.verify(issuer.staff("admin", "*"))
+    assert every_unit_admin.has_role("admin", "IGSU")
+    assert not every_unit_admin.has_role("petition_clerk", "IGSU")
+    national_clerk = verifier.verify(issuer.staff("certificate_clerk", "*"))
+    assert national_clerk.has_role("certificate_clerk", "IPJ-CJ") and not national_clerk.has_role("admin")
 
 
 def test_unsigned_alg_none_token_is_refused(issuer: TokenIssuer, verifier: TokenVerifier) -> None:

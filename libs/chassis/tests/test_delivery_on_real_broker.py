@@ -17,7 +17,7 @@ import mai_contracts
 import pytest
 from kafka import KafkaProducer
 from mai_chassis import Database, EventConsumer
-from mai_chassis.events import build_event, encode_event
+from mai_chassis.events import build_event, decode_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.outbox import OutboxRelay, pending_count
 from mai_chassis.testing import read_events, wait_until
@@ -249,6 +249,29 @@ def test_a_poison_message_is_dead_lettered_and_consumption_goes_on(
     assert headers["dlq.error.type"] == b"EventDecodeError"
     assert headers["dlq.original.topic"] == (topic_prefix + TOPIC).encode()
     assert headers["dlq.consumer.group"] == (topic_prefix + group).encode()
+
+
+def test_an_event_forged_by_another_service_is_dead_lettered_and_the_genuine_one_applied(
+    database: Database, kafka_bootstrap_servers: str, topic_prefix: str, running: Callable[[Any], threading.Event]
+) -> None:
+    data = submitted_data()
+    forged = encode_event(build_event(EVENT_TYPE, source="booking-svc", subject=data["petition_id"], data=data))
+    genuine = _event_bytes()
+    _produce(kafka_bootstrap_servers, topic_prefix + TOPIC, [forged, genuine])
+    group = f"forged-{uuid.uuid4().hex[:8]}"
+    running(_consumer(database, kafka_bootstrap_servers, topic_prefix, group))
+    wait_until(lambda: len(effects(database)) == 1, timeout=60, what="the genuine event applied")
+    dead = read_events(
+        kafka_bootstrap_servers, topic_prefix + TOPIC + ".dlq", until=lambda records: len(records) >= 1, raw=True
+    )
+    assert [record.value for record in dead] == [forged]
+    headers = dict(dead[0].headers)
+    assert headers["dlq.error.type"] == b"UnexpectedProducer"
+    assert (
+        b"'booking-svc' is not 'petition-svc', the owner of topic 'petition.submitted'" in headers["dlq.error.message"]
+    )
+    assert headers["dlq.original.topic"] == (topic_prefix + TOPIC).encode()
+    assert effects(database) == [decode_event(genuine).id]
 
 
 def test_a_consumer_killed_before_its_offset_commit_reprocesses_without_duplicating(

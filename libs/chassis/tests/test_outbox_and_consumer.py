@@ -99,6 +99,39 @@ def test_event_data_that_breaks_its_contract_is_dead_lettered(sqlite_database: D
     assert consumer.process("petition.submitted", json.dumps(envelope).encode(), None).name == "dead_letter"
 
 
+def test_an_event_from_a_service_that_does_not_own_the_topic_is_dead_lettered(sqlite_database: Database) -> None:
+    applied: list[str] = []
+    consumer = _consumer(sqlite_database, lambda uow, event: applied.append(event.id))
+    data = petition_submitted_data()
+    forged = encode_event(build_event(EVENT_TYPE, source="booking-svc", subject=data["petition_id"], data=data))
+    outcome = consumer.process("petition.submitted", forged, None)
+    assert outcome.name == "dead_letter"
+    assert "'booking-svc' is not 'petition-svc'" in str(outcome.error)
+    assert applied == []
+
+
+def test_an_owner_publishing_another_topics_event_type_is_dead_lettered(sqlite_database: Database) -> None:
+    applied: list[str] = []
+    verified = "ro.mai.identity.verified.v1"
+    consumer = EventConsumer(
+        sqlite_database,
+        service="test-svc",
+        group_id="test-group",
+        bootstrap_servers="127.0.0.1:1",
+        handlers={
+            EVENT_TYPE: lambda uow, event: applied.append(event.id),
+            verified: lambda uow, event: applied.append(event.id),
+        },
+        sleep=lambda _s: None,
+    )
+    data = dict(mai_contracts.schema(verified)["examples"][0])
+    misrouted = encode_event(build_event(verified, source="petition-svc", subject="c-1", data=data))
+    outcome = consumer.process("petition.submitted", misrouted, None)
+    assert outcome.name == "dead_letter"
+    assert "is not carried by topic 'petition.submitted'" in str(outcome.error)
+    assert applied == []
+
+
 def test_transient_failures_are_retried_then_succeed(sqlite_database: Database) -> None:
     calls = {"n": 0}
 

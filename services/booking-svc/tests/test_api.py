@@ -12,6 +12,7 @@ import pytest
 from booking.config import MAX_DOCUMENT_BYTES
 from booking.testing import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing.hostile_files import pdf_with_javascript_open_action_in_an_object_stream
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -146,6 +147,25 @@ def test_an_applicant_goes_from_draft_to_pickup(
         "ro.mai.appointment.booked.v1",
         "ro.mai.application.ready.v1",
     ]
+
+
+def test_an_office_administrator_or_another_offices_officer_cannot_review_or_see_its_applications(
+    client: Any, token_issuer: Any
+) -> None:
+    application_id = Applicant(client, token_issuer).submitted_application()  # at IGI-CJ
+    decisions = {"documents": [{"document_type": c, "decision": "accepted"} for c in TRAVEL_DOCUMENTS]}
+    review = f"/api/v1/immigration/applications/{application_id}/review"
+    for admin_unit in ("IGI-CJ", "*"):  # administrators hold no officer role, in their unit or any
+        staff = {"Authorization": f"Bearer {token_issuer.staff('admin', admin_unit)}"}
+        assert client.post(review, json=decisions, headers=staff).status_code == 403
+        assert client.get("/api/v1/immigration/review-queue?office=IGI-CJ", headers=staff).status_code == 403
+        assert client.get("/api/v1/offices/IGI-CJ/appointments?date=2025-03-17", headers=staff).status_code == 403
+    elsewhere = officer_headers(token_issuer, "IGI-TM")
+    assert client.post(review, json=decisions, headers=elsewhere).status_code == 404
+    queue = client.get("/api/v1/immigration/review-queue?office=IGI-CJ", headers=elsewhere)
+    assert queue.status_code == 200 and queue.get_json()["items"] == []
+    assert client.get("/api/v1/offices/IGI-CJ/appointments?date=2025-03-17", headers=elsewhere).status_code == 404
+    assert accept_all(client, token_issuer, application_id).get_json()["status"] == "documents_accepted"
 
 
 def test_a_rejected_document_is_replaced_and_the_application_resubmitted(client: Any, token_issuer: Any) -> None:
@@ -524,7 +544,7 @@ def test_a_retried_booking_with_the_same_idempotency_key_returns_the_first_appoi
 def test_a_pdf_carrying_a_script_is_refused_with_415(client: Any, token_issuer: Any, documents_dir: Path) -> None:
     applicant = Applicant(client, token_issuer)
     application_id = applicant.draft().get_json()["application_id"]
-    scripted = sample_pdf().replace(b"<< /Type /Catalog >>", b"<< /Type /Catalog /OpenAction << /S /JavaScript >> >>")
+    scripted = pdf_with_javascript_open_action_in_an_object_stream()
     refused = applicant.upload(application_id, "application-form", scripted)
     assert refused.status_code == 415
     assert "scripts" in refused.get_json()["detail"]

@@ -12,18 +12,26 @@ from flask.testing import FlaskClient
 from identity import create_app
 from identity.config import Settings
 from identity.service import MIGRATIONS
-from identity.testing import add_signing_key, make_settings
+from identity.testing import add_signing_key, make_settings, provider_settings
 from mai_chassis.db import Database
 from mai_chassis.migrations import upgrade
 from mai_chassis.tables import OutboxEvent
+from mai_devtools.eid_provider import LocalEidProvider
 from sqlalchemy import select
 
 
+@pytest.fixture(scope="session")
+def eid_provider() -> Iterator[LocalEidProvider]:
+    """A real OpenID Connect provider on loopback (its own process), the tests' "bank-card" provider."""
+    with LocalEidProvider() as provider:
+        yield provider
+
+
 @pytest.fixture
-def settings(tmp_path: Any) -> Settings:
+def settings(tmp_path: Any, eid_provider: LocalEidProvider) -> Settings:
     url = f"sqlite:///{tmp_path}/identity.db"
     upgrade(url, MIGRATIONS)
-    configured = make_settings(url)
+    configured = make_settings(url, eid_providers=(provider_settings(eid_provider.issuer),))
     add_signing_key(configured)
     return configured
 

@@ -89,3 +89,29 @@ def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(set
     import jwt
 
     assert jwt.decode(login.get_json()["access_token"], options={"verify_signature": False})["roles"] == ["admin@*"]
+
+
+def test_an_administrator_is_not_a_counter_clerk_in_their_unit_or_any(client, sign_token, register_citizen):
+    session = register_citizen()
+    code = client.post(
+        "/api/v1/identity/counter-code", headers={"Authorization": f"Bearer {session['access_token']}"}
+    ).get_json()["counter_code"]
+    for admin_unit in ("SPCEP-B1", "*"):
+        admin = {"Authorization": f"Bearer {sign_token(roles=[f'admin@{admin_unit}'])}"}
+        lookup = client.post(
+            "/api/v1/staff/counter/lookups", headers=admin, json={"unit": "SPCEP-B1", "counter_code": code}
+        )
+        assert lookup.status_code == 403, admin_unit
+        verified = client.post(
+            "/api/v1/staff/counter/verifications",
+            headers=admin,
+            json={
+                "citizen_id": session["citizen_id"],
+                "unit": "SPCEP-B1",
+                "document": {"type": "identity_card", "series": "RX", "number": "123456"},
+                "cnp": session["body"]["cnp"],
+                "last_name": "Popescu",
+                "first_name": "Ana",
+            },
+        )
+        assert verified.status_code == 403, admin_unit

@@ -138,6 +138,33 @@ def test_resend_is_for_administrators_only(
     assert client.post(path, headers=bearer(token_issuer.staff("petition_clerk", "IGPR"))).status_code == 403
 
 
+def record_petition_mail(settings: Settings, database: Database, registry: TemplateRegistry, institution: str) -> str:
+    data = copy.deepcopy(mai_contracts.schema("ro.mai.petition.submitted.v1")["examples"][0])
+    data.update(institution=institution)
+    event = build_event("ro.mai.petition.submitted.v1", source="petition-svc", subject=str(uuid.uuid4()), data=data)
+    build_consumer(settings, database, registry).process("petition.submitted", encode_event(event), None)
+    with database.session() as session:
+        return session.scalars(select(Notification.id).where(Notification.trigger_event_id == event.get_id())).one()
+
+
+def test_an_administrator_resends_only_notifications_sent_for_their_units(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    petition_mail = record_petition_mail(settings, database, registry, "IGPR")
+    certificate_mail = record(settings, database, registry, CITIZEN, "CJ-2025-000012")  # a national mail
+    for notification_id in (petition_mail, certificate_mail):
+        finish_latest_delivery(database, notification_id, "delivered")
+
+    def resend(notification_id: str, role: str, unit: str) -> int:
+        headers = bearer(token_issuer.staff(role, unit))
+        return client.post(f"/api/v1/notifications/{notification_id}/resend", headers=headers).status_code
+
+    assert resend(petition_mail, "admin", "IGSU") == 403
+    assert resend(certificate_mail, "admin", "IGPR") == 403
+    assert resend(petition_mail, "admin", "IGPR") == 202
+    assert resend(certificate_mail, "admin", "*") == 202
+
+
 def test_resending_an_unknown_notification_is_not_found(client: FlaskClient, token_issuer: TokenIssuer) -> None:
     admin = bearer(token_issuer.staff("admin", "*"))
     for notification_id in (str(uuid.uuid4()), "not-an-id"):

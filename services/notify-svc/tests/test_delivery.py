@@ -46,7 +46,8 @@ def petition_event(event_id: str | None = None, **changes: object) -> tuple[str,
 
 def consume(settings: Settings, database: Database, registry: TemplateRegistry, value: bytes) -> str:
     consumer = build_consumer(settings, database, registry, sleep=lambda _s: None)
-    return consumer.process("petition.submitted", value, None).name
+    topic = mai_contracts.topic_for_event_type(json.loads(value)["type"]).name  # the topic it travels on
+    return consumer.process(topic, value, None).name
 
 
 @pytest.fixture

@@ -105,7 +105,8 @@ def publish(kafka_bootstrap_servers: str, topic_prefix: str) -> Iterator[Callabl
         topic = topic_prefix + mai_contracts.topic_for_event_type(event_type).name
         data = copy.deepcopy(mai_contracts.schema(event_type)["examples"][0]) | changes
         key = str(data.get("petition_id", "k"))
-        event = build_event(event_type, source="tests", subject=key, data=data, event_id=event_id)
+        owner = mai_contracts.topic_for_event_type(event_type).owner  # consumers trust only the topic's owner
+        event = build_event(event_type, source=owner, subject=key, data=data, event_id=event_id)
         producer.send(topic, key=key.encode(), value=raw if raw is not None else encode_event(event)).get(timeout=10)
         return event.get_id()
 
@@ -226,7 +227,7 @@ def test_several_delivery_loops_never_send_one_notification_twice(
     data = mai_contracts.schema(PETITION)["examples"][0]
     with pg_database.unit_of_work(source="notify-svc") as uow:
         for _ in range(300):
-            event = build_event(PETITION, source="tests", subject=data["petition_id"], data=data)
+            event = build_event(PETITION, source="petition-svc", subject=data["petition_id"], data=data)
             record_notification(uow, decode_event(encode_event(event)), registry=registry,
                                 message_id_domain="notify.e-services.mai.gov.ro")  # fmt: skip
         uow.commit()
@@ -295,7 +296,7 @@ def test_an_idle_delivery_loop_claims_nothing_until_a_delivery_is_recorded_then_
 
         consumer = build_consumer(live_settings, pg_database, registry)
         data = copy.deepcopy(mai_contracts.schema(PETITION)["examples"][0])
-        event = build_event(PETITION, source="tests", subject=data["petition_id"], data=data)
+        event = build_event(PETITION, source="petition-svc", subject=data["petition_id"], data=data)
         assert consumer.process("petition.submitted", encode_event(event), None).name == "processed"
         smtp_sink.wait_for(with_message_id(event.get_id()), timeout=5)
     finally:

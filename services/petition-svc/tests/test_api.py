@@ -187,13 +187,42 @@ def test_wrong_email_reveals_nothing_beyond_an_unknown_number(client) -> None:
 
 def test_phone_operator_reads_status_by_number_alone(client, token_issuer: TokenIssuer) -> None:
     number = submit(client)["registration_number"]
-    operator = {"Authorization": f"Bearer {token_issuer.staff('phone_operator', 'MAI')}"}
+    operator = {"Authorization": f"Bearer {token_issuer.staff('phone_operator', '*')}"}  # the national line
     response = client.get(f"{SUBMIT}/{number}/status", headers=operator)
     assert response.status_code == 200
     assert response.get_json()["registration_number"] == number
     assert client.get(f"{SUBMIT}/{number}/status").status_code == 401
     citizen = {"Authorization": f"Bearer {token_issuer.citizen()}"}
     assert client.get(f"{SUBMIT}/{number}/status", headers=citizen).status_code == 403
+
+
+def test_staff_of_another_institution_and_admins_read_and_act_on_no_petition(client, token_issuer: TokenIssuer) -> None:
+    number = submit(client)["registration_number"]  # an IGPR petition
+    staff = {
+        "IGSU phone operator": token_issuer.staff("phone_operator", "IGSU"),
+        "IGSU clerk": token_issuer.staff("petition_clerk", "IGSU"),
+        "IGSU admin": token_issuer.staff("admin", "IGSU"),
+        "IGPR admin": token_issuer.staff("admin", "IGPR"),
+        "admin of every unit": token_issuer.staff("admin", "*"),
+    }
+    for who, token in staff.items():
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get(f"{SUBMIT}/{number}/status", headers=headers).status_code == 403, who
+        assert client.get(f"{SUBMIT}/{number}", headers=headers).status_code == 403, who
+        answered = client.post(f"{SUBMIT}/{number}/answer", json={"text": "Rezolvat."}, headers=headers)
+        assert answered.status_code == 403, who
+    own_line = {"Authorization": f"Bearer {token_issuer.staff('phone_operator', 'IGPR')}"}
+    assert client.get(f"{SUBMIT}/{number}/status", headers=own_line).status_code == 200
+
+
+def test_a_clerk_cannot_probe_another_institutions_petition_as_the_original_of_a_repeat(client, clerk) -> None:
+    elsewhere = submit(client)["registration_number"]  # at IGPR
+    client.post(f"{SUBMIT}/{elsewhere}/answer", json={"text": "Rezolvat."}, headers=clerk("IGPR"))
+    mine = submit(client, institution="IGSU", field="emergencies")["registration_number"]
+    probe = client.post(
+        f"{SUBMIT}/{mine}/closure", json={"outcome": "repeat", "repeat_of": elsewhere}, headers=clerk("IGSU")
+    )
+    assert probe.status_code == 403
 
 
 # --- clerks -------------------------------------------------------------------------------------

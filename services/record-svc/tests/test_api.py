@@ -242,17 +242,38 @@ def test_a_clerk_revokes_and_verification_says_revoked(
 ) -> None:
     citizen = new_citizen()
     body = _apply(client, citizen).get_json()
-    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IPJ-CJ')}"}
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IGPR-CAZIER')}"}
     url = f"/api/v1/certificates/{body['id']}/revocation"
     assert client.post(url, json={"reason": "registry_updated"}, headers=citizen.headers).status_code == 403
     response = client.post(url, json={"reason": "registry_updated", "note": "sentence registered late"}, headers=clerk)
     assert response.status_code == 200
-    assert response.get_json()["unit"] == "IPJ-CJ"
+    assert response.get_json()["unit"] == "IGPR-CAZIER"
     assert _verify(client, body["registration_number"], citizen.person.cnp)["result"] == "revoked"
     assert client.post(url, json={"reason": "other"}, headers=clerk).status_code == 409
     revoked = _outbox(app)[-1]
     assert revoked["type"] == "ro.mai.certificate.revoked.v1"
     assert revoked["data"]["reason"] == "registry_updated"
+
+
+def test_only_clerks_of_the_issuing_unit_revoke_a_certificate(
+    client: FlaskClient, new_citizen: Any, token_issuer: TokenIssuer
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    url = f"/api/v1/certificates/{body['id']}/revocation"
+    for role, unit in (
+        ("certificate_clerk", "IPJ-CJ"),  # a county's clerk, not the issuing unit's
+        ("admin", "IGPR-CAZIER"),  # the issuing unit's administrator holds no clerk role
+        ("admin", "*"),
+    ):
+        staff = {"Authorization": f"Bearer {token_issuer.staff(role, unit)}"}
+        refused = client.post(url, json={"reason": "registry_updated"}, headers=staff)
+        assert refused.status_code == 403, (role, unit)
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('certificate_clerk', 'IGPR-CAZIER')}"}
+    elsewhere = client.post(url, json={"reason": "registry_updated", "unit": "IPJ-CJ"}, headers=clerk)
+    assert elsewhere.status_code == 403
+    assert _verify(client, body["registration_number"], citizen.person.cnp)["result"] == "valid"
+    assert client.post(url, json={"reason": "registry_updated"}, headers=clerk).status_code == 200
 
 
 def test_a_retried_application_with_the_same_idempotency_key_is_replayed(client: FlaskClient, new_citizen: Any) -> None:

@@ -7,7 +7,9 @@ and issued-at are always checked. Claims this platform uses:
 - ``sub``: the account id (a citizen's opaque ``citizen_id``, or a staff member's id);
 - ``kind``: ``citizen`` or ``staff``;
 - ``roles``: for staff, a list of ``"<role>@<unit>"`` strings (``"petition_clerk@IGPR"``;
-  ``"admin@*"`` is every unit);
+  ``"certificate_clerk@*"`` is that role in every unit). Each role stands alone: ``admin`` manages
+  staff accounts and implies no other role (an admin who must act as a clerk is granted the clerk
+  role, which the audit log then shows);
 - ``acr``: the identity assurance level of a citizen (``none``, ``substantial`` or ``high``).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -68,7 +71,10 @@ class Principal:
         return {unit for r, unit in self.roles if r == role}
 
     def has_role(self, role: str, unit: str | None = None) -> bool:
-        units = self.units_for(role) | self.units_for("admin") if role != "admin" else self.units_for("admin")
+        """Holds ``role`` in ``unit`` (or, without a unit, in some unit). No role implies another."""
+        if not self.is_staff:
+            return False
+        units = self.units_for(role)
         if unit is None:
             return bool(units)
         return unit in units or ANY_UNIT in units
@@ -85,8 +91,142 @@ def _parse_roles(raw: Any) -> frozenset[tuple[str, str]]:
     return frozenset(roles)
 
 
+class _KeySetCache:
+    """The issuer's JWKS as last fetched, refreshed in the background and never by a flood.
+
+    - Known key ids are answered from memory; the set is refreshed every ``lifespan`` seconds
+      (in a background thread, while the old set keeps answering), so a key identity-svc stops
+      publishing is refused within ``lifespan`` plus one fetch.
+    - An unknown key id may trigger one fetch, at most once per ``refetch_interval`` per process
+      (a newly published key); meanwhile, and for a key id that was just missed, the answer is
+      "unknown key id" at once. Misses are remembered for ``refetch_interval``.
+    - A failed fetch keeps the last good set: identity-svc being slow or down does not stop
+      authentication. The last good set is trusted for at most ``max_stale`` seconds after it was
+      fetched; past that every token is answered 503 until a fetch succeeds.
+    - The HTTP request is made outside the lock, and only one is in flight at a time.
+    """
+
+    _MAX_MISSES = 4096
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        lifespan: float,
+        refetch_interval: float,
+        max_stale: float,
+        timeout: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.url = url
+        self.lifespan = lifespan
+        self.refetch_interval = refetch_interval
+        self.max_stale = max_stale
+        self.timeout = timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._fetched = threading.Condition(self._lock)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._last_attempt: float | None = None
+        self._in_flight = False
+        self._misses: dict[str, float] = {}
+        #: Fetches made (a figure for tests and metrics).
+        self.fetches = 0
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        now = self._clock()
+        with self._lock:
+            if self._fetched_at is None and (self._in_flight or self._may_fetch_locked(now)):
+                # Nothing fetched yet (a fresh process): wait for the first fetch, whoever makes it.
+                self._fetch_locked(wait=True)
+                now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at > self.max_stale:
+                if self._fetched_at is not None:
+                    self._keys = {}  # too old to trust: a removed key must not live on
+                    self._start_background_fetch_locked(now)
+                raise Problem(503, "Token keys are unavailable right now; try again shortly.")
+            if now - self._fetched_at > self.lifespan:
+                self._start_background_fetch_locked(now)
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+            missed_at = self._misses.get(kid)
+            if missed_at is not None and now - missed_at < self.refetch_interval:
+                raise InvalidToken("unknown key id")
+            if not self._may_fetch_locked(now):
+                self._remember_miss_locked(kid, now)
+                raise InvalidToken("unknown key id")
+            # Perhaps a key published since the last fetch: look once, in this thread.
+            self._fetch_locked(wait=False)
+            key = self._keys.get(kid)
+            if key is None:
+                self._remember_miss_locked(kid, self._clock())
+                raise InvalidToken("unknown key id")
+            return key
+
+    def _may_fetch_locked(self, now: float) -> bool:
+        return not self._in_flight and (self._last_attempt is None or now - self._last_attempt >= self.refetch_interval)
+
+    def _remember_miss_locked(self, kid: str, now: float) -> None:
+        if len(self._misses) >= self._MAX_MISSES:
+            self._misses = {k: t for k, t in self._misses.items() if now - t < self.refetch_interval}
+            if len(self._misses) >= self._MAX_MISSES:
+                self._misses.clear()
+        self._misses[kid] = now
+
+    def _start_background_fetch_locked(self, now: float) -> None:
+        if self._may_fetch_locked(now):
+            self._in_flight = True
+            self._last_attempt = now
+            threading.Thread(target=self._fetch_in_background, name="jwks-refresh", daemon=True).start()
+
+    def _fetch_in_background(self) -> None:
+        keys = self._download()
+        with self._lock:
+            self._store_locked(keys)
+
+    def _fetch_locked(self, *, wait: bool) -> None:
+        """Fetch now (the lock is released during the request); with ``wait``, join one in flight."""
+        if self._in_flight:
+            if wait:
+                self._fetched.wait(self.timeout + 1)
+            return
+        self._in_flight = True
+        self._last_attempt = self._clock()
+        self._lock.release()
+        try:
+            keys = self._download()
+        finally:
+            self._lock.acquire()
+        self._store_locked(keys)
+
+    def _store_locked(self, keys: dict[str, jwt.PyJWK] | None) -> None:
+        self._in_flight = False
+        if keys is not None:
+            self._keys = keys
+            self._fetched_at = self._clock()
+            self._misses = {k: t for k, t in self._misses.items() if k not in keys}
+        self._fetched.notify_all()
+
+    def _download(self) -> dict[str, jwt.PyJWK] | None:
+        """The published keys by id, or None when the JWKS cannot be had (the old set stays)."""
+        import requests
+
+        self.fetches += 1
+        try:
+            response = requests.get(self.url, timeout=self.timeout, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            document = response.json()
+            keys = {key.key_id: key for key in jwt.PyJWKSet.from_dict(document).keys if key.key_id}
+        except Exception as exc:  # any failure keeps the last good set
+            logger.warning("token keys not refreshed from %s: %s", self.url, exc.__class__.__name__)
+            return None
+        return keys
+
+
 class TokenVerifier:
-    """Verifies access tokens with keys from a JWKS URL (cached) or a fixed JWKS document."""
+    """Verifies access tokens with keys from a JWKS URL (see :class:`_KeySetCache`) or a fixed JWKS."""
 
     def __init__(
         self,
@@ -96,7 +236,11 @@ class TokenVerifier:
         jwks_url: str | None = None,
         jwks: Mapping[str, Any] | None = None,
         leeway: int = 30,
-        cache_lifespan: int = 300,
+        cache_lifespan: float = 300,
+        refetch_interval: float = 30,
+        max_stale: float = 3600,
+        fetch_timeout: float = 5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not jwks_url and jwks is None:
             raise ValueError("a JWKS URL or a JWKS document is required")
@@ -104,12 +248,23 @@ class TokenVerifier:
         self.audience = audience
         self.leeway = leeway
         self._static = jwt.PyJWKSet.from_dict(dict(jwks)) if jwks is not None else None
-        self._client = (
-            jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=cache_lifespan, timeout=5)
+        self._cache = (
+            _KeySetCache(
+                jwks_url,
+                lifespan=cache_lifespan,
+                refetch_interval=refetch_interval,
+                max_stale=max_stale,
+                timeout=fetch_timeout,
+                clock=clock,
+            )
             if jwks_url and jwks is None
             else None
         )
-        self._lock = threading.Lock()
+
+    @property
+    def key_fetches(self) -> int:
+        """How many times the JWKS URL was fetched."""
+        return self._cache.fetches if self._cache is not None else 0
 
     def _key_for(self, token: str) -> Any:
         try:
@@ -119,21 +274,15 @@ class TokenVerifier:
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise InvalidToken("algorithm not allowed")
         kid = header.get("kid")
-        if not kid:
+        if not kid or not isinstance(kid, str):
             raise InvalidToken("token has no key id")
         if self._static is not None:
             for key in self._static.keys:
                 if key.key_id == kid:
                     return key
             raise InvalidToken("unknown key id")
-        assert self._client is not None
-        try:
-            with self._lock:
-                return self._client.get_signing_key(kid)
-        except jwt.PyJWKClientConnectionError as exc:
-            raise Problem(503, "Token keys are unavailable right now; try again shortly.") from exc
-        except jwt.PyJWKClientError as exc:
-            raise InvalidToken("unknown key id") from exc
+        assert self._cache is not None
+        return self._cache.key(kid)
 
     def verify(self, token: str) -> Principal:
         key = self._key_for(token)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 
 from environs import Env
 from environs.exceptions import EnvValidationError
+from marshmallow import ValidationError
 from marshmallow.validate import OneOf, Range
 
 __all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
@@ -63,6 +64,9 @@ class ServiceSettings:
     max_content_length: int = 1024 * 1024
     #: Proxies in front of the service whose X-Forwarded-For is trusted (1 behind the gateway).
     trusted_proxy_hops: int = 0
+    #: HMAC key of the request fingerprints kept with Idempotency-Key records (at least 32
+    #: characters; required by a production web process that has a database).
+    request_fingerprint_key: str = dataclasses.field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +104,7 @@ class ServiceSettings:
             "web_max_requests": env.int("WEB_MAX_REQUESTS", 20000, validate=Range(min=0)),
             "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
             "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", 0),
+            "request_fingerprint_key": env.str("REQUEST_FINGERPRINT_KEY", "", validate=_empty_or_long_key),
         }
         values["database_url"] = (
             env.str("DATABASE_URL")
@@ -127,6 +132,11 @@ class ServiceSettings:
             problems = "; ".join(f"{name}: {', '.join(map(str, msgs))}" for name, msgs in named)
             raise ConfigurationError(f"{cls.service_name} cannot start: {problems}") from None
         return values
+
+
+def _empty_or_long_key(value: str) -> None:
+    if value and len(value) < 32:
+        raise ValidationError("Must be at least 32 characters.")
 
 
 def _kafka_security_options(env: Env) -> dict[str, Any]:

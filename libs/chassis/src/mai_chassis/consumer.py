@@ -1,6 +1,8 @@
 """Idempotent Kafka consumer: apply each event once, commit the offset after the database commit.
 
-For each message: decode the CloudEvent (poison → dead letter), validate its data against the
+For each message: decode the CloudEvent (poison → dead letter), check that it came from the
+service that owns its topic in ``contracts/`` and is of the topic's event type (anything else is
+forged or misrouted → dead letter, the reason in its headers), validate its data against the
 contract, then in one transaction record ``(consumer_group, event_id)`` and run the handler. A
 duplicate is skipped. Transient errors are retried with exponential backoff; after
 ``max_attempts`` — or at once for a :class:`PermanentError` — the message goes to
@@ -34,7 +36,7 @@ from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
 from .producers import discard_producer
 from .tables import ProcessedEvent
 
-__all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError"]
+__all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError", "UnexpectedProducer"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ Handler = Callable[[UnitOfWork, Event], None]
 
 class PermanentError(Exception):
     """Raised by a handler when retrying cannot help; the event goes straight to the dead letters."""
+
+
+class UnexpectedProducer(PermanentError):
+    """An event whose ``source`` is not the owner of the topic it arrived on, or of another topic's type."""
 
 
 @dataclass
@@ -87,6 +93,11 @@ class EventConsumer:
         self.handlers = dict(handlers)
         self.topic_prefix = topic_prefix
         self.topics = sorted({topic_prefix + mai_contracts.topic_for_event_type(t).name for t in self.handlers})
+        #: Who may publish on each consumed topic, and what (as declared in contracts/).
+        self._declared = {
+            topic_prefix + declared.name: declared
+            for declared in (mai_contracts.topic_for_event_type(t) for t in self.handlers)
+        }
         self.max_attempts = max_attempts
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
@@ -110,6 +121,9 @@ class EventConsumer:
             event = decode_event(value, key)
         except EventDecodeError as exc:
             return _Outcome("dead_letter", exc)
+        refusal = self._check_producer(topic, event)
+        if refusal is not None:
+            return _Outcome("dead_letter", refusal)
         handler = self.handlers.get(event.type)
         if handler is None:
             return _Outcome("ignored")
@@ -147,6 +161,23 @@ class EventConsumer:
                         exc.__class__.__name__,
                     )
                     self._sleep(delay)
+
+    def _check_producer(self, topic: str, event: Event) -> UnexpectedProducer | None:
+        """Why the event must not be trusted on ``topic`` (None when its owner sent its type there)."""
+        declared = self._declared.get(topic)
+        if declared is None:
+            name = topic[len(self.topic_prefix) :] if topic.startswith(self.topic_prefix) else topic
+            try:
+                declared = mai_contracts.topic(name)
+            except (KeyError, LookupError, ValueError):
+                return UnexpectedProducer(f"topic {name!r} is not declared in contracts/")
+        if event.source != declared.owner:
+            return UnexpectedProducer(
+                f"source {event.source[:100]!r} is not {declared.owner!r}, the owner of topic {declared.name!r}"
+            )
+        if event.type != declared.event_type:
+            return UnexpectedProducer(f"type {event.type[:200]!r} is not carried by topic {declared.name!r}")
+        return None
 
     def _apply_once(self, handler: Handler, event: Event, attempt: int) -> _Outcome:
         with self.database.unit_of_work(source=self.service, traceparent=event.traceparent) as uow:

@@ -1,6 +1,7 @@
 """A service's definition and its command line: ``web``, ``worker``, ``migrate`` and its own commands.
 
-A service declares itself once::
+Every service with a database also gets ``purge-idempotency`` (its worker runs the same purge
+hourly). A service declares itself once::
 
     definition = ServiceDefinition(
         name="petition-svc",
@@ -128,6 +129,10 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
                     producer_options=settings.kafka_client_options,
                 )
             )
+        if definition.settings_class.needs_database:
+            from .idempotency import IdempotencyPurge
+
+            loops.append(IdempotencyPurge(database))
         if definition.worker_loops is not None:
             try:
                 loops.extend(definition.worker_loops(settings, database))
@@ -147,6 +152,24 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
         if definition.after_migrate is not None:
             definition.after_migrate(settings)
         click.echo(f"{definition.name}: database is up to date")
+
+    if definition.settings_class.needs_database:
+
+        @cli.command("purge-idempotency", help="Delete Idempotency-Key records older than their lifetime (24 h).")
+        @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1))
+        def purge_idempotency(batch_size: int) -> None:
+            from .db import Database
+            from .idempotency import purge_expired_records
+            from .logs import configure_logging
+
+            settings = _read_settings(definition)
+            configure_logging(definition.name, level=settings.log_level, json_format=settings.log_json)
+            database = Database(settings.database_url)
+            try:
+                deleted = purge_expired_records(database, batch_size=batch_size)
+            finally:
+                database.dispose()
+            click.echo(f"{definition.name}: {deleted} expired idempotency records purged")
 
     for command in definition.commands:
         cli.add_command(command)

@@ -56,7 +56,11 @@ class ProcessedEvent(ChassisBase):
 
 
 class IdempotencyRecord(ChassisBase):
-    """The first response to a creating POST, replayed for retries that carry the same Idempotency-Key."""
+    """The first response to a creating POST, replayed for retries that carry the same Idempotency-Key.
+
+    ``request_hash`` is a keyed fingerprint of the request without its secret fields (see
+    :mod:`mai_chassis.idempotency`); rows are purged once older than the key's lifetime.
+    """
 
     __tablename__ = "idempotency_keys"
 
@@ -66,4 +70,4 @@ class IdempotencyRecord(ChassisBase):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_headers: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

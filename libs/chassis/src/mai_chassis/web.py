@@ -14,7 +14,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError
 
 from .auth import TokenVerifier, init_auth
-from .config import ServiceSettings
+from .config import ConfigurationError, ServiceSettings
 from .db import Database
 from .logs import configure_logging, request_id_var, traceparent_var
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
@@ -110,6 +110,9 @@ def create_service_app(
     route (the gateway, whose ``/static/...`` paths belong to the portal behind it).
     """
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
+    if database is not None and settings.is_production and not settings.request_fingerprint_key:
+        # Idempotency records fingerprint requests with it; without it they would be unkeyed hashes.
+        raise ConfigurationError(f"{settings.service_name} cannot start: REQUEST_FINGERPRINT_KEY is required")
     app = Flask(import_name, static_folder=static_folder)
     if settings.trusted_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

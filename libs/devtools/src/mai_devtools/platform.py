@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from mai_devtools.eid_provider import LocalEidProvider
 from mai_devtools.ports import free_port
 
 __all__ = ["ALL_SERVICES", "FRONT_ENDS", "Platform", "ServiceProcess"]
@@ -29,6 +30,10 @@ __all__ = ["ALL_SERVICES", "FRONT_ENDS", "Platform", "ServiceProcess"]
 logger = logging.getLogger(__name__)
 
 BIN = Path(sys.executable).parent
+#: The identification provider identity-svc is given: a real OpenID Connect provider on loopback.
+EID_PROVIDER = "bank-card"
+#: Where the provider sends the browser back: the citizen portal's page, through the gateway.
+EID_CALLBACK_PATH = "/account/verification/callback"
 ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
 #: Started only when named: web front ends (a web process, no worker), which call the API
 #: through the gateway.
@@ -42,7 +47,6 @@ ROUTES = {
         "/api/v1/identity",
         "/api/v1/staff",
         "/.well-known/jwks.json",
-        "/sandbox",
     ],
     "record": ["/api/v1/certificates"],
     "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
@@ -136,6 +140,11 @@ class Platform:
         self.gateway_port = free_port() if gateway else None
         self.processes: dict[str, ServiceProcess] = {}
         self._extra_env = dict(extra_env or {})
+        #: The "bank-card" identification provider (started with identity-svc): ``enrol`` people,
+        #: ``identify`` on its authorization page.
+        self.eid_provider: LocalEidProvider | None = (
+            LocalEidProvider(log_path=self.workdir / "eid-provider.log") if "identity" in self.services else None
+        )
         from cryptography.fernet import Fernet
 
         self.common_env = {
@@ -151,8 +160,7 @@ class Platform:
             "IDENTITY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "REGISTRY_HASH_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "APPOINTMENT_LINK_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-            "EID_PROVIDERS": "sandbox",
-            "EID_SANDBOX_ADAPTER": "sandbox",
+            "REQUEST_FINGERPRINT_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "SMTP_SECURITY": "none",
@@ -161,6 +169,14 @@ class Platform:
             "DELIVERY_RETRY_MAX_SECONDS": "2",
             "DELIVERY_IDLE_SECONDS": "0.1",
         }
+        if self.eid_provider is not None:
+            self.common_env.update(
+                self.eid_provider.identity_env(
+                    name=EID_PROVIDER,
+                    redirect_uris=[f"http://127.0.0.1:{self.gateway_port or 8080}{EID_CALLBACK_PATH}"],
+                    client_secret=uuid.uuid4().hex,
+                )
+            )
         if "identity" in self.services:
             self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
             self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
@@ -229,6 +245,8 @@ class Platform:
     def start(self) -> Platform:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        if self.eid_provider is not None:
+            self.eid_provider.start()
         for service in self.services:
             env = self._service_env(service)
             cli = str(BIN / f"{service}-svc")
@@ -269,10 +287,16 @@ class Platform:
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop(timeout=15)
+        if self.eid_provider is not None:
+            self.eid_provider.stop()
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]
 
     def logs(self) -> str:
         """Every process' log, for a failing test's report."""
-        return "\n".join(f"===== {name}\n{p.log()[-4000:]}" for name, p in self.processes.items())
+        logs = "\n".join(f"===== {name}\n{p.log()[-4000:]}" for name, p in self.processes.items())
+        provider_log = self.workdir / "eid-provider.log"
+        if provider_log.exists():
+            logs += f"\n===== eid-provider\n{provider_log.read_text(errors='replace')[-4000:]}"
+        return logs

@@ -89,7 +89,7 @@ def _citizen() -> str:
 def _officer() -> Officer:
     principal = current_principal()
     assert principal is not None
-    return Officer(principal.subject, frozenset(principal.units_for(OFFICER_ROLE) | principal.units_for("admin")))
+    return Officer(principal.subject, frozenset(principal.units_for(OFFICER_ROLE)))
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

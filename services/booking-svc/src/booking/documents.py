@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from mai_chassis.uploads import (
     ACCEPTED_MEDIA_TYPES,
+    UploadRefused,
+    check_upload,
     content_digest,
     detect_media_type,
     pdf_has_active_content,
@@ -23,6 +25,8 @@ __all__ = [
     "DocumentStore",
     "FilesystemDocumentStore",
     "S3DocumentStore",
+    "UploadRefused",
+    "check_upload",
     "content_digest",
     "detect_media_type",
     "pdf_has_active_content",

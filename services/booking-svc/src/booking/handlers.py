@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import domain
 from .catalog import Catalog
 from .config import MAX_DOCUMENT_BYTES
-from .documents import DocumentStore, content_digest, detect_media_type, pdf_has_active_content, sanitize_file_name
+from .documents import DocumentStore, UploadRefused, check_upload, content_digest, sanitize_file_name
 from .domain import ApplicationStatus, AppointmentStatus, BookingRuleError, DocumentStatus
 from .links import AppointmentLinkSigner
 from .tables import (
@@ -227,13 +227,10 @@ def upload_document(
     )
     if len(content) > MAX_DOCUMENT_BYTES:
         raise DocumentRefusedError(413, f"A document may be at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB.")
-    media_type = detect_media_type(content)
-    if media_type is None:
-        raise DocumentRefusedError(415, "Upload a PDF, JPEG or PNG scan; the content of this file is none of them.")
-    if media_type == "application/pdf" and pdf_has_active_content(content):
-        raise DocumentRefusedError(
-            415, "This PDF holds scripts, actions or embedded files; upload a plain scan of the document."
-        )
+    try:
+        media_type = check_upload(content)
+    except UploadRefused as refused:
+        raise DocumentRefusedError(415, f"Upload a plain PDF, JPEG or PNG scan. {refused}") from None
     digest = content_digest(content)
     store.put(digest, content, media_type)  # content-addressed: a rollback leaves only an unreferenced blob
     document = existing or ApplicationDocument(

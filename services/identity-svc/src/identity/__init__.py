@@ -51,12 +51,7 @@ def build_runtime(settings: Settings, database: Database) -> Runtime:
         cipher=cipher,
         sealer=Sealer(list(settings.sealing_keys)),
         keys=keys,
-        providers=build_providers(
-            settings.eid_providers,
-            public_base_url=settings.public_base_url,
-            session_factory=database.session,
-            cipher=cipher,
-        ),
+        providers=build_providers(settings.eid_providers),
     )
 
 
@@ -73,8 +68,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in (api.accounts, api.auth, api.identity, api.staff, api.internal, api.well_known):
         app.register_blueprint(blueprint)
-    if runtime.providers and any(p.adapter == "sandbox" for p in settings.eid_providers):
-        app.register_blueprint(api.sandbox)
 
     @app.get("/openapi.json")
     def openapi() -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
@@ -12,7 +11,6 @@ from mai_chassis.db import Database, UnitOfWork
 from marshmallow import RAISE
 
 from . import handlers, schemas
-from .eid import SandboxProvider
 from .handlers import Runtime, TokenPair
 
 accounts = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
@@ -21,7 +19,6 @@ identity = Blueprint("identity", __name__, url_prefix="/api/v1/identity")
 staff = Blueprint("staff", __name__, url_prefix="/api/v1/staff")
 internal = Blueprint("internal", __name__, url_prefix="/internal/v1")
 well_known = Blueprint("well_known", __name__)
-sandbox = Blueprint("sandbox", __name__, url_prefix="/sandbox/eid")
 
 ACCEPTED = {
     "status": "accepted",
@@ -39,16 +36,15 @@ def _uow() -> UnitOfWork:
 
 
 def _tokens(pair: TokenPair) -> Response:
-    return jsonify(
-        schemas.Tokens().dump(
-            {
-                "access_token": pair.access_token,
-                "refresh_token": pair.refresh_token,
-                "token_type": "Bearer",
-                "expires_in": pair.expires_in,
-            }
-        )
-    )
+    body: dict[str, Any] = {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+    }
+    if pair.device_token is not None:
+        body["device_token"] = pair.device_token
+    return jsonify(schemas.Tokens().dump(body))
 
 
 def _accepted() -> tuple[Response, int]:
@@ -130,7 +126,12 @@ def log_in() -> Response:
     body = load_json(schemas.Login)
     with _uow() as uow:
         pair = handlers.log_in(
-            uow, _runtime(), email=body["email"], password=body["password"], address=request.remote_addr or "unknown"
+            uow,
+            _runtime(),
+            email=body["email"],
+            password=body["password"],
+            address=request.remote_addr or "unknown",
+            device_token=body["device_token"],
         )
     return _tokens(pair)
 
@@ -199,22 +200,24 @@ def update_profile(citizen_id: str) -> Response:
 @require_auth(kind="citizen")
 def start_verification() -> tuple[Response, int]:
     body = load_json(schemas.VerificationStart)
-    settings = _runtime().settings
-    redirect_uri = body["redirect_uri"] or f"{settings.public_base_url}/api/v1/identity/verifications/callback"
     with _uow() as uow:
         started = handlers.start_verification(
-            uow, _runtime(), _principal(), provider_name=body["provider"], redirect_uri=redirect_uri
+            uow, _runtime(), _principal(), provider_name=body["provider"], redirect_uri=body["redirect_uri"]
         )
-    return jsonify(schemas.VerificationStarted().dump(started)), 201
+    response = jsonify(schemas.VerificationStarted().dump(started))
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
 
 
-@identity.route("/verifications/callback", methods=["GET", "POST"])
-def verification_callback() -> Response:
-    """Where the provider sends the citizen back (query, or form_post), with ``state`` and ``answer``."""
-    raw = request.args.to_dict() if request.method == "GET" else request.form.to_dict()
-    body = schemas.ProviderAnswer().load(raw, unknown=RAISE)
+@identity.post("/verifications/callback")
+@require_auth(kind="citizen")
+def finish_verification() -> Response:
+    """The portal hands over what the provider sent the browser back with, with the citizen's token."""
+    body = load_json(schemas.VerificationCallback)
     with _uow() as uow:
-        result = handlers.finish_verification(uow, _runtime(), state=body["state"], answer=body["answer"])
+        result = handlers.finish_verification(
+            uow, _runtime(), _principal(), state=body["state"], code=body["code"], error=body["error"]
+        )
     return jsonify(schemas.Verified().dump(result))
 
 
@@ -339,36 +342,3 @@ def audit_log() -> Response:
     with _uow() as uow:
         entries = handlers.audit_log(uow, _principal(), **query)
     return jsonify(schemas.AuditPage().dump({"entries": entries}))
-
-
-# --- sandbox identification provider (development and tests only) -----------------------------
-
-
-def _sandbox(name: str) -> SandboxProvider:
-    provider = _runtime().providers.get(name)
-    if not isinstance(provider, SandboxProvider):
-        raise Problem(404, "No such sandbox provider.", kind="not-found")
-    return provider
-
-
-_SANDBOX_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Sandbox bank-card identification</title>
-</head><body><h1>SANDBOX — simulated 3-D Secure identification</h1>
-<p>Development only. POST JSON to this URL with state, nonce, redirect_uri, cnp, last_name, first_name.</p>
-<p>state={state}</p></body></html>"""
-
-
-@sandbox.get("/<name>/authorize")
-def sandbox_page(name: str) -> Response:
-    _sandbox(name)
-    return Response(_SANDBOX_PAGE.format(state=html.escape(request.args.get("state", "")[:100])), mimetype="text/html")
-
-
-@sandbox.post("/<name>/authorize")
-def sandbox_identify(name: str) -> Response:
-    provider = _sandbox(name)
-    body = load_json(schemas.SandboxIdentification)
-    answer = provider.sign_answer(
-        nonce=body["nonce"], cnp=body["cnp"], last_name=body["last_name"], first_name=body["first_name"]
-    )
-    separator = "&" if "?" in body["redirect_uri"] else "?"
-    return jsonify(redirect_to=body["redirect_uri"] + separator + urlencode({"state": body["state"], "answer": answer}))

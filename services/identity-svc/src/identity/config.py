@@ -14,38 +14,120 @@ Argon2id (RFC 9106) parameters: ``ARGON2_TIME_COST`` passes over ``ARGON2_MEMORY
 for argon2id: each login or registration in flight holds 19 MiB for about 20-40 ms, so a web pod
 with 16 request threads needs at most ~300 MiB for hashing. Tests set cheap values.
 
-Identification providers (``EID_PROVIDERS``, comma-separated names) are configured per name
-``<N>`` (upper-cased, ``-`` as ``_``): ``EID_<N>_ADAPTER`` (``bank_card_3ds`` or ``sandbox``),
-``EID_<N>_AUTHORIZE_URL``, ``EID_<N>_ISSUER``, ``EID_<N>_CLIENT_ID``, ``EID_<N>_PUBLIC_KEY`` (PEM,
-for real providers) and ``EID_<N>_ASSURANCE`` (``substantial`` by default). The ``sandbox``
-adapter simulates the bank-card step and can never be configured when ``ENVIRONMENT=production``.
+Identification providers (``EID_PROVIDERS``, comma-separated names) are OpenID Connect providers,
+each configured per name ``<N>`` (upper-cased, ``-`` as ``_``):
+
+- ``EID_<N>_ISSUER`` (required): the issuer; its metadata is read from
+  ``<issuer>/.well-known/openid-configuration`` and must name the same issuer;
+- ``EID_<N>_CLIENT_ID`` and ``EID_<N>_CLIENT_SECRET`` (required; the secret from a Kubernetes
+  Secret), ``EID_<N>_TOKEN_AUTH_METHOD`` (``client_secret_basic`` or ``client_secret_post``);
+- ``EID_<N>_REDIRECT_URIS`` (required, comma-separated): the only redirect URIs a verification may
+  name (the first is the default), as registered with the provider;
+- ``EID_<N>_SCOPE`` (``openid profile`` by default);
+- claims, per provider: ``EID_<N>_CNP_CLAIM`` (``cnp``; empty for a provider that gives a
+  pseudonymous ``sub`` only, which is then matched on names and birth date),
+  ``EID_<N>_FAMILY_NAME_CLAIM`` (``family_name``), ``EID_<N>_GIVEN_NAME_CLAIM`` (``given_name``),
+  ``EID_<N>_BIRTH_DATE_CLAIM`` (``birthdate``);
+- assurance: ``EID_<N>_ACR_LEVELS`` maps the ``acr`` values the provider asserts to our levels
+  (``<acr>=<substantial|high>``, comma-separated; eIDAS' URIs by default) and
+  ``EID_<N>_MINIMUM_ASSURANCE`` (``substantial``) refuses anything below;
+- ``EID_<N>_TEST_PROVIDER`` (``false``): a development or test provider (the local OpenID Connect
+  provider of ``make run`` and the tests). Production refuses it, and refuses any provider whose
+  issuer or redirect URIs are not ``https`` or point at this machine.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from environs import Env
 from mai_chassis import ConfigurationError, ServiceSettings
 
-__all__ = ["ADAPTERS", "SANDBOX_ADAPTER", "ProviderSettings", "Settings"]
+__all__ = ["EIDAS_ACR_LEVELS", "LEVELS", "ClaimNames", "ProviderSettings", "Settings"]
 
-SANDBOX_ADAPTER = "sandbox"
-ADAPTERS = ("bank_card_3ds", SANDBOX_ADAPTER)
+LEVELS = ("substantial", "high")
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+#: eIDAS levels of assurance as OpenID Connect ``acr`` values (the eIDAS node's URIs).
+EIDAS_ACR_LEVELS = (
+    ("http://eidas.europa.eu/LoA/substantial", "substantial"),
+    ("http://eidas.europa.eu/LoA/high", "high"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimNames:
+    """Which ID-token claims carry the person's data at one provider."""
+
+    cnp: str = "cnp"  # "" for a provider that identifies by a pseudonymous ``sub`` only
+    family_name: str = "family_name"
+    given_name: str = "given_name"
+    birth_date: str = "birthdate"
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProviderSettings:
-    """One electronic-identification provider, as configured."""
+    """One OpenID Connect identification provider, as configured."""
 
     name: str
-    adapter: str
-    authorize_url: str = ""
-    issuer: str = ""
-    client_id: str = "mai-eservices"
-    public_key_pem: str = ""
-    assurance: str = "substantial"
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scope: str = "openid profile"
+    token_auth_method: str = "client_secret_basic"  # noqa: S105 - a method's name, not a secret
+    claims: ClaimNames = field(default_factory=ClaimNames)
+    acr_levels: tuple[tuple[str, str], ...] = EIDAS_ACR_LEVELS
+    minimum_assurance: str = "substantial"
+    test_provider: bool = False
+
+    def problems(self, *, production: bool) -> list[str]:
+        found = []
+        if not (self.issuer and self.client_id and self.client_secret and self.redirect_uris):
+            found.append("issuer, client id, client secret and redirect URIs are required")
+        if "openid" not in self.scope.split():
+            found.append("the scope must include openid")
+        if self.token_auth_method not in TOKEN_AUTH_METHODS:
+            found.append(f"token auth method must be one of {TOKEN_AUTH_METHODS}")
+        if self.minimum_assurance not in LEVELS or any(level not in LEVELS for _acr, level in self.acr_levels):
+            found.append(f"assurance levels must be among {LEVELS}")
+        if not self.acr_levels:
+            found.append("ACR levels are required (acr value=level)")
+        if not self.claims.cnp and not (self.claims.family_name and self.claims.given_name and self.claims.birth_date):
+            found.append("without a CNP claim, the name and birth-date claims are required")
+        for url in (self.issuer, *self.redirect_uris):
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.hostname:
+                found.append(f"not an http(s) URL: {url!r}")
+            elif production and (parts.scheme != "https" or _is_this_machine(parts.hostname)):
+                found.append(f"production needs https URLs on another host: {url!r}")
+        if production and self.test_provider:
+            found.append("a test identification provider cannot run in production")
+        return found
+
+
+def _is_this_machine(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _redirect_uris(listed: list[str]) -> tuple[str, ...]:
+    return tuple(uri.strip() for uri in listed if uri.strip())
+
+
+def _acr_levels(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in raw.split(","):
+        if item.strip():
+            acr, _, level = item.strip().rpartition("=")
+            pairs.append((acr.strip(), level.strip()))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,28 +149,24 @@ class Settings(ServiceSettings):
     mail_code_attempts: int = 5
     counter_code_seconds: int = 30 * 60
     verification_seconds: int = 10 * 60
+    #: Failed logins one client (an address, or a device known to the account) may make on one
+    #: account before each further try waits (1 s, doubling, up to ``lockout_max_seconds``).
     account_free_failures: int = 5
+    #: Failed logins on one account from every client it does not know, together, before clients it
+    #: does not know wait too; a device where the owner logged in before never does.
+    unknown_client_free_failures: int = 20
     address_free_failures: int = 30
     lockout_max_seconds: int = 15 * 60
+    #: How long a device where the account logged in stays known (the device token's lifetime).
+    device_token_days: int = 180
     eid_providers: tuple[ProviderSettings, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         problems = []
-        if self.is_production:
-            sandboxes = [p.name for p in self.eid_providers if p.adapter == SANDBOX_ADAPTER]
-            if sandboxes:
-                problems.append(f"the sandbox identification provider cannot run in production ({sandboxes})")
-            if self.argon2_memory_kib < 19 * 1024 or self.argon2_time_cost < 2:
-                problems.append("argon2 parameters below the production minimum (t=2, m=19 MiB)")
+        if self.is_production and (self.argon2_memory_kib < 19 * 1024 or self.argon2_time_cost < 2):
+            problems.append("argon2 parameters below the production minimum (t=2, m=19 MiB)")
         for provider in self.eid_providers:
-            if provider.adapter not in ADAPTERS:
-                problems.append(f"EID provider {provider.name}: unknown adapter {provider.adapter!r}")
-            elif provider.adapter != SANDBOX_ADAPTER and not (
-                provider.public_key_pem and provider.issuer and provider.authorize_url
-            ):
-                problems.append(f"EID provider {provider.name}: public key, issuer and authorize URL are required")
-            if provider.assurance not in ("substantial", "high"):
-                problems.append(f"EID provider {provider.name}: assurance must be substantial or high")
+            problems += [f"EID provider {provider.name}: {p}" for p in provider.problems(production=self.is_production)]
         if problems:
             raise ConfigurationError(f"{self.service_name} cannot start: " + "; ".join(problems))
 
@@ -101,17 +179,26 @@ class Settings(ServiceSettings):
         providers = []
         for name in names:
             prefix = "EID_" + name.upper().replace("-", "_") + "_"
-            adapter = env.str(prefix + "ADAPTER", name.replace("-", "_"))
-            real = adapter != SANDBOX_ADAPTER
+            claims = ClaimNames(
+                cnp=env.str(prefix + "CNP_CLAIM", "cnp"),
+                family_name=env.str(prefix + "FAMILY_NAME_CLAIM", "family_name"),
+                given_name=env.str(prefix + "GIVEN_NAME_CLAIM", "given_name"),
+                birth_date=env.str(prefix + "BIRTH_DATE_CLAIM", "birthdate"),
+            )
+            acr_levels = env.str(prefix + "ACR_LEVELS", "")
             providers.append(
                 ProviderSettings(
                     name=name,
-                    adapter=adapter,
-                    authorize_url=env.str(prefix + "AUTHORIZE_URL") if real else env.str(prefix + "AUTHORIZE_URL", ""),
-                    issuer=env.str(prefix + "ISSUER") if real else env.str(prefix + "ISSUER", ""),
-                    client_id=env.str(prefix + "CLIENT_ID", "mai-eservices"),
-                    public_key_pem=env.str(prefix + "PUBLIC_KEY") if real else "",
-                    assurance=env.str(prefix + "ASSURANCE", "substantial"),
+                    issuer=env.str(prefix + "ISSUER"),
+                    client_id=env.str(prefix + "CLIENT_ID"),
+                    client_secret=env.str(prefix + "CLIENT_SECRET"),
+                    redirect_uris=_redirect_uris(env.list(prefix + "REDIRECT_URIS")),
+                    scope=env.str(prefix + "SCOPE", "openid profile"),
+                    token_auth_method=env.str(prefix + "TOKEN_AUTH_METHOD", "client_secret_basic"),
+                    claims=claims,
+                    acr_levels=_acr_levels(acr_levels) if acr_levels else EIDAS_ACR_LEVELS,
+                    minimum_assurance=env.str(prefix + "MINIMUM_ASSURANCE", "substantial"),
+                    test_provider=env.bool(prefix + "TEST_PROVIDER", False),
                 )
             )
         return {

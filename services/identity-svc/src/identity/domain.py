@@ -16,6 +16,8 @@ __all__ = [
     "AccountKind",
     "AssuranceLevel",
     "CivilStatus",
+    "IdentityFreeze",
+    "IdentityFrozenError",
     "IdentityMismatchError",
     "InvalidCnpError",
     "MailCodePurpose",
@@ -26,6 +28,7 @@ __all__ = [
     "can_grant",
     "counter_code",
     "failure_delay",
+    "identity_freeze",
     "mail_code",
     "normalise_email",
     "same_name",
@@ -75,6 +78,22 @@ class InvalidCnpError(ValueError):
     """A CNP whose format, checksum or birth date is wrong."""
 
 
+class IdentityFreeze(StrEnum):
+    """Why a profile's identity fields cannot change now."""
+
+    VERIFICATION_PENDING = "verification-pending"
+    VERIFIED = "verified"
+
+
+class IdentityFrozenError(PermissionError):
+    """Identity fields were asked to change while they are frozen."""
+
+    def __init__(self, fields: list[str], reason: IdentityFreeze) -> None:
+        super().__init__(fields, reason)
+        self.fields = fields
+        self.reason = reason
+
+
 class IdentityMismatchError(ValueError):
     """Identity evidence (a provider's answer, a checked document) does not match the account."""
 
@@ -122,7 +141,21 @@ IDENTITY_FIELDS = frozenset(
         "citizenship",
     }
 )
-"""Fields locked once the identity is verified (the address stays editable)."""
+"""Fields frozen from the start of an identity verification on (the address stays editable)."""
+
+
+def identity_freeze(*, verified: bool, verification_pending: bool) -> IdentityFreeze | None:
+    """Identity fields are frozen once a verification has started, and for good once it succeeded.
+
+    A verification compares evidence (a provider's answer, a checked document) with the profile as it
+    stands when the evidence arrives; an edit in between would let the account end up verified
+    under data the evidence never named.
+    """
+    if verified:
+        return IdentityFreeze.VERIFIED
+    if verification_pending:
+        return IdentityFreeze.VERIFICATION_PENDING
+    return None
 
 
 @dataclass
@@ -139,11 +172,12 @@ class CivilStatus:
     citizenship: str = "RO"
     address: str | None = None
 
-    def changed(self, changes: dict[str, object], *, verified: bool) -> CivilStatus:
-        """A copy with ``changes`` applied; identity fields cannot change after verification."""
-        locked = sorted(set(changes) & IDENTITY_FIELDS) if verified else []
+    def changed(self, changes: dict[str, object], *, frozen: IdentityFreeze | None) -> CivilStatus:
+        """A copy with ``changes`` applied; identity fields cannot change while ``frozen``."""
+        locked = sorted(set(changes) & IDENTITY_FIELDS) if frozen else []
         if locked:
-            raise PermissionError(locked)
+            assert frozen is not None
+            raise IdentityFrozenError(locked, frozen)
         values = {**self.__dict__, **changes}
         if "cnp" in changes:
             values["cnp"] = validate_cnp(str(changes["cnp"]))
@@ -154,15 +188,23 @@ class CivilStatus:
         return CivilStatus(**values)
 
 
-def assert_identity_matches(civil: CivilStatus, *, cnp: str, last_name: str, first_name: str) -> None:
-    """Evidence must name the same person: same CNP, same names (diacritics aside)."""
+def assert_identity_matches(
+    civil: CivilStatus, *, cnp: str | None, last_name: str, first_name: str, birth_date: date | None = None
+) -> None:
+    """Evidence must name the same person: same CNP, same names (diacritics aside), same birth date.
+
+    A provider that identifies by a pseudonymous subject gives no CNP (``None``); its evidence is
+    then the names and the birth date, which the caller must require.
+    """
     mismatched = []
-    if cnp != civil.cnp:
+    if cnp is not None and cnp != civil.cnp:
         mismatched.append("cnp")
     if not same_name(last_name, civil.last_name):
         mismatched.append("last_name")
     if not same_name(first_name, civil.first_name):
         mismatched.append("first_name")
+    if birth_date is not None and birth_date != civil.birth_date:
+        mismatched.append("birth_date")
     if mismatched:
         raise IdentityMismatchError(", ".join(mismatched))
 

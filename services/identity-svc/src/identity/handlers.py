@@ -6,18 +6,20 @@ raises; every other handler commits once at its end.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mai_chassis import Principal, Problem, UnitOfWork
 from mai_chassis.sealing import Sealer
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from . import domain
 from .config import Settings
 from .domain import AccountKind, AssuranceLevel, CivilStatus, MailCodePurpose, StaffRole, VerificationMethod
-from .eid import AnswerRefusedError, SignedAnswerProvider
+from .eid import AssuranceTooLow, IdentificationRefused, OpenIdProvider, ProviderUnavailable, subject_digest
 from .protection import FieldCipher, MailCodeHasher, SecretHasher, digest
 from .signing import KeyRing
 from .tables import (
@@ -35,7 +37,6 @@ from .tables import (
     IdentityVerification,
     LoginThrottle,
     MailChallenge,
-    ProviderAnswerSeen,
     RefreshToken,
     StaffAuditEntry,
     StaffRoleGrant,
@@ -49,6 +50,7 @@ REGISTRATION_REPEATED = "ro.mai.account.registration_repeated.v1"
 CONFIRMATION_REQUESTED = "ro.mai.account.email_confirmation_requested.v1"
 RESET_REQUESTED = "ro.mai.account.password_reset_requested.v1"
 IDENTITY_VERIFIED = "ro.mai.identity.verified.v1"
+LOGIN_THROTTLED = "ro.mai.account.login_throttled.v1"
 
 _ADDRESS_WINDOW = timedelta(hours=1)
 _ACCOUNT_WINDOW = timedelta(hours=24)
@@ -64,7 +66,7 @@ class Runtime:
     cipher: FieldCipher
     sealer: Sealer
     keys: KeyRing
-    providers: dict[str, SignedAnswerProvider]
+    providers: dict[str, OpenIdProvider]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
+    device_token: str | None = None
 
 
 def _now() -> datetime:
@@ -124,7 +127,8 @@ def _account(uow: UnitOfWork, account_id: str | uuid.UUID, *, lock: bool = False
         raise Problem(404, "No such account.", kind="not-found") from None
     statement = select(Account).where(Account.id == key)
     if lock:
-        statement = statement.with_for_update()
+        # Read again under the lock: what this session loaded before may be stale by now.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     account = uow.session.scalars(statement).first()
     if account is None:
         raise Problem(404, "No such account.", kind="not-found")
@@ -302,7 +306,6 @@ def _throttle_upsert(uow: UnitOfWork, scope: str, window: timedelta) -> None:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = LoginThrottle.__table__
     fresh = table.c.last_failure_at < now - window
-    from sqlalchemy import case
 
     statement = insert(table).values(scope=scope, failures=1, last_failure_at=now)
     statement = statement.on_conflict_do_update(
@@ -312,14 +315,96 @@ def _throttle_upsert(uow: UnitOfWork, scope: str, window: timedelta) -> None:
     uow.session.execute(statement)
 
 
-def _lock_remaining(uow: UnitOfWork, rt: Runtime, scope: str, free: int, window: timedelta) -> float:
-    row = uow.session.get(LoginThrottle, scope)
-    if row is None or row.last_failure_at is None or _aware(row.last_failure_at) < _now() - window:
+@dataclass(frozen=True)
+class _Throttle:
+    """Failed logins counted together: ``free`` of them within ``window``, then each try waits."""
+
+    scope: str
+    free: int
+    window: timedelta
+    owner_hears: bool = True  # the account's owner is mailed when it starts slowing logins down
+
+
+def _client_scope_prefix(email_key: str) -> str:
+    return "client:" + digest(email_key)[:32] + ":"
+
+
+def _login_throttles(rt: Runtime, email_key: str, address: str, device: str | None) -> list[_Throttle]:
+    """Who waits after failed logins, such that a stranger cannot lock the owner out.
+
+    A device where the account logged in before (it holds a device token) answers only for its own
+    failures. Any other client answers for its own failures on the account (by address), for the
+    failures of every client the account does not know, together (a guess spread over many
+    addresses), and for its address's failures across accounts (one client trying many).
+    """
+    settings = rt.settings
+    if device is not None:
+        return [_Throttle("device:" + device, settings.account_free_failures, _ACCOUNT_WINDOW)]
+    client = _client_scope_prefix(email_key) + digest(address)[:32]
+    return [
+        _Throttle(client, settings.account_free_failures, _ACCOUNT_WINDOW),
+        _Throttle("account:" + email_key, settings.unknown_client_free_failures, _ACCOUNT_WINDOW),
+        _Throttle("address:" + address, settings.address_free_failures, _ADDRESS_WINDOW, owner_hears=False),
+    ]
+
+
+def _lock_remaining(uow: UnitOfWork, rt: Runtime, throttle: _Throttle) -> float:
+    row = uow.session.get(LoginThrottle, throttle.scope, populate_existing=True)
+    if row is None or row.last_failure_at is None or _aware(row.last_failure_at) < _now() - throttle.window:
         return 0.0
     ends = domain.lock_ends(
-        _aware(row.last_failure_at), row.failures, free=free, maximum=timedelta(seconds=rt.settings.lockout_max_seconds)
+        _aware(row.last_failure_at),
+        row.failures,
+        free=throttle.free,
+        maximum=timedelta(seconds=rt.settings.lockout_max_seconds),
     )
     return max(0.0, (ends - _now()).total_seconds()) if ends else 0.0
+
+
+def _device_token(rt: Runtime, account: Account, device: str | None) -> str:
+    """A token naming this device for this account (sealed: it cannot be forged or moved)."""
+    payload = {"account": str(account.id), "device": device or uuid.uuid4().hex, "issued": int(_now().timestamp())}
+    return rt.cipher.seal(json.dumps(payload))
+
+
+def _known_device(rt: Runtime, token: str | None, account: Account | None) -> str | None:
+    """The id of the device ``token`` names, if it is this account's and not too old."""
+    if not token or account is None:
+        return None
+    try:
+        payload = json.loads(rt.cipher.open(token))
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or payload.get("account") != str(account.id):
+        return None
+    issued, device = payload.get("issued"), payload.get("device")
+    if not isinstance(issued, int) or not isinstance(device, str):
+        return None
+    if _now().timestamp() - issued > rt.settings.device_token_days * 86400:
+        return None
+    return f"{account.id}:{device}"
+
+
+def _tell_owner_of_failed_logins(uow: UnitOfWork, rt: Runtime, account: Account, throttles: list[_Throttle]) -> None:
+    """Mail the owner once a day at most, when failed logins start slowing logins to the account down."""
+    counted = [(t, uow.session.get(LoginThrottle, t.scope, populate_existing=True)) for t in throttles if t.owner_hears]
+    failures = [row.failures for t, row in counted if row is not None and row.failures >= t.free]
+    if not failures:
+        return
+    notice = uow.session.get(LoginThrottle, f"notice:{account.id}", populate_existing=True)
+    if notice is not None and notice.last_failure_at and _aware(notice.last_failure_at) >= _now() - _ACCOUNT_WINDOW:
+        return
+    _throttle_upsert(uow, f"notice:{account.id}", _ACCOUNT_WINDOW)
+    uow.publish(
+        LOGIN_THROTTLED,
+        subject=str(account.id),
+        data={
+            "account_id": str(account.id),
+            "failed_attempts": max(failures),
+            "throttled_at": _iso(_now()),
+            "recipient": _recipient(account),
+        },
+    )
 
 
 def _access_claims(uow: UnitOfWork, rt: Runtime, account: Account) -> dict[str, Any]:
@@ -366,13 +451,13 @@ def _issue_tokens(
     return TokenPair(rt.keys.sign(_access_claims(uow, rt, account)), refresh, rt.settings.access_token_seconds)
 
 
-def log_in(uow: UnitOfWork, rt: Runtime, *, email: str, password: str, address: str) -> TokenPair:
-    account_scope = "account:" + domain.normalise_email(email)
-    address_scope = "address:" + address
-    wait = max(
-        _lock_remaining(uow, rt, account_scope, rt.settings.account_free_failures, _ACCOUNT_WINDOW),
-        _lock_remaining(uow, rt, address_scope, rt.settings.address_free_failures, _ADDRESS_WINDOW),
-    )
+def log_in(
+    uow: UnitOfWork, rt: Runtime, *, email: str, password: str, address: str, device_token: str | None = None
+) -> TokenPair:
+    account = _account_by_email(uow, email)
+    device = _known_device(rt, device_token, account)
+    throttles = _login_throttles(rt, domain.normalise_email(email), address, device)
+    wait = max(_lock_remaining(uow, rt, throttle) for throttle in throttles)
     if wait > 0:
         seconds = int(wait) + 1
         raise Problem(
@@ -382,11 +467,12 @@ def log_in(uow: UnitOfWork, rt: Runtime, *, email: str, password: str, address: 
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
-    account = _account_by_email(uow, email)
     good = rt.hasher.verify(account.password_hash if account else None, password)
     if not good or account is None:
-        _throttle_upsert(uow, account_scope, _ACCOUNT_WINDOW)
-        _throttle_upsert(uow, address_scope, _ADDRESS_WINDOW)
+        for throttle in throttles:
+            _throttle_upsert(uow, throttle.scope, throttle.window)
+        if account is not None:
+            _tell_owner_of_failed_logins(uow, rt, account, throttles)
         uow.commit()
         raise Problem(401, "The e-mail address or the password is wrong.", kind="login-refused")
     if account.disabled_at is not None:
@@ -395,12 +481,12 @@ def log_in(uow: UnitOfWork, rt: Runtime, *, email: str, password: str, address: 
         raise Problem(403, "Confirm your e-mail address first; we sent you a code.", kind="email-unconfirmed")
     if account.password_hash and rt.hasher.needs_rehash(account.password_hash):
         account.password_hash = rt.hasher.hash(password)
-    row = uow.session.get(LoginThrottle, account_scope)
-    if row is not None:
-        uow.session.delete(row)
+    uow.session.execute(
+        delete(LoginThrottle).where(LoginThrottle.scope.in_([t.scope for t in throttles if t.owner_hears]))
+    )
     pair = _issue_tokens(uow, rt, account)
     uow.commit()
-    return pair
+    return replace(pair, device_token=_device_token(rt, account, device.split(":", 1)[1] if device else None))
 
 
 def _revoke_family(uow: UnitOfWork, family_id: uuid.UUID) -> None:
@@ -473,6 +559,14 @@ def reset_password(uow: UnitOfWork, rt: Runtime, *, email: str, code: str, new_p
     account.password_hash = rt.hasher.hash(new_password)
     if account.email_confirmed_at is None:
         account.email_confirmed_at = _now()  # the code reached the mailbox
+    # The owner proved the mailbox: failed logins counted against the account stop slowing them down.
+    email_key = domain.normalise_email(email)
+    uow.session.execute(
+        delete(LoginThrottle).where(
+            (LoginThrottle.scope == "account:" + email_key)
+            | LoginThrottle.scope.startswith(_client_scope_prefix(email_key), autoescape=True)
+        )
+    )
     uow.session.execute(
         update(RefreshToken)
         .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
@@ -498,11 +592,17 @@ def _civil_status(rt: Runtime, record: CivilStatusRecord) -> CivilStatus:
     )
 
 
-def _own_record(uow: UnitOfWork, principal: Principal, citizen_id: str) -> tuple[Account, CivilStatusRecord]:
-    """A citizen sees only their own profile; anyone else is told it does not exist."""
+def _own_record(
+    uow: UnitOfWork, principal: Principal, citizen_id: str, *, lock: bool = False
+) -> tuple[Account, CivilStatusRecord]:
+    """A citizen sees only their own profile; anyone else is told it does not exist.
+
+    ``lock`` takes the account row for the transaction: every writer of the profile and every
+    verification holds it, so an edit and a verification never interleave.
+    """
     if principal.kind != AccountKind.CITIZEN or citizen_id not in ("me", principal.subject):
         raise Problem(404, "No such profile.", kind="not-found")
-    account = _account(uow, principal.subject)
+    account = _account(uow, principal.subject, lock=lock)
     record = uow.session.get(CivilStatusRecord, account.id)
     if record is None:
         raise Problem(404, "No such profile.", kind="not-found")
@@ -542,15 +642,22 @@ def read_profile(
 def update_profile(
     uow: UnitOfWork, rt: Runtime, principal: Principal, citizen_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    account, record = _own_record(uow, principal, citizen_id)
+    account, record = _own_record(uow, principal, citizen_id, lock=True)
+    frozen = domain.identity_freeze(
+        verified=account.verified_at is not None, verification_pending=_verification_pending(uow, account)
+    )
     try:
-        civil = _civil_status(rt, record).changed(changes, verified=account.verified_at is not None)
-    except PermissionError as exc:
+        civil = _civil_status(rt, record).changed(changes, frozen=frozen)
+    except domain.IdentityFrozenError as exc:
         raise Problem(
             409,
-            "Identity fields cannot change after the identity is verified.",
+            "Identity fields cannot change after the identity is verified."
+            if exc.reason is domain.IdentityFreeze.VERIFIED
+            else "Identity fields cannot change while an identity verification is under way; "
+            "finish it or wait until it expires.",
             kind="identity-locked",
-            fields=exc.args[0],
+            fields=exc.fields,
+            reason=exc.reason.value,
         ) from None
     except domain.InvalidCnpError as exc:
         raise Problem(422, "The CNP is not valid.", kind="validation-error", errors={"cnp": [str(exc)]}) from None
@@ -570,6 +677,20 @@ def update_profile(
 # --- identity verification --------------------------------------------------------------------
 
 
+def _verification_pending(uow: UnitOfWork, account: Account) -> bool:
+    """A verification was started for the account and has neither finished nor expired."""
+    pending = uow.session.scalars(
+        select(VerificationAttempt.id)
+        .where(
+            VerificationAttempt.account_id == account.id,
+            VerificationAttempt.finished_at.is_(None),
+            VerificationAttempt.expires_at > _now(),
+        )
+        .limit(1)
+    ).first()
+    return pending is not None
+
+
 def _mark_verified(
     uow: UnitOfWork,
     account: Account,
@@ -581,6 +702,7 @@ def _mark_verified(
     clerk_id: str | None = None,
     document_type: str | None = None,
     document_number_sealed: str | None = None,
+    subject_digest: str | None = None,
 ) -> None:
     now = _now()
     account.verified_at = now
@@ -595,6 +717,7 @@ def _mark_verified(
             document_type=document_type,
             document_number_sealed=document_number_sealed,
             assurance_level=assurance,
+            subject_digest=subject_digest,
             verified_at=now,
         )
     )
@@ -621,10 +744,8 @@ def _unverified_citizen(uow: UnitOfWork, principal: Principal) -> Account:
     return account
 
 
-def start_verification(
-    uow: UnitOfWork, rt: Runtime, principal: Principal, *, provider_name: str, redirect_uri: str
-) -> dict[str, Any]:
-    provider = rt.providers.get(provider_name)
+def _provider(rt: Runtime, name: str) -> OpenIdProvider:
+    provider = rt.providers.get(name)
     if provider is None:
         raise Problem(
             422,
@@ -632,14 +753,52 @@ def start_verification(
             kind="validation-error",
             errors={"provider": [f"one of {sorted(rt.providers)}"]},
         )
+    return provider
+
+
+def _provider_unavailable() -> Problem:
+    return Problem(
+        503,
+        "The identification provider cannot be reached; try again in a few minutes.",
+        kind="provider-unavailable",
+        headers={"Retry-After": "30"},
+    )
+
+
+def start_verification(
+    uow: UnitOfWork, rt: Runtime, principal: Principal, *, provider_name: str, redirect_uri: str | None
+) -> dict[str, Any]:
+    """Send the citizen to an OpenID Connect provider: an attempt bound to this account.
+
+    ``state`` is returned once (the portal keeps it in its session) and only its digest is stored;
+    the nonce and the sealed PKCE verifier stay here until the callback.
+    """
+    provider = _provider(rt, provider_name)
+    redirect_uri = redirect_uri or provider.redirect_uris[0]
+    if redirect_uri not in provider.redirect_uris:
+        raise Problem(
+            422,
+            "This redirect URI is not registered for the provider.",
+            kind="validation-error",
+            errors={"redirect_uri": ["must be one of the provider's registered redirect URIs"]},
+        )
+    state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    try:  # the provider's metadata may need a request: before any row is locked
+        authorization_url = provider.authorization_url(
+            state=state, nonce=nonce, code_verifier=verifier, redirect_uri=redirect_uri
+        )
+    except ProviderUnavailable as exc:
+        logger.warning("identification provider %s unavailable: %s", provider.name, exc)
+        raise _provider_unavailable() from None
     account = _unverified_citizen(uow, principal)
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = _now() + timedelta(seconds=rt.settings.verification_seconds)
     attempt = VerificationAttempt(
         account_id=account.id,
         provider=provider.name,
         state_digest=digest(state),
         nonce=nonce,
+        code_verifier_sealed=rt.cipher.seal(verifier),
+        redirect_uri=redirect_uri,
         expires_at=expires,
         created_at=_now(),
     )
@@ -648,45 +807,114 @@ def start_verification(
     return {
         "verification_id": str(attempt.id),
         "provider": provider.name,
+        "authorization_url": authorization_url,
+        "state": state,
         "expires_at": expires,
-        "authorization_url": provider.authorization_url(state=state, nonce=nonce, redirect_uri=redirect_uri),
     }
 
 
-def finish_verification(uow: UnitOfWork, rt: Runtime, *, state: str, answer: str) -> dict[str, Any]:
-    """Check the provider's signed answer for the attempt ``state`` names; verify on a match."""
-    refused = Problem(400, "The identification answer cannot be accepted.", kind="identification-refused")
+def _subject_key(rt: Runtime) -> bytes:
+    """The key of provider-subject digests (a provider's ``sub`` may be a CNP: never stored plain).
+
+    Derived from the newest encryption key: after a rotation of ``IDENTITY_ENCRYPTION_KEYS`` the
+    digests of earlier verifications no longer match new ones (the one-account-per-person check
+    then covers verifications made since the rotation).
+    """
+    newest = rt.settings.encryption_keys[0].strip().encode()
+    return hmac.new(newest, b"identity eid subjects v1", hashlib.sha256).digest()
+
+
+def finish_verification(
+    uow: UnitOfWork,
+    rt: Runtime,
+    principal: Principal,
+    *,
+    state: str,
+    code: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The provider sent the citizen back: redeem the code for an ID token and verify on a match.
+
+    The attempt that ``state`` names must belong to the caller's account and be open; it is spent
+    whatever the outcome (a provider that cannot be reached leaves it open for a retry).
+    """
     attempt = uow.session.scalars(
         select(VerificationAttempt).where(VerificationAttempt.state_digest == digest(state)).with_for_update()
     ).first()
-    if attempt is None or attempt.finished_at is not None or _aware(attempt.expires_at) < _now():
-        raise refused
-    provider = rt.providers.get(attempt.provider)
-    if provider is None:
-        raise refused
+    not_found = Problem(404, "No such identity verification.", kind="not-found")
+    if attempt is None or principal.kind != AccountKind.CITIZEN:
+        raise not_found
 
     def fail(outcome: str, problem: Problem) -> Problem:
-        attempt.finished_at, attempt.outcome = _now(), outcome
+        attempt.finished_at, attempt.outcome = _now(), outcome[:32]
         uow.commit()
-        logger.info("identification answer refused: %s (provider %s)", outcome, attempt.provider)
+        logger.info("identity verification %s refused: %s (provider %s)", attempt.id, outcome, attempt.provider)
         return problem
 
+    if str(attempt.account_id) != principal.subject:
+        # Another account holds this state: the redirect reached someone who did not start it.
+        # The attempt is spent, so that a code issued to that person cannot be redeemed later.
+        if attempt.finished_at is None:
+            raise fail("presented-by-another-account", not_found)
+        raise not_found
+    if attempt.finished_at is not None:
+        raise Problem(409, "This identity verification was already used; start a new one.", kind="verification-used")
+    if _aware(attempt.expires_at) < _now():
+        expired = Problem(410, "The identity verification expired; start a new one.", kind="verification-expired")
+        raise fail("expired", expired)
+    provider = rt.providers.get(attempt.provider)
+    if provider is None or not attempt.code_verifier_sealed or not attempt.redirect_uri:
+        raise fail("provider-gone", Problem(409, "Start a new identity verification.", kind="verification-used"))
+    if error is not None or not code:
+        raise fail(
+            "provider-error",
+            Problem(
+                400,
+                "The identification provider did not identify you.",
+                kind="provider-error",
+                provider_error=error or "no_code",
+            ),
+        )
     try:
-        person = provider.read_answer(answer, nonce=attempt.nonce)
-    except AnswerRefusedError as exc:
-        raise fail("refused:" + str(exc)[:20], refused) from None
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(ProviderAnswerSeen(provider=provider.name, jti=person.jti, seen_at=_now()))
-    except IntegrityError:
-        raise fail("replayed", refused) from None
+        person = provider.identify(
+            code=code,
+            code_verifier=rt.cipher.open(attempt.code_verifier_sealed),
+            redirect_uri=attempt.redirect_uri,
+            nonce=attempt.nonce,
+        )
+    except ProviderUnavailable as exc:
+        logger.warning("identification provider %s unavailable: %s", provider.name, exc)
+        raise _provider_unavailable() from None
+    except AssuranceTooLow as exc:
+        raise fail(
+            "assurance-too-low",
+            Problem(
+                422,
+                "The provider identified you at a lower level of assurance than identity verification needs.",
+                kind="assurance-too-low",
+                asserted=exc.asserted,
+                required=exc.required,
+            ),
+        ) from None
+    except IdentificationRefused as exc:
+        raise fail(
+            "refused:" + str(exc)[:23],
+            Problem(400, "The identification answer cannot be accepted.", kind="identification-refused"),
+        ) from None
+
+    # The invariant: an account is verified only with the identity the provider asserted, checked
+    # under locks on the account and its civil-status row, so no concurrent edit slips between.
     account = _account(uow, attempt.account_id, lock=True)
-    record = uow.session.get(CivilStatusRecord, account.id)
+    record = uow.session.get(CivilStatusRecord, account.id, with_for_update=True)
     if account.verified_at is not None or record is None:
         raise fail("already-verified", Problem(409, "The identity is already verified.", kind="already-verified"))
     try:
         domain.assert_identity_matches(
-            _civil_status(rt, record), cnp=person.cnp, last_name=person.last_name, first_name=person.first_name
+            _civil_status(rt, record),
+            cnp=person.cnp,
+            last_name=person.last_name,
+            first_name=person.first_name,
+            birth_date=person.birth_date,
         )
     except domain.IdentityMismatchError as exc:
         raise fail(
@@ -698,13 +926,34 @@ def finish_verification(uow: UnitOfWork, rt: Runtime, *, state: str, answer: str
                 fields=str(exc).split(", "),
             ),
         ) from None
+    subject = subject_digest(_subject_key(rt), provider.name, person.subject)
+    in_use = Problem(409, "This person's identity already verifies another account.", kind="identity-in-use")
+    taken = uow.session.scalars(
+        select(IdentityVerification.id).where(
+            IdentityVerification.provider == provider.name, IdentityVerification.subject_digest == subject
+        )
+    ).first()
+    if taken is not None:
+        raise fail("identity-in-use", in_use)
+    try:
+        with uow.session.begin_nested():  # another account verified by the same person at this moment
+            _mark_verified(
+                uow,
+                account,
+                method=VerificationMethod.EID_PROVIDER,
+                assurance=person.assurance,
+                provider=provider.name,
+                subject_digest=subject,
+            )
+    except IntegrityError:
+        raise fail("identity-in-use", in_use) from None
     attempt.finished_at, attempt.outcome = _now(), "verified"
-    _mark_verified(
-        uow, account, method=VerificationMethod.EID_PROVIDER, assurance=provider.assurance, provider=provider.name
-    )
     uow.commit()
     return {
         "citizen_id": str(account.id),
+        "verification_id": str(attempt.id),
+        "method": VerificationMethod.EID_PROVIDER.value,
+        "provider": provider.name,
         "assurance_level": account.assurance_level,
         "verified_at": account.verified_at,
     }
@@ -832,6 +1081,7 @@ def verify_at_counter(
     uow.commit()
     return {
         "citizen_id": str(account.id),
+        "method": VerificationMethod.COUNTER.value,
         "assurance_level": account.assurance_level,
         "verified_at": account.verified_at,
     }

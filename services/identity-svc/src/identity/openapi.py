@@ -59,7 +59,8 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "post",
         "/api/v1/auth/login",
         "auth",
-        "Log in: a short-lived access token and a refresh token",
+        "Log in: a short-lived access token, a refresh token and this device's token (send it with later "
+        "logins: strangers' failed logins never slow a known device down; 429 while this client must wait)",
         schemas.Login,
         (200, schemas.Tokens),
         (401, 403, 415, 422, 429),
@@ -119,7 +120,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "patch",
         "/api/v1/identity/profiles/{citizen_id}",
         "identity",
-        "Edit your civil-status profile (identity fields locked once verified)",
+        "Edit your civil-status profile (identity fields frozen from the start of a verification: 409)",
         schemas.ProfileChanges,
         (200, schemas.Profile),
         (401, 404, 409, 415, 422),
@@ -129,21 +130,21 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "post",
         "/api/v1/identity/verifications",
         "identity",
-        "Start identity verification with an identification provider (redirect URL with state and nonce)",
+        "Start identity verification with an OpenID Connect identification provider",
         schemas.VerificationStart,
         (201, schemas.VerificationStarted),
-        (401, 403, 409, 415, 422),
+        (401, 403, 409, 415, 422, 503),
         True,
     ),
     (
-        "get",
+        "post",
         "/api/v1/identity/verifications/callback",
         "identity",
-        "Where the provider returns the citizen with its signed answer (state, answer)",
-        None,
+        "Finish identity verification with what the provider sent back (code or error, and state)",
+        schemas.VerificationCallback,
         (200, schemas.Verified),
-        (400, 409, 422),
-        False,
+        (400, 401, 403, 404, 409, 410, 415, 422, 503),
+        True,
     ),
     (
         "post",
@@ -228,6 +229,34 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
 ]
 
 
+_DESCRIPTIONS = {
+    ("post", "/api/v1/identity/verifications"): (
+        "Identity verification is the OpenID Connect authorization code flow with PKCE. The citizen's "
+        "client (the portal) starts it with the citizen's token and sends the browser to "
+        "`authorization_url`; it keeps `state` in its server-side session. `redirect_uri` must be one of "
+        "the provider's registered redirect URIs (422 otherwise); without it the first is used. The "
+        "attempt is bound to the account that started it and expires at `expires_at`. 503 "
+        "`provider-unavailable`: the provider's metadata cannot be read; try again later."
+    ),
+    ("post", "/api/v1/identity/verifications/callback"): (
+        "The provider sends the browser back to the redirect URI with `code` and `state` (or `error`). "
+        "The portal checks that `state` is the one in its session, then posts them here with the token of "
+        "the same citizen: identity-svc exchanges the code (client secret and PKCE verifier), verifies the "
+        "ID token against the provider's keys (issuer, audience, expiry, nonce), maps its claims, checks "
+        "them against the account's civil-status data and the assurance level (`acr`) against the "
+        "provider's minimum, and marks the account verified. A `state` is used once, whatever the outcome. "
+        "Problems (`type` ends with): 404 `not-found` (unknown state, or started by another account: the "
+        "attempt is then spent), 409 `verification-used`, 410 `verification-expired`, 400 `provider-error` "
+        "(with `provider_error`, e.g. `access_denied`), 400 `identification-refused` (code or ID token not "
+        "accepted), 422 `assurance-too-low` (with `asserted` and `required`), 422 `identity-mismatch` "
+        "(with `fields`), 409 `already-verified`, 409 `identity-in-use` (this person already verifies "
+        "another account), 503 `provider-unavailable`. "
+        "The former GET and form POST callback without a token, carrying a signed `answer`, no longer "
+        "exists: the provider never calls identity-svc directly."
+    ),
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     spec = APISpec(
@@ -242,6 +271,8 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, tag, summary, request_schema, (status, response_schema), problems, secured in _OPERATIONS:
         operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {}}
+        if (method, path) in _DESCRIPTIONS:
+            operation["description"] = _DESCRIPTIONS[(method, path)]
         if request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
         ok: dict[str, Any] = {"description": summary}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mai_chassis.schemas import StrictSchema
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from . import domain
 from .domain import StaffRole
@@ -56,6 +56,15 @@ class EmailOnly(Strict):
 class Login(Strict):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    device_token = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={
+            "description": "The device token an earlier login on this device returned. A known device is "
+            "never slowed down by other clients' failed logins on the account."
+        },
+    )
 
 
 class RefreshRequest(Strict):
@@ -67,6 +76,12 @@ class Tokens(Schema):
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token is valid."})
+    device_token = fields.String(
+        metadata={
+            "description": "On login: keep it on this device (e.g. in an HttpOnly cookie) and send it with the "
+            "next logins; strangers' failed logins then never lock this device out."
+        }
+    )
 
 
 class PasswordReset(Strict):
@@ -110,24 +125,53 @@ class CivilStatusForRecord(Profile):
 
 class VerificationStart(Strict):
     provider = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    redirect_uri = fields.Url(load_default=None, require_tld=False)
+    redirect_uri = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "One of the provider's registered redirect URIs (else 422); the first by default."},
+    )
 
 
 class VerificationStarted(Schema):
     verification_id = fields.UUID(required=True)
     provider = fields.String(required=True)
-    authorization_url = fields.String(required=True)
+    authorization_url = fields.String(
+        required=True, metadata={"description": "Send the citizen's browser here (the provider's sign-in page)."}
+    )
+    state = fields.String(
+        required=True,
+        metadata={
+            "description": "Keep it in the server-side session; the provider returns it with the code, and it "
+            "must match before the callback is called. Usable once."
+        },
+    )
     expires_at = fields.DateTime(required=True)
 
 
-class ProviderAnswer(Strict):
+_OAUTH_ERROR = validate.Regexp(r"^[\x20-\x21\x23-\x5B\x5D-\x7E]{1,200}$", error="An OAuth 2.0 error code.")
+
+
+class VerificationCallback(Strict):
+    """What the provider sent the browser back with: ``code`` and ``state``, or ``error`` and ``state``."""
+
     state = fields.String(required=True, validate=validate.Length(min=10, max=200))
-    answer = fields.String(required=True, validate=validate.Length(min=10, max=20000))
+    code = fields.String(load_default=None, validate=validate.Length(min=1, max=2000))
+    error = fields.String(load_default=None, validate=_OAUTH_ERROR)
+    error_description = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _code_or_error(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("code") is None) == (data.get("error") is None):
+            raise ValidationError("Exactly one of code and error.", "_schema")
 
 
 class Verified(Schema):
     citizen_id = fields.UUID(required=True)
-    assurance_level = fields.String(required=True)
+    verified = fields.Boolean(dump_default=True)
+    method = fields.String(required=True, validate=validate.OneOf(["eid_provider", "counter"]))
+    provider = fields.String(metadata={"description": "The identification provider (method eid_provider)."})
+    verification_id = fields.UUID(metadata={"description": "The verification attempt (method eid_provider)."})
+    assurance_level = fields.String(required=True, validate=validate.OneOf(["substantial", "high"]))
     verified_at = fields.DateTime(required=True)
 
 
@@ -209,19 +253,3 @@ class AuditEntry(Schema):
 
 class AuditPage(Schema):
     entries = fields.List(fields.Nested(AuditEntry), required=True)
-
-
-class SandboxIdentification(Strict):
-    """What the sandbox's simulated bank page asks: who the card holder is."""
-
-    state = fields.String(required=True)
-    nonce = fields.String(required=True)
-    redirect_uri = fields.String(required=True)
-    cnp = fields.String(required=True, validate=validate.Length(equal=13))
-    last_name = fields.String(required=True, validate=_NAME)
-    first_name = fields.String(required=True, validate=_NAME)
-
-    @validates("redirect_uri")
-    def _relative_or_http(self, value: str, **_: Any) -> None:
-        if not value.startswith(("http://", "https://", "/")):
-            raise ValidationError("An http(s) URL.")

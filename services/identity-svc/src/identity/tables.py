@@ -123,20 +123,13 @@ class SigningKey(Base):
     signs_until: Mapped[datetime | None] = mapped_column(Timestamp)
     unpublish_after: Mapped[datetime | None] = mapped_column(Timestamp)
 
-    __table_args__ = (
-        # A sandbox provider's key is created on first use by whichever worker gets there first.
-        Index(
-            "uq_signing_keys_sandbox_purpose",
-            "purpose",
-            unique=True,
-            postgresql_where=text("purpose LIKE 'eid-sandbox:%'"),
-            sqlite_where=text("purpose LIKE 'eid-sandbox:%'"),
-        ),
-    )
-
 
 class VerificationAttempt(Base):
-    """A redirect to an identification provider, awaiting its signed answer."""
+    """A citizen sent to an OpenID Connect provider, awaiting the code it returns.
+
+    Bound to the account that started it: only that account's token can finish it, once.
+    ``code_verifier_sealed`` is the PKCE verifier, encrypted like a CNP.
+    """
 
     __tablename__ = "verification_attempts"
 
@@ -145,20 +138,12 @@ class VerificationAttempt(Base):
     provider: Mapped[str] = mapped_column(String(64))
     state_digest: Mapped[str] = mapped_column(String(64), unique=True)
     nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier_sealed: Mapped[str | None] = mapped_column(Text)
+    redirect_uri: Mapped[str | None] = mapped_column(String(500))
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
     finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
     outcome: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
-
-
-class ProviderAnswerSeen(Base):
-    """Every provider answer ever accepted or tried, by its ``jti``: a replay is refused."""
-
-    __tablename__ = "provider_answers_seen"
-
-    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
-    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class IdentityVerification(Base):
@@ -176,6 +161,19 @@ class IdentityVerification(Base):
     document_number_sealed: Mapped[str | None] = mapped_column(Text)
     assurance_level: Mapped[str] = mapped_column(String(16))
     verified_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: Keyed digest of the provider's ``sub``: one person at a provider verifies one account only.
+    subject_digest: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index(
+            "uq_identity_verifications_provider_subject",
+            "provider",
+            "subject_digest",
+            unique=True,
+            postgresql_where=text("subject_digest IS NOT NULL"),
+            sqlite_where=text("subject_digest IS NOT NULL"),
+        ),
+    )
 
 
 class CounterCode(Base):

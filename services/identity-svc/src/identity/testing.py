@@ -12,7 +12,15 @@ from .config import ProviderSettings, Settings
 from .protection import FieldCipher
 from .signing import rotate_keys
 
-__all__ = ["CITIZEN", "OTHER_CNP", "VALID_CNP", "add_signing_key", "make_settings"]
+__all__ = [
+    "CALLBACK",
+    "CITIZEN",
+    "OTHER_CNP",
+    "VALID_CNP",
+    "add_signing_key",
+    "make_settings",
+    "provider_settings",
+]
 
 VALID_CNP = "1800101221144"  # a man born on 1 January 1980 in Iași
 OTHER_CNP = "2900215400014"  # a woman born on 15 February 1990 in Bucharest
@@ -23,6 +31,23 @@ CITIZEN = {
     "first_name": "Ana",
     "cnp": VALID_CNP,
 }
+
+
+CALLBACK = "http://portal.test/account/verification/callback"
+
+
+def provider_settings(issuer: str, **overrides: Any) -> ProviderSettings:
+    """A test OpenID Connect provider at ``issuer`` named ``bank-card``, the portal's callback registered."""
+    values: dict[str, Any] = {
+        "name": "bank-card",
+        "issuer": issuer,
+        "client_id": "mai-eservices-test",
+        "client_secret": "test-client-secret",
+        "redirect_uris": (CALLBACK, "http://portal.test/other/callback"),
+        "test_provider": True,
+    }
+    values.update(overrides)
+    return ProviderSettings(**values)
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -40,7 +65,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 256,
         "argon2_parallelism": 1,
-        "eid_providers": (ProviderSettings(name="sandbox", adapter="sandbox"),),
+        "eid_providers": (),
     }
     values.update(overrides)
     return Settings(**values)

@@ -10,7 +10,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Problem, current_principal, idempotent, require_auth
 from marshmallow import RAISE
 
-from .handlers import DeliveryInProgressError, NotificationNotFoundError, list_citizen_notifications, request_resend
+from .handlers import (
+    DeliveryInProgressError,
+    NotificationNotFoundError,
+    NotificationOutOfScopeError,
+    list_citizen_notifications,
+    request_resend,
+)
 from .schemas import ListQuery, NotificationOut, NotificationPageOut
 
 logger = logging.getLogger(__name__)
@@ -50,10 +56,18 @@ def resend(notification_id: str) -> tuple[Response, int]:
     with _database().unit_of_work(source=settings.service_name, traceparent=g.traceparent) as uow:
         try:
             notification = request_resend(
-                uow, notification_id, requested_by=principal.subject, message_id_domain=settings.message_id_domain
+                uow,
+                notification_id,
+                requested_by=principal.subject,
+                admin_units=principal.units_for("admin"),
+                message_id_domain=settings.message_id_domain,
             )
         except NotificationNotFoundError:
             raise Problem(404, "There is no such notification.", kind="not-found") from None
+        except NotificationOutOfScopeError:
+            raise Problem(
+                403, "The notification was sent on behalf of a unit you do not administer.", kind="forbidden"
+            ) from None
         except DeliveryInProgressError:
             raise Problem(
                 409,

@@ -26,7 +26,9 @@ __all__ = [
     "SendOutcome",
     "address_is_deliverable",
     "classify_smtp_reply",
+    "may_handle",
     "message_id_for",
+    "responsible_units",
     "retry_delay",
 ]
 
@@ -165,3 +167,19 @@ class Delivery:
                 self.attempts, base_seconds=retry_base_seconds, max_seconds=retry_max_seconds
             )
         return self.status
+
+
+ANY_UNIT = "*"
+_UNIT_FIELDS = ("institution", "from_institution", "to_institution", "office", "unit", "referred_to_unit")
+
+
+def responsible_units(event_data: dict[str, object]) -> frozenset[str]:
+    """The units on whose behalf a notification went out: the petition's institution (both, for a
+    forwarded one), the immigration office, the police unit. Empty for national mails (accounts,
+    certificates issued online): only an administrator of every unit handles those."""
+    return frozenset(str(v) for k in _UNIT_FIELDS if isinstance(v := event_data.get(k), str) and v)
+
+
+def may_handle(admin_units: set[str], event_data: dict[str, object]) -> bool:
+    """An administrator acts on a notification of one of their units, or on any with ``*``."""
+    return ANY_UNIT in admin_units or bool(admin_units & responsible_units(event_data))

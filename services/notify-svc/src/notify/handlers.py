@@ -12,7 +12,7 @@ from jinja2 import TemplateError
 from mai_chassis import Database, Event, PermanentError, UnitOfWork
 from sqlalchemy import delete, func, select
 
-from .domain import FINAL_STATUSES, DeliveryStatus, message_id_for
+from .domain import FINAL_STATUSES, DeliveryStatus, may_handle, message_id_for
 from .subscriptions import without_sealed_fields
 from .tables import DeliveryRow, Notification
 from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError, TemplateRegistry
@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 class NotificationNotFoundError(LookupError):
     pass
+
+
+class NotificationOutOfScopeError(PermissionError):
+    """The notification went out on behalf of a unit the administrator does not administer."""
 
 
 class DeliveryInProgressError(Exception):
@@ -125,11 +129,17 @@ def list_citizen_notifications(database: Database, citizen_id: str, *, page: int
         return NotificationPage(items=list(items), total=int(total or 0), page=page, per_page=per_page)
 
 
-def request_resend(uow: UnitOfWork, notification_id: str, *, requested_by: str, message_id_domain: str) -> Notification:
-    """A new delivery of the same notification, due now; the earlier ones keep their final status."""
+def request_resend(
+    uow: UnitOfWork, notification_id: str, *, requested_by: str, admin_units: set[str], message_id_domain: str
+) -> Notification:
+    """A new delivery of the same notification, due now; the earlier ones keep their final status.
+
+    Only an administrator of a unit the notification was sent for may ask (``admin_units``)."""
     notification = uow.session.get(Notification, notification_id, with_for_update=True)
     if notification is None:
         raise NotificationNotFoundError(notification_id)
+    if not may_handle(admin_units, notification.event_data):
+        raise NotificationOutOfScopeError(notification_id)
     latest = notification.latest_delivery
     if DeliveryStatus(latest.status) not in FINAL_STATUSES:
         raise DeliveryInProgressError(notification_id)

@@ -316,13 +316,16 @@ def _require_clerk_of(institution: str) -> str:
 @blueprint.get("/api/v1/petitions/<number>/status")
 @require_auth(PHONE_OPERATOR, CLERK)
 def staff_status(number: str) -> Response:
-    """Status by registration number alone, for the phone line (TELVERDE) and clerks."""
+    """Status by registration number alone, for the phone line (TELVERDE) and clerks of the
+    petition's institution (a national line's operators hold the role in every unit)."""
     principal = current_principal()
     assert principal is not None
     with _context().database.session() as session:
         petition = handlers.find_by_number(session, number)
-        if not principal.has_role(PHONE_OPERATOR):
-            _require_clerk_of(petition.institution)
+        if not (
+            principal.has_role(PHONE_OPERATOR, petition.institution) or principal.has_role(CLERK, petition.institution)
+        ):
+            raise Problem(403, "You answer for another institution's petitions.", kind="forbidden")
         return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
 
 
@@ -450,6 +453,8 @@ def close_petition(number: str) -> Response:
 
     def action(uow: UnitOfWork, petition: Petition, _clerk: str) -> None:
         original = handlers.find_by_number(uow.session, body["repeat_of"]) if body["repeat_of"] else None
+        if original is not None:
+            _require_clerk_of(original.institution)  # another institution's petitions are not the clerk's to read
         handlers.close(uow, petition, closure=closure, repeat_of=original)
 
     return _act(number, action)

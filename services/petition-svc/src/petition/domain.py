@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mai_chassis.calendar import romanian_public_holidays
-from mai_chassis.uploads import detect_media_type, pdf_has_active_content
+from mai_chassis.uploads import UploadRefused, check_upload
 
 __all__ = [
     "ANSWER_DAYS",
@@ -261,13 +261,12 @@ class AttachmentRefused(Exception):
 
 
 def sniff_attachment_type(content: bytes) -> str:
-    """The media type the file's bytes prove (PDF, JPEG or PNG, structurally sound); else refused.
+    """The media type the file's bytes prove (a plain PDF, JPEG or PNG, wholly); else refused.
 
-    A PDF carrying scripts, launch actions or embedded files is refused too: a scan needs none.
+    A PDF carrying scripts, actions or embedded files is refused too, and so is a polyglot: a
+    scan needs none of them (:func:`mai_chassis.uploads.check_upload`).
     """
-    media_type = detect_media_type(content)
-    if media_type is None:
-        raise AttachmentRefused("Attachments must be PDF, JPEG or PNG files.", status=415)
-    if media_type == "application/pdf" and pdf_has_active_content(content):
-        raise AttachmentRefused("PDF attachments must not carry scripts, actions or embedded files.", status=415)
-    return media_type
+    try:
+        return check_upload(content)
+    except UploadRefused as refused:
+        raise AttachmentRefused(f"Attachments must be plain PDF, JPEG or PNG files. {refused}", status=415) from None

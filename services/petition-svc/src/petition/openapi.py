@@ -264,7 +264,8 @@ def openapi_spec() -> dict[str, Any]:
         operations={
             "get": {
                 "tags": ["staff"],
-                "summary": "Status by number alone (phone line, role phone_operator)",
+                "summary": "Status by number alone (phone line: phone_operator of the petition's institution, "
+                "or of every unit for the national line; or its clerks)",
                 "security": STAFF,
                 "parameters": [NUMBER],
                 "responses": {"200": _json("PetitionStatus"), "404": _problem("No such petition."), **STAFF_ERRORS},

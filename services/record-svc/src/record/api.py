@@ -217,20 +217,13 @@ def revoke_certificate(certificate_id: uuid.UUID) -> Response:
     payload = load_json(RevocationRequestSchema)
     principal = current_principal()
     assert principal is not None
-    unit = payload["unit"]
-    if unit is not None:
-        if not principal.has_role(CLERK_ROLE, unit):
-            raise Problem(403, f"You are not a certificate clerk in unit {unit}.", kind="forbidden")
-    else:
-        units = sorted(u for u in principal.units_for(CLERK_ROLE) if u != "*")
-        if len(units) != 1:
-            raise Problem(
-                422,
-                "Say in which of your units you act.",
-                kind="validation-error",
-                errors={"unit": ["Required: you hold the role in several units (or in all)."]},
-            )
-        unit = units[0]
+    # A certificate is revoked in the name of the unit that issued it, by that unit's clerks only:
+    # a clerk elsewhere (or an admin) asks them, and the audit trail names who decided.
+    unit = current_app.config["SERVICE_SETTINGS"].issuing_unit
+    if payload["unit"] not in (None, unit) or not principal.has_role(CLERK_ROLE, unit):
+        raise Problem(
+            403, f"Only certificate clerks of the issuing unit ({unit}) revoke certificates.", kind="forbidden"
+        )
     application = handlers.revoke_certificate(
         _office(),
         certificate_id,

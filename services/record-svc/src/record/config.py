@@ -32,6 +32,8 @@ class Settings(ServiceSettings):
     registry_timeout_seconds: float = 5.0
     #: Police unit an application is referred to when the registry names none.
     default_referral_unit: str = "IGPR-CAZIER"
+    #: The unit in whose name certificates are issued online; only its certificate clerks revoke them.
+    issuing_unit: str = "IGPR-CAZIER"
     storage_backend: str = "filesystem"
     certificates_dir: str = "var/certificates"
     signing_key_file: str = ""
@@ -60,6 +62,7 @@ class Settings(ServiceSettings):
             "registry_backend": backend,
             "registry_timeout_seconds": env.float("REGISTRY_TIMEOUT_SECONDS", 5.0),
             "default_referral_unit": env.str("DEFAULT_REFERRAL_UNIT", "IGPR-CAZIER"),
+            "issuing_unit": env.str("ISSUING_UNIT", "IGPR-CAZIER"),
             "storage_backend": env.str("STORAGE_BACKEND", "filesystem", validate=OneOf(STORAGE_BACKENDS)),
             "certificates_dir": env.str("CERTIFICATES_DIR", "var/certificates"),
             "development_signing_dir": env.str("SIGNING_DIR", "var/record-signing"),

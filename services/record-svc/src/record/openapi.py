@@ -177,14 +177,14 @@ def openapi_document() -> dict[str, Any]:
         path="/api/v1/certificates/{certificate_id}/revocation",
         operations={
             "post": {
-                "summary": "Revoke a certificate (certificate clerks)",
+                "summary": "Revoke a certificate (certificate clerks of the issuing unit)",
                 "tags": ["certificates"],
                 "security": _CITIZEN,
                 "parameters": [_ID],
                 "requestBody": _body("RevocationRequest"),
                 "responses": {
                     "200": {"description": "Revoked; verification now says revoked."},
-                    "403": _problem("Not a certificate clerk (in that unit)."),
+                    "403": _problem("Not a certificate clerk of the unit that issued the certificate."),
                     "404": _problem("No such certificate."),
                     "409": _problem("Not an issued, unrevoked certificate."),
                     "422": _problem("Invalid or unknown fields."),

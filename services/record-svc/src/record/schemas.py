@@ -66,7 +66,7 @@ class RevocationRequestSchema(_Strict):
         load_default=None,
         allow_none=True,
         validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"),
-        metadata={"description": "The clerk's unit; needed only when the clerk holds the role in several units."},
+        metadata={"description": "The unit the clerk acts in; if given, it must be the issuing unit."},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -9,10 +10,23 @@ __all__ = ["renamed_executable", "sample_jpeg", "sample_pdf", "sample_png"]
 
 
 def sample_pdf(padding: int = 0) -> bytes:
-    body = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    """A one-page PDF as a scanner writes it (an image on an A4 page); ``padding`` adds bytes inside it."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    image = pikepdf.Stream(pdf, b"\x80")
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 1, 1, 8
+    image.ColorSpace = pikepdf.Name.DeviceGray
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+    drawing = b"q 595 0 0 842 0 0 cm /Im0 Do Q\n"
     if padding:
-        body += b"%" + b"0" * padding + b"\n"
-    return body + b"trailer\n<< /Root 1 0 R >>\nstartxref\n9\n%%EOF\n"
+        drawing += b"%" + b"0" * padding + b"\n"  # a comment in the content stream
+    page.Contents = pikepdf.Stream(pdf, drawing)
+    buffer = io.BytesIO()
+    pdf.save(buffer, compress_streams=False, deterministic_id=True)
+    return buffer.getvalue()
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -26,10 +40,12 @@ def sample_png() -> bytes:
 
 
 def sample_jpeg() -> bytes:
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 1, 1, 1) + b"\x01\x11\x00"
-    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00"
-    return b"\xff\xd8" + app0 + sof + sos + b"\x12\x34\x56" + b"\xff\xd9"
+    """A small photograph-like JPEG, encoded by Pillow (decodable in full)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 180, 160)).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
 
 
 def renamed_executable() -> bytes:
