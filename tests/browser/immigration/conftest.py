@@ -1,13 +1,15 @@
 """What the immigration browser tests share: a verified citizen, an officer, office slots, mail reading.
 
 Citizens are set up through the public API as the account pages would (register, confirm the mailed
-code, sign in, verify with the sandbox bank card); the officer is an administrator made with
-identity-svc's ``create-admin`` command (an admin may act as an immigration officer at every office)
-and acts through the API, as the staff console would.
+code, sign in, verify with the bank card at the local OpenID Connect provider). The officer is an
+administrator made with identity-svc's ``create-admin`` command who grants itself the immigration
+officer's role at the test office, and acts through the API, as the staff console would.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import subprocess
 import uuid
@@ -24,7 +26,8 @@ from booking.handlers import generate_slots
 from mai_chassis import Database
 from mai_chassis.testing import wait_until
 from mai_devtools import SmtpSink
-from mai_devtools.platform import BIN, Platform
+from mai_devtools.eid_provider import SUBSTANTIAL
+from mai_devtools.platform import BIN, EID_PROVIDER, Platform
 from record.testing import make_cnp
 
 PASSWORD = "Parola-lunga-2024!"
@@ -69,8 +72,33 @@ def log_in(site: str, person: Person) -> None:
     person.access_token = answer.json()["access_token"]
 
 
-def verified_citizen(site: str, mail: SmtpSink, *, language: str = "ro") -> Person:
-    """A citizen whose e-mail is confirmed and whose identity the sandbox bank card verified."""
+def identify_with_bank_card(platform: Platform, person: Person, cnp: str) -> None:
+    """The card holder is identified at the local OpenID Connect provider, which sends code and state
+    back to the portal's callback; the callback's work is done here through the API."""
+    provider = platform.eid_provider
+    assert provider is not None
+    holder = f"card-holder-{uuid.uuid4().hex[:10]}"
+    provider.enrol(holder, cnp=cnp, family_name="POPA", given_name="Elena", acr=SUBSTANTIAL)
+    started = requests.post(
+        f"{platform.gateway_url}/api/v1/identity/verifications",
+        json={"provider": EID_PROVIDER},
+        headers=person.auth,
+        timeout=TIMEOUT,
+    )
+    assert started.status_code == 201, started.text
+    back = provider.identify(started.json()["authorization_url"], holder)
+    verified = requests.post(
+        f"{platform.gateway_url}/api/v1/identity/verifications/callback",
+        json={"state": back["state"], "code": back["code"]},
+        headers=person.auth,
+        timeout=TIMEOUT,
+    )
+    assert verified.status_code == 200, verified.text
+
+
+def verified_citizen(portal_platform: Platform, mail: SmtpSink, *, language: str = "ro") -> Person:
+    """A citizen whose e-mail is confirmed and whose identity the bank-card provider verified."""
+    site = portal_platform.gateway_url
     person = Person(email=f"elena.{uuid.uuid4().hex[:10]}@example.ro", password=PASSWORD)
     registered = requests.post(
         f"{site}/api/v1/accounts",
@@ -97,39 +125,20 @@ def verified_citizen(site: str, mail: SmtpSink, *, language: str = "ro") -> Pers
     assert confirmed.status_code == 204, confirmed.text
     log_in(site, person)
 
-    started = requests.post(
-        f"{site}/api/v1/identity/verifications", json={"provider": "sandbox"}, headers=person.auth, timeout=TIMEOUT
-    )
-    assert started.status_code == 201, started.text
-    authorization_url = started.json()["authorization_url"]
-    asked = {name: values[0] for name, values in parse_qs(urlsplit(authorization_url).query).items()}
-    identified = requests.post(
-        authorization_url.split("?")[0],
-        json={
-            "state": asked["state"],
-            "nonce": asked["nonce"],
-            "redirect_uri": asked["redirect_uri"],
-            "cnp": cnp,
-            "last_name": "Popa",
-            "first_name": "Elena",
-        },
-        timeout=TIMEOUT,
-    )
-    assert identified.status_code == 200, identified.text
-    verified = requests.get(identified.json()["redirect_to"], timeout=TIMEOUT)
-    assert verified.status_code == 200, verified.text
+    identify_with_bank_card(portal_platform, person, cnp)
     log_in(site, person)  # a token that carries the new assurance level
     return person
 
 
 @pytest.fixture
-def citizen(site: str, mail: SmtpSink) -> Person:
-    return verified_citizen(site, mail)
+def citizen(portal_platform: Platform, mail: SmtpSink) -> Person:
+    return verified_citizen(portal_platform, mail)
 
 
 @pytest.fixture(scope="session")
 def officer(portal_platform: Platform) -> Person:
-    """An administrator (every unit), made with identity-svc's command line, signed in through the API."""
+    """An immigration officer at the test office: an administrator made with identity-svc's command
+    line, who grants itself the officer's role there, signed in through the API."""
     person = Person(email=f"ofiter.{uuid.uuid4().hex[:8]}@igi.mai.gov.ro", password=PASSWORD)
     identity = portal_platform.processes["identity-web"]
     command = [str(BIN / "identity-svc"), "create-admin", "--email", person.email, "--name", "Ion Ofițer"]
@@ -143,7 +152,18 @@ def officer(portal_platform: Platform) -> Person:
         check=False,
     )
     assert created.returncode == 0, created.stderr
-    log_in(portal_platform.gateway_url, person)
+    site = portal_platform.gateway_url
+    log_in(site, person)
+    # An admin holds no other role: it grants itself the officer's role at the test office (audited).
+    admin_id = json.loads(base64.urlsafe_b64decode(person.access_token.split(".")[1] + "=="))["sub"]
+    granted = requests.post(
+        f"{site}/api/v1/staff/accounts/{admin_id}/roles",
+        json={"role": "immigration_officer", "unit": OFFICE},
+        headers=person.auth,
+        timeout=TIMEOUT,
+    )
+    assert granted.status_code == 200, granted.text
+    log_in(site, person)
     return person
 
 

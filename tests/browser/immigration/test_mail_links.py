@@ -22,6 +22,7 @@ import mai_contracts
 import pytest
 import requests
 from mai_devtools import SmtpSink
+from mai_devtools.platform import Platform
 from notify.subscriptions import sealed_paths, subscribed_event_types
 from notify.template_registry import LANGUAGES, TemplateRegistry
 
@@ -124,10 +125,11 @@ class RenderedLinks:
 
 
 @pytest.fixture(scope="module")
-def rendered(site: str, mail: SmtpSink, officer: Person, office_slots: int) -> RenderedLinks:
+def rendered(portal_platform: Platform, mail: SmtpSink, officer: Person, office_slots: int) -> RenderedLinks:
     """Every mail link, with a real application and its real appointment link where the mails name them."""
     assert office_slots > 0
-    citizen = verified_citizen(site, mail)
+    site = portal_platform.gateway_url
+    citizen = verified_citizen(portal_platform, mail)
     application_id, manage_link = book_appointment(site, mail, officer, citizen)
     sealed = {"sealed_manage_link": manage_link, "sealed_confirmation": SAMPLE_CODE, "sealed_reset": SAMPLE_CODE}
     links = tuple(mail_links(site, sealed, {"application_id": application_id}))
