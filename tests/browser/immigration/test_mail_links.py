@@ -183,3 +183,9 @@ def test_every_link_of_the_immigration_mails_opens_its_page(rendered: RenderedLi
         assert page_problem(answer) is None, f"{url}: {page_problem(answer)}"
         assert answer.url == url, f"{url} went on to {answer.url}"
         assert "Document de călătorie" in answer.text
+
+
+def test_every_link_in_every_mail_opens_a_page_of_the_portal(rendered: RenderedLinks) -> None:
+    """Across the areas: petitions, account, verification, certificates and units' pages included."""
+    failures = failing_pages(rendered, list(rendered.links))
+    assert not failures, report(failures)
