@@ -75,6 +75,8 @@ def portal_platform(kafka_bootstrap_servers: str, postgres_admin_url: str, mail:
         smtp_port=mail.port,
         services=services,
         topic_prefix=prefix,
+        # Twelve processes start at once; on a loaded machine that takes a while.
+        startup_timeout=240.0,
     )
     try:
         platform.start()

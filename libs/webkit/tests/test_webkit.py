@@ -11,7 +11,8 @@ from mai_webkit.auth import safe_next
 from mai_webkit.catalogues import missing_translations
 from mai_webkit.forms import PageForm, error_list, show_problem
 from mai_webkit.i18n import compile_catalogues
-from wtforms import StringField
+from wtforms import RadioField, SelectChoice, StringField
+from wtforms.validators import InputRequired
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,15 @@ def test_catalogues_are_compiled_without_a_build_step(tmp_path: Path) -> None:
 
 def test_the_shared_texts_are_all_translated_to_romanian() -> None:
     assert missing_translations(Path(__file__).parents[1] / "src" / "mai_webkit") == {}
+
+
+class _ChoiceForm(PageForm):
+    kind = RadioField("Kind", choices=[SelectChoice("a"), SelectChoice("b")], validators=[InputRequired("Choose one")])
+
+
+def test_the_summary_links_a_group_of_radios_through_its_first_option(app: Flask) -> None:
+    with app.test_request_context(method="POST", data={}):
+        form = _ChoiceForm()
+        form.validate()
+
+        assert error_list(form) == [("kind-0", "Choose one")]

@@ -160,6 +160,28 @@ def test_signed_in_citizen_is_referred_to_by_account_id(client, outbox, token_is
     assert data_of(outbox()[0][1])["citizen_id"] == citizen
 
 
+def test_a_signed_in_citizen_lists_their_own_petitions_and_only_theirs(client, token_issuer: TokenIssuer) -> None:
+    mine = {"Authorization": f"Bearer {token_issuer.citizen('4b0c1a5e-3f1d-4d7e-9a7a-0f6b9c3d2e11')}"}
+    someone_else = {"Authorization": f"Bearer {token_issuer.citizen('9d2f4c1b-0000-4000-8000-000000000001')}"}
+    first = client.post(SUBMIT, json=petition_body(), headers=mine).get_json()["registration_number"]
+    second = client.post(SUBMIT, json=petition_body(subject="Alt semafor"), headers=mine).get_json()
+    client.post(SUBMIT, json=petition_body(subject="Al altcuiva"), headers=someone_else)
+    submit(client)  # sent without signing in: nobody's own
+
+    listed = client.get(f"{SUBMIT}/mine", headers=mine)
+
+    assert listed.status_code == 200
+    items = listed.get_json()["items"]
+    assert [item["registration_number"] for item in items] == [second["registration_number"], first]
+    assert items[0]["status"] == "registered" and "petitioner" not in items[0]
+
+
+def test_own_petitions_need_a_citizens_token(client, token_issuer: TokenIssuer) -> None:
+    assert client.get(f"{SUBMIT}/mine").status_code == 401
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('petition_clerk', 'IGPR')}"}
+    assert client.get(f"{SUBMIT}/mine", headers=clerk).status_code == 403
+
+
 # --- status -------------------------------------------------------------------------------------
 
 

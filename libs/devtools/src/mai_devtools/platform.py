@@ -128,6 +128,7 @@ class Platform:
         topic_prefix: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         workdir: Path | None = None,
+        startup_timeout: float = 60.0,
     ) -> None:
         self.services = [s for s in services if s in ALL_SERVICES or s in FRONT_ENDS]
         self.kafka = kafka_bootstrap_servers
@@ -139,6 +140,8 @@ class Platform:
         self.metrics_ports = {s: free_port() for s in self.services}
         self.gateway_port = free_port() if gateway else None
         self.processes: dict[str, ServiceProcess] = {}
+        #: How long each process may take to become healthy (longer for the whole platform on a busy machine).
+        self.startup_timeout = startup_timeout
         self._extra_env = dict(extra_env or {})
         #: The "bank-card" identification provider (started with identity-svc): ``enrol`` people,
         #: ``identify`` on its authorization page.
@@ -281,7 +284,7 @@ class Platform:
         for process in self.processes.values():
             process.start(wait=False)
         for process in self.processes.values():
-            process.wait_healthy()
+            process.wait_healthy(self.startup_timeout)
         return self
 
     def stop(self) -> None:

@@ -31,10 +31,10 @@ from mai_chassis import Database
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .api import ApiClient, ApiUnavailable
+from .api import ApiClient, ApiUnavailable, PublicCache
 from .auth import SignInRequired
 from .forms import error_list
-from .i18n import init_babel, language_blueprint
+from .i18n import init_babel, install_filters, language_blueprint
 from .security import install_security_headers
 from .sessions import ServerSideSessionInterface
 
@@ -81,10 +81,10 @@ def init_webkit(app: Flask, options: WebkitOptions, *, database: Database) -> No
     )
     CSRFProtect(app)
     init_babel(app, options.catalogue_dirs)
+    install_filters(app)
     install_security_headers(app, form_action=options.form_action)
-    app.extensions["mai_webkit"] = SimpleNamespace(
-        api=ApiClient(options.api_base_url, timeout=options.api_timeout_seconds), options=options
-    )
+    client = ApiClient(options.api_base_url, timeout=options.api_timeout_seconds)
+    app.extensions["mai_webkit"] = SimpleNamespace(api=client, public_cache=PublicCache(client), options=options)
     app.register_blueprint(
         Blueprint(
             "webkit", __name__, template_folder="templates", static_folder="static", static_url_path="/static/webkit"
@@ -93,6 +93,7 @@ def init_webkit(app: Flask, options: WebkitOptions, *, database: Database) -> No
     app.register_blueprint(language_blueprint())
     app.jinja_env.globals["site_name"] = options.site_name
     app.jinja_env.globals["webkit_error_list"] = error_list
+    app.jinja_env.add_extension("jinja2.ext.do")  # {% do list.append(x) %} in templates
 
     @app.errorhandler(SignInRequired)
     def _sign_in_required(exc: SignInRequired) -> Response:

@@ -15,6 +15,8 @@ with the refresh token (:mod:`mai_webkit.auth`) and the call repeated.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +24,12 @@ import requests
 from flask import current_app, g, has_request_context, request
 from requests.adapters import HTTPAdapter
 
-__all__ = ["ApiClient", "ApiError", "ApiProblem", "ApiUnavailable", "api"]
+__all__ = ["ApiClient", "ApiError", "ApiProblem", "ApiUnavailable", "PublicCache", "api", "public_json"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
+DEFAULT_CACHE_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 2.0
 
 
@@ -169,7 +172,38 @@ def _problem_of(response: requests.Response) -> dict[str, Any]:
     return {"type": "about:blank", "title": response.reason or "Error", "status": response.status_code}
 
 
+class PublicCache:
+    """Answers of public, rarely changing API reads (the institutions directory) kept a short while.
+
+    Per process; an entry is fetched again after ``ttl`` seconds. Only for data that is the same
+    for every visitor: never for anything a token or a person's details were sent for.
+    """
+
+    def __init__(self, client: ApiClient, *, ttl: float = DEFAULT_CACHE_SECONDS) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_json(self, path: str) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(path)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        document = self.client.get(path).json()
+        with self._lock:
+            self._entries[path] = (now, document)
+        return document
+
+
 def api() -> ApiClient:
     """The app's API client (set up by :func:`mai_webkit.init_webkit`)."""
     client: ApiClient = current_app.extensions["mai_webkit"].api
     return client
+
+
+def public_json(path: str) -> Any:
+    """A public API read (GET ``path``), shared by every visitor for a minute (:class:`PublicCache`)."""
+    cache: PublicCache = current_app.extensions["mai_webkit"].public_cache
+    return cache.get_json(path)

@@ -61,5 +61,7 @@ def error_list(form: PageForm) -> list[tuple[str, str]]:
     for field in form:
         if field.errors and field.name != "csrf_token":
             errors = field.errors if isinstance(field.errors, list | tuple) else [str(field.errors)]
-            listed.extend((field.id, str(message)) for message in errors)
+            # A group of radios is reached through its first option (the macro's ids: <id>-0, <id>-1 ...).
+            target = f"{field.id}-0" if field.type == "RadioField" else field.id
+            listed.extend((target, str(message)) for message in errors)
     return listed

@@ -12,14 +12,15 @@ so switching works without JavaScript — and read on every request.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, current_app, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale
 from werkzeug.wrappers import Response
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "compile_catalogues",
     "current_language",
     "init_babel",
+    "install_filters",
     "language_blueprint",
+    "localised",
 ]
 
 #: Languages offered, the first one the default.
@@ -80,6 +83,47 @@ def init_babel(app: Flask, catalogue_dirs: Iterable[Path]) -> None:
             "current_language": language,
             "other_languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != language],
         }
+
+
+def localised(value: Any) -> str:
+    """``{"ro": ..., "en": ...}`` (the API's localised texts) in the page's language, else Romanian."""
+    if isinstance(value, Mapping):
+        language = str(get_locale() or DEFAULT_LANGUAGE)
+        return str(value.get(language) or value.get(DEFAULT_LANGUAGE) or next(iter(value.values()), ""))
+    return "" if value is None else str(value)
+
+
+def _as_date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def install_filters(app: Flask) -> None:
+    """Template filters: ``localised``, ``day`` (a date, long form) and ``moment`` (date and time, Bucharest)."""
+
+    def day(value: Any) -> str:
+        parsed = _as_date(value)
+        return format_date(parsed, "long") if parsed else ""
+
+    def moment(value: Any) -> str:
+        parsed = _as_datetime(value)
+        return format_datetime(parsed, "d MMMM y, HH:mm") if parsed else ""
+
+    app.jinja_env.filters.update(localised=localised, day=day, moment=moment)
 
 
 def language_blueprint() -> Blueprint:

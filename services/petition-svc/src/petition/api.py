@@ -302,6 +302,19 @@ def look_up_status() -> Response:
         return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
 
 
+@blueprint.get("/api/v1/petitions/mine")
+@require_auth()
+def own_petitions() -> Response:
+    """The signed-in citizen's petitions (those sent while signed in), newest first, with their status."""
+    principal = current_principal()
+    assert principal is not None
+    if principal.kind != "citizen":
+        raise Problem(403, "Only a citizen has petitions of their own.", kind="forbidden")
+    with _context().database.session() as session:
+        rows = handlers.petitions_of_citizen(session, principal.subject)
+        return jsonify({"items": PetitionStatusSchema(many=True).dump([_status_view(row) for row in rows])})
+
+
 # --- staff --------------------------------------------------------------------------------------
 
 

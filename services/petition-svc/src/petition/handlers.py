@@ -194,6 +194,21 @@ def find_by_number(session: Session, registration_number: str, *, for_update: bo
     return petition
 
 
+#: A citizen's own petitions are listed newest first, at most this many.
+MAX_OWN_PETITIONS = 100
+
+
+def petitions_of_citizen(session: Session, citizen_id: str) -> list[Petition]:
+    """The petitions a signed-in citizen sent (those sent while signed in carry their account id)."""
+    statement = (
+        select(Petition)
+        .where(Petition.citizen_id == citizen_id)
+        .order_by(Petition.registered_at.desc(), Petition.registration_number.desc())
+        .limit(MAX_OWN_PETITIONS)
+    )
+    return list(session.scalars(statement))
+
+
 def find_for_petitioner(session: Session, registration_number: str, email: str) -> Petition:
     """The petition, only when ``email`` is the petitioner's; otherwise exactly as if it did not exist."""
     petition = session.scalar(

@@ -236,6 +236,21 @@ def openapi_spec() -> dict[str, Any]:
         },
     )
     spec.path(
+        path="/api/v1/petitions/mine",
+        operations={
+            "get": {
+                "tags": ["petitions"],
+                "summary": "The signed-in citizen's own petitions, newest first (those sent while signed in)",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _items("PetitionStatus"),
+                    "401": _problem("No valid access token."),
+                    "403": _problem("The token is not a citizen's."),
+                },
+            }
+        },
+    )
+    spec.path(
         path="/api/v1/petitions/overdue",
         operations={
             "get": {

@@ -75,6 +75,7 @@ class Petition(Base):
     __table_args__ = (
         Index("ix_petitions_queue", "institution", "status", "answer_due_on"),
         Index("ix_petitions_fingerprint", "content_fingerprint"),
+        Index("ix_petitions_citizen_id", "citizen_id"),
         Index(
             "ix_petitions_open_due", "answer_due_on", postgresql_where=sql("status IN ('registered', 'in_progress')")
         ),
