@@ -107,6 +107,8 @@ def wait_for_mails(sink: ExternalSink, count: int, deadline: float) -> bool:
 def petition_event(number: int) -> tuple[bytes, bytes]:
     data = copy.deepcopy(mai_contracts.schema(EVENT_TYPE)["examples"][0])
     data.update(petition_id=str(uuid.uuid4()), registration_number=f"IGPR-2025-{number:06d}")
+    # One petitioner each: receipts to one address beyond notify-svc's per-recipient limit are withheld.
+    data["recipient"] = {**data["recipient"], "email": f"petent.{number}@example.ro"}
     event = build_event(EVENT_TYPE, source="petition-svc", subject=data["petition_id"], data=data)
     return data["petition_id"].encode(), encode_event(event)
 

@@ -73,7 +73,7 @@ def test_after_six_months_a_certificate_verifies_as_expired_and_cannot_be_downlo
     headers = {"Authorization": f"Bearer {token_issuer.citizen(citizen_id)}"}
     client = app.test_client()
     body = client.post("/api/v1/certificates", json={"purpose": "studies"}, headers=headers).get_json()
-    check = {"registration_number": body["registration_number"], "cnp": person.cnp}
+    check = {"number": body["registration_number"], "cnp": person.cnp}
 
     relay = OutboxRelay(
         app.extensions["record_office"].database,

@@ -14,11 +14,13 @@ from typing import Any
 import mai_contracts
 import pytest
 import requests
+import zxingcpp
 from kafka import KafkaProducer
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import TokenIssuer, ensure_topics, read_events, wait_until
 from mai_devtools.platform import BIN, Platform
-from record.testing import FakeCivilStatus, make_person, serve_civil_status
+from PIL import Image
+from record.testing import UNVERIFIED_PROFILE, FakeCivilStatus, make_cnp, make_person, serve_civil_status
 
 pytestmark = pytest.mark.integration
 
@@ -82,11 +84,33 @@ def _apply(platform: Platform, citizen: Citizen, purpose: str = "employment") ->
 def _verify(platform: Platform, number: str, cnp: str) -> dict[str, Any]:
     response = requests.post(
         f"{platform.gateway_url}/api/v1/certificates/verifications",
-        json={"registration_number": number, "cnp": cnp},
+        json={"number": number, "cnp": cnp},
         timeout=10,
     )
     assert response.status_code == 200
     return response.json()  # type: ignore[no-any-return]
+
+
+def _download(platform: Platform, citizen: Citizen, body: dict[str, Any]) -> bytes:
+    response = requests.get(f"{platform.gateway_url}{body['download_url']}", headers=citizen.headers, timeout=10)
+    assert response.status_code == 200
+    return response.content
+
+
+def _printed_text(pdf: bytes, tmp_path: Path) -> str:
+    assert shutil.which("pdftotext"), "pdftotext is missing: install Debian's poppler-utils"
+    path = tmp_path / "printed.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def _scanned_qr(pdf: bytes, tmp_path: Path) -> str:
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: install Debian's poppler-utils"
+    path = tmp_path / "scanned.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(tmp_path / "scan")], check=True)
+    (symbol,) = zxingcpp.read_barcodes(Image.open(tmp_path / "scan.png"))
+    return str(symbol.text)
 
 
 def _pdfsig(path: Path) -> str:
@@ -162,6 +186,63 @@ def test_verification_says_valid_then_not_found_for_a_wrong_cnp_then_revoked(
         until=lambda got: any(e.subject == body["id"] for e in got),
     )
     assert next(e for e in events if e.subject == body["id"]).data["unit"] == "IGPR-CAZIER"
+
+
+def test_the_qr_code_opens_the_public_page_with_the_code_in_its_fragment_and_the_code_verifies(
+    platform: Platform, new_citizen: Callable[..., Citizen], tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    body = _apply(platform, citizen).json()
+    number = body["registration_number"]
+    pdf = _download(platform, citizen, body)
+    scanned = _scanned_qr(pdf, tmp_path)
+    page, _, fragment = scanned.partition("#")
+    assert page.endswith(f"/certificates/verify?number={number}") and fragment.startswith("code=")
+    code = fragment.removeprefix("code=")
+    assert f"Verification code: {code}" in _printed_text(pdf, tmp_path)
+    answer = requests.post(
+        f"{platform.gateway_url}/api/v1/certificates/verifications",
+        json={"number": number, "verification_code": code},
+        timeout=10,
+    )
+    assert answer.status_code == 200 and answer.json()["result"] == "valid"
+    # The code reached no log: it travels in a fragment and a request body only.
+    logs = "\n".join(process.log() for process in platform.processes.values())
+    assert logs, "the processes' logs were read"
+    assert code not in logs and code.replace("-", "") not in logs
+
+
+def test_the_certificate_prints_the_verified_identity_and_nothing_the_citizen_merely_typed(
+    platform: Platform, new_citizen: Callable[..., Citizen], tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    body = _apply(platform, citizen).json()
+    printed = _printed_text(_download(platform, citizen, body), tmp_path)
+    assert citizen.person.cnp in printed and "POPESCU" in printed
+    for field, value in UNVERIFIED_PROFILE.items():
+        if field != "citizenship":
+            assert value not in printed, f"{field} is not verified and must not be printed"
+    assert "Cetățenia" not in printed
+
+
+def test_guessing_cnps_locks_a_number_through_the_gateway_the_same_whether_or_not_it_exists(
+    platform: Platform, new_citizen: Callable[..., Citizen]
+) -> None:
+    citizen = new_citizen()
+    number = _apply(platform, citizen).json()["registration_number"]
+    year = number.split("-")[1]
+    for target in (number, f"CJ-{year}-9{uuid.uuid4().int % 10**6:06d}"):
+        for _ in range(5):
+            assert _verify(platform, target, make_cnp()) == {"result": "not_found"}
+        locked = requests.post(
+            f"{platform.gateway_url}/api/v1/certificates/verifications",
+            json={"number": target, "cnp": citizen.person.cnp},
+            timeout=10,
+        )
+        assert locked.status_code == 429, locked.text
+        assert locked.headers["Content-Type"].startswith("application/problem+json")
+        assert locked.json()["type"].endswith("/verification-locked")
+        assert int(locked.headers["Retry-After"]) > 3600
 
 
 def test_a_person_with_a_registry_entry_is_referred_and_gets_no_pdf(

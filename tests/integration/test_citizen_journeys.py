@@ -255,7 +255,7 @@ def apply_for_certificate(base: str, citizen: Citizen, purpose: str = "employmen
 def verify_publicly(base: str, registration_number: str, cnp: str) -> dict[str, Any]:
     answer = requests.post(
         f"{base}/api/v1/certificates/verifications",
-        json={"registration_number": registration_number, "cnp": cnp},
+        json={"number": registration_number, "cnp": cnp},
         timeout=TIMEOUT,
     )
     assert answer.status_code == 200, answer.text
@@ -300,6 +300,13 @@ def test_a_citizen_gets_a_signed_certificate_online_and_anyone_can_check_it(
     jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=TIMEOUT).json()
     assert kid in {key["kid"] for key in jwks["keys"]}
 
+    # What the citizen types into the profile besides the verified identity never reaches the certificate.
+    address = "Str. Nevăzută nr. 13, Iași"
+    edited = requests.patch(
+        f"{base}/api/v1/identity/profiles/me", json={"address": address}, headers=citizen.auth, timeout=TIMEOUT
+    )
+    assert edited.status_code == 200, edited.text
+
     applied = apply_for_certificate(base, citizen)
     assert applied.status_code == 201, applied.text
     certificate = applied.json()
@@ -322,9 +329,26 @@ def test_a_citizen_gets_a_signed_certificate_online_and_anyone_can_check_it(
     assert citizen.first_name not in (genuine["holder"] or "")  # the name is masked
     assert verify_publicly(base, number, make_cnp())["result"] == "not_found"
 
+    # Whoever holds the paper checks it without the holder's CNP: the printed verification code.
+    assert shutil.which("pdftotext"), "pdftotext is missing: install Debian's poppler-utils"
+    path = tmp_path / "printed.pdf"
+    path.write_bytes(pdf.content)
+    printed = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, timeout=30).stdout
+    code = re.search(r"Verification code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", printed)
+    assert code, printed
+    assert citizen.cnp in printed and citizen.last_name.upper() in printed
+    assert address not in printed and "Domiciliul" not in printed
+    by_code = requests.post(
+        f"{base}/api/v1/certificates/verifications",
+        json={"number": number, "verification_code": code.group(1).lower()},
+        timeout=TIMEOUT,
+    )
+    assert by_code.status_code == 200 and by_code.json() == genuine
+
     issued_mail = mail_to(sink, citizen.email, number)
     assert "has been issued and signed electronically" in plain_text(issued_mail)
     assert citizen.cnp not in plain_text(issued_mail)
+    assert f"/certificates/verify?number={number}" in plain_text(issued_mail)
 
 
 @pytest.mark.usefixtures("show_logs_on_failure")

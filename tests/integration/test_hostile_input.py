@@ -22,11 +22,13 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -42,10 +44,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from kafka import KafkaProducer
 from mai_chassis.events import build_event, encode_event
-from mai_chassis.testing import ensure_topics, read_events, wait_until
+from mai_chassis.testing import ensure_topics, read_events, samples, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
 from mai_devtools.platform import BIN, Platform
+from record.testing import make_cnp
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -672,8 +675,13 @@ LONG = 100_000
         ("/api/v1/auth/login", {"email": "a@example.ro", "password": "p" * LONG}, "password"),
         (
             "/api/v1/certificates/verifications",
-            {"registration_number": "R" * LONG, "cnp": "1800101221144"},
-            "registration_number",
+            {"number": "R" * LONG, "cnp": "1800101221144"},
+            "number",
+        ),
+        (
+            "/api/v1/certificates/verifications",
+            {"number": "CJ-2026-0000001", "verification_code": "7" * LONG},
+            "verification_code",
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 60 else "",
@@ -834,7 +842,7 @@ def test_sql_and_html_in_a_petition_are_stored_and_returned_inert(
         (
             "POST",
             "/api/v1/certificates/verifications",
-            {"registration_number": "' OR 1=1 --", "cnp": "1800101221144"},
+            {"number": "' OR 1=1 --", "cnp": "1800101221144"},
             (200, 404, 422),
         ),
         ("GET", "/api/v1/faq?field=' OR '1'='1", None, (422,)),
@@ -924,6 +932,129 @@ def test_a_crafted_file_is_refused_as_a_petition_attachment_and_as_an_immigratio
     assert {d["status"] for d in documents} == {"missing"}
     fetched = requests.get(f"{application}/documents/application-form/content", headers=citizen, timeout=30)
     assert fetched.status_code == 404
+
+
+# --- the certificate verification oracle --------------------------------------------------------
+
+VERIFICATIONS = "/api/v1/certificates/verifications"
+
+
+def test_a_burst_of_cnp_guesses_at_one_number_gets_no_more_than_the_budget_answered(platform: Platform) -> None:
+    """Twenty parallel guesses at one number: five are checked (not_found), every other one is locked
+    out (429 with Retry-After), not one slips past the budget. No certificate has the number: a real
+    one answers alike."""
+    number = f"CJ-2026-8{uuid.uuid4().int % 10**6:06d}"
+
+    def guess(_: int) -> requests.Response:
+        return requests.post(
+            f"{platform.gateway_url}{VERIFICATIONS}", json={"number": number, "cnp": make_cnp()}, timeout=30
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(guess, range(20)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [429] * 15
+    assert all(a.json() == {"result": "not_found"} for a in answers if a.status_code == 200)
+    for locked in (a for a in answers if a.status_code == 429):
+        problem = assert_problem(locked, 429)
+        assert problem["type"].endswith("/verification-locked")
+        assert int(locked.headers["Retry-After"]) > 3600
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"number": "CJ-2026-0000001"},
+        {"number": "CJ-2026-0000001", "cnp": "1800101221144", "verification_code": "7K2Q-MXPA-9D4T"},
+        {"number": "CJ-2026-0000001", "cnp": None, "verification_code": None},
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q-MXPA-9D4"},
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q-MXPA-9D4\u0422"},  # a Cyrillic Te
+        {"number": "CJ-2026-0000001", "verification_code": "7K2Q\u200bMXPA9D4T"},
+        {"number": "CJ-2026-0000001", "verification_code": 712345678901},
+        {"registration_number": "CJ-2026-0000001", "cnp": "1800101221144"},
+    ],
+    ids=["neither", "both", "both-null", "short-code", "homoglyph-code", "invisible-code", "number-code", "old-field"],
+)
+def test_a_verification_without_exactly_one_well_formed_proof_is_a_422(
+    platform: Platform, body: dict[str, Any]
+) -> None:
+    assert_problem(requests.post(f"{platform.gateway_url}{VERIFICATIONS}", json=body, timeout=30), 422)
+
+
+def test_guessing_verification_codes_tells_nothing_and_locks_nobody_out(platform: Platform) -> None:
+    number = f"CJ-2026-7{uuid.uuid4().int % 10**6:06d}"
+    for _ in range(8):
+        code = "".join(secrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(12))
+        answer = requests.post(
+            f"{platform.gateway_url}{VERIFICATIONS}", json={"number": number, "verification_code": code}, timeout=30
+        )
+        assert answer.status_code == 200 and answer.json() == {"result": "not_found"}
+
+
+# --- uploads and official mails on demand ------------------------------------------------------
+
+
+def with_attachment(gateway: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        f"{gateway}/api/v1/petitions",
+        data={"petition": json.dumps(body)},
+        files={"attachments": ("scan.pdf", samples.sample_pdf(), "application/pdf")},
+        headers=headers or {},
+        timeout=30,
+    )
+
+
+def test_one_client_cannot_store_attachments_past_its_quota_by_forging_forwarded_for(platform: Platform) -> None:
+    """The client address is the one the gateway saw: a forged X-Forwarded-For makes no new client."""
+    answers = [
+        with_attachment(platform.gateway_url, petition(), {"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(12)
+    ]
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(201) <= 10 and statuses[-2:] == [429, 429], statuses
+    problem = assert_problem(answers[-1], 429)
+    assert problem["type"].endswith("/submission-quota-exceeded") and problem["quota"] == "client"
+    assert int(answers[-1].headers["Retry-After"]) > 3600
+    assert requests.post(f"{platform.gateway_url}/api/v1/petitions", json=petition(), timeout=30).status_code == 201
+
+
+def test_one_address_gets_at_most_its_quota_of_petitions_with_attachments(
+    platform: Platform, accounts: Accounts
+) -> None:
+    victim = f"tinta.{uuid.uuid4().hex[:8]}@example.ro"
+    signed_in = bearer(accounts.citizen)  # its own client quota, apart from the anonymous tests'
+    statuses = [with_attachment(platform.gateway_url, petition(email=victim), signed_in).status_code for _ in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+
+def test_an_address_is_mailed_at_most_its_limit_of_receipts_and_the_rest_is_recorded_as_suppressed(
+    platform: Platform, mail: SmtpSink
+) -> None:
+    victim = f"inundat.{uuid.uuid4().hex[:8]}@example.ro"
+    for n in range(12):
+        body = petition(email=victim, name=f"Nume Ales De Atacator {n}")
+        assert requests.post(f"{platform.gateway_url}/api/v1/petitions", json=body, timeout=30).status_code == 201
+    engine = create_engine(platform.database_urls["notify"])
+    try:
+
+        def delivery_statuses() -> list[str]:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT d.status FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+                        "WHERE n.recipient_email = :address"
+                    ),
+                    {"address": victim},
+                )
+                return sorted(row[0] for row in rows)
+
+        wait_until(
+            lambda: delivery_statuses() == sorted(["delivered"] * 10 + ["suppressed"] * 2),
+            timeout=90,
+            interval=0.5,
+            what="ten receipts delivered and two suppressed",
+        )
+    finally:
+        engine.dispose()
+    assert len([m for m in mail.messages() if addressed_to(victim)(m)]) == 10
 
 
 # --- forged access tokens ---------------------------------------------------------------------

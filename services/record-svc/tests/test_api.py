@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,6 +25,8 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from record.registry import CnpHasher, import_registry_csv
+from record.tables import CertificateApplication
+from record.testing import make_cnp
 from sqlalchemy import select
 
 
@@ -37,9 +41,37 @@ def _outbox(app: Flask) -> list[dict[str, Any]]:
 
 
 def _verify(client: FlaskClient, number: str, cnp: str) -> dict[str, Any]:
-    response = client.post("/api/v1/certificates/verifications", json={"registration_number": number, "cnp": cnp})
+    response = client.post("/api/v1/certificates/verifications", json={"number": number, "cnp": cnp})
     assert response.status_code == 200
     return response.get_json()  # type: ignore[no-any-return]
+
+
+def _verify_by_code(client: FlaskClient, number: str, code: str) -> dict[str, Any]:
+    response = client.post("/api/v1/certificates/verifications", json={"number": number, "verification_code": code})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: install Debian's poppler-utils"
+    path = tmp_path / "text.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run([pdftotext, str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def _qr_text(pdf: bytes, tmp_path: Path) -> str:
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm, "pdftoppm is missing: install Debian's poppler-utils"
+    path = tmp_path / "qr.pdf"
+    path.write_bytes(pdf)
+    subprocess.run([pdftoppm, "-r", "150", "-png", "-singlefile", str(path), str(tmp_path / "qr")], check=True)
+    (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "qr.png"))
+    assert code.format == zxingcpp.BarcodeFormat.QRCode
+    return str(code.text)
+
+
+PRINTED_CODE = re.compile(r"Verification code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})")
 
 
 def _signature_status(pdf: bytes, signing_dir: Path) -> Any:
@@ -67,22 +99,125 @@ def test_a_verified_citizen_without_registry_entry_gets_a_signed_certificate_at_
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
 
-def test_the_qr_code_on_the_page_reads_as_the_verification_address(
+def test_the_qr_code_carries_the_public_page_with_the_printed_verification_code_in_its_fragment(
     app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
     citizen = new_citizen()
     body = _apply(client, citizen).get_json()
-    pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(client.get(body["download_url"], headers=citizen.headers).data)
-    pdftoppm = shutil.which("pdftoppm")
-    assert pdftoppm, "pdftoppm is missing: install Debian's poppler-utils"
-    subprocess.run([pdftoppm, "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+    pdf = client.get(body["download_url"], headers=citizen.headers).data
+    printed = PRINTED_CODE.search(_pdf_text(pdf, tmp_path))
+    assert printed, "the certificate prints its verification code"
+    number = body["registration_number"]
+    assert _qr_text(pdf, tmp_path) == (
+        f"https://e-services.mai.gov.ro/certificates/verify?number={number}#code={printed.group(1)}"
+    )
+    assert app.extensions["record_office"].verification_url(number).endswith(f"/certificates/verify?number={number}")
 
-    (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
-    assert code.format == zxingcpp.BarcodeFormat.QRCode
-    assert code.ec_level == "M"
-    expected = app.extensions["record_office"].verification_url(body["registration_number"])
-    assert code.text == expected
+
+def test_anyone_with_the_printed_code_verifies_without_the_cnp_and_a_wrong_code_tells_nothing(
+    app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
+) -> None:
+    citizen = new_citizen(first_name="Ion", last_name="Popescu")
+    body = _apply(client, citizen).get_json()
+    number = body["registration_number"]
+    printed = PRINTED_CODE.search(_pdf_text(client.get(body["download_url"], headers=citizen.headers).data, tmp_path))
+    assert printed
+    code = printed.group(1)
+    by_code = _verify_by_code(client, number, code)
+    assert by_code == _verify(client, number, citizen.person.cnp)
+    assert by_code["result"] == "valid" and by_code["holder"] == "I*** P***"
+    assert _verify_by_code(client, number.lower(), code.replace("-", " ").lower())["result"] == "valid"
+    wrong = ("1" if code[0] != "1" else "2") + code[1:]
+    assert _verify_by_code(client, number, wrong) == {"result": "not_found"}
+    assert _verify_by_code(client, "CJ-2031-0000001", code) == {"result": "not_found"}
+    with app.extensions["record_office"].database.session() as session:
+        stored = session.scalar(select(CertificateApplication.verification_code_digest))
+    assert stored and code.replace("-", "") not in stored, "only a keyed hash of the code is kept"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"number": "CJ-2025-0000001", "cnp": "1900517125802", "verification_code": "7K2Q-MXPA-9D4T"},
+        {"number": "CJ-2025-0000001"},
+        {"number": "CJ-2025-0000001", "verification_code": "not-a-code"},
+        {"cnp": "1900517125802"},
+        {"registration_number": "CJ-2025-0000001", "cnp": "1900517125802"},
+    ],
+    ids=["both", "neither", "malformed-code", "no-number", "unknown-field"],
+)
+def test_a_verification_needs_the_number_and_exactly_one_of_cnp_and_code(client: FlaskClient, body: Any) -> None:
+    response = client.post("/api/v1/certificates/verifications", json=body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+
+
+def test_wrong_cnps_lock_verification_by_cnp_for_a_number_alike_whether_it_exists_or_not(
+    client: FlaskClient, new_citizen: Any, clock: Any, tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    body = _apply(client, citizen).get_json()
+    real, unknown = body["registration_number"], "CJ-2025-9999999"
+    code = PRINTED_CODE.search(_pdf_text(client.get(body["download_url"], headers=citizen.headers).data, tmp_path))
+    assert code
+    answers: dict[str, list[Any]] = {real: [], unknown: []}
+    for number in (real, unknown):
+        for _ in range(5):
+            guess = client.post("/api/v1/certificates/verifications", json={"number": number, "cnp": make_cnp()})
+            answers[number].append((guess.status_code, guess.get_json()))
+        # Locked now: even the right CNP is not checked, so a lucky guess would tell nothing.
+        locked = client.post("/api/v1/certificates/verifications", json={"number": number, "cnp": citizen.person.cnp})
+        answers[number].append((locked.status_code, locked.get_json(), locked.headers.get("Retry-After")))
+    alike = [
+        [(a[0], {k: v for k, v in a[1].items() if k not in ("request_id", "retry_after")}) for a in answers[n]]
+        for n in answers
+    ]
+    assert alike[0] == alike[1], "an existing and an unknown number must answer alike"
+    assert abs(int(answers[real][5][2]) - int(answers[unknown][5][2])) <= 1
+    assert [a[0] for a in answers[real]] == [200] * 5 + [429]
+    assert all(a[1] == {"result": "not_found"} for a in answers[real][:5])
+    _, problem, retry_after = answers[real][5]
+    assert problem["type"].endswith("/verification-locked") and problem["retry_after"] == int(retry_after)
+    assert 23 * 3600 < int(retry_after) <= 24 * 3600
+
+    assert _verify_by_code(client, real, code.group(1))["result"] == "valid", "the code is never locked"
+    other = new_citizen()
+    other_number = _apply(client, other).get_json()["registration_number"]
+    assert _verify(client, other_number, other.person.cnp)["result"] == "valid", "other numbers are not locked"
+
+    clock.advance(timedelta(hours=24, seconds=1))
+    assert _verify(client, real, citizen.person.cnp)["result"] == "valid"
+    for _ in range(5):
+        _verify(client, real, make_cnp())
+    again = client.post("/api/v1/certificates/verifications", json={"number": real, "cnp": citizen.person.cnp})
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) > 47 * 3600, "guessing on after a lock doubles the next one"
+
+
+def test_the_certificate_prints_only_the_verified_identity(
+    client: FlaskClient, new_citizen: Any, tmp_path: Path
+) -> None:
+    citizen = new_citizen(first_name="Ion", last_name="Popescu")
+    body = _apply(client, citizen).get_json()
+    text = _pdf_text(client.get(body["download_url"], headers=citizen.headers).data, tmp_path)
+    assert "POPESCU" in text and "Ion" in text and citizen.person.cnp in text and "17.05.1990" in text
+    for label in ("Locul nașterii", "Place of birth", "părinților", "Parents", "Domiciliul", "Address", "Cetățenia"):
+        assert label not in text, f"{label!r} is not verified and must not be printed"
+    assert "codul de verificare" in text and "CNP-ul titularului" in text
+
+
+def test_the_free_purpose_text_is_short_plain_and_printed_as_the_applicants_declaration(
+    client: FlaskClient, new_citizen: Any, tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    too_long = _apply(client, citizen, "other", purpose_text="x" * 101)
+    assert too_long.status_code == 422 and "purpose_text" in too_long.get_json()["errors"]
+    reversed_words = _apply(client, citizen, "other", purpose_text="angajare \u202eacitilop\u202c")
+    assert reversed_words.status_code == 422 and "purpose_text" in reversed_words.get_json()["errors"]
+    body = _apply(client, citizen, "other", purpose_text="concurs de admitere").get_json()
+    text = _pdf_text(client.get(body["download_url"], headers=citizen.headers).data, tmp_path)
+    assert "Declarat de solicitant, neverificat: „concurs de admitere”" in text
+    assert "Declared by the applicant, not verified" in text
 
 
 def test_a_changed_byte_breaks_the_signature(client: FlaskClient, new_citizen: Any, signing_dir: Path) -> None:

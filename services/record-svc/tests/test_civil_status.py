@@ -13,7 +13,8 @@ from mai_chassis.testing import QuietHandler, send_json, serve_http
 from record.civil_status import IdentityCivilStatusClient, parse_civil_status
 from record.testing import make_cnp
 
-#: What identity-svc answers (its CivilStatusForRecord schema), optional fields empty.
+#: What identity-svc answers (its CivilStatusForRecord schema): the verified identity and the
+#: citizen's own, unverified profile fields.
 IDENTITY_ANSWER = {
     "citizen_id": "6c1d2a8e-90b4-4f0e-8f59-3b7c9d2e4a11",
     "email": "ana.popescu@example.ro",
@@ -25,7 +26,7 @@ IDENTITY_ANSWER = {
     "father_first_name": None,
     "mother_first_name": "Maria",
     "citizenship": "RO",
-    "address": None,
+    "address": "Str. Inventată nr. 1",
     "assurance_level": "substantial",
     "verified": True,
     "verified_at": "2025-03-14T09:10:00+00:00",
@@ -51,7 +52,14 @@ def test_identity_svc_answer_is_read_with_the_citizens_own_token() -> None:
     assert seen == ["Bearer citizen-token"]
     assert person.cnp == answer["cnp"]
     assert person.email == "ana.popescu@example.ro"
-    assert (person.birth_place, person.address, person.mother_first_name) == ("", "", "Maria")
+    assert (person.last_name, person.first_name, str(person.birth_date)) == ("Popescu", "Ana", "1990-05-17")
+
+
+def test_only_the_verified_identity_is_read_never_what_the_citizen_typed_into_the_profile() -> None:
+    person = parse_civil_status({**IDENTITY_ANSWER, "cnp": make_cnp()})
+    for unverified in ("birth_place", "father_first_name", "mother_first_name", "citizenship", "address"):
+        assert not hasattr(person, unverified), unverified
+    assert "Inventată" not in str(vars(person))
 
 
 def test_a_missing_profile_asks_the_citizen_to_complete_it() -> None:

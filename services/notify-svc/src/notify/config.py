@@ -35,6 +35,10 @@ class Settings(ServiceSettings):
     #: Delivery loops per worker process, each with its own SMTP connection.
     delivery_concurrency: int = 4
     delivery_idle_seconds: float = 0.5
+    #: Mails anyone can trigger (registration, password reset, petition receipt...) per recipient
+    #: address and window; more are recorded as suppressed, not sent. 0 turns the limit off.
+    recipient_mail_limit: int = 10
+    recipient_mail_window_seconds: int = 86400
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -54,4 +58,6 @@ class Settings(ServiceSettings):
             "delivery_batch_size": env.int("DELIVERY_BATCH_SIZE", 50, validate=Range(min=1)),
             "delivery_concurrency": env.int("DELIVERY_CONCURRENCY", 4, validate=Range(min=1)),
             "delivery_idle_seconds": env.float("DELIVERY_IDLE_SECONDS", 0.5),
+            "recipient_mail_limit": env.int("RECIPIENT_MAIL_LIMIT", 10, validate=Range(min=0)),
+            "recipient_mail_window_seconds": env.int("RECIPIENT_MAIL_WINDOW_SECONDS", 86400, validate=Range(min=1)),
         }

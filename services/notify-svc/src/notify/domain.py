@@ -8,11 +8,17 @@ administrator asks for) goes through::
                           └──────▶ temporary-failure ──claim──▶ sending ...
                                         └── attempts exhausted ─▶ permanent-failure
 
-A final status never changes again; a resend is a new delivery, not a step back.
+    suppressed                                                     (final, never sent)
+
+A final status never changes again; a resend is a new delivery, not a step back. A delivery is
+born ``suppressed`` when its recipient address already received as many mails that anyone can
+trigger (``ON_DEMAND_EVENT_TYPES``) as the per-recipient limit allows in its window; an
+administrator's resend still sends it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,14 +26,17 @@ from enum import StrEnum
 
 __all__ = [
     "FINAL_STATUSES",
+    "ON_DEMAND_EVENT_TYPES",
     "Delivery",
     "DeliveryStatus",
     "IllegalTransitionError",
+    "RecipientLimit",
     "SendOutcome",
     "address_is_deliverable",
     "classify_smtp_reply",
     "may_handle",
     "message_id_for",
+    "recipient_key",
     "responsible_units",
     "retry_delay",
 ]
@@ -39,9 +48,38 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     TEMPORARY_FAILURE = "temporary-failure"
     PERMANENT_FAILURE = "permanent-failure"
+    #: Never sent: the recipient's limit of mails anyone can trigger was reached.
+    SUPPRESSED = "suppressed"
 
 
-FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.PERMANENT_FAILURE})
+FINAL_STATUSES = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.PERMANENT_FAILURE, DeliveryStatus.SUPPRESSED})
+
+#: Mails that anyone can make the ministry send to any address, without an account or with a
+#: fresh one: registration (and a repeated registration), e-mail confirmation resent, password
+#: reset, petition receipt. Every other mail follows an act of a signed-in citizen or of staff.
+ON_DEMAND_EVENT_TYPES = frozenset(
+    {
+        "ro.mai.account.registered.v1",
+        "ro.mai.account.registration_repeated.v1",
+        "ro.mai.account.email_confirmation_requested.v1",
+        "ro.mai.account.password_reset_requested.v1",
+        "ro.mai.petition.submitted.v1",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RecipientLimit:
+    """At most ``mails`` on-demand mails to one address within ``window`` (counted from the first)."""
+
+    mails: int = 10
+    window: timedelta = timedelta(hours=24)
+
+
+def recipient_key(address: str) -> str:
+    """What the per-recipient count is kept under: a hash of the address as mail servers compare it."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+
 
 _ALLOWED = {
     DeliveryStatus.CREATED: {DeliveryStatus.SENDING},
@@ -53,6 +91,7 @@ _ALLOWED = {
     },
     DeliveryStatus.DELIVERED: set(),
     DeliveryStatus.PERMANENT_FAILURE: set(),
+    DeliveryStatus.SUPPRESSED: set(),
 }
 
 

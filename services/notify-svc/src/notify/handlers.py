@@ -10,11 +10,22 @@ from typing import Any
 
 from jinja2 import TemplateError
 from mai_chassis import Database, Event, PermanentError, UnitOfWork
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .domain import FINAL_STATUSES, DeliveryStatus, may_handle, message_id_for
-from .subscriptions import without_sealed_fields
-from .tables import DeliveryRow, Notification
+from .domain import (
+    FINAL_STATUSES,
+    ON_DEMAND_EVENT_TYPES,
+    DeliveryStatus,
+    RecipientLimit,
+    may_handle,
+    message_id_for,
+    recipient_key,
+)
+from .metrics import NOTIFICATIONS_SUPPRESSED
+from .subscriptions import SERVICE, without_sealed_fields
+from .tables import DeliveryRow, Notification, RecipientMailCount
 from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError, TemplateRegistry
 
 __all__ = [
@@ -42,12 +53,19 @@ class DeliveryInProgressError(Exception):
 
 
 def record_notification(
-    uow: UnitOfWork, event: Event, *, registry: TemplateRegistry, message_id_domain: str
+    uow: UnitOfWork,
+    event: Event,
+    *,
+    registry: TemplateRegistry,
+    message_id_domain: str,
+    recipient_limit: RecipientLimit | None = None,
 ) -> Notification | None:
     """The consumer's handler: one notification (and its first delivery, due now) per event.
 
     Runs in the consumer's unit of work, which also records the event as processed; a replay of
-    the same event finds the notification and adds nothing.
+    the same event finds the notification and adds nothing. A mail anyone can trigger
+    (``ON_DEMAND_EVENT_TYPES``) to an address that reached ``recipient_limit`` is recorded with a
+    ``suppressed`` delivery and not sent.
     """
     if uow.session.scalar(select(Notification.id).where(Notification.trigger_event_id == event.id)):
         return None
@@ -68,6 +86,11 @@ def record_notification(
     except (TemplateMissingError, TemplateError) as exc:
         raise PermanentError(f"no usable template for {event.type}: {exc.__class__.__name__}") from exc
     now = datetime.now(UTC)
+    suppressed = (
+        recipient_limit is not None
+        and event.type in ON_DEMAND_EVENT_TYPES
+        and not _counted_within_limit(uow, recipient["email"], recipient_limit, now)
+    )
     notification = Notification(
         id=str(uuid.uuid4()),
         trigger_event_id=event.id,
@@ -89,16 +112,46 @@ def record_notification(
         DeliveryRow(
             id=str(uuid.uuid4()),
             number=1,
-            status=DeliveryStatus.CREATED.value,
+            status=(DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.CREATED).value,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=None if suppressed else now,
             message_id=message_id_for(event.id, delivery_number=1, domain=message_id_domain),
+            last_error="recipient limit reached" if suppressed else None,
             created_at=now,
         )
     )
     uow.session.add(notification)
-    logger.info("notification %s recorded for %s (template v%d, %s)", notification.id, event.type, version, language)
+    if suppressed:
+        NOTIFICATIONS_SUPPRESSED.labels(SERVICE, event.type).inc()
+        logger.warning(
+            "notification %s for %s suppressed: its recipient reached the limit of on-demand mails",
+            notification.id,
+            event.type,
+        )
+    else:
+        logger.info(
+            "notification %s recorded for %s (template v%d, %s)", notification.id, event.type, version, language
+        )
     return notification
+
+
+def _counted_within_limit(uow: UnitOfWork, address: str, limit: RecipientLimit, now: datetime) -> bool:
+    """Count one more on-demand mail to ``address``; whether it is still within the limit.
+
+    One atomic upsert: concurrent consumers counting for the same address never lose a count.
+    """
+    insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    expired = RecipientMailCount.window_started_at <= now - limit.window
+    statement = insert(RecipientMailCount).values(recipient_key=recipient_key(address), window_started_at=now, mails=1)
+    counted = statement.on_conflict_do_update(
+        index_elements=["recipient_key"],
+        set_={
+            "mails": case((expired, 1), else_=RecipientMailCount.mails + 1),
+            "window_started_at": case((expired, now), else_=RecipientMailCount.window_started_at),
+        },
+    ).returning(RecipientMailCount.mails)
+    mails = int(uow.session.execute(counted).scalar_one())
+    return mails <= limit.mails
 
 
 def _envelope(event: Event) -> dict[str, Any]:
@@ -179,4 +232,5 @@ def purge_finished_notifications(database: Database, *, older_than: datetime) ->
             chunk = ids[start : start + 1000]
             session.execute(delete(DeliveryRow).where(DeliveryRow.notification_id.in_(chunk)))
             session.execute(delete(Notification).where(Notification.id.in_(chunk)))
+        session.execute(delete(RecipientMailCount).where(RecipientMailCount.window_started_at < older_than))
     return len(ids)

@@ -9,6 +9,11 @@ NOTIFICATIONS = Counter(
     "Notification delivery attempts by outcome: sent, failed (for good), retried (will be tried again).",
     ["service", "outcome"],
 )
+NOTIFICATIONS_SUPPRESSED = Counter(
+    "notifications_suppressed_total",
+    "Mails anyone can trigger that were not sent: the recipient address reached its limit in the window.",
+    ["service", "event_type"],
+)
 NOTIFICATION_SEND_SECONDS = Histogram(
     "notification_send_seconds",
     "Time to hand one mail to the SMTP server (connection set-up included when there was none).",

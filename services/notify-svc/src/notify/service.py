@@ -16,6 +16,7 @@ from mai_chassis.sealing import Sealer
 from . import create_app
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
+from .domain import RecipientLimit
 from .handlers import purge_finished_notifications, record_notification
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
@@ -37,7 +38,19 @@ def build_consumer(
     **options: Any,
 ) -> EventConsumer:
     """The consumer of every topic the contracts route to notify-svc."""
-    handler = functools.partial(record_notification, registry=registry, message_id_domain=settings.message_id_domain)
+    limit = (
+        RecipientLimit(
+            mails=settings.recipient_mail_limit, window=timedelta(seconds=settings.recipient_mail_window_seconds)
+        )
+        if settings.recipient_mail_limit
+        else None
+    )
+    handler = functools.partial(
+        record_notification,
+        registry=registry,
+        message_id_domain=settings.message_id_domain,
+        recipient_limit=limit,
+    )
     return EventConsumer(
         database,
         service=SERVICE,

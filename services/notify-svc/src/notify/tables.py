@@ -44,6 +44,16 @@ class Notification(Base):
         return self.deliveries[-1]
 
 
+class RecipientMailCount(Base):
+    """On-demand mails recorded for one recipient address (by hash) in its current window."""
+
+    __tablename__ = "recipient_mail_counts"
+
+    recipient_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    mails: Mapped[int] = mapped_column(Integer)
+
+
 class DeliveryRow(Base):
     """One delivery of a notification: the first, or a resend an administrator asked for."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -13,20 +14,37 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from mai_chassis.challenges import ProofOfWork
+
     from .api import PetitionContext, blueprint
     from .attachments import AttachmentStore
     from .directory import load_directory
-    from .metrics import register_overdue_gauge
+    from .metrics import register_overdue_gauge, register_storage_gauge
+    from .quotas import AttachmentQuotas, StorageUse
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     app = create_service_app(settings, import_name=__name__, database=database)
+    storage = StorageUse()
     app.extensions["petition"] = PetitionContext(
         settings=settings,
         database=database,
         directory=load_directory(),
         store=AttachmentStore(Path(settings.attachments_dir)),
+        quotas=AttachmentQuotas(
+            window=timedelta(seconds=settings.attachment_quota_window_seconds),
+            petitions_per_client=settings.attachment_petitions_per_client,
+            bytes_per_client=settings.attachment_bytes_per_client,
+            petitions_per_recipient=settings.attachment_petitions_per_recipient,
+            bytes_per_recipient=settings.attachment_bytes_per_recipient,
+            storage_budget_bytes=settings.attachment_storage_budget_bytes,
+        ),
+        storage=storage,
+        challenge=ProofOfWork(settings.submission_challenge_key.encode(), bits=settings.proof_of_work_bits)
+        if settings.submission_challenge == "proof-of-work"
+        else None,
     )
     app.register_blueprint(blueprint)
     register_overdue_gauge(settings.service_name, database)
+    register_storage_gauge(settings.service_name, database, storage, settings.attachment_storage_budget_bytes)
     return app

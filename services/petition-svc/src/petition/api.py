@@ -6,22 +6,31 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Database, Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
+from mai_chassis.auth import Principal
+from mai_chassis.challenges import PROOF_OF_WORK_HEADER, ChallengeVerifier, SolvedChallenge
 from mai_chassis.web import reject_unstorable_text
 from marshmallow import RAISE, Schema, ValidationError
 from prometheus_client import Counter
+from sqlalchemy import CursorResult, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from . import domain, handlers
+from . import domain, handlers, quotas
 from .attachments import AttachmentStore
 from .config import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Settings
 from .directory import Directory
 from .domain import AttachmentRefused, Closure, PetitionRuleBroken, Status
 from .handlers import NewPetition, PetitionNotFound, QueueFilter, UploadedAttachment
+from .metrics import SUBMISSIONS_REFUSED
+from .quotas import AttachmentQuotas, StorageUse
 from .schemas import (
     AnswerSchema,
     AssignmentSchema,
@@ -41,7 +50,7 @@ from .schemas import (
     RecommendationSchema,
     StatusLookupSchema,
 )
-from .tables import Petition
+from .tables import Petition, SpentChallenge
 
 __all__ = ["PetitionContext", "blueprint"]
 
@@ -64,6 +73,10 @@ class PetitionContext:
     database: Database
     directory: Directory
     store: AttachmentStore
+    quotas: AttachmentQuotas = field(default_factory=AttachmentQuotas)
+    storage: StorageUse | None = None
+    #: Asked of anonymous clients past ``settings.submission_challenge_after`` (None: never).
+    challenge: ChallengeVerifier | None = None
 
 
 def _context() -> PetitionContext:
@@ -266,6 +279,8 @@ def submit_petition() -> tuple[Response, int]:
     submission, attachments = _read_submission()
     context = _context()
     with _unit_of_work() as uow:
+        if attachments:
+            _admit_attachments(uow.session, context, principal, submission["email"], attachments)
         petition = handlers.register_petition(
             uow,
             NewPetition(**submission),
@@ -276,6 +291,8 @@ def submit_petition() -> tuple[Response, int]:
             citizen_id=principal.subject if principal is not None and principal.kind == "citizen" else None,
         )
         uow.commit()
+        if attachments and context.storage is not None:
+            context.storage.add(sum(len(item.content) for item in attachments))
         body = PetitionRegisteredSchema().dump(
             {
                 "registration_number": petition.registration_number,
@@ -291,6 +308,92 @@ def submit_petition() -> tuple[Response, int]:
     PETITIONS_REGISTERED.labels(context.settings.service_name, petition.institution, petition.kind, "web").inc()
     logger.info("petition registered: %s", body["registration_number"])
     return jsonify(body), 201
+
+
+def _refuse(reason: str, problem: Problem) -> Problem:
+    SUBMISSIONS_REFUSED.labels(_context().settings.service_name, reason).inc()
+    return problem
+
+
+def _admit_attachments(
+    session: Session,
+    context: PetitionContext,
+    principal: Principal | None,
+    email: str,
+    attachments: list[UploadedAttachment],
+) -> None:
+    """Count a petition with attachments against its client's and its recipient address's quotas,
+    ask an anonymous client past the threshold for a solved challenge (when one is configured), and
+    keep the attachment store within its budget. Refusals roll the counts back with the request's
+    transaction; nothing is stored."""
+    limits, now = context.quotas, domain.now()
+    size = sum(len(item.content) for item in attachments)
+    subject = principal.subject if principal is not None else None
+    client = quotas.count_submission(session, quotas.client_key(subject, request.remote_addr), size, now, limits.window)
+    if client.petitions > limits.petitions_per_client or client.attachment_bytes > limits.bytes_per_client:
+        raise _refuse("client-quota", _quota_problem("client", client, now, limits))
+    own_address = principal is not None and str(principal.claims.get("email", "")).lower() == email.strip().lower()
+    if not own_address:  # a signed-in citizen writing from their own address is limited as a client only
+        recipient = quotas.count_submission(session, quotas.recipient_key(email), size, now, limits.window)
+        if (
+            recipient.petitions > limits.petitions_per_recipient
+            or recipient.attachment_bytes > limits.bytes_per_recipient
+        ):
+            raise _refuse("recipient-quota", _quota_problem("recipient", recipient, now, limits))
+    if (
+        context.challenge is not None
+        and principal is None
+        and client.petitions > context.settings.submission_challenge_after
+        and not _spend(session, context.challenge.check(request.headers.get(PROOF_OF_WORK_HEADER)), now)
+    ):
+        raise _refuse(
+            "challenge-required",
+            Problem(
+                428,
+                "Many petitions with attachments came from your connection today. Solve the challenge and send "
+                "the petition again, or send it without attachments.",
+                kind="challenge-required",
+                challenge=context.challenge.issue(),
+            ),
+        )
+    if context.storage is not None and context.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
+        logger.error("attachment store budget reached: attachments refused until room is made")
+        raise _refuse(
+            "storage-full",
+            Problem(
+                503,
+                "Attachments cannot be accepted at the moment. Send the petition without them, or try again later.",
+                kind="attachment-storage-full",
+                headers={"Retry-After": "3600"},
+            ),
+        )
+
+
+def _quota_problem(scope: str, usage: quotas.Usage, now: datetime, limits: AttachmentQuotas) -> Problem:
+    retry_after = quotas.seconds_until(domain.as_utc(usage.window_started_at) + limits.window, now)
+    whose = "from your connection" if scope == "client" else "to this e-mail address"
+    return Problem(
+        429,
+        f"Too many petitions with attachments were sent {whose} today. Send the petition without attachments, "
+        "or try again later.",
+        kind="submission-quota-exceeded",
+        headers={"Retry-After": str(retry_after)},
+        retry_after=retry_after,
+        quota=scope,
+    )
+
+
+def _spend(session: Session, solved: SolvedChallenge | None, now: datetime) -> bool:
+    """Accept a solved challenge once: a second use of the same one is refused."""
+    if solved is None:
+        return False
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))
+    expires = datetime.fromtimestamp(solved.expires_at, UTC)
+    inserted = session.execute(
+        insert(SpentChallenge).values(challenge=solved.id, expires_at=expires).on_conflict_do_nothing()
+    )
+    return bool(cast("CursorResult[Any]", inserted).rowcount)
 
 
 @blueprint.post("/api/v1/petitions/status-lookup")

@@ -1,4 +1,5 @@
-"""petition-svc's own metrics: overdue petitions per institution, read from the database at scrape time."""
+"""petition-svc's own metrics: overdue petitions per institution and the attachment store's use against
+its budget, read from the database at scrape time; submissions refused by a quota."""
 
 from __future__ import annotations
 
@@ -7,12 +8,27 @@ from collections.abc import Iterable
 
 from mai_chassis import Database
 from mai_chassis.metrics import register_collector
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from . import domain, handlers
+from .quotas import StorageUse
 
-__all__ = ["OverduePetitions", "register_overdue_gauge"]
+__all__ = [
+    "SUBMISSIONS_REFUSED",
+    "AttachmentStorage",
+    "OverduePetitions",
+    "register_overdue_gauge",
+    "register_storage_gauge",
+]
+
+SUBMISSIONS_REFUSED = Counter(
+    "petition_submissions_refused_total",
+    "Petitions with attachments refused before anything was stored: client-quota, recipient-quota, "
+    "challenge-required, storage-full.",
+    ["service", "reason"],
+)
 
 
 class OverduePetitions(Collector):
@@ -48,5 +64,38 @@ class OverduePetitions(Collector):
 
 def register_overdue_gauge(service: str, database: Database) -> OverduePetitions:
     collector = OverduePetitions(service, database)
+    register_collector(collector)
+    return collector
+
+
+class AttachmentStorage(Collector):
+    """``petition_attachment_store_bytes`` and ``petition_attachment_store_budget_bytes``: what the
+    attachment store holds (distinct files) and what it may hold; alert before the two meet."""
+
+    def __init__(self, service: str, database: Database, use: StorageUse, budget: int) -> None:
+        self.service, self.database, self.use, self.budget = service, database, use, budget
+        self.identity = f"petition_attachment_store:{service}"
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        stored = GaugeMetricFamily(
+            "petition_attachment_store_bytes", "Bytes of petition attachments stored.", labels=["service"]
+        )
+        try:
+            with self.database.session() as session:
+                stored.add_metric([self.service], self.use.bytes_stored(session))
+        except Exception:  # a scrape must never fail because the database is away
+            stored.add_metric([self.service], float("nan"))
+        yield stored
+        budget = GaugeMetricFamily(
+            "petition_attachment_store_budget_bytes",
+            "Bytes of attachments the store may hold (ATTACHMENT_STORAGE_BUDGET_BYTES).",
+            labels=["service"],
+        )
+        budget.add_metric([self.service], self.budget)
+        yield budget
+
+
+def register_storage_gauge(service: str, database: Database, use: StorageUse, budget: int) -> AttachmentStorage:
+    collector = AttachmentStorage(service, database, use, budget)
     register_collector(collector)
     return collector

@@ -176,8 +176,24 @@ def openapi_spec() -> dict[str, Any]:
                         "required": False,
                         "schema": {"type": "string", "maxLength": 200},
                         "description": "A retry with the same key returns the first response.",
-                    }
+                    },
+                    {
+                        "name": "Proof-Of-Work",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 300},
+                        "description": "`<challenge>:<nonce>` answering the challenge of a 428 challenge-required "
+                        "(only where SUBMISSION_CHALLENGE is on, for anonymous clients past its threshold).",
+                    },
                 ],
+                "description": "Petitions with attachments count against quotas per client (address, or the "
+                "signed-in citizen) and per petitioner e-mail address in a window (default 10 and 5 a day, 100 "
+                "and 50 MB); past one the answer is 429 submission-quota-exceeded with Retry-After and "
+                "`quota` (client or recipient), and nothing is stored. Where SUBMISSION_CHALLENGE=proof-of-work, "
+                "an anonymous client past SUBMISSION_CHALLENGE_AFTER gets 428 challenge-required with a "
+                "`challenge` to solve and send back in the Proof-Of-Work header. When the attachment store would "
+                "pass its budget, attachments are refused with 503 attachment-storage-full. A petition without "
+                "attachments is never refused by these.",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -195,6 +211,15 @@ def openapi_spec() -> dict[str, Any]:
                     "413": _problem("An attachment is over 5 MB, or the body too large."),
                     "415": _problem("Not JSON or multipart, or an attachment that is not PDF, JPEG or PNG."),
                     "422": _problem("Invalid, missing or unknown fields, or an unknown institution."),
+                    "428": _problem("challenge-required: solve the `challenge` and send again with Proof-Of-Work."),
+                    "429": {
+                        **_problem("submission-quota-exceeded (`quota`: client or recipient), or the gateway's rate."),
+                        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                    },
+                    "503": {
+                        **_problem("attachment-storage-full: send the petition without attachments, or later."),
+                        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                    },
                 },
             },
             "get": {

@@ -1,11 +1,12 @@
-"""petition-svc's own tables: petitions, their attachments, and the registration counters."""
+"""petition-svc's own tables: petitions, their attachments, the registration counters, and the
+submission quotas and spent challenges that keep anonymous uploads in bounds."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from mai_chassis import NAMING_CONVENTION
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -97,3 +98,24 @@ class Attachment(Base):
     display_name: Mapped[str] = mapped_column(String(200))
 
     petition: Mapped[Petition] = relationship(back_populates="attachments")
+
+
+class SubmissionQuota(Base):
+    """Petitions with attachments from one scope (a client, a recipient address) in its window."""
+
+    __tablename__ = "submission_quotas"
+
+    #: ``client:<hash>`` or ``recipient:<hash>``: no address is kept in clear.
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    petitions: Mapped[int] = mapped_column(Integer)
+    attachment_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class SpentChallenge(Base):
+    """A solved challenge, accepted once: kept until it would have expired anyway."""
+
+    __tablename__ = "spent_challenges"
+
+    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -27,6 +28,7 @@ def create_app(
     from .civil_status import IdentityCivilStatusClient
     from .clock import SystemClock
     from .document import CertificateMaker, CertificateRenderer, PadesSigner
+    from .domain import FailureBudget
     from .handlers import CertificateOffice
     from .openapi import openapi_document
     from .purposes import purpose_catalogue
@@ -64,6 +66,12 @@ def create_app(
         purposes=purpose_catalogue(),
         verification_base_url=urljoin(settings.public_base_url + "/", settings.verification_page_path.lstrip("/")),
         default_referral_unit=settings.default_referral_unit,
+        failure_budget=FailureBudget(
+            failures=settings.verification_failure_budget,
+            window=timedelta(seconds=settings.verification_failure_window_seconds),
+            lock=timedelta(seconds=settings.verification_lock_seconds),
+            max_lock=timedelta(seconds=max(settings.verification_max_lock_seconds, settings.verification_lock_seconds)),
+        ),
     )
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
     app.extensions["record_office"] = office

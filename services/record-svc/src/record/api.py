@@ -19,6 +19,7 @@ from .domain import (
     ContactUnknown,
     IdentityNotVerified,
     UnknownPurpose,
+    VerificationLocked,
     VerificationResult,
     as_utc,
     verification_result,
@@ -122,6 +123,16 @@ def _refusal(exc: CertificateError) -> Response:
             f"Only a valid issued certificate can be revoked; this one is {exc.status}.",
             kind="certificate-not-revocable",
         )
+    elif isinstance(exc, VerificationLocked):
+        # The same answer whether or not a certificate has the number: nothing to enumerate.
+        problem = Problem(
+            429,
+            "Too many wrong CNPs were given for this registration number, so checking it by CNP is paused. "
+            "Use the verification code printed on the certificate (or in its QR code), or try again later.",
+            kind="verification-locked",
+            headers={"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
     elif isinstance(exc, ContactUnknown):
         problem = Problem(
             409, "Your account has no confirmed e-mail address; confirm one, then apply again.", kind="contact-unknown"
@@ -199,7 +210,9 @@ def download_certificate(certificate_id: uuid.UUID) -> Response:
 @certificates.post("/verifications")
 def verify_certificate() -> Response:
     payload = load_json(VerificationRequestSchema)
-    outcome = handlers.verify_certificate(_office(), payload["registration_number"], payload["cnp"])
+    outcome = handlers.verify_certificate(
+        _office(), payload["number"], cnp=payload.get("cnp"), verification_code=payload.get("verification_code")
+    )
     body: dict[str, Any] = {"result": str(outcome.result)}
     if outcome.result is not VerificationResult.NOT_FOUND:
         body |= {

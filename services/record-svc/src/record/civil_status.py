@@ -32,7 +32,9 @@ def _well_formed_cnp(value: str) -> None:
 
 
 class _CivilStatusSchema(Schema):
-    """What identity-svc answers; fields it adds later are ignored."""
+    """What identity-svc answers, of which only the verified identity is read: the profile's other
+    fields (address, birth place, parents' names, citizenship) are the citizen's own, unverified
+    words and are ignored, as are fields identity-svc adds later."""
 
     class Meta:
         unknown = EXCLUDE
@@ -41,17 +43,11 @@ class _CivilStatusSchema(Schema):
     last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     birth_date = fields.Date(required=True)
-    birth_place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    father_first_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    mother_first_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    citizenship = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     email = fields.Email(load_default=None, allow_none=True)
 
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> CivilStatus:
-        optional = ("birth_place", "father_first_name", "mother_first_name", "address")
-        return CivilStatus(**{**data, **{name: data.get(name) or "" for name in optional}})
+        return CivilStatus(**data)
 
 
 def parse_civil_status(payload: Any) -> CivilStatus:

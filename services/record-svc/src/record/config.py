@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
-from marshmallow.validate import Length, OneOf
+from marshmallow.validate import Length, OneOf, Range
 
 REGISTRY_BACKENDS = ("database", "http")
 STORAGE_BACKENDS = ("filesystem",)
@@ -46,6 +46,12 @@ class Settings(ServiceSettings):
     bold_font_file: str = DEFAULT_BOLD_FONT
     #: Path of the public verification page the certificate's QR code points to.
     verification_page_path: str = "/certificates/verify"
+    #: Wrong CNPs a registration number takes within the window before verification by CNP locks.
+    verification_failure_budget: int = 5
+    verification_failure_window_seconds: int = 86400
+    #: The first lock; each lock that follows without a quiet window doubles it, up to the maximum.
+    verification_lock_seconds: int = 86400
+    verification_max_lock_seconds: int = 30 * 86400
 
     @property
     def signing_configured(self) -> bool:
@@ -69,6 +75,14 @@ class Settings(ServiceSettings):
             "font_file": env.str("CERTIFICATE_FONT_FILE", DEFAULT_FONT),
             "bold_font_file": env.str("CERTIFICATE_BOLD_FONT_FILE", DEFAULT_BOLD_FONT),
             "verification_page_path": env.str("VERIFICATION_PAGE_PATH", "/certificates/verify"),
+            "verification_failure_budget": env.int("VERIFICATION_FAILURE_BUDGET", 5, validate=Range(min=1)),
+            "verification_failure_window_seconds": env.int(
+                "VERIFICATION_FAILURE_WINDOW_SECONDS", 86400, validate=Range(min=1)
+            ),
+            "verification_lock_seconds": env.int("VERIFICATION_LOCK_SECONDS", 86400, validate=Range(min=1)),
+            "verification_max_lock_seconds": env.int(
+                "VERIFICATION_MAX_LOCK_SECONDS", 30 * 86400, validate=Range(min=1)
+            ),
             "signing_key_password": env.str("SIGNING_KEY_PASSWORD", ""),
             "signing_chain_file": env.str("SIGNING_CHAIN_FILE", ""),
         }

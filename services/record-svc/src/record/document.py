@@ -45,15 +45,12 @@ class CertificateContent:
     purpose_text: str | None
     issued_at: datetime
     valid_until: datetime
+    #: The public verification page for this number, printed (no code in it).
     verification_url: str
-
-
-#: identity-svc keeps citizenship as an ISO 3166-1 code; the certificate prints it in words.
-_CITIZENSHIP = {"RO": "română / Romanian", "MD": "moldovenească / Moldovan"}
-
-
-def _citizenship(code: str) -> str:
-    return _CITIZENSHIP.get(code.upper(), code) if len(code) == 2 else code
+    #: The verification code as printed, in groups (``7K2Q-MXPA-9D4T``).
+    verification_code: str
+    #: What the QR code carries: the page with the code in its fragment.
+    qr_url: str
 
 
 def _ro_date(moment: datetime | date) -> str:
@@ -130,17 +127,13 @@ class CertificateRenderer:
         line(f"Nr. {c.registration_number} din {issued}", size=11, bold=True, centred=True, gap=2)
         line(f"No. {c.registration_number} of {issued}", size=8.5, centred=True, grey=True, gap=16)
 
+        # Only what identity verification established: names, CNP, and the birth date it contains.
         holder = c.holder
-        parents = f"tatăl / father: {holder.father_first_name or '—'}; mama / mother: {holder.mother_first_name or '—'}"
         rows = [
             ("Nume", "Surname", holder.last_name.upper()),
             ("Prenume", "Given name(s)", holder.first_name),
             ("CNP", "Personal numeric code", holder.cnp),
             ("Data nașterii", "Date of birth", _ro_date(holder.birth_date)),
-            ("Locul nașterii", "Place of birth", holder.birth_place or "—"),
-            ("Prenumele părinților", "Parents' first names", parents),
-            ("Cetățenia", "Citizenship", _citizenship(holder.citizenship)),
-            ("Domiciliul", "Address", holder.address or "—"),
         ]
         value_x = left + 52 * mm
         for label_ro, label_en, value in rows:
@@ -164,12 +157,16 @@ class CertificateRenderer:
         line("NU ESTE ÎNSCRIS(Ă) ÎN CAZIERUL JUDICIAR.", size=13, bold=True, centred=True, gap=3)
         line("HAS NO ENTRY IN THE CRIMINAL RECORD.", size=9.5, centred=True, grey=True, gap=16)
 
-        purpose_ro = c.purpose.label_ro + (f": {c.purpose_text}" if c.purpose_text else "")
-        purpose_en = c.purpose.label_en + (f": {c.purpose_text}" if c.purpose_text else "")
-        for text in simpleSplit(f"Se eliberează pentru: {purpose_ro}", _REGULAR, 10.5, right - left):
+        for text in simpleSplit(f"Se eliberează pentru: {c.purpose.label_ro}", _REGULAR, 10.5, right - left):
             line(text, size=10.5)
-        for text in simpleSplit(f"Issued for: {purpose_en}", _REGULAR, 8.5, right - left):
+        for text in simpleSplit(f"Issued for: {c.purpose.label_en}", _REGULAR, 8.5, right - left):
             line(text, size=8.5, grey=True)
+        if c.purpose_text:
+            # The applicant's own words: quoted and marked as such, never read as the ministry's.
+            declared_ro = f"Declarat de solicitant, neverificat: „{c.purpose_text}”"
+            for text in simpleSplit(declared_ro, _REGULAR, 9, right - left):
+                line(text, size=9)
+            line("Declared by the applicant, not verified (quoted above).", size=8, grey=True)
         y -= 8
         until = _ro_date(c.valid_until)
         line(f"Data eliberării: {issued}.   Valabil până la: {until} (6 luni de la eliberare).", size=10.5)
@@ -177,17 +174,30 @@ class CertificateRenderer:
 
         qr_size = 34 * mm
         qr_y = 30 * mm
-        _draw_qr(canvas, c.verification_url, x=left - 3 * mm, y=qr_y, size=qr_size)
+        _draw_qr(canvas, c.qr_url, x=left - 3 * mm, y=qr_y, size=qr_size)
         text_x = left + qr_size + 2 * mm
         canvas.setFillColor(black)
         notes = [
-            (_REGULAR, 8.5, black, "Verificați autenticitatea cu numărul de înregistrare și CNP-ul titularului la:"),
-            (_REGULAR, 7.5, _GREY, "Check authenticity with the registration number and the holder's CNP at:"),
+            (
+                _REGULAR,
+                8.5,
+                black,
+                "Verificați autenticitatea (scanați codul QR sau deschideți adresa) cu numărul de înregistrare și "
+                "codul de verificare de mai jos, sau cu numărul și CNP-ul titularului:",
+            ),
+            (
+                _REGULAR,
+                7.5,
+                _GREY,
+                "Check authenticity (scan the QR code or open the address) with the registration number and the "
+                "verification code below, or with the number and the holder's CNP:",
+            ),
             (_BOLD, 8.5, black, c.verification_url),
+            (_BOLD, 9.5, black, f"Cod de verificare / Verification code: {c.verification_code}"),
             (_REGULAR, 8.5, black, "Document semnat electronic (PAdES); nu necesită semnătură olografă și ștampilă."),
             (_REGULAR, 7.5, _GREY, "Electronically signed document (PAdES); no handwritten signature or stamp needed."),
         ]
-        note_y = qr_y + qr_size - 8 * mm
+        note_y = qr_y + qr_size - 3 * mm
         for font, size, colour, text in notes:
             canvas.setFont(font, size)
             canvas.setFillColor(colour)

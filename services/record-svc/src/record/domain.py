@@ -1,31 +1,45 @@
-"""Criminal-record certificate rules: purposes, validity, statuses, numbers, masking. No I/O here."""
+"""Criminal-record certificate rules: purposes, validity, statuses, numbers, verification codes and
+the verification failure budget, masking. No I/O here."""
 
 from __future__ import annotations
 
 import calendar
 import enum
+import math
 import re
+import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "PURPOSE_TEXT_MAX",
     "ROMANIAN_TIME",
     "VALIDITY_MONTHS",
+    "VERIFICATION_CODE_ALPHABET",
+    "VERIFICATION_CODE_LENGTH",
     "ApplicationStatus",
     "CivilStatus",
+    "FailureBudget",
     "Purpose",
     "PurposeCatalogue",
     "RegistryAnswer",
     "UnknownPurpose",
+    "VerificationAttempts",
+    "VerificationLocked",
     "VerificationResult",
     "add_months",
     "application_day",
     "can_be_downloaded",
+    "canonical_verification_code",
     "format_registration_number",
+    "format_verification_code",
+    "is_printable_text",
     "is_valid_cnp",
     "mask_name",
+    "new_verification_code",
     "normalise_registration_number",
     "valid_until",
     "verification_result",
@@ -39,6 +53,14 @@ _REGISTRATION_SHAPE = re.compile(r"^CJ-\d{4}-\d{7,}$")
 _CNP_WEIGHTS = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
 #: Assurance levels (eIDAS) that let a citizen apply online.
 SUFFICIENT_ASSURANCE = frozenset({"substantial", "high"})
+#: Crockford's base 32: digits and capitals without I, L, O and U, so nothing reads as something else.
+VERIFICATION_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: 12 symbols of 5 bits: 60 random bits, beyond guessing at any rate the gateway lets through.
+VERIFICATION_CODE_LENGTH = 12
+_CODE_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+#: What an applicant may write for purpose "other": printed on a signed document, so kept short
+#: and marked on the page as declared by the applicant.
+PURPOSE_TEXT_MAX = 100
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -84,9 +106,11 @@ class PurposeCatalogue:
         purpose = self._purposes.get(code)
         if purpose is None:
             raise UnknownPurpose(f"unknown purpose {code!r}")
-        text = (text or "").strip() or None
+        text = " ".join((text or "").split()) or None
         if purpose.requires_text and not text:
             raise UnknownPurpose(f"purpose {code!r} needs a description")
+        if purpose.requires_text and text and (len(text) > PURPOSE_TEXT_MAX or not is_printable_text(text)):
+            raise UnknownPurpose(f"the description must be plain text of at most {PURPOSE_TEXT_MAX} characters")
         return purpose, text if purpose.requires_text else None
 
     @classmethod
@@ -104,17 +128,18 @@ class PurposeCatalogue:
 
 @dataclass(frozen=True)
 class CivilStatus:
-    """The applicant's civil-status data as identity-svc holds it (printed on the certificate)."""
+    """The applicant's identity as identity-svc verified it: all a certificate prints about a person.
+
+    Only what identity verification establishes is read: the CNP and the names (asserted by the
+    electronic-identification provider or checked on the ID document at a counter) and the birth
+    date (part of the CNP). What the citizen merely typed into their profile (address, birth place,
+    parents' names, citizenship) never reaches a signed certificate.
+    """
 
     cnp: str
     last_name: str
     first_name: str
     birth_date: date
-    birth_place: str
-    father_first_name: str
-    mother_first_name: str
-    citizenship: str
-    address: str
     email: str | None = None
 
     @property
@@ -188,6 +213,84 @@ def mask_name(full_name: str) -> str:
     return " ".join(f"{part[0]}***" for part in full_name.split() if part)
 
 
+def is_printable_text(text: str) -> bool:
+    """Text a signed page may show as typed: no control or format characters (a bidirectional
+    override could make printed words read differently from what was stored)."""
+    return all(unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in text)
+
+
+def new_verification_code() -> str:
+    """A random verification code for a certificate (only its keyed hash is stored)."""
+    return "".join(secrets.choice(VERIFICATION_CODE_ALPHABET) for _ in range(VERIFICATION_CODE_LENGTH))
+
+
+def format_verification_code(code: str) -> str:
+    """``7K2QMXPA9D4T`` -> ``7K2Q-MXPA-9D4T``: printed in groups of four, for reading and typing."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def canonical_verification_code(raw: str) -> str | None:
+    """The code as issued, from what a person typed (case, spaces, dashes and look-alikes forgiven);
+    None if it cannot be one."""
+    cleaned = re.sub(r"[\s-]+", "", raw).upper().translate(_CODE_LOOKALIKES)
+    if len(cleaned) != VERIFICATION_CODE_LENGTH or any(ch not in VERIFICATION_CODE_ALPHABET for ch in cleaned):
+        return None
+    return cleaned
+
+
+@dataclass(frozen=True)
+class FailureBudget:
+    """How many wrong CNPs a registration number takes before verification by CNP is locked.
+
+    ``failures`` wrong CNPs within ``window`` lock the number for ``lock``, doubled for each lock
+    that follows without a quiet ``window`` in between, up to ``max_lock``. With a birth date and
+    sex known about 52,000 CNPs remain; five guesses a day or fewer leave a six-month certificate's
+    CNP practically out of reach, while a person who mistypes still has room.
+    """
+
+    failures: int = 5
+    window: timedelta = timedelta(hours=24)
+    lock: timedelta = timedelta(hours=24)
+    max_lock: timedelta = timedelta(days=30)
+
+    def lock_for(self, earlier_locks: int) -> timedelta:
+        return min(self.lock * 2 ** min(earlier_locks, 16), self.max_lock)
+
+
+@dataclass(frozen=True)
+class VerificationAttempts:
+    """Wrong CNPs given for one registration number (existing or not: the answer must not tell)."""
+
+    failures: int = 0
+    window_started_at: datetime | None = None
+    locked_until: datetime | None = None
+    locks: int = 0
+
+    def seconds_locked(self, now: datetime) -> int:
+        """Whole seconds until a CNP may be tried again (0: not locked)."""
+        if self.locked_until is None or as_utc(self.locked_until) <= now:
+            return 0
+        return max(1, math.ceil((as_utc(self.locked_until) - now).total_seconds()))
+
+    def after_failure(self, now: datetime, budget: FailureBudget) -> VerificationAttempts:
+        """The record once one more wrong CNP has been given at ``now``."""
+        quiet_since = self.locked_until or self.window_started_at
+        locks = self.locks if quiet_since is not None and now < as_utc(quiet_since) + budget.window else 0
+        window_open = self.window_started_at is not None and now < as_utc(self.window_started_at) + budget.window
+        failures = self.failures + 1 if window_open else 1
+        started = self.window_started_at if window_open else now
+        if failures < budget.failures:
+            return replace(self, failures=failures, window_started_at=started, locks=locks)
+        return VerificationAttempts(
+            failures=0, window_started_at=None, locked_until=now + budget.lock_for(locks), locks=locks + 1
+        )
+
+    def forgotten_after(self, budget: FailureBudget) -> datetime | None:
+        """When the record says nothing any more and may be deleted."""
+        ends = [as_utc(t) + budget.window for t in (self.window_started_at, self.locked_until) if t is not None]
+        return max(ends) if ends else None
+
+
 def is_valid_cnp(cnp: str) -> bool:
     """A Romanian personal numeric code: 13 digits whose last is the check digit."""
     if len(cnp) != 13 or not cnp.isascii() or not cnp.isdigit():
@@ -231,3 +334,11 @@ class CertificateNotRevocable(CertificateError):
 
 class ContactUnknown(CertificateError):
     """No e-mail address is known for the account, so the applicant could not be told the outcome."""
+
+
+class VerificationLocked(CertificateError):
+    """Too many wrong CNPs were given for this registration number: verification by CNP waits."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"locked for {retry_after} s")
+        self.retry_after = retry_after

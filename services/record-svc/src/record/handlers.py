@@ -11,12 +11,15 @@ import hmac
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 from mai_chassis import Database, Event, UnitOfWork
 from prometheus_client import Counter, Histogram
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,22 +33,34 @@ from .domain import (
     CertificateNotRevocable,
     CivilStatus,
     ContactUnknown,
+    FailureBudget,
     IdentityNotVerified,
     Purpose,
     PurposeCatalogue,
+    VerificationAttempts,
+    VerificationLocked,
     VerificationResult,
     application_day,
     as_utc,
+    canonical_verification_code,
     format_registration_number,
+    format_verification_code,
     has_sufficient_assurance,
     mask_name,
+    new_verification_code,
     normalise_registration_number,
     valid_until,
     verification_result,
 )
 from .registry import CnpHasher, CriminalRegistry
 from .storage import CertificateStore
-from .tables import REGISTRATION_SEQUENCE, CertificateApplication, RegistrationNumberAllocation, VerifiedCitizen
+from .tables import (
+    REGISTRATION_SEQUENCE,
+    CertificateApplication,
+    RegistrationNumberAllocation,
+    VerificationAttemptRecord,
+    VerifiedCitizen,
+)
 
 __all__ = [
     "Applicant",
@@ -75,7 +90,16 @@ ISSUE_SECONDS = Histogram(
     ["service"],
     buckets=(0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
 )
-VERIFICATIONS = Counter("certificate_verifications_total", "Verifications by result.", ["service", "result"])
+VERIFICATIONS = Counter(
+    "certificate_verifications_total",
+    "Public verifications by method (cnp, code) and result (valid, expired, revoked, not_found, locked).",
+    ["service", "method", "result"],
+)
+VERIFICATION_LOCKS = Counter(
+    "certificate_verification_locks_total",
+    "Registration numbers locked for verification by CNP after too many wrong CNPs.",
+    ["service"],
+)
 
 
 @dataclass
@@ -92,12 +116,20 @@ class CertificateOffice:
     purposes: PurposeCatalogue
     verification_base_url: str
     default_referral_unit: str
+    failure_budget: FailureBudget = field(default_factory=FailureBudget)
 
     def unit_of_work(self, traceparent: str | None = None) -> UnitOfWork:
         return self.database.unit_of_work(source=SOURCE, traceparent=traceparent)
 
     def verification_url(self, registration_number: str) -> str:
-        return f"{self.verification_base_url}?registration_number={registration_number}"
+        """The public verification page for a number (printed on the certificate)."""
+        return f"{self.verification_base_url}?{urlencode({'number': registration_number})}"
+
+    def qr_url(self, registration_number: str, verification_code: str) -> str:
+        """What the QR code carries: the page, with the code in the fragment, which browsers never
+        send to a server (so it reaches no access log); the page fills its field from it."""
+        code = format_verification_code(verification_code)
+        return f"{self.verification_url(registration_number)}#{urlencode({'code': code})}"
 
 
 @dataclass(frozen=True)
@@ -157,6 +189,7 @@ def _issue(
     """Number, render, sign and store the certificate of ``application`` (not yet committed)."""
     assert application.issued_at is not None and application.valid_until is not None
     number = _next_registration_number(session, application.issued_at)
+    code = new_verification_code()
     with ISSUE_SECONDS.labels(SOURCE).time():
         pdf = office.maker.make(
             CertificateContent(
@@ -167,9 +200,12 @@ def _issue(
                 issued_at=application.issued_at,
                 valid_until=application.valid_until,
                 verification_url=office.verification_url(number),
+                verification_code=format_verification_code(code),
+                qr_url=office.qr_url(number, code),
             )
         )
     application.registration_number = number
+    application.verification_code_digest = office.hasher.code_digest(code)
     application.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     office.store.put(application.id, pdf)
 
@@ -326,22 +362,69 @@ def certificate_pdf(
     return application, pdf
 
 
-def verify_certificate(office: CertificateOffice, registration_number: str, cnp: str) -> Verification:
-    """Anyone may check a certificate with its number and the holder's CNP; nothing more is told."""
+def verify_certificate(
+    office: CertificateOffice,
+    registration_number: str,
+    *,
+    cnp: str | None = None,
+    verification_code: str | None = None,
+) -> Verification:
+    """Anyone may check a certificate with its number and either the holder's CNP or the
+    verification code printed on it; a wrong one and an unknown number get the same answer.
+
+    Wrong CNPs count against the number (existing or not) and lock verification by CNP for a while
+    (:class:`VerificationLocked`); the code, 60 random bits, is never locked, so nobody can stop a
+    certificate's genuine verifier by guessing CNPs at it.
+    """
+    if (cnp is None) == (verification_code is None):
+        raise ValueError("give either the CNP or the verification code")
     number = normalise_registration_number(registration_number)
-    digest = office.hasher.digest(cnp)  # computed in every case, so timing says nothing
-    application = None
-    if number is not None:
-        with office.database.session() as session:
-            application = session.scalar(
-                select(CertificateApplication).where(CertificateApplication.registration_number == number)
-            )
-    stored = application.holder_cnp_digest if application is not None else "0" * 64
-    if application is None or not hmac.compare_digest(digest, stored):
-        VERIFICATIONS.labels(SOURCE, VerificationResult.NOT_FOUND).inc()
+    if verification_code is not None:
+        code = canonical_verification_code(verification_code) or ""
+        digest = office.hasher.code_digest(code)  # computed in every case, so timing says nothing
+        application = _certificate_numbered(office, number)
+        stored = application.verification_code_digest if application is not None else None
+        matched = application is not None and hmac.compare_digest(digest, stored or "0" * 64) and bool(code)
+        return _verification(office, application if matched else None, method="code")
+
+    assert cnp is not None
+    digest = office.hasher.digest(cnp)
+    if number is None:  # no certificate can have it: nothing to count against
+        return _verification(office, None, method="cnp")
+    now = office.clock.now()
+    with office.database.session() as session, session.begin():
+        attempts = _attempts_locked_for_update(session, number, now, office.failure_budget)
+        seconds = attempts.seconds_locked(now)
+        if seconds:
+            VERIFICATIONS.labels(SOURCE, "cnp", "locked").inc()
+            raise VerificationLocked(seconds)
+        application = session.scalar(
+            select(CertificateApplication).where(CertificateApplication.registration_number == number)
+        )
+        stored = application.holder_cnp_digest if application is not None else "0" * 64
+        if application is not None and hmac.compare_digest(digest, stored):
+            return _verification(office, application, method="cnp")
+        _record_failure(session, number, attempts, now, office.failure_budget)
+    return _verification(office, None, method="cnp")
+
+
+def _certificate_numbered(office: CertificateOffice, number: str | None) -> CertificateApplication | None:
+    if number is None:
+        return None
+    with office.database.session() as session:
+        return session.scalar(
+            select(CertificateApplication).where(CertificateApplication.registration_number == number)
+        )
+
+
+def _verification(
+    office: CertificateOffice, application: CertificateApplication | None, *, method: str
+) -> Verification:
+    if application is None:
+        VERIFICATIONS.labels(SOURCE, method, VerificationResult.NOT_FOUND).inc()
         return Verification(VerificationResult.NOT_FOUND)
     result = verification_result(application.status, application.valid_until, office.clock.now())
-    VERIFICATIONS.labels(SOURCE, result).inc()
+    VERIFICATIONS.labels(SOURCE, method, result).inc()
     if result is VerificationResult.NOT_FOUND:
         return Verification(result)
     return Verification(
@@ -351,6 +434,55 @@ def verify_certificate(office: CertificateOffice, registration_number: str, cnp:
         valid_until=application.valid_until,
         holder=mask_name(application.holder_name),
     )
+
+
+def _attempts_locked_for_update(
+    session: Session, number: str, now: datetime, budget: FailureBudget
+) -> VerificationAttempts:
+    """The number's wrong-CNP record, its row locked until commit: concurrent guesses at one number
+    queue behind each other, so none slips past the budget. The upsert creates the row or locks the
+    existing one in one statement (a row that does not exist cannot be locked)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(VerificationAttemptRecord).values(
+        registration_number=number, failures=0, locks=0, forget_after=now + budget.window
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["registration_number"], set_={"failures": VerificationAttemptRecord.failures}
+        )
+    )
+    row = session.scalar(
+        select(VerificationAttemptRecord)
+        .where(VerificationAttemptRecord.registration_number == number)
+        .with_for_update()
+    )
+    assert row is not None
+    return VerificationAttempts(
+        failures=row.failures, window_started_at=row.window_started_at, locked_until=row.locked_until, locks=row.locks
+    )
+
+
+def _record_failure(
+    session: Session, number: str, attempts: VerificationAttempts, now: datetime, budget: FailureBudget
+) -> None:
+    after = attempts.after_failure(now, budget)
+    row = session.get(VerificationAttemptRecord, number)
+    assert row is not None
+    row.failures, row.window_started_at = after.failures, after.window_started_at
+    row.locked_until, row.locks = after.locked_until, after.locks
+    row.forget_after = after.forgotten_after(budget) or now + budget.window
+    if after.seconds_locked(now):
+        VERIFICATION_LOCKS.labels(SOURCE).inc()
+        logger.warning("verification by CNP locked for a registration number after %d wrong CNPs", budget.failures)
+    # Rows that say nothing any more go as new ones come: the table holds about a window's worth.
+    # Rows another verification holds are left for later (waiting on them could deadlock).
+    stale = (
+        select(VerificationAttemptRecord.registration_number)
+        .where(VerificationAttemptRecord.forget_after < now)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(VerificationAttemptRecord).where(VerificationAttemptRecord.registration_number.in_(stale)))
 
 
 def revoke_certificate(

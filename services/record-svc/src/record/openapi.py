@@ -61,7 +61,8 @@ def openapi_document() -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
         info={
             "description": "Apply for a criminal-record certificate (issued at once, signed PAdES, valid six months), "
-            "download it, let anyone verify it by registration number and CNP, and revoke it (clerks)."
+            "download it, let anyone verify it by registration number and either the holder's CNP or the verification "
+            "code printed on it, and revoke it (clerks)."
         },
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -159,16 +160,38 @@ def openapi_document() -> dict[str, Any]:
         operations={
             "post": {
                 "summary": "Check a certificate's authenticity (public)",
-                "description": "By registration number and the holder's CNP (in the body, never in a URL). "
-                "Answers valid, expired, revoked or not_found, with the dates and the holder's name masked.",
+                "description": "By registration number (`number`) and exactly one of: the holder's CNP (`cnp`), or "
+                "the verification code printed on the certificate (`verification_code`). Both travel in the body, "
+                "never in a URL. The certificate's QR code opens the public page "
+                "`/certificates/verify?number=<number>#code=<code>`: the code sits in the URL fragment, which a "
+                "browser never sends to a server, and the page fills its field from it.\n\n"
+                "Answers valid, expired, revoked or not_found, with the dates and the holder's name masked; a "
+                "wrong CNP or code and an unknown number get the same not_found. After a few wrong CNPs for one "
+                "number (default 5 within 24 hours), verification of that number by CNP is locked (429 "
+                "`verification-locked` with Retry-After; 24 hours, doubling while guessing goes on), whether or "
+                "not a certificate has the number. Verification by code is never locked.",
                 "tags": ["certificates"],
                 "security": [],
                 "requestBody": _body("VerificationRequest"),
                 "responses": {
                     "200": _json("Verification", "The verification result."),
                     "415": _problem("Body is not JSON."),
-                    "422": _problem("Invalid or unknown fields."),
-                    "429": _problem("Too many verifications (rate-limited at the gateway)."),
+                    "422": _problem(
+                        "Invalid or unknown fields, a malformed code, or not exactly one of cnp and verification_code."
+                    ),
+                    "429": {
+                        **_problem(
+                            "Verification by CNP of this number is locked after too many wrong CNPs "
+                            "(type .../verification-locked, with retry_after), or too many requests from this "
+                            "client (gateway)."
+                        ),
+                        "headers": {
+                            "Retry-After": {
+                                "description": "Seconds until the number may be checked by CNP again.",
+                                "schema": {"type": "integer", "minimum": 1},
+                            }
+                        },
+                    },
                 },
             }
         },
@@ -193,4 +216,10 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     )
-    return spec.to_dict()
+    document = spec.to_dict()
+    # marshmallow cannot say "exactly one of": the schema says it for clients and generators.
+    document["components"]["schemas"]["VerificationRequest"]["oneOf"] = [
+        {"required": ["cnp"]},
+        {"required": ["verification_code"]},
+    ]
+    return document

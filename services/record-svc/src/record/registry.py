@@ -42,6 +42,11 @@ class CnpHasher:
     def matches(self, cnp: str, digest: str) -> bool:
         return hmac.compare_digest(self.digest(cnp), digest)
 
+    def code_digest(self, code: str) -> str:
+        """Keyed hash of a certificate's verification code (its own domain: never equal to a CNP's)."""
+        message = b"certificate-verification-code\x00" + code.encode("ascii", "replace")
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
 
 class CriminalRegistry(Protocol):
     def check(self, cnp: str) -> RegistryAnswer:

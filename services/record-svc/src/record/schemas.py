@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .domain import PURPOSE_TEXT_MAX, canonical_verification_code, is_printable_text
 from .purposes import purpose_catalogue
 
 REVOCATION_REASONS = ("issued_in_error", "registry_updated", "holder_request", "other")
@@ -25,8 +26,12 @@ class ApplicationRequestSchema(_Strict):
     purpose_text = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(min=3, max=500),
-        metadata={"description": "What the certificate is for, in words; required for purpose 'other'."},
+        validate=validate.Length(min=3, max=PURPOSE_TEXT_MAX),
+        metadata={
+            "description": "What the certificate is for, in words; only with purpose 'other' (ignored otherwise). "
+            f"At most {PURPOSE_TEXT_MAX} characters, printed quoted and marked as declared by the applicant, "
+            "not verified."
+        },
     )
     language = fields.String(
         load_default=None,
@@ -42,21 +47,51 @@ class ApplicationRequestSchema(_Strict):
         if code not in catalogue:
             raise ValidationError(f"Unknown purpose; one of: {', '.join(p.code for p in catalogue)}.", "purpose")
         purpose = next(p for p in catalogue if p.code == code)
-        if purpose.requires_text and not (data.get("purpose_text") or "").strip():
+        text = data.get("purpose_text") or ""
+        if purpose.requires_text and not text.strip():
             raise ValidationError("Say what the certificate is for.", "purpose_text")
+        if purpose.requires_text and not is_printable_text(text.replace("\n", " ").replace("\t", " ")):
+            raise ValidationError("Plain text only: no control or formatting characters.", "purpose_text")
 
 
 class VerificationRequestSchema(_Strict):
-    registration_number = fields.String(
+    """The number and exactly one of: the holder's CNP, or the verification code printed on the certificate."""
+
+    number = fields.String(
         required=True,
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Registration number printed on the certificate.", "example": "CJ-2025-0004512"},
     )
     cnp = fields.String(
-        required=True,
         validate=validate.Regexp(r"^\d{13}$", error="A CNP has 13 digits."),
-        metadata={"description": "The holder's personal numeric code (CNP); sent in the body, never in a URL."},
+        metadata={
+            "description": "The holder's personal numeric code (CNP); sent in the body, never in a URL. Give this "
+            "or verification_code. After a few wrong CNPs for a number, verification by CNP for that number is "
+            "locked for a while (429)."
+        },
     )
+    verification_code = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": "The verification code printed on the certificate and carried by its QR code "
+            "(12 characters; case, spaces and dashes do not matter). Give this or cnp.",
+            "example": "7K2Q-MXPA-9D4T",
+        },
+    )
+
+    @validates_schema
+    def _exactly_one_proof(self, data: dict[str, Any], **_: Any) -> None:
+        given = [name for name in ("cnp", "verification_code") if data.get(name) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                "Give either the holder's CNP or the verification code printed on the certificate, not both."
+                if given
+                else "Give the holder's CNP or the verification code printed on the certificate.",
+                "_schema",
+            )
+        code = data.get("verification_code")
+        if code is not None and canonical_verification_code(code) is None:
+            raise ValidationError("A verification code has 12 letters and digits, as printed.", "verification_code")
 
 
 class RevocationRequestSchema(_Strict):

@@ -56,6 +56,8 @@ class CertificateApplication(Base):
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: Keyed hash of the verification code printed on the certificate (the code itself is not kept).
+    verification_code_digest: Mapped[str | None] = mapped_column(String(64))
     referral_reason: Mapped[str | None] = mapped_column(String(32))
     referred_to_unit: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -81,6 +83,20 @@ class RegistrationNumberAllocation(Base):
 
     sequence: Mapped[int] = mapped_column(_BigIntId, primary_key=True, autoincrement=True)
     allocated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class VerificationAttemptRecord(Base):
+    """Wrong CNPs given for a registration number, whether or not a certificate has that number."""
+
+    __tablename__ = "verification_attempts"
+
+    registration_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locks: Mapped[int] = mapped_column(Integer)
+    #: When the row says nothing any more: rows past it are deleted.
+    forget_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class RegistryEntry(Base):

@@ -14,7 +14,7 @@ from mai_chassis.testing import QuietHandler, send_json, serve_http
 
 from .domain import CivilStatus
 
-__all__ = ["FakeCivilStatus", "make_cnp", "make_person", "serve_civil_status"]
+__all__ = ["UNVERIFIED_PROFILE", "FakeCivilStatus", "make_cnp", "make_person", "serve_civil_status"]
 
 _WEIGHTS = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
 
@@ -36,11 +36,6 @@ def make_person(*, first_name: str = "Ana-Maria", last_name: str = "Popescu", em
         last_name=last_name,
         first_name=first_name,
         birth_date=birth,
-        birth_place="Cluj-Napoca, județul Cluj",
-        father_first_name="Ion",
-        mother_first_name="Maria",
-        citizenship="RO",
-        address="Str. Memorandumului nr. 28, Cluj-Napoca, județul Cluj",
         email=email or f"{first_name.lower()}.{last_name.lower()}@example.ro",
     )
 
@@ -69,8 +64,19 @@ class FakeCivilStatus:
         return person
 
 
+#: What a citizen may type into their identity-svc profile besides the verified identity; identity-svc
+#: answers with it, and a certificate must never print it.
+UNVERIFIED_PROFILE = {
+    "birth_place": "Cluj-Napoca, județul Cluj",
+    "father_first_name": "Ionel",
+    "mother_first_name": "Mărioara",
+    "citizenship": "RO",
+    "address": "Str. Memorandumului nr. 28, Cluj-Napoca, județul Cluj",
+}
+
+
 def _as_json(person: CivilStatus) -> dict[str, Any]:
-    body = asdict(person)
+    body = {**UNVERIFIED_PROFILE, **asdict(person)}
     body["birth_date"] = person.birth_date.isoformat()
     return body
 
