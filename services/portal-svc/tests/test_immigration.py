@@ -516,7 +516,7 @@ def test_an_office_page_shows_its_opening_hours(client: FlaskClient, fake_api: F
     text = text_of(page.get_data(as_text=True))
     assert "Serviciul pentru Imigrări al județului Cluj" in text
     assert "Tuesday 08:30-12:30, 13:00-16:00" in text
-    assert "Sunday Closed" in text
+    assert "Sunday Closed that day" in text
 
 
 def test_an_unknown_office_is_a_page_not_found(client: FlaskClient, fake_api: FakeApi) -> None:
