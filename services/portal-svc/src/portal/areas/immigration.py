@@ -90,7 +90,7 @@ def _uploadable(application: dict[str, Any], document: dict[str, Any]) -> bool:
     """What the API lets the applicant replace now (see booking-svc's rules)."""
     if application["status"] == "draft":
         return True
-    return application["status"] == "changes_requested" and document["status"] == "rejected"
+    return bool(application["status"] == "changes_requested" and document["status"] == "rejected")
 
 
 def _submittable(application: dict[str, Any]) -> bool:

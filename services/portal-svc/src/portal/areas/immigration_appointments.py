@@ -83,8 +83,8 @@ def _refusal(problem: ApiProblem) -> str:
     if known is not None:
         return str(known)
     if problem.status == 404:
-        return gettext("This time is no longer offered. Choose another one.")
-    return gettext("The appointment could not be changed. Try again later.")
+        return str(gettext("This time is no longer offered. Choose another one."))
+    return str(gettext("The appointment could not be changed. Try again later."))
 
 
 def _office_name(code: str) -> str:
