@@ -534,3 +534,46 @@ def test_the_appointment_pages_stylesheet_is_linked_and_served(client: FlaskClie
     assert '<link rel="stylesheet" href="/static/immigration.css">' in html
     with client.get("/static/immigration.css") as sheet:
         assert sheet.status_code == 200 and ".slots" in sheet.get_data(as_text=True)
+
+
+def test_the_earliest_free_time_can_be_taken_without_choosing_one(client: FlaskClient, fake_api: FakeApi) -> None:
+    sign_in(client, fake_api)
+    accepted = application("documents_accepted", [{"document_type": "photo", "status": "accepted"}])
+    fake_api.answer("GET", f"/api/v1/immigration/applications/{APPLICATION_ID}", 200, accepted)
+    fake_api.answer("GET", "/api/v1/offices/IGI-CJ/slots", 200, {"items": [slot(11, 1, 9)]})
+    fake_api.answer("POST", "/api/v1/appointments", 201, appointment())
+    html = client.get(f"/applications/{APPLICATION_ID}/appointment").get_data(as_text=True)
+
+    booked = client.post(
+        f"/applications/{APPLICATION_ID}/appointment", data={"csrf_token": csrf_token_of(html), "earliest": "1"}
+    )
+
+    assert booked.status_code == 303
+    [sent] = fake_api.sent("POST", "/api/v1/appointments")
+    assert sent.json() == {"application_id": APPLICATION_ID, "earliest": True}
+
+
+def test_a_signed_in_applicant_moves_and_cancels_the_booked_appointment(client: FlaskClient, fake_api: FakeApi) -> None:
+    sign_in(client, fake_api)
+    booked = application(
+        "appointment_booked", [{"document_type": "photo", "status": "accepted"}], appointment=appointment()
+    )
+    fake_api.answer("GET", f"/api/v1/immigration/applications/{APPLICATION_ID}", 200, booked)
+    fake_api.answer("GET", "/api/v1/offices/IGI-CJ/slots", 200, {"items": [slot(31, 2, 9), slot(32, 2, 10)]})
+    fake_api.answer("POST", f"/api/v1/appointments/{APPOINTMENT_ID}/reschedule", 201, appointment(days=2))
+    fake_api.answer("POST", f"/api/v1/appointments/{APPOINTMENT_ID}/cancel", 200, appointment(status="cancelled"))
+    html = client.get(f"/applications/{APPLICATION_ID}/appointment").get_data(as_text=True)
+    assert f'action="/applications/{APPLICATION_ID}/appointment/reschedule"' in html
+    assert f'action="/applications/{APPLICATION_ID}/appointment/cancel"' in html
+
+    moved = client.post(
+        f"/applications/{APPLICATION_ID}/appointment/reschedule",
+        data={"csrf_token": csrf_token_of(html), "slot_id": "32"},
+    )
+    cancelled = client.post(
+        f"/applications/{APPLICATION_ID}/appointment/cancel", data={"csrf_token": csrf_token_of(html)}
+    )
+
+    assert moved.status_code == 303 and cancelled.status_code == 303
+    assert fake_api.sent("POST", f"/api/v1/appointments/{APPOINTMENT_ID}/reschedule")[0].json() == {"slot_id": 32}
+    assert len(fake_api.sent("POST", f"/api/v1/appointments/{APPOINTMENT_ID}/cancel")) == 1
