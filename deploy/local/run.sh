@@ -89,8 +89,8 @@ cat <<MSG
   record-svc     http://127.0.0.1:8103     worker metrics :9103
   booking-svc    http://127.0.0.1:8104     worker metrics :9104
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
-  portal-svc     http://127.0.0.1:8106
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
+  portal-svc     http://127.0.0.1:8106
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

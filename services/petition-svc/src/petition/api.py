@@ -165,7 +165,10 @@ def _detail_view(petition: Petition) -> dict[str, Any]:
         "assignee": petition.assignee,
         "forward_due_on": petition.forward_due_on,
         "extension_reason": petition.extension_reason,
-        "overdue": domain.is_overdue(Status(petition.status), petition.answer_due_on, today),
+        "forwarded_late": petition.forwarded_late,
+        "overdue": domain.is_overdue(
+            Status(petition.status), petition.answer_due_on, today, forwarded_late=petition.forwarded_late
+        ),
     }
 
 
