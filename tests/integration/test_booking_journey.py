@@ -266,10 +266,12 @@ def test_the_whole_path_from_draft_to_pickup_publishes_its_events(booking: Booki
     assert bookings[1].data["rescheduled_from"] == bookings[0].data["appointment_id"]
     assert ready[0].data["pickup_from"] == datetime.now(UTC).date().isoformat()
 
-    # The confirmation e-mail's link: sealed on the stream, GET shows without acting.
+    # The confirmation e-mail's link: sealed on the stream, a portal page whose token the API reads;
+    # a GET shows without acting.
     link = booking.sealer.open(bookings[1].data["sealed_manage_link"])
-    assert link.startswith(booking.settings.public_base_url + "/api/v1/appointments/manage/")
-    shown = booking.call("GET", link.removeprefix(booking.settings.public_base_url))
+    page = booking.settings.public_base_url + "/appointments/manage/"
+    assert link.startswith(page)
+    shown = booking.call("GET", "/api/v1/appointments/manage/" + link.removeprefix(page))
     assert shown.status_code == 200
     assert shown.json()["appointment"]["appointment_id"] == bookings[1].data["appointment_id"]
     assert shown.json()["actions"]["cancel"] is None  # attended: nothing left to change

@@ -287,6 +287,115 @@ def test_the_e_mailed_link_shows_on_get_and_cancels_only_on_post(
     assert client.get("/api/v1/appointments/manage/forged.link").status_code == 404
 
 
+def _booked_with_link(client: Any, token_issuer: Any, app: Any) -> tuple[Applicant, str, str]:
+    applicant = Applicant(client, token_issuer)
+    application_id = applicant.submitted_application()
+    accept_all(client, token_issuer, application_id)
+    booked = client.post(
+        "/api/v1/appointments", json={"application_id": application_id, "earliest": True}, headers=applicant.headers
+    )
+    appointment_id = booked.get_json()["appointment_id"]
+    from booking.tables import Appointment
+
+    links = app.extensions["booking"].links
+    with app.extensions["booking"].database.session() as session:
+        link = links.token_for(session.get(Appointment, appointment_id))
+    return applicant, appointment_id, link
+
+
+def test_the_e_mailed_link_opens_the_portal_page_not_the_json_api(app: Any) -> None:
+    from booking.handlers import MANAGE_PAGE_PATH
+    from booking.tables import Appointment
+
+    appointment = Appointment(id=str(uuid.uuid4()), starts_at=datetime(2025, 3, 17, 6, 30, tzinfo=UTC))
+    links = app.extensions["booking"].links
+    url = links.manage_url(appointment)
+    assert MANAGE_PAGE_PATH == "/appointments/manage/"
+    assert url == f"{links.public_base_url}/appointments/manage/{links.token_for(appointment)}"
+    assert "/api/" not in url
+    assert links.signer.verify(url.rsplit("/", 1)[1], now=datetime(2025, 3, 14, tzinfo=UTC)) == appointment.id
+
+
+def test_the_e_mailed_link_lists_free_slots_of_the_appointments_office_without_sign_in(
+    client: Any, token_issuer: Any, seed_slots: Any, app: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 18), offices=("IGI-CJ", "IGI-TM"))
+    _applicant, _appointment_id, link = _booked_with_link(client, token_issuer, app)
+
+    slots = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-18&limit=500")
+    assert slots.status_code == 200
+    items = slots.get_json()["items"]
+    assert items and {s["office"] for s in items} == {"IGI-CJ"}
+    shown = client.get(f"/api/v1/appointments/manage/{link}").get_json()
+    assert shown["application_type"] == "travel-document"
+    booked_slot = shown["appointment"]["starts_at"], shown["appointment"]["counter"]
+    assert booked_slot not in {(s["starts_at"], s["counter"]) for s in items}
+
+    assert client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-18&to=2025-03-17").status_code == 422
+    assert client.get("/api/v1/appointments/manage/forged.link/slots?from=2025-03-17&to=2025-03-18").status_code == 404
+    client.post(f"/api/v1/appointments/manage/{link}/cancel")
+    after_cancel = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-18")
+    assert after_cancel.status_code == 409
+    assert after_cancel.get_json()["type"].endswith("/appointment-not-active")
+
+
+def test_slot_searches_through_the_link_count_against_the_applicants_allowance(
+    client: Any, token_issuer: Any, seed_slots: Any, app: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 17))
+    applicant, _appointment_id, link = _booked_with_link(client, token_issuer, app)
+    object.__setattr__(app.extensions["booking"].settings, "slot_searches_per_minute", 2)
+    own = client.get("/api/v1/offices/IGI-CJ/slots?from=2025-03-17&to=2025-03-17", headers=applicant.headers)
+    by_link = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-17")
+    over = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-17")
+    assert [own.status_code, by_link.status_code, over.status_code] == [200, 200, 429]
+    assert int(over.headers["Retry-After"]) >= 1
+
+
+def test_the_linked_routes_take_the_links_token_in_a_header_instead_of_the_url(
+    client: Any, token_issuer: Any, seed_slots: Any, app: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 17))
+    _applicant, appointment_id, link = _booked_with_link(client, token_issuer, app)
+    header = {"Appointment-Link-Token": link}
+
+    shown = client.get("/api/v1/appointments/linked", headers=header)
+    assert shown.status_code == 200 and shown.get_json()["appointment"]["appointment_id"] == appointment_id
+    slots = client.get("/api/v1/appointments/linked/slots?from=2025-03-17&to=2025-03-17", headers=header)
+    assert slots.status_code == 200 and slots.get_json()["items"]
+    missing = client.get("/api/v1/appointments/linked")
+    assert missing.status_code == 400 and missing.get_json()["type"].endswith("/link-token-missing")
+    forged = client.post("/api/v1/appointments/linked/cancel", headers={"Appointment-Link-Token": "forged.link"})
+    assert forged.status_code == 404
+    cancelled = client.post("/api/v1/appointments/linked/cancel", headers=header)
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+
+
+def test_rescheduling_through_the_link_hands_back_the_new_appointments_link(
+    client: Any, token_issuer: Any, seed_slots: Any, app: Any
+) -> None:
+    seed_slots(date(2025, 3, 17), date(2025, 3, 17))
+    _applicant, appointment_id, link = _booked_with_link(client, token_issuer, app)
+    free = client.get(f"/api/v1/appointments/manage/{link}/slots?from=2025-03-17&to=2025-03-17").get_json()["items"]
+    target = free[3]
+
+    moved = client.post(
+        "/api/v1/appointments/linked/reschedule",
+        json={"slot_id": target["slot_id"]},
+        headers={"Appointment-Link-Token": link},
+    )
+    assert moved.status_code == 201
+    body = moved.get_json()
+    assert body["rescheduled_from"] == appointment_id and body["starts_at"] == target["starts_at"]
+    assert client.get(f"/api/v1/appointments/manage/{link}").get_json()["appointment"]["status"] == "cancelled"
+    assert client.get(f"/api/v1/appointments/manage/{link}").get_json()["actions"]["cancel"] is None
+    new_link = body["link_token"]
+    shown = client.get(f"/api/v1/appointments/manage/{new_link}").get_json()
+    assert shown["appointment"]["appointment_id"] == body["appointment_id"]
+    assert shown["appointment"]["status"] == "booked"
+    assert client.post(f"/api/v1/appointments/manage/{new_link}/cancel").get_json()["status"] == "cancelled"
+
+
 def test_rescheduling_frees_the_old_slot_and_takes_the_new_one(client: Any, token_issuer: Any, seed_slots: Any) -> None:
     seed_slots(date(2025, 3, 17), date(2025, 3, 17))
     applicant = Applicant(client, token_issuer)

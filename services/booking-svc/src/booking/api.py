@@ -101,30 +101,35 @@ def rate_limited(action: str) -> Callable[[_F], _F]:
     def decorator(view: _F) -> _F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            ctx = _ctx()
-            if action == "slot-search":
-                limit, window = ctx.settings.slot_searches_per_minute, timedelta(minutes=1)
-            else:
-                limit, window = ctx.settings.bookings_per_hour, timedelta(hours=1)
-            with ctx.database.session() as session:
-                retry_after = handlers.take_allowance(
-                    session, subject=_citizen(), action=action, limit=limit, window=window, now=_now()
-                )
-            if retry_after is not None:
-                if action == "booking":
-                    BOOKING_OUTCOMES.labels(ctx.settings.service_name, "rate_limited").inc()
-                raise Problem(
-                    429,
-                    f"Too many {action.replace('-', ' ')} requests; try again in {retry_after} s.",
-                    kind="rate-limited",
-                    headers={"Retry-After": str(retry_after)},
-                    retry_after=retry_after,
-                )
+            take_allowance(action, _citizen())
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def take_allowance(action: str, subject: str) -> None:
+    """Count one ``action`` of ``subject`` (a citizen id); 429 once the window's allowance is spent."""
+    ctx = _ctx()
+    if action == "slot-search":
+        limit, window = ctx.settings.slot_searches_per_minute, timedelta(minutes=1)
+    else:
+        limit, window = ctx.settings.bookings_per_hour, timedelta(hours=1)
+    with ctx.database.session() as session:
+        retry_after = handlers.take_allowance(
+            session, subject=subject, action=action, limit=limit, window=window, now=_now()
+        )
+    if retry_after is not None:
+        if action == "booking":
+            BOOKING_OUTCOMES.labels(ctx.settings.service_name, "rate_limited").inc()
+        raise Problem(
+            429,
+            f"Too many {action.replace('-', ' ')} requests; try again in {retry_after} s.",
+            kind="rate-limited",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
 
 
 def register_error_mapping(app: Flask) -> None:
@@ -594,7 +599,18 @@ def reschedule_appointment(appointment_id: str) -> tuple[Response, int, dict[str
 # --- the signed link from the confirmation e-mail: GET only shows, POST acts -----------------------
 
 
-def _linked_appointment_id(link_token: str) -> str:
+#: Header that carries the link's token to the ``/linked`` routes: a web page acting for the
+#: holder of the link keeps the credential out of every URL (and so out of access logs).
+LINK_TOKEN_HEADER = "Appointment-Link-Token"  # noqa: S105 (a header name, not a secret)
+
+
+def _linked_appointment_id(link_token: str | None) -> str:
+    if link_token is None:
+        link_token = request.headers.get(LINK_TOKEN_HEADER)
+        if not link_token:
+            raise Problem(
+                400, f"Send the e-mailed link's token in the {LINK_TOKEN_HEADER} header.", kind="link-token-missing"
+            )
     try:
         return _ctx().links.signer.verify(link_token, now=_now())
     except InvalidLinkError:
@@ -602,13 +618,17 @@ def _linked_appointment_id(link_token: str) -> str:
 
 
 @appointments.get("/manage/<link_token>")
-def show_linked_appointment(link_token: str) -> Response:
+@appointments.get("/linked")
+def show_linked_appointment(link_token: str | None = None) -> Response:
     appointment_id = _linked_appointment_id(link_token)
     with _ctx().database.session() as session:
         appointment = handlers.own_appointment(session, appointment_id, None)
+        application = session.get(Application, appointment.application_id)
+        assert application is not None
         active = appointment.status == domain.AppointmentStatus.BOOKED.value
         return jsonify(
             appointment=appointment_json(appointment),
+            application_type=application.application_type,
             actions={
                 "cancel": {"method": "POST", "href": f"{request.path}/cancel"} if active else None,
                 "reschedule": {"method": "POST", "href": f"{request.path}/reschedule", "body": {"slot_id": "integer"}}
@@ -619,8 +639,30 @@ def show_linked_appointment(link_token: str) -> Response:
         )
 
 
+@appointments.get("/manage/<link_token>/slots")
+@appointments.get("/linked/slots")
+def linked_appointment_slots(link_token: str | None = None) -> Response:
+    """Free slots at the appointment's office to move it to: the e-mailed link needs no sign-in."""
+    appointment_id = _linked_appointment_id(link_token)
+    query = SlotSearchQuery().load(request.args.to_dict(), unknown=RAISE)
+    with _ctx().database.session() as session:
+        appointment = handlers.own_appointment(session, appointment_id, None)
+        office, citizen_id = appointment.office, appointment.citizen_id
+        domain.check_can_change_appointment(
+            domain.AppointmentStatus(appointment.status), aware(appointment.starts_at), _now()
+        )
+    take_allowance("slot-search", citizen_id)  # the same allowance as the applicant's own searches
+    tz = domain.OFFICE_TIME_ZONE
+    start = max(datetime.combine(query["date_from"], time.min, tz), _now())
+    end = datetime.combine(query["date_to"] + timedelta(days=1), time.min, tz)
+    with _ctx().database.session() as session:
+        slots = handlers.free_slots(session, office, start, end, query["limit"])
+        return jsonify(items=[slot_json(s) for s in slots])
+
+
 @appointments.post("/manage/<link_token>/cancel")
-def cancel_linked_appointment(link_token: str) -> Response:
+@appointments.post("/linked/cancel")
+def cancel_linked_appointment(link_token: str | None = None) -> Response:
     appointment_id = _linked_appointment_id(link_token)
     with _uow() as uow:
         appointment = handlers.cancel(uow, appointment_id=appointment_id, citizen_id=None, now=_now())
@@ -628,9 +670,13 @@ def cancel_linked_appointment(link_token: str) -> Response:
 
 
 @appointments.post("/manage/<link_token>/reschedule")
-def reschedule_linked_appointment(link_token: str) -> tuple[Response, int]:
+@appointments.post("/linked/reschedule")
+def reschedule_linked_appointment(link_token: str | None = None) -> tuple[Response, int]:
     appointment_id = _linked_appointment_id(link_token)
     body = load_json(RescheduleRequest)
+    with _ctx().database.session() as session:
+        citizen_id = handlers.own_appointment(session, appointment_id, None).citizen_id
+    take_allowance("booking", citizen_id)
     with _uow() as uow:
         appointment = handlers.reschedule(
             uow,
@@ -640,7 +686,9 @@ def reschedule_linked_appointment(link_token: str) -> tuple[Response, int]:
             links=_ctx().links,
             now=_now(),
         )
-    return jsonify(appointment_json(appointment)), 201
+    # Whoever holds the old appointment's link may manage its replacement: the page that moved it
+    # keeps working with the new token (the old one now names a cancelled appointment).
+    return jsonify({**appointment_json(appointment), "link_token": _ctx().links.token_for(appointment)}), 201
 
 
 def utc_now() -> datetime:

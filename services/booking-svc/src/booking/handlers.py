@@ -356,15 +356,24 @@ def _claim_slot(session: Session, slot_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+#: Where the e-mailed manage link points on the citizens' portal (the page, not the JSON API: a mail
+#: reader can only open a link, and the page's forms make the changes).
+MANAGE_PAGE_PATH = "/appointments/manage/"
+
+
 @dataclass(frozen=True)
 class AppointmentLinks:
     signer: AppointmentLinkSigner
     public_base_url: str
     sealer: Any | None = None  # mai_chassis.sealing.Sealer, when notify-svc shares a key
 
+    def token_for(self, appointment: Appointment) -> str:
+        """The signed link token of ``appointment``, valid until it starts."""
+        return self.signer.sign(appointment.id, aware(appointment.starts_at))
+
     def manage_url(self, appointment: Appointment) -> str:
-        link_token = self.signer.sign(appointment.id, aware(appointment.starts_at))
-        return f"{self.public_base_url}/api/v1/appointments/manage/{link_token}"
+        """The citizens' portal page that shows the appointment and offers to move or cancel it."""
+        return f"{self.public_base_url}{MANAGE_PAGE_PATH}{self.token_for(appointment)}"
 
 
 def _book_slot(

@@ -93,6 +93,7 @@ def openapi_document() -> dict[str, Any]:
         "DocumentResponse",
         "SlotResponse",
         "AppointmentResponse",
+        "LinkedRescheduleResponse",
         "TimelineEntryResponse",
         "ApplicationResponse",
     ):
@@ -101,8 +102,20 @@ def openapi_document() -> dict[str, Any]:
     app_id = _path("application_id", "Application id (UUID).")
     appt_id = _path("appointment_id", "Appointment id (UUID).")
     link = _path("link_token", "Signed link from the confirmation e-mail.")
+    link_header = {
+        "name": "Appointment-Link-Token",
+        "in": "header",
+        "required": True,
+        "description": "The token of the e-mailed link (kept out of the URL by pages acting for its holder).",
+        "schema": {"type": "string"},
+    }
     office = _path("code", "Office code, e.g. IGI-B.")
     doc_type = _path("document_type", "Code of the required document, e.g. passport-copy.")
+    range_params = [
+        _query("from", "First day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True),
+        _query("to", "Last day (YYYY-MM-DD), at most 62 days after from.", {"type": "string", "format": "date"}, True),
+        _query("limit", "At most this many slots (1-500).", {"type": "integer"}),
+    ]
     paths: dict[str, dict[str, Any]] = {
         "/api/v1/offices": {
             "get": _op(
@@ -124,17 +137,7 @@ def openapi_document() -> dict[str, Any]:
                 "Free counter slots of an office in a date range (rate-limited per citizen)",
                 {"200": _ok("Free slots", items="SlotResponse")},
                 errors=(401, 404, 422, 429),
-                params=[
-                    office,
-                    _query("from", "First day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True),
-                    _query(
-                        "to",
-                        "Last day (YYYY-MM-DD), at most 62 days after from.",
-                        {"type": "string", "format": "date"},
-                        True,
-                    ),
-                    _query("limit", "At most this many slots (1-500).", {"type": "integer"}),
-                ],
+                params=[office, *range_params],
                 tag="offices",
             )
         },
@@ -312,6 +315,17 @@ def openapi_document() -> dict[str, Any]:
                 tag="appointments",
             )
         },
+        "/api/v1/appointments/manage/{link_token}/slots": {
+            "get": _op(
+                "Free slots at the appointment's office, to reschedule through the e-mailed link "
+                "(rate-limited per applicant)",
+                {"200": _ok("Free slots", items="SlotResponse")},
+                errors=(404, 409, 422, 429),
+                security=False,
+                params=[link, *range_params],
+                tag="appointments",
+            )
+        },
         "/api/v1/appointments/manage/{link_token}/cancel": {
             "post": _op(
                 "Cancel through the e-mailed link",
@@ -324,12 +338,54 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/appointments/manage/{link_token}/reschedule": {
             "post": _op(
-                "Reschedule through the e-mailed link",
-                {"201": _ok("New appointment", "AppointmentResponse")},
-                errors=(404, 409, 422),
+                "Reschedule through the e-mailed link; the answer carries the new appointment's link token",
+                {"201": _ok("New appointment and its link_token", "LinkedRescheduleResponse")},
+                errors=(404, 409, 422, 429),
                 security=False,
                 body="RescheduleRequest",
                 params=[link],
+                tag="appointments",
+            )
+        },
+        "/api/v1/appointments/linked": {
+            "get": _op(
+                "What the e-mailed link would do (changes nothing); the token in a header",
+                {"200": _ok("Appointment and actions")},
+                errors=(400, 404),
+                security=False,
+                params=[link_header],
+                tag="appointments",
+            )
+        },
+        "/api/v1/appointments/linked/slots": {
+            "get": _op(
+                "Free slots at the appointment's office, to reschedule through the e-mailed link "
+                "(rate-limited per applicant)",
+                {"200": _ok("Free slots", items="SlotResponse")},
+                errors=(400, 404, 409, 422, 429),
+                security=False,
+                params=[link_header, *range_params],
+                tag="appointments",
+            )
+        },
+        "/api/v1/appointments/linked/cancel": {
+            "post": _op(
+                "Cancel through the e-mailed link",
+                {"200": _ok("Cancelled", "AppointmentResponse")},
+                errors=(400, 404, 409),
+                security=False,
+                params=[link_header],
+                tag="appointments",
+            )
+        },
+        "/api/v1/appointments/linked/reschedule": {
+            "post": _op(
+                "Reschedule through the e-mailed link; the answer carries the new appointment's link token",
+                {"201": _ok("New appointment and its link_token", "LinkedRescheduleResponse")},
+                errors=(400, 404, 409, 422, 429),
+                security=False,
+                body="RescheduleRequest",
+                params=[link_header],
                 tag="appointments",
             )
         },

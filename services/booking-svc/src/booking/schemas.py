@@ -100,6 +100,10 @@ class AppointmentResponse(Schema):
     rescheduled_from = fields.String(allow_none=True)
 
 
+class LinkedRescheduleResponse(AppointmentResponse):
+    link_token = fields.String(metadata={"description": "Signed link token of the new appointment."})
+
+
 class TimelineEntryResponse(Schema):
     status = fields.String()
     at = fields.String()
