@@ -46,11 +46,15 @@ if [[ ! -s $DEV_ENV ]]; then
     echo "APPOINTMENT_LINK_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "REQUEST_FINGERPRINT_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
     echo "IDENTITY_ENCRYPTION_KEYS=$("$BIN/python" -c 'from mai_chassis.sealing import generate_key; print(generate_key())')"
+    echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
   } >"$DEV_ENV"
 fi
 if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
   echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
 fi
+# A var/dev.env written before the portal existed lacks its key.
+grep -q '^SECRET_KEY=' "$DEV_ENV" ||
+  echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
 chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090
@@ -68,7 +72,7 @@ export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
 # 4. Migrations, one database per service.
-for service in petition identity record booking notify; do
+for service in petition identity record booking notify portal; do
   if [[ -x $BIN/$service-svc ]]; then
     DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
@@ -78,12 +82,14 @@ done
 
 cat <<MSG
 
+  portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
   gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
   petition-svc   http://127.0.0.1:8101     worker metrics :9101
   identity-svc   http://127.0.0.1:8102     worker metrics :9102
   record-svc     http://127.0.0.1:8103     worker metrics :9103
   booking-svc    http://127.0.0.1:8104     worker metrics :9104
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
+  portal-svc     http://127.0.0.1:8106
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL

@@ -87,6 +87,7 @@ def test_the_local_route_file_points_at_the_local_ports():
         "identity-svc": "http://127.0.0.1:8102",
         "notify-svc": "http://127.0.0.1:8105",
         "petition-svc": "http://127.0.0.1:8101",
+        "portal-svc": "http://127.0.0.1:8106",
         "record-svc": "http://127.0.0.1:8103",
     }
 

@@ -25,6 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .browser_policy import install_browser_policy
 from .config import Settings
 from .docs import docs_blueprint
+from .front_ends import TrustedFrontEnds, parse_networks
 from .metrics import (
     BODY_TOO_LARGE,
     GATEWAY_LATENCY,
@@ -60,7 +61,8 @@ _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = create_service_app(settings, import_name=__name__)
+    # No /static of its own: such paths belong to the web pages behind the root route.
+    app = create_service_app(settings, import_name=__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = None  # each route has its own limit, enforced below
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -68,6 +70,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             x_for=settings.trusted_proxies,
             x_proto=settings.trusted_proxies,
             x_host=settings.trusted_proxies,
+        )
+    if settings.trusted_proxy_networks:
+        # Outermost: a front end's request is resolved to its citizen before any hop counting.
+        app.wsgi_app = TrustedFrontEnds(  # type: ignore[method-assign]
+            app.wsgi_app, parse_networks(settings.trusted_proxy_networks)
         )
 
     route_file = RouteTableFile(settings.routes_file, check_interval=settings.routes_check_seconds)
@@ -213,6 +220,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.add_url_rule(
         "/<path:path>", endpoint="proxy", view_func=proxy, methods=PROXY_METHODS, provide_automatic_options=False
+    )
+    # The site's root page, for a root route (the portal); without one it is a 404 problem.
+    app.add_url_rule(
+        "/",
+        endpoint="proxy",
+        view_func=proxy,
+        defaults={"path": ""},
+        methods=PROXY_METHODS,
+        provide_automatic_options=False,
     )
     return app
 

@@ -29,6 +29,10 @@ class Settings(ServiceSettings):
     cors_allowed_origins: tuple[str, ...] = ()
     #: Reverse proxies in front of the gateway whose X-Forwarded-* headers are believed (ingress: 1).
     trusted_proxies: int = 0
+    #: Networks (CIDR) of the web front ends (the citizen portal) that call the API on a citizen's
+    #: behalf: a request from one of them is counted against the address its X-Forwarded-For
+    #: names, so rate limits stay per citizen. From any other peer the header is ignored.
+    trusted_proxy_networks: tuple[str, ...] = ()
     #: How long a merged OpenAPI document is served before the upstreams are asked again.
     openapi_refresh_seconds: float = 60.0
     #: How long an upstream health answer is reused by /readyz.
@@ -46,6 +50,7 @@ class Settings(ServiceSettings):
             "ratelimit_storage_uri": env.str("RATELIMIT_STORAGE_URI", "memory://"),
             "cors_allowed_origins": tuple(env.list("CORS_ALLOWED_ORIGINS", [])),
             "trusted_proxies": env.int("GATEWAY_TRUSTED_PROXIES", 0, validate=Range(min=0, max=5)),
+            "trusted_proxy_networks": tuple(env.list("GATEWAY_TRUSTED_PROXY_NETWORKS", [])),
             "openapi_refresh_seconds": env.float("GATEWAY_OPENAPI_REFRESH_SECONDS", 60.0, validate=Range(min=1)),
             "readiness_cache_seconds": env.float("GATEWAY_READINESS_CACHE_SECONDS", 5.0, validate=Range(min=0)),
             "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=OneOf(("all", "any"))),

@@ -184,7 +184,7 @@ class OpenApiCatalogue:
 
     def document(self) -> dict[str, Any]:
         table = self._routes()
-        upstreams = table.upstreams()
+        upstreams = table.upstreams(api_only=True)  # the web pages have no API description
         with self._lock:  # one refresh at a time; others wait for it rather than stampede upstreams
             due = []
             for service, base_url in upstreams.items():

@@ -208,6 +208,9 @@ def _prepared_request(method: str, url: str, headers: dict[str, str], body: byte
     prepared.url = url
     prepared.headers = CaseInsensitiveDict(headers)
     prepared.body = body  # type: ignore[assignment]
+    # requests reads the request's cookie jar when the answer is a redirect (which is passed on
+    # to the client, never followed): it must have one, and one that keeps nothing.
+    prepared._cookies = CookieJar(policy=_RefuseAllCookies())  # type: ignore[attr-defined]
     return prepared
 
 

@@ -14,8 +14,11 @@ The file (``GATEWAY_ROUTES_FILE``) looks like::
         service: petition-svc       # optional; a name for metrics, logs and docs (else the host)
         rate_limit: 30/minute
 
-The longest prefix matching on a path-segment boundary wins. Nothing under ``/internal`` is ever
-routed, and the table is re-read when the file changes (:class:`RouteTableFile`).
+The longest prefix matching on a path-segment boundary wins. The root prefix ``/`` is the
+catch-all for web pages (the citizen portal): it takes every path no other route takes, except
+the API's (``/api`` and below: an unknown API path stays a 404 problem) and the gateway's own
+(``/healthz``, ``/docs`` ...). Nothing under ``/internal`` is ever routed, and the table is
+re-read when the file changes (:class:`RouteTableFile`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,22 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from .metrics import ROUTE_RELOADS
 
-__all__ = ["INTERNAL_PREFIX", "Route", "RouteTable", "RouteTableError", "RouteTableFile", "load_route_table"]
+__all__ = [
+    "INTERNAL_PREFIX",
+    "ROOT_PREFIX",
+    "Route",
+    "RouteTable",
+    "RouteTableError",
+    "RouteTableFile",
+    "load_route_table",
+]
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_PREFIX = "/internal"
+ROOT_PREFIX = "/"
+#: Never given to the root route: an unknown API path is the gateway's 404, not a web page.
+API_PREFIX = "/api"
 #: Paths the gateway answers itself; a route cannot take them over.
 GATEWAY_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -68,7 +82,14 @@ class Route:
     methods: frozenset[str]
 
     def matches(self, path: str) -> bool:
-        return path == self.prefix or path.startswith(self.prefix.rstrip("/") + "/")
+        if self.prefix == ROOT_PREFIX:
+            return not _is_under(path, API_PREFIX) and not any(_is_under(path, own) for own in GATEWAY_PATHS)
+        return _is_under(path, self.prefix)
+
+    @property
+    def serves_api(self) -> bool:
+        """Whether the route carries API operations (the root route carries web pages)."""
+        return self.prefix != ROOT_PREFIX
 
     @property
     def timeouts(self) -> tuple[float, float]:
@@ -90,15 +111,23 @@ class RouteTable:
                 return route
         return None
 
-    def upstreams(self) -> dict[str, str]:
-        """Service name -> upstream base URL, one entry per upstream."""
-        return {route.service: route.upstream for route in sorted(self.routes, key=lambda r: r.prefix)}
+    def upstreams(self, *, api_only: bool = False) -> dict[str, str]:
+        """Service name -> upstream base URL, one entry per upstream (``api_only``: those with API routes)."""
+        return {
+            route.service: route.upstream
+            for route in sorted(self.routes, key=lambda r: r.prefix)
+            if route.serves_api or not api_only
+        }
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self.routes)
 
     def __len__(self) -> int:
         return len(self.routes)
+
+
+def _is_under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
 def _valid_rate_limit(value: str) -> None:
@@ -123,8 +152,10 @@ class _RouteSchema(_RouteSettingsSchema):
 
     @validates("prefix")
     def _public_prefix(self, value: str, **_kwargs: Any) -> None:
-        if value == INTERNAL_PREFIX or value.startswith(INTERNAL_PREFIX + "/") or value == "/":
-            raise ValidationError("internal paths and the root are never routed")
+        if value == INTERNAL_PREFIX or value.startswith(INTERNAL_PREFIX + "/"):
+            raise ValidationError("internal paths are never routed")
+        if value == ROOT_PREFIX:
+            return  # the catch-all for web pages
         if "/./" in value + "/" or "/../" in value + "/" or "//" in value:
             raise ValidationError("a prefix must not contain empty or dot segments")
         if any(value == own or value.startswith(own + "/") for own in GATEWAY_PATHS):

@@ -100,18 +100,20 @@ def create_service_app(
     token_verifier: TokenVerifier | object | None = FROM_SETTINGS,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     optional_readiness: Mapping[str, ReadinessCheck] | None = None,
+    static_folder: str | None = "static",
 ) -> Flask:
     """A Flask app with the chassis wired in; the service then registers its blueprints.
 
     ``readiness`` checks must pass for ``/readyz`` to answer 200. ``optional_readiness`` checks are
     reported but do not fail readiness — the broker is one for web processes, since the outbox
-    keeps accepting citizens' requests while Kafka is away.
+    keeps accepting citizens' requests while Kafka is away. ``static_folder=None``: no ``/static``
+    route (the gateway, whose ``/static/...`` paths belong to the portal behind it).
     """
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
     if database is not None and settings.is_production and not settings.request_fingerprint_key:
         # Idempotency records fingerprint requests with it; without it they would be unkeyed hashes.
         raise ConfigurationError(f"{settings.service_name} cannot start: REQUEST_FINGERPRINT_KEY is required")
-    app = Flask(import_name)
+    app = Flask(import_name, static_folder=static_folder)
     if settings.trusted_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

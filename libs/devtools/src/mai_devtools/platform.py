@@ -25,7 +25,7 @@ import requests
 from mai_devtools.eid_provider import LocalEidProvider
 from mai_devtools.ports import free_port
 
-__all__ = ["Platform", "ServiceProcess"]
+__all__ = ["ALL_SERVICES", "FRONT_ENDS", "Platform", "ServiceProcess"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ EID_PROVIDER = "bank-card"
 #: Where the provider sends the browser back: the citizen portal's page, through the gateway.
 EID_CALLBACK_PATH = "/account/verification/callback"
 ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
+#: Started only when named: web front ends (a web process, no worker), which call the API
+#: through the gateway.
+FRONT_ENDS = ("portal",)
 #: Gateway route prefixes of each service (the same table as gateway/routes.local.yaml).
 ROUTES = {
     "petition": ["/api/v1/petitions", "/api/v1/institutions", "/api/v1/faq", "/api/v1/recommendations"],
@@ -48,6 +51,7 @@ ROUTES = {
     "record": ["/api/v1/certificates"],
     "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
     "notify": ["/api/v1/notifications"],
+    "portal": ["/"],
 }
 
 
@@ -124,8 +128,9 @@ class Platform:
         topic_prefix: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         workdir: Path | None = None,
+        startup_timeout: float = 60.0,
     ) -> None:
-        self.services = [s for s in services if s in ALL_SERVICES]
+        self.services = [s for s in services if s in ALL_SERVICES or s in FRONT_ENDS]
         self.kafka = kafka_bootstrap_servers
         self.database_urls = dict(database_urls)
         self.smtp_port = smtp_port
@@ -135,6 +140,8 @@ class Platform:
         self.metrics_ports = {s: free_port() for s in self.services}
         self.gateway_port = free_port() if gateway else None
         self.processes: dict[str, ServiceProcess] = {}
+        #: How long each process may take to become healthy (longer for the whole platform on a busy machine).
+        self.startup_timeout = startup_timeout
         self._extra_env = dict(extra_env or {})
         #: The "bank-card" identification provider (started with identity-svc): ``enrol`` people,
         #: ``identify`` on its authorization page.
@@ -176,6 +183,9 @@ class Platform:
         if "identity" in self.services:
             self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
             self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
+        if "portal" in self.services:
+            # The portal calls the API through the gateway on each citizen's behalf.
+            self.common_env["GATEWAY_TRUSTED_PROXY_NETWORKS"] = "127.0.0.1/32"
         self.common_env.update(self._extra_env)
 
     # -- layout --------------------------------------------------------------------------------
@@ -201,6 +211,15 @@ class Platform:
             "DOCUMENTS_DIR": str(data_dir / "documents"),
             "CERTIFICATES_DIR": str(data_dir / "certificates"),
             "SIGNING_DIR": str(data_dir / "signing"),
+            **(self._front_end_env() if service in FRONT_ENDS else {}),
+        }
+
+    def _front_end_env(self) -> dict[str, str]:
+        return {
+            "API_BASE_URL": self.gateway_url,
+            "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "SESSION_COOKIE_SECURE": "false",
+            **{k: v for k, v in self._extra_env.items() if k in ("SECRET_KEY", "SESSION_COOKIE_SECURE")},
         }
 
     def _routes_file(self) -> Path:
@@ -244,6 +263,8 @@ class Platform:
                 logs / f"{service}-web.log",
                 health_url=f"{self.url(service)}/healthz",
             )
+            if service in FRONT_ENDS:
+                continue  # a web process only
             self.processes[f"{service}-worker"] = ServiceProcess(
                 f"{service}-worker",
                 [cli, "worker"],
@@ -263,7 +284,7 @@ class Platform:
         for process in self.processes.values():
             process.start(wait=False)
         for process in self.processes.values():
-            process.wait_healthy()
+            process.wait_healthy(self.startup_timeout)
         return self
 
     def stop(self) -> None:

@@ -1,0 +1,155 @@
+"""Signing in and out, and calling the API as the signed-in person.
+
+The identity service's tokens live in the server-side session (:mod:`mai_webkit.sessions`), never
+in the browser. :func:`call_api` sends the access token and, when it has expired (a 401), trades
+the refresh token for a new pair once and repeats the call; when that fails too the session is
+signed out and :class:`SignInRequired` sends the person to the sign-in page.
+
+Pages that need a signed-in person use :func:`login_required`; the sign-in page takes a ``next``
+that :func:`safe_next` accepts only as a path on this site.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from flask import current_app, redirect, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from .api import ApiError, ApiProblem, api
+from .sessions import end_session, renew_session_id
+
+__all__ = [
+    "SignInRequired",
+    "call_api",
+    "is_signed_in",
+    "login_required",
+    "safe_next",
+    "sign_in",
+    "sign_out",
+]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_TOKENS = "api_tokens"
+#: An access token this close to its expiry is refreshed before it is sent.
+REFRESH_MARGIN_SECONDS = 20
+
+
+class SignInRequired(HTTPException):
+    """The page needs a signed-in person; answered with a redirect to the sign-in page."""
+
+    code = 303
+
+    def __init__(self, next_path: str | None = None) -> None:
+        super().__init__()
+        self.next_path = next_path
+
+    def get_response(self, environ: Any = None, scope: Any = None) -> Any:
+        return redirect(sign_in_url(self.next_path), code=303)
+
+
+def sign_in_url(next_path: str | None = None) -> str:
+    endpoint = current_app.config.get("WEBKIT_SIGN_IN_ENDPOINT", "auth.sign_in")
+    target = safe_next(next_path) if next_path else None
+    return url_for(endpoint, next=target) if target else url_for(endpoint)
+
+
+def safe_next(candidate: str | None, default: str = "/") -> str:
+    """``candidate`` if it is a path on this site (``/account``), else ``default``.
+
+    Refused: absolute URLs, scheme-relative ``//host``, back-slashes browsers read as slashes,
+    control characters.
+    """
+    if not candidate or not candidate.startswith("/") or candidate.startswith("//"):
+        return default
+    if "\\" in candidate or any(ord(c) < 32 or ord(c) == 127 for c in candidate):
+        return default
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        return default
+    return candidate
+
+
+def is_signed_in() -> bool:
+    return _TOKENS in session
+
+
+def _store(pair: dict[str, Any]) -> None:
+    session[_TOKENS] = {
+        "access": pair["access_token"],
+        "refresh": pair["refresh_token"],
+        "expires_at": time.time() + int(pair.get("expires_in", 0)),
+    }
+
+
+def sign_in(email: str, password: str) -> None:
+    """Sign in with the identity service; :class:`ApiProblem` when it refuses (401, 429, ...)."""
+    pair = api().post("/api/v1/auth/login", json={"email": email, "password": password}).json()
+    renew_session_id()
+    _store(pair)
+
+
+def sign_out() -> None:
+    """Revoke the refresh token (best effort) and end the session."""
+    tokens = session.get(_TOKENS)
+    if tokens:
+        try:
+            api().post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh"]})
+        except ApiError as exc:  # the session ends here whatever the API says
+            logger.warning("sign-out: the refresh token could not be revoked (%s)", exc.__class__.__name__)
+    end_session()
+
+
+def _refresh() -> bool:
+    tokens = session.get(_TOKENS)
+    if not tokens:
+        return False
+    try:
+        pair = api().post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh"]}).json()
+    except ApiProblem as problem:
+        if problem.status in (400, 401, 403, 422):
+            return False
+        raise
+    _store(pair)
+    return True
+
+
+def call_api(method: str, path: str, **options: Any) -> requests.Response:
+    """Call the API as the signed-in person; :class:`SignInRequired` when there is none (any more)."""
+    tokens = session.get(_TOKENS)
+    if not tokens:
+        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+    if tokens["expires_at"] - time.time() < REFRESH_MARGIN_SECONDS and not _refresh():
+        end_session()
+        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+    try:
+        return api().request(method, path, token=session[_TOKENS]["access"], **options)
+    except ApiProblem as problem:
+        if problem.status != 401:
+            raise
+    if not _refresh():
+        end_session()
+        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+    return api().request(method, path, token=session[_TOKENS]["access"], **options)
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """The page is for signed-in people; others go to the sign-in page, and come back after it."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not is_signed_in():
+            raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+        return view(*args, **kwargs)
+
+    return wrapper

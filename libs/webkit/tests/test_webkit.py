@@ -1,0 +1,109 @@
+"""The shared web pieces on their own: safe redirects, problems turned into field errors, catalogues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from mai_webkit.api import ApiProblem
+from mai_webkit.auth import safe_next
+from mai_webkit.catalogues import missing_translations
+from mai_webkit.forms import PageForm, error_list, show_problem
+from mai_webkit.i18n import compile_catalogues
+from wtforms import RadioField, SelectChoice, StringField
+from wtforms.validators import InputRequired
+
+
+@pytest.mark.parametrize(
+    ("candidate", "expected"),
+    [
+        ("/account", "/account"),
+        ("/petitions/status?number=MAI-1", "/petitions/status?number=MAI-1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("account", "/"),
+        ("/a\r\nSet-Cookie: x=1", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
+def test_only_paths_on_this_site_are_followed_after_a_form(candidate: str | None, expected: str) -> None:
+    assert safe_next(candidate) == expected
+
+
+def test_nested_problem_errors_are_flattened_to_dotted_field_names() -> None:
+    problem = ApiProblem(
+        422,
+        {
+            "type": "https://e-services.mai.gov.ro/problems/validation-error",
+            "errors": {"petitioner": {"email": ["Not a valid email address."]}, "text": ["Too short."]},
+        },
+    )
+
+    assert problem.kind == "validation-error"
+    assert problem.field_errors == {"petitioner.email": ["Not a valid email address."], "text": ["Too short."]}
+
+
+class _ContactForm(PageForm):
+    email = StringField("E-mail")
+    message = StringField("Message")
+
+
+@pytest.fixture
+def app() -> Flask:
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="x" * 40, WTF_CSRF_ENABLED=False)
+    Babel(app)
+    return app
+
+
+def test_a_problem_puts_each_message_beside_its_field_and_the_rest_at_the_top(app: Flask) -> None:
+    with app.test_request_context(method="POST"):
+        form = _ContactForm()
+        form.validate()
+        show_problem(
+            form,
+            ApiProblem(422, {"errors": {"petitioner.email": ["Enter a valid address."], "kind": ["Unknown kind."]}}),
+            field_map={"text": "message"},
+        )
+
+        assert form.email.errors == ["Enter a valid address."]
+        assert form.page_errors == ["Unknown kind."]
+        assert error_list(form) == [("", "Unknown kind."), ("email", "Enter a valid address.")]
+
+
+def test_a_problem_without_field_errors_shows_its_detail_at_the_top(app: Flask) -> None:
+    with app.test_request_context(method="POST"):
+        form = _ContactForm()
+        show_problem(form, ApiProblem(409, {"detail": "This slot was just taken."}))
+
+        assert form.page_errors == ["This slot was just taken."]
+
+
+def test_catalogues_are_compiled_without_a_build_step(tmp_path: Path) -> None:
+    source = Path(__file__).parents[1] / "src" / "mai_webkit" / "translations" / "webkit"
+
+    [compiled] = compile_catalogues([source], into=tmp_path)
+
+    assert (Path(compiled) / "ro" / "LC_MESSAGES" / "messages.mo").stat().st_size > 0
+
+
+def test_the_shared_texts_are_all_translated_to_romanian() -> None:
+    assert missing_translations(Path(__file__).parents[1] / "src" / "mai_webkit") == {}
+
+
+class _ChoiceForm(PageForm):
+    kind = RadioField("Kind", choices=[SelectChoice("a"), SelectChoice("b")], validators=[InputRequired("Choose one")])
+
+
+def test_the_summary_links_a_group_of_radios_through_its_first_option(app: Flask) -> None:
+    with app.test_request_context(method="POST", data={}):
+        form = _ChoiceForm()
+        form.validate()
+
+        assert error_list(form) == [("kind-0", "Choose one")]
