@@ -240,3 +240,25 @@ def test_an_unknown_unit_is_a_404_page(client: FlaskClient, fake_api: FakeApi) -
 
     assert client.get("/units/NOWHERE").status_code == 404
     assert client.get("/units/..%2F..%2Fapi").status_code == 404
+
+
+def test_the_certificates_page_explains_the_service_and_lists_the_citizens_certificates(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    fake_api.answer("GET", "/api/v1/certificates/purposes", 200, PURPOSES)
+    public = client.get("/certificates").get_data(as_text=True)
+    assert "Angajare" in public and 'href="/sign-in?next=/certificates/new"' in public
+
+    signed_in_and_verified(client, fake_api)
+    fake_api.answer("GET", "/api/v1/certificates", 200, {"items": [ISSUED]})
+    mine = client.get("/certificates").get_data(as_text=True)
+
+    assert f'href="/certificates/{CERTIFICATE_ID}"' in mine and "CJ-2026-0000123" in mine and "Valabil" in mine
+
+
+def test_the_counters_page_lists_every_unit_with_its_hours(client: FlaskClient, fake_api: FakeApi) -> None:
+    fake_api.answer("GET", "/api/v1/identity/counter-units", 200, UNITS)
+
+    page = client.get("/units").get_data(as_text=True)
+
+    assert 'href="/units/IPJ-CJ"' in page and "Str. Traian nr. 27" in page and "cartea de identitate" in page

@@ -78,17 +78,18 @@ class VerifyForm(PageForm):
 @blueprint.get("", endpoint="index")
 def index_page() -> ResponseReturnValue:
     mine = call_api("GET", "/api/v1/certificates").json()["items"] if is_signed_in() else None
+    catalogue = purposes()
     return render_template(
         "certificates/index.html",
-        purposes=purposes(),
+        purposes=catalogue,
         purpose_label=purpose_label,
         certificates=mine,
-        purpose_names=_purpose_names(),
+        purpose_names=_purpose_names(catalogue),
     )
 
 
-def _purpose_names() -> dict[str, str]:
-    return {p["code"]: purpose_label(p) for p in purposes()}
+def _purpose_names(catalogue: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    return {p["code"]: purpose_label(p) for p in (catalogue if catalogue is not None else purposes())}
 
 
 @blueprint.route("/new", methods=["GET", "POST"], endpoint="new")

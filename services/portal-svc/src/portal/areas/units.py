@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 from mai_webkit.api import ApiProblem, api
@@ -21,7 +21,6 @@ blueprint = Blueprint("units", __name__, url_prefix="/units")
 UNIT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: The directory changes rarely; one copy per process for a few minutes spares the API.
 CACHE_SECONDS = 300
-_cache: dict[str, tuple[float, Any]] = {}
 _cache_lock = threading.Lock()
 
 DAY_NAMES = {
@@ -41,14 +40,16 @@ DOCUMENT_NAMES = {
 
 
 def _cached(key: str, load: Any) -> Any:
+    """``load()``, kept per app for :data:`CACHE_SECONDS`."""
+    cache: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("portal_units_cache", {})
     now = time.monotonic()
     with _cache_lock:
-        hit = _cache.get(key)
+        hit = cache.get(key)
         if hit and now - hit[0] < CACHE_SECONDS:
             return hit[1]
     value = load()
     with _cache_lock:
-        _cache[key] = (now, value)
+        cache[key] = (now, value)
     return value
 
 
