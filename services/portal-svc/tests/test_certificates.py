@@ -235,10 +235,14 @@ def test_the_referral_page_shows_the_units_address_hours_and_what_to_bring(
     assert "Luni" in page and "08:30\u201312:30" in page and "pașaportul" in page
 
 
-def test_an_unknown_unit_is_a_404_page(client: FlaskClient, fake_api: FakeApi) -> None:
+def test_an_unknown_unit_answers_404_with_every_counter_listed(client: FlaskClient, fake_api: FakeApi) -> None:
     fake_api.answer("GET", "/api/v1/identity/counter-units/NOWHERE", 404, problem("not-found", 404))
+    fake_api.answer("GET", "/api/v1/identity/counter-units", 200, UNITS)
 
-    assert client.get("/units/NOWHERE").status_code == 404
+    unknown = client.get("/units/NOWHERE")
+
+    assert unknown.status_code == 404
+    assert "NOWHERE" in unknown.get_data(as_text=True) and 'href="/units/IPJ-CJ"' in unknown.get_data(as_text=True)
     assert client.get("/units/..%2F..%2Fapi").status_code == 404
 
 

@@ -81,7 +81,9 @@ def unit_page(code: str) -> ResponseReturnValue:
     try:
         unit = api().get(f"/api/v1/identity/counter-units/{code}").json()
     except ApiProblem as problem:
-        if problem.status == 404:
-            abort(404)
-        raise
+        if problem.status != 404:
+            raise
+        # A unit the directory does not know yet: every counter, so the reader still finds one.
+        units, documents = counter_units()
+        return render_template("units/list.html", units=units, documents=documents, unknown_code=code), 404
     return render_template("units/unit.html", unit=unit, documents=unit.get("accepted_documents", []))
