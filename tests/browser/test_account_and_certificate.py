@@ -121,6 +121,9 @@ def test_register_confirm_verify_apply_download_and_check_a_certificate(
     assert cnp not in page.content()
     check_in_both_languages(page, check_accessibility)
     screenshot(page, "account-profile")
+    page.goto("/account/details")
+    check_in_both_languages(page, check_accessibility)
+    page.goto("/account")
 
     # Verify with the sandbox bank card: the provider's own page, then back to the portal.
     assert portal_platform.eid_provider is not None
@@ -221,3 +224,27 @@ def test_the_public_account_and_unit_pages_pass_axe_in_both_languages(
     page.click("main button[type=submit]")
     assert page.locator(".error-summary a[href='#email']").is_visible()
     check_in_both_languages(page, check_accessibility)
+
+
+def test_without_javascript_the_server_checks_the_cnp_and_the_printed_code_is_typed(browser: Any, site: str) -> None:
+    context = browser.new_context(base_url=site, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/account/register")
+        page.fill("#last_name", "Popescu")
+        page.fill("#first_name", "Ana")
+        page.fill("#cnp", "1800101221145")  # the check digit is wrong
+        page.fill("#email", f"ana.{uuid.uuid4().hex[:10]}@example.ro")
+        page.fill("#password", PASSWORD)
+        page.fill("#password_again", PASSWORD)
+        page.click("main button[type=submit]")
+        assert page.locator(".error-summary a[href='#cnp']").inner_text().startswith("Ultima cifră a acestui CNP")
+        assert page.locator("#password").input_value() == ""
+
+        page.goto("/certificates/verify?number=CJ-2026-0000001")
+        assert page.input_value("#number") == "CJ-2026-0000001" and page.input_value("#verification_code") == ""
+        page.fill("#verification_code", "AAAA-BBBB-CCCC")
+        page.click("main button[type=submit]")
+        assert "Negăsit" in page.inner_text("main")  # (axe needs JavaScript: it runs on these pages above)
+    finally:
+        context.close()
