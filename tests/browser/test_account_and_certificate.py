@@ -1,5 +1,6 @@
 """A citizen's whole first visit in a real browser: register, confirm from the mail, sign in, verify
-with the (sandbox) bank card, get a signed certificate, and a stranger checks it from its QR code.
+with the (sandbox) bank card, get a signed certificate, reset the password from the mail, and a
+stranger checks the certificate from its QR code.
 
 Every page on the way is checked with axe-core, in Romanian and in English.
 """
@@ -22,6 +23,7 @@ from record.testing import make_cnp
 from stdnum.ro.cnp import get_birth_date as birth_date_of
 
 PASSWORD = "trei cuvinte fără legătură"
+NEW_PASSWORD = "alte patru cuvinte noi"
 MAIL_WAIT = 60
 
 
@@ -174,6 +176,29 @@ def test_register_confirm_verify_apply_download_and_check_a_certificate(
     page.goto("/certificates")
     assert number in page.inner_text("main")
     check_in_both_languages(page, check_accessibility)
+
+    # Forgotten password: the mail's link fills in the code; the new password signs in.
+    page.click(".account-nav button[type=submit]")
+    page.goto("/account/forgot-password")
+    page.fill("#email", email)
+    page.click("main button[type=submit]")
+    assert email in page.inner_text("main")
+    reset = re.search(r"(http\S+/account/reset-password\?\S+)", mail_to(mail, email, "/account/reset-password"))
+    assert reset
+    page.goto(reset.group(1))
+    page.wait_for_url(re.compile(r".*/account/reset-password$"))
+    assert page.input_value("#code") != ""
+    check_in_both_languages(page, check_accessibility)
+    page.fill("#email", email)
+    page.fill("#new_password", NEW_PASSWORD)
+    page.fill("#new_password_again", NEW_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", NEW_PASSWORD)
+    page.click("main button[type=submit]")
+    page.goto("/certificates")
+    assert number in page.inner_text("main")
 
     # A stranger opens the QR code in a fresh browser, enters the holder's CNP: valid.
     qr = qr_link_of(pdf, tmp_path)
