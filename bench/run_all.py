@@ -25,6 +25,7 @@ BENCHMARKS = [
     "booking_slots",
     "notify_throughput",
     "launch_day",
+    "portal_pages",
 ]
 TIME_LIMIT = 900
 

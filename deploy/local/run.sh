@@ -49,12 +49,12 @@ if [[ ! -s $DEV_ENV ]]; then
     echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
   } >"$DEV_ENV"
 fi
-if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
-  echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
-fi
 # A var/dev.env written before the portal existed lacks its key.
 grep -q '^SECRET_KEY=' "$DEV_ENV" ||
   echo "SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
+if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
+  echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
+fi
 chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090
@@ -89,8 +89,8 @@ cat <<MSG
   record-svc     http://127.0.0.1:8103     worker metrics :9103
   booking-svc    http://127.0.0.1:8104     worker metrics :9104
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
-  portal-svc     http://127.0.0.1:8106
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
+  portal-svc     http://127.0.0.1:8106
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

@@ -53,6 +53,9 @@ def test_a_petition_sent_from_the_form_is_mailed_and_its_link_opens_the_status(
     assert "Termen de răspuns" in page.locator(".summary-list").inner_text()
     check_accessibility(page)
     screenshot(page, "petition-confirmation")
+    set_language(page, "en")
+    assert "Answer due by" in page.locator(".summary-list").inner_text()
+    check_accessibility(page)
 
     # The mail arrives with the number, and its link leads to the status page.
     message = mail.wait_for(lambda m: email in str(m["To"]), timeout=60)
@@ -75,6 +78,9 @@ def test_a_petition_sent_from_the_form_is_mailed_and_its_link_opens_the_status(
     assert "Înregistrată" in reader.locator("#petition-status").inner_text()
     check_accessibility(reader)
     screenshot(reader, "petition-status-result")
+    set_language(reader, "en")
+    assert "Registered" in reader.locator("#petition-status").inner_text()
+    check_accessibility(reader)
 
 
 def test_a_wrong_e_mail_on_the_status_page_is_explained(page: Any) -> None:
@@ -117,6 +123,7 @@ def test_the_form_works_with_javascript_off(browser: Any, site: str, mail) -> No
         "/institutions/IGPR",
         "/faq",
         "/recommendations",
+        "/no-such-page",
     ],
 )
 def test_every_page_of_the_area_passes_axe_in_both_languages(page: Any, check_accessibility, path: str) -> None:
@@ -135,6 +142,7 @@ def test_an_empty_form_shows_every_problem_at_the_top_linked_to_its_field(page: 
 
     summary = page.locator(".error-summary")
     assert summary.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")  # the script's focus
     links = summary.locator("a")
     assert links.count() >= 6
     assert links.first.get_attribute("href") == "#institution-0"

@@ -138,6 +138,8 @@ def test_an_administrator_can_still_resend_a_suppressed_mail(
             select(Notification).join(DeliveryRow).where(DeliveryRow.status == "suppressed")
         ).one()
     with database.unit_of_work(source="notify-svc") as uow:
-        resent = request_resend(uow, withheld.id, requested_by="admin", message_id_domain="example.ro")
+        resent = request_resend(
+            uow, withheld.id, requested_by="admin", admin_units={"*"}, message_id_domain="example.ro"
+        )
         uow.commit()
         assert resent.latest_delivery.status == "created"

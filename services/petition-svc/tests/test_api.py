@@ -160,6 +160,28 @@ def test_signed_in_citizen_is_referred_to_by_account_id(client, outbox, token_is
     assert data_of(outbox()[0][1])["citizen_id"] == citizen
 
 
+def test_a_signed_in_citizen_lists_their_own_petitions_and_only_theirs(client, token_issuer: TokenIssuer) -> None:
+    mine = {"Authorization": f"Bearer {token_issuer.citizen('4b0c1a5e-3f1d-4d7e-9a7a-0f6b9c3d2e11')}"}
+    someone_else = {"Authorization": f"Bearer {token_issuer.citizen('9d2f4c1b-0000-4000-8000-000000000001')}"}
+    first = client.post(SUBMIT, json=petition_body(), headers=mine).get_json()["registration_number"]
+    second = client.post(SUBMIT, json=petition_body(subject="Alt semafor"), headers=mine).get_json()
+    client.post(SUBMIT, json=petition_body(subject="Al altcuiva"), headers=someone_else)
+    submit(client)  # sent without signing in: nobody's own
+
+    listed = client.get(f"{SUBMIT}/mine", headers=mine)
+
+    assert listed.status_code == 200
+    items = listed.get_json()["items"]
+    assert [item["registration_number"] for item in items] == [second["registration_number"], first]
+    assert items[0]["status"] == "registered" and "petitioner" not in items[0]
+
+
+def test_own_petitions_need_a_citizens_token(client, token_issuer: TokenIssuer) -> None:
+    assert client.get(f"{SUBMIT}/mine").status_code == 401
+    clerk = {"Authorization": f"Bearer {token_issuer.staff('petition_clerk', 'IGPR')}"}
+    assert client.get(f"{SUBMIT}/mine", headers=clerk).status_code == 403
+
+
 # --- status -------------------------------------------------------------------------------------
 
 
@@ -349,6 +371,66 @@ def test_deadline_extended_once_with_reason(client, clerk) -> None:
         headers=clerk(),
     )
     assert too_long.status_code == 422 and "days" in too_long.get_json()["errors"]
+
+
+def test_a_forward_after_the_five_days_is_flagged_and_kept_in_the_overdue_queue(client, app, clerk, outbox) -> None:
+    from datetime import date
+
+    from petition.tables import Petition
+    from sqlalchemy import update
+
+    late = submit(client, institution="MAI", field="public-order")["registration_number"]
+    in_time = submit(client, institution="MAI", field="public-order", subject="La timp")["registration_number"]
+    with app.extensions["petition"].database.session() as session:
+        session.execute(
+            update(Petition).where(Petition.registration_number == late).values(forward_due_on=date(2020, 1, 6))
+        )
+        session.commit()
+    for number in (late, in_time):
+        forwarded = client.post(f"{SUBMIT}/{number}/forwarding", json={"to_institution": "IGPR"}, headers=clerk("MAI"))
+        assert forwarded.status_code == 200
+    flags = {number: client.get(f"{SUBMIT}/{number}", headers=clerk()).get_json() for number in (late, in_time)}
+    assert (flags[late]["forwarded_late"], flags[late]["overdue"]) == (True, True)
+    assert (flags[in_time]["forwarded_late"], flags[in_time]["overdue"]) == (False, False)
+    overdue = client.get(f"{SUBMIT}/overdue", headers=clerk()).get_json()
+    assert [item["registration_number"] for item in overdue["items"]] == [late]
+    within = [data_of(p)["forwarded_within_deadline"] for t, p in outbox() if t == "ro.mai.petition.forwarded.v1"]
+    assert within == [False, True]
+    # Answered, it leaves the overdue queue; the flag stays on the file.
+    client.post(f"{SUBMIT}/{late}/answer", json={"text": "Rezolvat."}, headers=clerk())
+    assert client.get(f"{SUBMIT}/overdue", headers=clerk()).get_json()["total"] == 0
+    assert client.get(f"{SUBMIT}/{late}", headers=clerk()).get_json()["forwarded_late"] is True
+
+
+def test_extending_the_deadline_tells_the_petitioner_the_new_date_and_the_reason(client, clerk, outbox) -> None:
+    import mai_contracts
+
+    registered = submit(client)
+    number = registered["registration_number"]
+    extended = client.post(
+        f"{SUBMIT}/{number}/deadline-extension", json={"days": 10, "reason": "Verificări pe teren"}, headers=clerk()
+    ).get_json()
+    client.post(f"{SUBMIT}/{number}/deadline-extension", json={"days": 1, "reason": "Încă o dată"}, headers=clerk())
+    events = [data_of(p) for t, p in outbox() if t == "ro.mai.petition.deadline_extended.v1"]
+    assert len(events) == 1  # the refused second extension published nothing
+    [data] = events
+    mai_contracts.validate("ro.mai.petition.deadline_extended.v1", data)
+    assert data["registration_number"] == number
+    assert data["previous_answer_due_on"] == registered["answer_due_on"]
+    assert data["answer_due_on"] == extended["answer_due_on"] > registered["answer_due_on"]
+    assert (data["extension_days"], data["reason"]) == (10, "Verificări pe teren")
+    assert data["recipient"] == {"email": "ana.popescu@example.ro", "name": "Ana Popescu", "language": "ro"}
+
+
+def test_an_extension_without_a_reason_is_refused_and_changes_nothing(client, clerk, outbox) -> None:
+    registered = submit(client)
+    number = registered["registration_number"]
+    before = len(outbox())
+    refused = client.post(f"{SUBMIT}/{number}/deadline-extension", json={"days": 10}, headers=clerk())
+    assert refused.status_code == 422 and "reason" in refused.get_json()["errors"]
+    assert len(outbox()) == before
+    detail = client.get(f"{SUBMIT}/{number}", headers=clerk()).get_json()
+    assert (detail["answer_due_on"], detail["deadline_extended"]) == (registered["answer_due_on"], False)
 
 
 def test_overdue_list_and_metric_show_petitions_past_their_deadline(client, app, clerk) -> None:

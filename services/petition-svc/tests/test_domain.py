@@ -187,3 +187,50 @@ def test_a_renamed_executable_is_not_an_attachment() -> None:
     with pytest.raises(domain.AttachmentRefused) as refused:
         domain.sniff_attachment_type(b"MZ\x90\x00 pretending to be scan.pdf")
     assert refused.value.status == 415
+
+
+# --- late forwards and reminders ----------------------------------------------------------------
+
+
+def test_a_forward_on_its_last_day_in_romania_is_in_time_and_the_next_day_is_late() -> None:
+    due = date(2026, 3, 19)
+    # 23:30 in Bucharest on the last day (21:30 UTC) is still that day.
+    assert not domain.forwarded_late(datetime(2026, 3, 19, 21, 30, tzinfo=UTC), due)
+    assert domain.forwarded_late(datetime(2026, 3, 19, 22, 30, tzinfo=UTC), due)
+
+
+def test_an_open_petition_forwarded_late_is_overdue_even_before_its_answer_deadline() -> None:
+    today, due = date(2026, 4, 1), date(2026, 4, 20)
+    assert domain.is_overdue(Status.IN_PROGRESS, due, today, forwarded_late=True)
+    assert not domain.is_overdue(Status.IN_PROGRESS, due, today, forwarded_late=False)
+    assert not domain.is_overdue(Status.ANSWERED, due, today, forwarded_late=True)
+
+
+def test_reminder_day_counts_working_days_back_over_a_weekend() -> None:
+    assert domain.reminder_day(date(2026, 11, 20), 3) == date(2026, 11, 17)  # Friday -> Tuesday
+    assert domain.reminder_day(date(2026, 11, 23), 3) == date(2026, 11, 18)  # Monday -> Wednesday
+
+
+def test_reminder_day_skips_public_holidays() -> None:
+    # 30 November (Saint Andrew) and 1 December (National Day) are not working days.
+    assert domain.reminder_day(date(2026, 12, 3), 3) == date(2026, 11, 26)
+
+
+def test_a_reminder_is_due_from_its_day_up_to_the_deadline_and_not_a_day_earlier() -> None:
+    due = date(2026, 11, 20)
+    assert not domain.reminder_is_due(date(2026, 11, 16), due, 3)
+    assert domain.reminder_is_due(date(2026, 11, 17), due, 3)
+    assert domain.reminder_is_due(date(2026, 11, 20), due, 3)
+    assert not domain.reminder_is_due(date(2026, 11, 21), due, 3)
+
+
+def test_the_latest_deadline_to_remind_is_the_last_whose_reminder_day_has_come() -> None:
+    # On Tuesday 17 November the reminders of deadlines up to Friday 20 are due; Monday 23's on Wednesday.
+    assert domain.latest_deadline_to_remind(date(2026, 11, 17), 3) == date(2026, 11, 20)
+    assert domain.reminder_day(date(2026, 11, 23), 3) > date(2026, 11, 17)
+
+
+def test_working_days_left_count_the_deadline_and_not_today() -> None:
+    assert domain.working_days_left(date(2026, 11, 17), date(2026, 11, 20)) == 3
+    assert domain.working_days_left(date(2026, 11, 26), date(2026, 12, 3)) == 3
+    assert domain.working_days_left(date(2026, 11, 20), date(2026, 11, 20)) == 0

@@ -190,3 +190,41 @@ def test_the_secret_key_is_required(monkeypatch) -> None:  # type: ignore[no-unt
         Settings.from_env()
     monkeypatch.setenv("SECRET_KEY", SECRET)
     assert Settings.from_env().session_cookie_secure is True
+
+
+def test_behind_the_gateway_an_https_form_from_the_public_host_is_accepted(
+    tmp_path, migrated_template, fake_api: FakeApi
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from portal import create_app
+    from portal.config import Settings
+
+    shutil.copy(migrated_template, tmp_path / "behind.db")
+    app = create_app(
+        Settings(
+            environment="test",
+            database_url=f"sqlite:///{tmp_path / 'behind.db'}",
+            api_base_url=fake_api.url,
+            secret_key=SECRET,
+            log_json=False,
+            trusted_proxy_hops=1,
+        )
+    )
+    fake_api.answer("POST", "/api/v1/auth/login", 200, tokens())
+    client = app.test_client()
+    gateway = {"X-Forwarded-For": "203.0.113.5", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "e-services.example"}
+    form = client.get("/sign-in", headers=gateway, base_url="http://10.0.0.9:8106")
+
+    signed_in = client.post(
+        "/sign-in",
+        data={"csrf_token": csrf_token_of(form.get_data(as_text=True)), "email": "ana@example.ro", "password": "x"},
+        headers={**gateway, "Referer": "https://e-services.example/sign-in"},
+        base_url="http://10.0.0.9:8106",
+    )
+
+    assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
+    assert fake_api.sent("POST", "/api/v1/auth/login")[0].headers["X-Forwarded-For"] == "203.0.113.5"
+    assert "Secure" in signed_in.headers["Set-Cookie"]
+    app.extensions["mai_database"].dispose()
+    app.extensions["mai_webkit"].api.close()

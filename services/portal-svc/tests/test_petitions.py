@@ -233,3 +233,27 @@ def test_a_petition_without_files_goes_to_the_api_as_json(client: FlaskClient, f
     [request] = fake_api.sent("POST", "/api/v1/petitions")
     assert request.headers["Content-Type"] == "application/json"
     assert request.json()["subject"] == "Noise at night"
+
+
+def test_a_signed_in_citizen_sees_their_own_petitions(client: FlaskClient, fake_api: FakeApi) -> None:
+    from .conftest import tokens
+
+    fake_api.answer("POST", "/api/v1/auth/login", 200, tokens())
+    fake_api.answer("GET", "/api/v1/petitions/mine", 200, {"items": [STATUS]})
+    page = client.get("/sign-in").get_data(as_text=True)
+    client.post(
+        "/sign-in", data={"csrf_token": csrf_token_of(page), "email": "ana@example.ro", "password": "correct horse"}
+    )
+
+    html = client.get("/petitions/mine").get_data(as_text=True)
+
+    assert "IGPR-2026-000007" in html
+    assert "Soluționată" in html
+    assert fake_api.sent("GET", "/api/v1/petitions/mine")[0].headers["Authorization"] == "Bearer access-token-1"
+
+
+def test_own_petitions_ask_to_sign_in_first(client: FlaskClient) -> None:
+    answer = client.get("/petitions/mine")
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/sign-in?next=/petitions/mine"

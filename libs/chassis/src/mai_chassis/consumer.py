@@ -107,10 +107,12 @@ class EventConsumer:
         self._sleep = sleep
         self._consumer: Any = None
         self._dlq_producer: Any = None
-        self._last_lag_report = 0.0
+        #: monotonic() of the last lag report and offset commit; None until the first one, since
+        #: monotonic()'s origin is arbitrary (on Linux the boot: it may be under an interval).
+        self._last_lag_report: float | None = None
         #: Offsets applied but not yet committed (partition -> last applied offset).
         self._pending: dict[Any, int] = {}
-        self._last_commit = 0.0
+        self._last_commit: float | None = None
         self._stop: threading.Event | None = None
 
     # -- processing one message (no Kafka here: unit-testable) ---------------------------------
@@ -261,7 +263,9 @@ class EventConsumer:
         """Commit the offsets after the last applied message of each partition, if due (or forced)."""
         from kafka.structs import OffsetAndMetadata
 
-        if not self._pending or (not force and time.monotonic() - self._last_commit < self.commit_interval):
+        if not self._pending:
+            return
+        if not force and self._last_commit is not None and time.monotonic() - self._last_commit < self.commit_interval:
             return
         # A partition a rebalance gave to another member is left to it: it re-delivers those
         # messages, which its processed-events check skips.
@@ -274,7 +278,7 @@ class EventConsumer:
 
     def _report_lag(self) -> None:
         now = time.monotonic()
-        if now - self._last_lag_report < 10:
+        if self._last_lag_report is not None and now - self._last_lag_report < 10:
             return
         self._last_lag_report = now
         assignment = self._consumer.assignment()

@@ -165,7 +165,10 @@ def _detail_view(petition: Petition) -> dict[str, Any]:
         "assignee": petition.assignee,
         "forward_due_on": petition.forward_due_on,
         "extension_reason": petition.extension_reason,
-        "overdue": domain.is_overdue(Status(petition.status), petition.answer_due_on, today),
+        "forwarded_late": petition.forwarded_late,
+        "overdue": domain.is_overdue(
+            Status(petition.status), petition.answer_due_on, today, forwarded_late=petition.forwarded_late
+        ),
     }
 
 
@@ -403,6 +406,19 @@ def look_up_status() -> Response:
     with _context().database.session() as session:
         petition = handlers.find_for_petitioner(session, query["registration_number"], query["email"])
         return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
+
+
+@blueprint.get("/api/v1/petitions/mine")
+@require_auth()
+def own_petitions() -> Response:
+    """The signed-in citizen's petitions (those sent while signed in), newest first, with their status."""
+    principal = current_principal()
+    assert principal is not None
+    if principal.kind != "citizen":
+        raise Problem(403, "Only a citizen has petitions of their own.", kind="forbidden")
+    with _context().database.session() as session:
+        rows = handlers.petitions_of_citizen(session, principal.subject)
+        return jsonify({"items": PetitionStatusSchema(many=True).dump([_status_view(row) for row in rows])})
 
 
 # --- staff --------------------------------------------------------------------------------------

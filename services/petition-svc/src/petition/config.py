@@ -40,6 +40,8 @@ class Settings(ServiceSettings):
     submission_challenge_after: int = 3
     submission_challenge_key: str = ""
     proof_of_work_bits: int = 20
+    #: The assigned clerk is reminded of an answer deadline this many working days before it.
+    deadline_reminder_working_days: int = 3
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -62,6 +64,9 @@ class Settings(ServiceSettings):
             "submission_challenge": challenge,
             "submission_challenge_after": env.int("SUBMISSION_CHALLENGE_AFTER", 3, validate=Range(min=0)),
             "proof_of_work_bits": env.int("PROOF_OF_WORK_BITS", 20, validate=Range(min=1, max=32)),
+            "deadline_reminder_working_days": env.int(
+                "DEADLINE_REMINDER_WORKING_DAYS", 3, validate=Range(min=0, max=20)
+            ),
         }
         if challenge != "off":
             values["submission_challenge_key"] = env.str("SUBMISSION_CHALLENGE_KEY", validate=Length(min=32))

@@ -11,7 +11,10 @@ No I/O here. Deadlines follow OG 27/2002 and the calendar rules below:
 - Answer: 30 days (art. 8); forwarding to the competent institution: 5 days (art. 6(2));
   the answer deadline can be extended once, by at most 15 days, with a reason (art. 9).
   A forwarded petition keeps its registration number; the competent institution's 30 days run
-  from the day it received it.
+  from the day it received it. A forward after its 5 days is flagged late on the file for good,
+  and keeps the open petition in the overdue queue.
+- The assigned clerk is reminded of the answer deadline a set number of working days before it
+  (working days: neither weekends nor public holidays).
 """
 
 from __future__ import annotations
@@ -42,11 +45,17 @@ __all__ = [
     "content_fingerprint",
     "extended_due_on",
     "forward_due_on",
+    "forwarded_late",
     "is_working_day",
+    "latest_deadline_to_remind",
     "local_date",
     "next_working_day",
     "public_holidays",
+    "reminder_day",
+    "reminder_is_due",
     "sniff_attachment_type",
+    "working_days_before",
+    "working_days_left",
 ]
 
 ROMANIA = ZoneInfo("Europe/Bucharest")
@@ -223,8 +232,55 @@ def require_can_join(main: JoinCandidate, others: Iterable[JoinCandidate]) -> No
         require_open(other.status, "joined")
 
 
-def is_overdue(status: Status, due_on: date, today: date) -> bool:
-    return status.is_open and today > due_on
+def is_overdue(status: Status, due_on: date, today: date, *, forwarded_late: bool = False) -> bool:
+    """Open and past its answer deadline, or open after a forward later than the law allows."""
+    return status.is_open and (today > due_on or forwarded_late)
+
+
+def forwarded_late(forwarded_at: datetime, forward_due_on: date) -> bool:
+    """Whether a forward on ``forwarded_at`` came after the forwarding deadline (its day in Romania)."""
+    return local_date(forwarded_at) > forward_due_on
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+
+def working_days_before(day: date, count: int) -> date:
+    """The working day ``count`` working days before ``day`` (``day`` itself when ``count`` is 0)."""
+    if count < 0:
+        raise ValueError("count must not be negative")
+    while count:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            count -= 1
+    return day
+
+
+def reminder_day(due_on: date, working_days: int) -> date:
+    """The first day a clerk is reminded of the answer deadline ``due_on``."""
+    return working_days_before(due_on, working_days)
+
+
+def reminder_is_due(today: date, due_on: date, working_days: int) -> bool:
+    """From the reminder day up to the deadline itself (a petition past it is in the overdue queue)."""
+    return reminder_day(due_on, working_days) <= today <= due_on
+
+
+def latest_deadline_to_remind(today: date, working_days: int) -> date:
+    """The last answer deadline whose reminder day is ``today`` or earlier."""
+    day = today
+    while reminder_day(day + timedelta(days=1), working_days) <= today:
+        day += timedelta(days=1)
+    return day
+
+
+def working_days_left(today: date, due_on: date) -> int:
+    """Working days after ``today`` up to and including ``due_on``."""
+    count, day = 0, today
+    while day < due_on:
+        day += timedelta(days=1)
+        count += is_working_day(day)
+    return count
 
 
 def within_deadline(answered_at: datetime, due_on: date) -> bool:

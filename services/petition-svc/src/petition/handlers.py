@@ -35,12 +35,15 @@ __all__ = [
     "join",
     "queue",
     "register_petition",
+    "remind_deadlines",
 ]
 
 SUBMITTED = "ro.mai.petition.submitted.v1"
 FORWARDED = "ro.mai.petition.forwarded.v1"
 ANSWERED = "ro.mai.petition.answered.v1"
 CLOSED = "ro.mai.petition.closed.v1"
+DEADLINE_EXTENDED = "ro.mai.petition.deadline_extended.v1"
+DEADLINE_REMINDER_ISSUED = "ro.mai.petition.deadline_reminder_issued.v1"
 
 
 class PetitionNotFound(Exception):
@@ -194,6 +197,21 @@ def find_by_number(session: Session, registration_number: str, *, for_update: bo
     return petition
 
 
+#: A citizen's own petitions are listed newest first, at most this many.
+MAX_OWN_PETITIONS = 100
+
+
+def petitions_of_citizen(session: Session, citizen_id: str) -> list[Petition]:
+    """The petitions a signed-in citizen sent (those sent while signed in carry their account id)."""
+    statement = (
+        select(Petition)
+        .where(Petition.citizen_id == citizen_id)
+        .order_by(Petition.registered_at.desc(), Petition.registration_number.desc())
+        .limit(MAX_OWN_PETITIONS)
+    )
+    return list(session.scalars(statement))
+
+
 def find_for_petitioner(session: Session, registration_number: str, email: str) -> Petition:
     """The petition, only when ``email`` is the petitioner's; otherwise exactly as if it did not exist."""
     petition = session.scalar(
@@ -227,7 +245,7 @@ def _queue_query(criteria: QueueFilter, today: date) -> Select[Any]:
         statement = statement.where(Petition.assignee == criteria.assignee)
     if criteria.overdue is not None:
         is_open = Petition.status.in_([Status.REGISTERED.value, Status.IN_PROGRESS.value])
-        late = is_open & (Petition.answer_due_on < today)
+        late = is_open & ((Petition.answer_due_on < today) | Petition.forwarded_late)
         statement = statement.where(late if criteria.overdue else ~late)
     return statement
 
@@ -279,6 +297,7 @@ def forward(
     forwarded_at = at or domain.now()
     petition.forwarded_from, petition.institution = petition.institution, to_institution
     petition.forwarded_at = forwarded_at
+    petition.forwarded_late = petition.forwarded_late or domain.forwarded_late(forwarded_at, petition.forward_due_on)
     petition.status, petition.assignee, petition.assigned_at = Status.REGISTERED.value, None, None
     petition.answer_due_on = domain.answer_due_on(forwarded_at)
     petition.deadline_extended, petition.extension_reason = False, None
@@ -294,7 +313,7 @@ def forward(
             "kind": petition.kind,
             "registered_at": _instant(petition.registered_at),
             "forwarded_at": _instant(forwarded_at),
-            "forwarded_within_deadline": domain.local_date(forwarded_at) <= petition.forward_due_on,
+            "forwarded_within_deadline": not domain.forwarded_late(forwarded_at, petition.forward_due_on),
             "answer_due_on": petition.answer_due_on.isoformat(),
             "recipient": _recipient(petition),
         },
@@ -371,13 +390,73 @@ def close(
     return petition
 
 
-def extend_deadline(uow: UnitOfWork, petition: Petition, *, days: int, reason: str) -> Petition:
+def extend_deadline(
+    uow: UnitOfWork, petition: Petition, *, days: int, reason: str, at: datetime | None = None
+) -> Petition:
+    """Extend the answer deadline once, with a reason; the petitioner is told the new date and why."""
     domain.require_open(Status(petition.status), "extended")
-    petition.answer_due_on = domain.extended_due_on(
-        petition.answer_due_on, days, already_extended=petition.deadline_extended
-    )
+    previous = petition.answer_due_on
+    petition.answer_due_on = domain.extended_due_on(previous, days, already_extended=petition.deadline_extended)
     petition.deadline_extended, petition.extension_reason = True, reason
+    uow.publish(
+        DEADLINE_EXTENDED,
+        subject=petition.id,
+        data={
+            **_facts(petition),
+            "previous_answer_due_on": previous.isoformat(),
+            "answer_due_on": petition.answer_due_on.isoformat(),
+            "extension_days": days,
+            "reason": reason,
+            "extended_at": _instant(at or domain.now()),
+            "recipient": _recipient(petition),
+        },
+    )
     return petition
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+
+def remind_deadlines(
+    uow: UnitOfWork, *, working_days: int, at: datetime | None = None, batch_size: int = 200
+) -> list[Petition]:
+    """Remind the assigned clerks of one batch of answer deadlines ``working_days`` working days away.
+
+    One reminder per petition and deadline: the deadline reminded of is kept on the petition, so a
+    second run finds nothing new, and an extension or a forward (a new deadline) brings a new one.
+    Rows another run has locked are skipped, so several runs at once never remind twice.
+    """
+    reminded_at = at or domain.now()
+    today = domain.local_date(reminded_at)
+    statement = (
+        select(Petition)
+        .where(
+            Petition.status.in_([Status.REGISTERED.value, Status.IN_PROGRESS.value]),
+            Petition.assignee.is_not(None),
+            Petition.answer_due_on >= today,
+            Petition.answer_due_on <= domain.latest_deadline_to_remind(today, working_days),
+            Petition.reminded_for_due_on.is_(None) | (Petition.reminded_for_due_on != Petition.answer_due_on),
+        )
+        .order_by(Petition.answer_due_on, Petition.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    petitions = list(uow.session.scalars(statement).all())
+    for petition in petitions:
+        petition.reminded_for_due_on = petition.answer_due_on
+        uow.publish(
+            DEADLINE_REMINDER_ISSUED,
+            subject=petition.id,
+            data={
+                **_facts(petition),
+                "answer_due_on": petition.answer_due_on.isoformat(),
+                "deadline_extended": petition.deadline_extended,
+                "working_days_left": domain.working_days_left(today, petition.answer_due_on),
+                "assignee": petition.assignee,
+                "reminded_at": _instant(reminded_at),
+            },
+        )
+    return petitions
 
 
 # --- event data ---------------------------------------------------------------------------------

@@ -261,11 +261,26 @@ def openapi_spec() -> dict[str, Any]:
         },
     )
     spec.path(
+        path="/api/v1/petitions/mine",
+        operations={
+            "get": {
+                "tags": ["petitions"],
+                "summary": "The signed-in citizen's own petitions, newest first (those sent while signed in)",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _items("PetitionStatus"),
+                    "401": _problem("No valid access token."),
+                    "403": _problem("The token is not a citizen's."),
+                },
+            }
+        },
+    )
+    spec.path(
         path="/api/v1/petitions/overdue",
         operations={
             "get": {
                 "tags": ["staff"],
-                "summary": "Open petitions past their answer deadline",
+                "summary": "Open petitions past their answer deadline, or forwarded after the 5 days",
                 "security": STAFF,
                 "parameters": [{"name": "institution", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": _json("QueuePage"), "422": INVALID, **STAFF_ERRORS},
@@ -338,6 +353,9 @@ def openapi_spec() -> dict[str, Any]:
     )
     spec.path(
         path="/api/v1/petitions/{number}/deadline-extension",
-        operations=_staff_action("Extend the answer deadline once, by at most 15 days", "DeadlineExtension"),
+        operations=_staff_action(
+            "Extend the answer deadline once, by at most 15 days, with a reason (the petitioner is mailed both)",
+            "DeadlineExtension",
+        ),
     )
     return spec.to_dict()

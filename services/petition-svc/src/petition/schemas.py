@@ -194,7 +194,10 @@ class PetitionDetailSchema(PetitionStatusSchema):
     assignee = fields.String(allow_none=True)
     forward_due_on = fields.Date()
     extension_reason = fields.String(allow_none=True)
-    overdue = fields.Boolean()
+    forwarded_late = fields.Boolean(
+        metadata={"description": "Forwarded to this institution after the 5 days the law allows."}
+    )
+    overdue = fields.Boolean(metadata={"description": "Open, and past its answer deadline or forwarded late."})
 
 
 class QueuePageSchema(Schema):

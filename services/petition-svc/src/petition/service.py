@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from pathlib import Path
 
-from mai_chassis import ServiceDefinition, service_main
+import click
+from mai_chassis import Database, ServiceDefinition, service_main
 
 from . import create_app
 from .config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def remind_all_deadlines(
+    database: Database, *, service: str, working_days: int, at: datetime | None = None, batch_size: int = 200
+) -> int:
+    """Issue every reminder due now, batch after batch (one transaction each); how many were issued."""
+    from .handlers import remind_deadlines
+
+    issued = 0
+    while True:
+        with database.unit_of_work(source=service) as uow:
+            batch = remind_deadlines(uow, working_days=working_days, at=at, batch_size=batch_size)
+            uow.commit()
+        issued += len(batch)
+        if not batch:
+            return issued
+
+
+@click.command("remind-deadlines", help="Remind assigned clerks of answer deadlines a few working days away.")
+def remind_deadlines_command() -> None:
+    from mai_chassis.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        issued = remind_all_deadlines(
+            database, service=settings.service_name, working_days=settings.deadline_reminder_working_days
+        )
+    finally:
+        database.dispose()
+    logger.info("deadline reminders issued: %d", issued)
+    click.echo(f"petition-svc: {issued} deadline reminders issued")
+
 
 definition = ServiceDefinition(
     name="petition-svc",
     settings_class=Settings,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
+    commands=[remind_deadlines_command],
 )
 
 main = service_main("petition.service:definition")

@@ -58,6 +58,10 @@ class Petition(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     forwarded_from: Mapped[str | None] = mapped_column(String(16))
     forwarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Forwarded after the 5 days the law allows (OG 27/2002 art. 6(2)); kept on the file for good.
+    forwarded_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql("false"))
+    #: The answer deadline the assigned clerk was last reminded of (a new deadline, a new reminder).
+    reminded_for_due_on: Mapped[date | None] = mapped_column(Date)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_by: Mapped[str | None] = mapped_column(String(200))
@@ -76,6 +80,7 @@ class Petition(Base):
     __table_args__ = (
         Index("ix_petitions_queue", "institution", "status", "answer_due_on"),
         Index("ix_petitions_fingerprint", "content_fingerprint"),
+        Index("ix_petitions_citizen_id", "citizen_id"),
         Index(
             "ix_petitions_open_due", "answer_due_on", postgresql_where=sql("status IN ('registered', 'in_progress')")
         ),

@@ -30,6 +30,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=None)
+    if settings.trusted_proxy_hops:
+        # Behind the gateway the public host name comes in X-Forwarded-Host: redirects and the CSRF
+        # check of an HTTPS form's Referer must use it, not the portal's internal address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_host=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     init_webkit(
         app,
         WebkitOptions(

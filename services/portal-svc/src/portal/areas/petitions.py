@@ -17,7 +17,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, api
-from mai_webkit.auth import call_api, is_signed_in
+from mai_webkit.auth import call_api, is_signed_in, login_required
 from mai_webkit.forms import PageForm, show_problem
 from mai_webkit.i18n import current_language, localised
 from werkzeug.datastructures import FileStorage
@@ -165,6 +165,16 @@ class StatusForm(PageForm):
 @blueprint.get("/petitions", endpoint="index")
 def petitions_home() -> ResponseReturnValue:
     return render_template("petitions/index.html")
+
+
+@blueprint.get("/petitions/mine", endpoint="mine")
+@login_required
+def own_petitions() -> ResponseReturnValue:
+    """The signed-in citizen's petitions: those sent while signed in."""
+    items = call_api("GET", "/api/v1/petitions/mine").json()["items"]
+    return render_template(
+        "petitions/mine.html", petitions=items, status_labels=STATUS_LABELS, status_colours=STATUS_COLOURS
+    )
 
 
 def _search() -> tuple[str, str]:
