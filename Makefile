@@ -9,7 +9,7 @@ PACKAGES := contracts $(wildcard libs/*) $(wildcard services/*-svc) gateway anal
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test test-unit test-integration lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
+.PHONY: help venv run test test-unit test-integration test-images images lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ test: venv ## Unit and integration tests against a real Kafka broker, PostgreSQL
 	if [ -z "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then export MAI_ALLOW_BROKER_RESTART=1; fi; \
 	if [ -z "$${DATABASE_URL:-}" ]; then export MAI_ALLOW_DATABASE_RESTART=1; fi; \
 	deploy/local/with-infra.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+images: ## Build every service's image with podman (deploy/images/services.conf; BASE_IMAGE, IMAGE_TAG)
+	deploy/images/build.sh
+
+test-images: venv images ## Run the images as the dev manifests do against Kafka and PostgreSQL: probes, metrics, events
+	deploy/local/with-infra.sh $(BIN)/pytest deploy/images/tests $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no broker, no database)
 	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)

@@ -80,6 +80,14 @@ for service in petition identity record booking notify portal; do
   fi
 done
 
+# 5. Appointment slots: every office's calendar generated SLOT_WEEKS ahead now, then hourly (Procfile).
+export SLOT_WEEKS=${SLOT_WEEKS:-8}
+if [[ -x $BIN/booking-svc ]]; then
+  slots=$(DATABASE_URL=$PG_BASE/booking "$BIN/booking-svc" generate-slots --weeks "$SLOT_WEEKS" 2>"$VAR/run/slots.log") ||
+    { cat "$VAR/run/slots.log" >&2; exit 1; }
+  say "$slots"
+fi
+
 cat <<MSG
 
   portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
@@ -99,5 +107,5 @@ cat <<MSG
 
 MSG
 
-# 5. Every process under one process manager.
+# 6. Every process under one process manager.
 "$BIN/honcho" start -f "$HERE/Procfile" -d "$ROOT"

@@ -101,7 +101,8 @@ def _containers(objects: list[dict[str, Any]]):
         if spec is None or _service(obj) not in PACKAGES:
             continue
         for container in spec.get("initContainers", []) + spec["containers"]:
-            if container["image"].split(":")[0] == f"mai/{_service(obj)}":
+            # mai/<service>:<tag> (dev), <registry>/mai/<service>@sha256:<digest> (prod)
+            if re.split(r"[@:]", container["image"])[0].endswith(f"mai/{_service(obj)}"):
                 yield obj, container
 
 
@@ -373,6 +374,25 @@ def test_the_notifications_purge_runs_daily_and_alone(rendered):
         minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
         assert (day, month, weekday) == ("*", "*", "*") and minute.isdigit() and hour.isdigit()
         assert pod_template(cron)["spec"]["containers"][0]["args"][0] == "purge-notifications"
+
+
+def test_the_appointment_slots_are_kept_generated_hourly_and_alone(rendered):
+    for overlay in OVERLAYS:
+        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "booking-svc"]
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
+        assert minute.isdigit() and (hour, day, month, weekday) == ("*", "*", "*", "*")
+        args = pod_template(cron)["spec"]["containers"][0]["args"]
+        assert args[0] == "generate-slots" and any(arg.startswith("--weeks=") for arg in args)
+
+
+def test_the_signing_keys_rotate_monthly_and_alone(rendered):
+    for overlay in OVERLAYS:
+        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "identity-svc"]
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+        minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
+        assert minute.isdigit() and hour.isdigit() and day.isdigit() and (month, weekday) == ("*", "*")
+        assert pod_template(cron)["spec"]["containers"][0]["args"] == ["rotate-keys"]
 
 
 def test_the_checker_refuses_what_the_services_refuse():

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -70,31 +70,69 @@ def service_main(definition_path: str) -> Callable[[], None]:
     """The console-script entry point of a service (``main = service_main("petition.service:definition")``)."""
 
     def main() -> None:
-        if len(sys.argv) > 1 and sys.argv[1] == "web":
-            _ensure_multiprocess_metrics()
+        _prepare_metrics_directory(web=len(sys.argv) > 1 and sys.argv[1] == "web")
         definition = _load(definition_path)
         _build_cli(definition)(prog_name=definition.name)
 
     return main
 
 
-def _ensure_multiprocess_metrics() -> None:
-    """Prometheus' multi-process mode must be on before prometheus_client is first imported.
+def _prepare_metrics_directory(*, web: bool) -> None:
+    """Make ``PROMETHEUS_MULTIPROC_DIR`` usable before the first metric is written, for every command.
 
-    The service's modules import it, so when the variable is missing the process re-executes
-    itself with it set (Kubernetes sets it in the pod spec and skips this).
+    prometheus_client chooses its multi-process mode when it is imported (the service's modules
+    import it before this runs) and then writes one file per process into that directory at the
+    first metric update. So:
+
+    - a named directory that does not exist yet is created (images name ``/tmp/prometheus``,
+      an empty ``/tmp`` volume in a pod); one that cannot be created or written is a clear
+      startup error, not a crash at the first event;
+    - ``web`` (gunicorn's processes share the directory) removes the counts of a previous run on
+      its first start; other commands are one process and remove only the files of a dead
+      process that had their process id (a restarted container's PID 1), never another live
+      process's files;
+    - without the variable, ``web`` re-executes itself with a directory of its own; an empty
+      value would make prometheus_client write into the working directory, so it is dropped and
+      the process re-executes itself without it.
     """
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        if not os.environ.get("MAI_METRICS_DIR_READY"):
-            for stale in Path(directory).glob("*.db"):  # counters of a previous run
-                stale.unlink()
-            os.environ["MAI_METRICS_DIR_READY"] = "1"
+    if directory is not None and not directory.strip():
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        if not web:
+            os.execv(sys.executable, [sys.executable, *sys.argv])  # noqa: S606 (re-executes itself)
+        directory = None
+    if directory is None:
+        if web:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+            os.environ["MAI_METRICS_DIR_READY"] = os.environ["MAI_OWN_METRICS_DIR"] = "1"
+            os.execv(sys.executable, [sys.executable, *sys.argv])  # noqa: S606 (re-executes itself)
         return
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
-    os.environ["MAI_METRICS_DIR_READY"] = os.environ["MAI_OWN_METRICS_DIR"] = "1"
-    os.execv(sys.executable, [sys.executable, *sys.argv])  # noqa: S606 (re-executes itself)
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _metrics_directory_error(directory, f"cannot be created ({exc.strerror or exc})")
+    if not path.is_dir():
+        _metrics_directory_error(directory, "is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        _metrics_directory_error(directory, f"is not writable by user id {os.getuid()}")
+    if web:
+        if not os.environ.get("MAI_METRICS_DIR_READY"):
+            for stale in path.glob("*.db"):  # counts of a previous run
+                stale.unlink(missing_ok=True)
+            os.environ["MAI_METRICS_DIR_READY"] = "1"
+    else:
+        for stale in path.glob(f"*_{os.getpid()}.db"):  # a dead process that had our process id
+            stale.unlink(missing_ok=True)
+
+
+def _metrics_directory_error(directory: str, problem: str) -> NoReturn:
+    click.echo(
+        f"PROMETHEUS_MULTIPROC_DIR={directory} {problem}: name a writable directory (an emptyDir "
+        "volume in a pod) or unset the variable",
+        err=True,
+    )
+    sys.exit(2)
 
 
 def _build_cli(definition: ServiceDefinition) -> click.Group:

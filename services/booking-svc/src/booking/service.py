@@ -14,7 +14,13 @@ from .config import Settings
 
 
 def worker_loops(settings: Settings, database: Database) -> list[Any]:
+    from mai_chassis.metrics import register_collector
+
+    from .catalog import load_catalog
     from .handlers import IDENTITY_VERIFIED, record_verified_identity
+    from .horizon import SlotHorizon
+
+    register_collector(SlotHorizon(database, load_catalog()))
 
     return [
         EventConsumer(
@@ -29,29 +35,42 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
     ]
 
 
-@click.command("generate-slots", help="Create counter slots from the offices' opening hours for a date range.")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day.")
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
+@click.command(
+    "generate-slots",
+    help="Create counter slots from the offices' opening hours: --weeks N ahead of today (the scheduled "
+    "job, idempotent) or a --from/--to date range.",
+)
+@click.option("--weeks", type=click.IntRange(min=1, max=52), help="Keep slots generated this many weeks ahead.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
 @click.option("--office", "office_codes", multiple=True, help="Only these offices (repeatable); default all.")
-def generate_slots_command(start: Any, end: Any, office_codes: tuple[str, ...]) -> None:
+def generate_slots_command(weeks: int | None, start: Any, end: Any, office_codes: tuple[str, ...]) -> None:
     from mai_chassis.logs import configure_logging
 
     from .catalog import load_catalog
-    from .handlers import generate_slots
+    from .horizon import generate_between, horizon_days, office_today
 
+    if weeks is None and (start is None or end is None):
+        raise click.UsageError("give --weeks N, or both --from and --to")
+    if weeks is not None and (start is not None or end is not None):
+        raise click.UsageError("--weeks and --from/--to exclude each other")
     settings = Settings.from_env()
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
     catalog = load_catalog()
     unknown = [code for code in office_codes if code not in catalog.offices]
     if unknown:
         raise click.BadParameter(f"unknown office(s): {', '.join(unknown)}", param_hint="--office")
-    first, last = date.fromisoformat(f"{start:%Y-%m-%d}"), date.fromisoformat(f"{end:%Y-%m-%d}")
-    if last < first:
-        raise click.BadParameter("--to is before --from")
+    if weeks is not None:
+        first, last = horizon_days(office_today(), weeks)
+    else:
+        first, last = date.fromisoformat(f"{start:%Y-%m-%d}"), date.fromisoformat(f"{end:%Y-%m-%d}")
+        if last < first:
+            raise click.BadParameter("--to is before --from")
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
-    with database.session() as session:
-        created = generate_slots(session, catalog, first, last, office_codes or list(catalog.offices))
-    database.dispose()
+    try:
+        created = generate_between(database, catalog, first, last, office_codes or list(catalog.offices))
+    finally:
+        database.dispose()
     click.echo(f"booking-svc: {created} new slots from {first} to {last}")
 
 

@@ -1,7 +1,7 @@
 """Index the petitions by the citizen account that sent them (a citizen's own list).
 
-Revision ID: 0002_citizen_petitions_index
-Revises: 0001_petitions
+Revision ID: 0004_citizen_petitions_index
+Revises: 0003_late_forwards_reminders
 Create Date: 2026-12-07
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0002_citizen_petitions_index"
-down_revision: str | None = "0001_petitions"
+revision: str = "0004_citizen_petitions_index"
+down_revision: str | None = "0003_late_forwards_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

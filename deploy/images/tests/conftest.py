@@ -1,0 +1,8 @@
+"""The image tests read the rendered manifests with deploy/k8s/tests' helpers (importlib mode)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "k8s" / "tests"))
