@@ -219,6 +219,8 @@ class Platform:
             "API_BASE_URL": self.gateway_url,
             "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "SESSION_COOKIE_SECURE": "false",
+            # The bank-card verification's form redirects the browser to the identification provider.
+            **({"FORM_ACTION_ORIGINS": self.eid_provider.issuer} if self.eid_provider is not None else {}),
             **{k: v for k, v in self._extra_env.items() if k in ("SECRET_KEY", "SESSION_COOKIE_SECURE")},
         }
 

@@ -30,6 +30,7 @@ __all__ = [
     "call_api",
     "is_signed_in",
     "login_required",
+    "refresh_session",
     "safe_next",
     "sign_in",
     "sign_out",
@@ -122,6 +123,12 @@ def _refresh() -> bool:
         raise
     _store(pair)
     return True
+
+
+def refresh_session() -> bool:
+    """Trade the refresh token for a new pair now, so that the access token carries what just changed
+    (a verified identity, say); ``False`` when there is no session any more."""
+    return _refresh()
 
 
 def call_api(method: str, path: str, **options: Any) -> requests.Response:

@@ -65,9 +65,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import api
     from .openapi import openapi_document
+    from .units import counter_units
 
     for blueprint in (api.accounts, api.auth, api.identity, api.staff, api.internal, api.well_known):
         app.register_blueprint(blueprint)
+    app.register_blueprint(counter_units)
 
     @app.get("/openapi.json")
     def openapi() -> Any:

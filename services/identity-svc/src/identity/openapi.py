@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from mai_chassis.openapi import PROBLEM_SCHEMA
 
 from . import schemas
+from .units import CounterUnitList, CounterUnitSchema
 
 _PROBLEM = PROBLEM_SCHEMA
 
@@ -155,6 +156,26 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         (201, schemas.CounterCodeIssued),
         (401, 403, 409),
         True,
+    ),
+    (
+        "get",
+        "/api/v1/identity/counter-units",
+        "identity",
+        "Police units with a public counter (identity checked in person, certificate referrals): address, hours",
+        None,
+        (200, CounterUnitList),
+        (),
+        False,
+    ),
+    (
+        "get",
+        "/api/v1/identity/counter-units/{code}",
+        "identity",
+        "One police counter unit: address, opening hours, the ID documents it checks",
+        None,
+        (200, CounterUnitSchema),
+        (404,),
+        False,
     ),
     (
         "post",
