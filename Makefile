@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 PACKAGES := contracts $(wildcard libs/*) $(wildcard services/*-svc) gateway analysis
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 STAMP := $(VENV)/.installed
+# tests/browser checks every page with axe-core, pinned in tests/browser/package-lock.json.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 
 .PHONY: help venv run test test-unit test-integration test-images images lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
 
@@ -22,10 +24,14 @@ $(STAMP): $(PYPROJECTS)
 
 venv: $(STAMP) ## Create .venv with every package (editable) and the dev tools
 
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund
+	touch $(AXE)
+
 run: venv ## Start Kafka, PostgreSQL, the SMTP sink, every service and the gateway (Ctrl-C stops all)
 	deploy/local/run.sh
 
-test: venv ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
+test: venv $(AXE) ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
 	@# Outage tests may stop and restart the broker or database only when they are our local ones.
 	if [ -z "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then export MAI_ALLOW_BROKER_RESTART=1; fi; \
 	if [ -z "$${DATABASE_URL:-}" ]; then export MAI_ALLOW_DATABASE_RESTART=1; fi; \
