@@ -128,7 +128,7 @@ class Platform:
         topic_prefix: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         workdir: Path | None = None,
-        startup_timeout: float = 60.0,
+        startup_timeout: float = 180.0,
     ) -> None:
         self.services = [s for s in services if s in ALL_SERVICES or s in FRONT_ENDS]
         self.kafka = kafka_bootstrap_servers
