@@ -65,7 +65,7 @@ def put_example_in_outbox(database_url: str, service: str, event_type: str) -> s
             event_id = add_to_outbox(
                 session,
                 event_type=event_type,
-                source=f"/{service}",
+                source=service,
                 subject=f"roundtrip-{uuid.uuid4().hex[:8]}",
                 data=_example(event_type),
                 key=str(uuid.uuid4()),
@@ -83,7 +83,9 @@ def produce_example(bootstrap_servers: str, topic_prefix: str, event_type: str) 
     from mai_chassis.events import build_event, encode_event
 
     subject = str(uuid.uuid4())
-    event = build_event(event_type, source="/roundtrip", subject=subject, data=_example(event_type))
+    # As the topic's owner sends it: consumers dead-letter an event from anyone else.
+    owner = mai_contracts.topic_for_event_type(event_type).owner
+    event = build_event(event_type, source=owner, subject=subject, data=_example(event_type))
     producer = KafkaProducer(bootstrap_servers=bootstrap_servers.split(","), acks="all")
     try:
         topic = topic_prefix + mai_contracts.topic_for_event_type(event_type).name
