@@ -9,6 +9,8 @@
 # BASE_IMAGE    any Debian-like image with Python >= 3.11 and its venv module; the default is the
 #               public one, `make images` on a machine without a registry builds its own from
 #               Debian's packages (deploy/images/base.sh)
+# LIBS          our own libraries the service needs besides the chassis, installed before it
+#               (portal-svc: libs/webkit)
 # SYSTEM_PACKAGES  Debian packages the runtime needs (record-svc: fonts-dejavu-core, the font of
 #               its certificates), installed with apt only when the base lacks them
 #
@@ -34,11 +36,16 @@ RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=ca-bundle 
 ARG SERVICE
 ARG SERVICE_DIR=services/${SERVICE}
 ARG EXTRAS=""
+ARG LIBS=""
+# The front ends' library is copied for every service (a small layer, shared); installed only
+# where LIBS names it.
+COPY libs/webkit/ libs/webkit/
 COPY ${SERVICE_DIR}/ ${SERVICE_DIR}/
 RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=ca-bundle \
     test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<name>" >&2; exit 1; }; \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
- && /opt/venv/bin/pip install --quiet "./${SERVICE_DIR}${EXTRAS}" \
+ && for lib in ${LIBS}; do test -f "./${lib}/pyproject.toml" || { echo "LIBS: no library ${lib}" >&2; exit 1; }; done \
+ && /opt/venv/bin/pip install --quiet $(for lib in ${LIBS}; do printf './%s ' "${lib}"; done) "./${SERVICE_DIR}${EXTRAS}" \
  && test -x "/opt/venv/bin/${SERVICE}" \
  && ln -s "/opt/venv/bin/${SERVICE}" /opt/venv/bin/mai-service \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib >/dev/null

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from manifests import OVERLAYS, of_kind
+from manifests import OVERLAYS, REPO_ROOT, of_kind
 
 #: The gateway's own paths that only the kubelet and Prometheus may use (on the pod's port).
 OPERATOR_PATHS = ("/metrics", "/readyz", "/healthz")
@@ -106,3 +106,16 @@ def test_the_matcher_follows_ingress_nginx() -> None:
     assert winning_ingress(objects, "/metrics/x")["metadata"]["name"] == "public"
     assert winning_ingress(objects, "/api/v1")["metadata"]["name"] == "api"
     assert winning_ingress(objects, "/apix")["metadata"]["name"] == "public"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_page_path_goes_to_the_portal_as_it_does_locally(rendered, overlay: str) -> None:
+    """The root route is the portal's, with the local route table's limits (gateway/routes.local.yaml)."""
+    from gateway.routes import load_route_table
+
+    (local,) = [r for r in load_route_table(REPO_ROOT / "gateway" / "routes.local.yaml") if r.prefix == "/"]
+    (root,) = [r for r in _route_table(rendered[overlay]) if r.prefix == "/"]
+    assert root.upstream == "http://portal-svc" and root.service == "portal-svc"
+    for limit in ("timeout_seconds", "max_body_bytes", "rate_limit", "methods", "connect_timeout_seconds"):
+        assert getattr(root, limit) == getattr(local, limit), limit
+    assert winning_ingress(rendered[overlay], "/petitions/new")["metadata"]["name"] == "gateway"

@@ -286,3 +286,71 @@ def test_migrations_gate_the_new_pods(rendered, overlay):
     }
     migrated = {job["metadata"]["labels"]["app.kubernetes.io/name"] for job in jobs}
     assert with_database and with_database <= migrated
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_portal_is_web_only_with_its_migration_and_database(rendered, overlay):
+    """portal-svc publishes and consumes no events: a web Deployment, its migrations, its database."""
+    names = {(o["kind"], o["metadata"]["name"]) for o in rendered[overlay]}
+    for kind, name in (
+        ("Deployment", "portal-svc-web"), ("Service", "portal-svc"), ("Job", "portal-svc-migrate"),
+        ("Cluster", "portal-svc-db"), ("HorizontalPodAutoscaler", "portal-svc-web"),
+        ("PodDisruptionBudget", "portal-svc-web"), ("ServiceMonitor", "portal-svc-web"),
+    ):  # fmt: skip
+        assert (kind, name) in names, f"{overlay}: {kind} {name} missing"
+    assert ("Deployment", "portal-svc-worker") not in names
+
+
+def _policy(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    (policy,) = [p for p in of_kind(objects, "NetworkPolicy") if p["metadata"]["name"] == name]
+    return policy
+
+
+def _peers(rules: list[dict[str, Any]], side: str) -> list[tuple[dict[str, Any], set[int]]]:
+    """(peer selector, ports) of every peer of the rules; ``{}`` for a rule open to any peer."""
+    found = []
+    for rule in rules:
+        ports = {p["port"] for p in rule.get("ports", [])}
+        for peer in rule.get(side, [{}]):
+            found.append((peer, ports))
+    return found
+
+
+def _selects(peer: dict[str, Any], labels: dict[str, str]) -> bool:
+    selector = peer.get("podSelector")
+    if selector is None or "namespaceSelector" in peer:
+        return False
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    return all(
+        labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", []) if e["operator"] == "In"
+    )
+
+
+PORTAL_WEB = {"app.kubernetes.io/name": "portal-svc", "app.kubernetes.io/component": "web"}
+GATEWAY_WEB = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "web"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_portal_talks_only_with_the_gateway_and_its_database(rendered, overlay):
+    objects = rendered[overlay]
+    portal = _policy(objects, "portal-svc-web")["spec"]
+    ingress = _peers(portal["ingress"], "from")
+    # Pages come from the gateway; Prometheus scrapes from its namespace; nobody else.
+    assert [ports for peer, ports in ingress if _selects(peer, GATEWAY_WEB)] == [{8080}]
+    others = [peer for peer, _ports in ingress if not _selects(peer, GATEWAY_WEB)]
+    assert others == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    egress = _peers(portal["egress"], "to")
+    assert sorted((sorted(peer["podSelector"]["matchLabels"].items()), sorted(ports)) for peer, ports in egress) == [
+        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8080]),
+        ([("cnpg.io/cluster", "portal-svc-db")], [5432]),
+    ]
+    # The gateway's side: it lets the portal in and may reach the portal's pods.
+    gateway = _policy(objects, "gateway-web")["spec"]
+    assert any(_selects(peer, PORTAL_WEB) and ports == {8080} for peer, ports in _peers(gateway["ingress"], "from"))
+    assert any(_selects(peer, PORTAL_WEB) and ports == {8080} for peer, ports in _peers(gateway["egress"], "to"))
+    # Its database takes the portal's web and migration pods only.
+    database = _policy(objects, "portal-svc-db-clients")["spec"]
+    (rule,) = database["ingress"]
+    expressions = {e["key"]: set(e["values"]) for e in rule["from"][0]["podSelector"]["matchExpressions"]}
+    assert expressions == {"app.kubernetes.io/name": {"portal-svc"}, "app.kubernetes.io/component": {"web", "migrate"}}

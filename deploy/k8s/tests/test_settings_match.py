@@ -36,8 +36,11 @@ PACKAGES = {
     "record-svc": "record",
     "booking-svc": "booking",
     "notify-svc": "notify",
+    "portal-svc": "portal",
     "gateway": "gateway",
 }
+#: Services that publish and consume no events: a web process and its migrations, no worker.
+WEB_ONLY = {"portal-svc"}
 #: Read outside the settings class, by (service, component); "*" for any.
 READ_ELSEWHERE = {
     ("*", "*"): {"DB_USERNAME", "DB_PASSWORD"},  # only expanded into DATABASE_URL
@@ -178,7 +181,12 @@ def test_every_service_workload_is_checked(settings_runs):
     seen = {(overlay, _service(obj), _component(obj)) for overlay, obj, *_ in settings_runs}
     for overlay in OVERLAYS:
         for service in PACKAGES:
-            components = ("web",) if service == "gateway" else ("web", "worker", "migrate")
+            if service == "gateway":
+                components: tuple[str, ...] = ("web",)
+            elif service in WEB_ONLY:
+                components = ("web", "migrate")
+            else:
+                components = ("web", "worker", "migrate")
             for component in components:
                 assert (overlay, service, component) in seen, f"{overlay}: no {service} {component} container"
     assert ("prod", "notify-svc", "purge") in seen, "no notify-svc purge-notifications CronJob"
