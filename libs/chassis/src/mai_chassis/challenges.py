@@ -26,9 +26,9 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, case, delete
+from sqlalchemy import case, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -198,10 +198,14 @@ def spend_once(session: Session, table: Any, solved: SolvedChallenge | None, now
         return False
     session.execute(delete(table).where(table.expires_at < now))
     expires = datetime.fromtimestamp(solved.expires_at, UTC)
+    # RETURNING, not rowcount: an ORM-enabled insert's rowcount is -1 on PostgreSQL whether or not a row went in.
     inserted = session.execute(
-        _insert(session)(table).values(challenge=solved.id, expires_at=expires).on_conflict_do_nothing()
+        _insert(session)(table)
+        .values(challenge=solved.id, expires_at=expires)
+        .on_conflict_do_nothing()
+        .returning(table.challenge)
     )
-    return bool(cast("CursorResult[Any]", inserted).rowcount)
+    return inserted.first() is not None
 
 
 def challenge_required(verifier: ChallengeVerifier, detail: str) -> Problem:
