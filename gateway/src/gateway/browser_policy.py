@@ -31,7 +31,9 @@ _SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-_CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, traceparent, tracestate"
+_CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Idempotency-Key, Proof-Of-Work, X-Request-ID, traceparent, tracestate"
+)
 _CORS_EXPOSED_HEADERS = "X-Request-ID, Retry-After, Location, Content-Disposition, RateLimit-Policy"
 _CORS_MAX_AGE_SECONDS = "600"
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from mai_chassis.challenges import ProofOfWork, solve_proof_of_work
+from mai_chassis.challenges import (
+    ProofOfWork,
+    client_key,
+    count_in_window,
+    solve_proof_of_work,
+    spend_once,
+    verifier_for,
+)
+from sqlalchemy import DateTime, Integer, String, create_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 KEY = b"tests-only-challenge-key-0123456789abcdef"
 
@@ -42,3 +52,51 @@ def test_a_short_key_or_silly_difficulty_is_refused() -> None:
         ProofOfWork(b"short")
     with pytest.raises(ValueError, match="bits"):
         ProofOfWork(KEY, bits=64)
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Requests(_Base):
+    __tablename__ = "requests"
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requests: Mapped[int] = mapped_column(Integer)
+
+
+class _Spent(_Base):
+    __tablename__ = "spent"
+    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@pytest.fixture
+def session() -> Session:
+    engine = create_engine("sqlite://")
+    _Base.metadata.create_all(engine)
+    return Session(engine)
+
+
+def test_requests_are_counted_per_client_and_the_count_starts_again_with_a_new_window(session: Session) -> None:
+    start, window = datetime(2026, 12, 7, 10, tzinfo=UTC), timedelta(hours=1)
+    ana, other = client_key(None, "198.51.100.7"), client_key(None, "203.0.113.9")
+    assert [count_in_window(session, _Requests, ana, start, window) for _ in range(3)] == [1, 2, 3]
+    assert count_in_window(session, _Requests, other, start, window) == 1
+    assert count_in_window(session, _Requests, ana, start + window + timedelta(seconds=1), window) == 1
+
+
+def test_a_solved_challenge_is_spent_once(session: Session) -> None:
+    work = verifier_for("proof-of-work", KEY.decode(), bits=8)
+    assert isinstance(work, ProofOfWork) and verifier_for("off", "") is None
+    solved = work.check(solve_proof_of_work(work.issue()))
+    now = datetime.now(UTC)
+    assert spend_once(session, _Spent, solved, now) is True
+    assert spend_once(session, _Spent, solved, now) is False
+    assert spend_once(session, _Spent, None, now) is False
+
+
+def test_an_address_is_kept_only_hashed_and_an_ipv6_subscriber_counts_as_one_client() -> None:
+    assert "198.51.100.7" not in client_key(None, "198.51.100.7")
+    assert client_key(None, "2001:db8:1:2::1") == client_key(None, "2001:db8:1:2:ffff::9")
+    assert client_key(None, "::ffff:198.51.100.7") == client_key(None, "198.51.100.7")

@@ -39,7 +39,26 @@ def app(sqlite_database: Database) -> Flask:
     def refuse():  # type: ignore[no-untyped-def]
         raise Problem(422, f"refused #{next(counter)}")
 
+    @app.post("/challenged")
+    @idempotent
+    def challenged():  # type: ignore[no-untyped-def]
+        from flask import request
+
+        if request.headers.get("Proof-Of-Work") != "solved":
+            raise Problem(428, "solve the challenge first", kind="challenge-required")
+        return jsonify(number=next(counter)), 201
+
     return app
+
+
+def test_a_request_refused_for_a_challenge_may_be_sent_again_with_the_same_key(app: Flask) -> None:
+    client = app.test_client()
+    key = {"Idempotency-Key": "k-428"}
+    assert client.post("/challenged", json={"a": 1}, headers=key).status_code == 428
+    solved = client.post("/challenged", json={"a": 1}, headers={**key, "Proof-Of-Work": "solved"})
+    assert solved.status_code == 201 and "Idempotent-Replayed" not in solved.headers
+    replayed = client.post("/challenged", json={"a": 1}, headers=key)
+    assert replayed.status_code == 201 and replayed.get_json() == solved.get_json()
 
 
 def test_without_a_key_each_request_creates(app: Flask) -> None:

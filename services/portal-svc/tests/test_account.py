@@ -119,6 +119,32 @@ def test_the_apis_refusal_of_a_field_is_shown_beside_it_in_the_pages_language(
     assert "check digit is wrong" not in page
 
 
+CHALLENGE = {"kind": "proof-of-work", "challenge": "v1.20.1.abc.def", "bits": 20, "header": "Proof-Of-Work"}
+
+
+@pytest.mark.parametrize(
+    ("page", "path", "fields"),
+    [
+        ("/account/register", "/api/v1/accounts", None),
+        ("/account/confirm-email/new-code", "/api/v1/accounts/email-confirmation/resend", {"email": "ana@example.ro"}),
+        ("/account/forgot-password", "/api/v1/auth/password-reset", {"email": "ana@example.ro"}),
+    ],
+    ids=["registration", "confirmation-resend", "password-reset"],
+)
+def test_when_the_api_asks_this_connection_for_a_challenge_the_page_says_to_try_later(
+    client: FlaskClient, fake_api: FakeApi, page: str, path: str, fields: dict[str, str] | None
+) -> None:
+    fake_api.answer("POST", path, 428, problem("challenge-required", 428, challenge=CHALLENGE))
+
+    answer = register(client) if fields is None else post_form(client, page, **fields)
+
+    assert answer.status_code == 400
+    text = answer.get_data(as_text=True)
+    assert "s-au cerut recent prea multe conturi sau e-mailuri" in text
+    assert "Nu s-a trimis nimic" in text
+    assert len(fake_api.sent("POST", path)) == 1
+
+
 def test_the_two_passwords_must_be_the_same(client: FlaskClient, fake_api: FakeApi) -> None:
     page = register(client, password_again="another horse battery").get_data(as_text=True)
 

@@ -172,7 +172,7 @@ def _idempotent(view: _F, secret: frozenset[str]) -> _F:
         try:
             response = make_response(view(*args, **kwargs))
         except Problem as problem:
-            if problem.status >= 500:
+            if problem.status >= 500 or problem.status == 428:  # 428: to be sent again, e.g. with a solved challenge
                 _release(database, scope, key)
             else:
                 _store_problem(database, scope, key, problem)

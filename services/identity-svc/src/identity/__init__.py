@@ -7,6 +7,7 @@ from typing import Any
 import jwt
 from flask import Flask, jsonify
 from mai_chassis import Database, InvalidToken, TokenVerifier, create_service_app
+from mai_chassis.challenges import verifier_for
 from mai_chassis.sealing import Sealer
 
 from .config import Settings
@@ -52,6 +53,7 @@ def build_runtime(settings: Settings, database: Database) -> Runtime:
         sealer=Sealer(list(settings.sealing_keys)),
         keys=keys,
         providers=build_providers(settings.eid_providers),
+        challenge=verifier_for(settings.form_challenge, settings.form_challenge_key, bits=settings.proof_of_work_bits),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
+from mai_chassis.challenges import PROOF_OF_WORK_HEADER
 from mai_chassis.db import Database, UnitOfWork
 from marshmallow import RAISE
 
@@ -47,6 +48,12 @@ def _tokens(pair: TokenPair) -> Response:
     return jsonify(schemas.Tokens().dump(body))
 
 
+def _admit_anonymous_form(uow: UnitOfWork) -> None:
+    handlers.admit_anonymous_form(
+        uow, _runtime(), address=request.remote_addr, answer=request.headers.get(PROOF_OF_WORK_HEADER)
+    )
+
+
 def _accepted() -> tuple[Response, int]:
     return jsonify(schemas.Accepted().dump(ACCEPTED)), 202
 
@@ -62,6 +69,7 @@ def register() -> tuple[Response, int]:
 
     try:
         with _uow() as uow:
+            _admit_anonymous_form(uow)
             handlers.register_citizen(uow, _runtime(), **body)
     except IntegrityError:
         pass  # the same address registered concurrently: the answer must not differ
@@ -114,6 +122,7 @@ def confirm_email() -> Response | tuple[str, int]:
 def resend_confirmation() -> tuple[Response, int]:
     body = load_json(schemas.EmailOnly)
     with _uow() as uow:
+        _admit_anonymous_form(uow)
         handlers.resend_confirmation(uow, _runtime(), email=body["email"])
     return _accepted()
 
@@ -155,6 +164,7 @@ def log_out() -> tuple[str, int]:
 def request_password_reset() -> tuple[Response, int]:
     body = load_json(schemas.EmailOnly)
     with _uow() as uow:
+        _admit_anonymous_form(uow)
         handlers.request_password_reset(uow, _runtime(), email=body["email"])
     return _accepted()
 

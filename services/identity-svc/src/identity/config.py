@@ -34,6 +34,12 @@ each configured per name ``<N>`` (upper-cased, ``-`` as ``_``):
 - ``EID_<N>_TEST_PROVIDER`` (``false``): a development or test provider (the local OpenID Connect
   provider of ``make run`` and the tests). Production refuses it, and refuses any provider whose
   issuer or redirect URIs are not ``https`` or point at this machine.
+
+The anonymous forms that create an account or send mail (registration, a new confirmation code, a
+password reset) can ask for a solved challenge once one client has sent more than
+``FORM_CHALLENGE_AFTER`` of them within ``FORM_CHALLENGE_WINDOW_SECONDS``: ``FORM_CHALLENGE`` is
+``off`` (the default) or ``proof-of-work`` (``mai_chassis.challenges``), which needs
+``FORM_CHALLENGE_KEY`` (at least 32 characters, from a Secret) and takes ``PROOF_OF_WORK_BITS`` (20).
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ from urllib.parse import urlsplit
 
 from environs import Env
 from mai_chassis import ConfigurationError, ServiceSettings
+from mai_chassis.challenges import CHALLENGE_KINDS
+from marshmallow.validate import Length, OneOf, Range
 
 __all__ = ["EIDAS_ACR_LEVELS", "LEVELS", "ClaimNames", "ProviderSettings", "Settings"]
 
@@ -160,6 +168,13 @@ class Settings(ServiceSettings):
     #: How long a device where the account logged in stays known (the device token's lifetime).
     device_token_days: int = 180
     eid_providers: tuple[ProviderSettings, ...] = field(default_factory=tuple)
+    #: ``proof-of-work``: a client's anonymous mail-sending forms past ``form_challenge_after`` in
+    #: the window each need a solved challenge.
+    form_challenge: str = "off"
+    form_challenge_after: int = 5
+    form_challenge_window_seconds: int = 3600
+    form_challenge_key: str = field(default="", repr=False)
+    proof_of_work_bits: int = 20
 
     def __post_init__(self) -> None:
         problems = []
@@ -201,8 +216,18 @@ class Settings(ServiceSettings):
                     test_provider=env.bool(prefix + "TEST_PROVIDER", False),
                 )
             )
-        return {
-            "encryption_keys": tuple(k for k in env.list("IDENTITY_ENCRYPTION_KEYS") if k.strip()),
+        challenge = env.str("FORM_CHALLENGE", "off", validate=OneOf(CHALLENGE_KINDS))
+        challenge_values: dict[str, Any] = {
+            "form_challenge": challenge,
+            "form_challenge_after": env.int("FORM_CHALLENGE_AFTER", 5, validate=Range(min=0)),
+            "form_challenge_window_seconds": env.int("FORM_CHALLENGE_WINDOW_SECONDS", 3600, validate=Range(min=1)),
+            "proof_of_work_bits": env.int("PROOF_OF_WORK_BITS", 20, validate=Range(min=1, max=32)),
+        }
+        if challenge != "off":
+            challenge_values["form_challenge_key"] = env.str("FORM_CHALLENGE_KEY", validate=Length(min=32))
+        encryption_keys: list[str] = env.list("IDENTITY_ENCRYPTION_KEYS")
+        return challenge_values | {
+            "encryption_keys": tuple(k for k in encryption_keys if k.strip()),
             "sealing_keys": tuple(k for k in env.list("EVENT_SEALING_KEYS") if k.strip()),
             "argon2_time_cost": env.int("ARGON2_TIME_COST", 2),
             "argon2_memory_kib": env.int("ARGON2_MEMORY_KIB", 19 * 1024),

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mai_chassis import Principal, Problem, UnitOfWork
+from mai_chassis.challenges import ChallengeVerifier, challenge_required, client_key, count_in_window, spend_once
 from mai_chassis.sealing import Sealer
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,10 +35,12 @@ from .tables import (
     Account,
     CivilStatusRecord,
     CounterCode,
+    FormRequests,
     IdentityVerification,
     LoginThrottle,
     MailChallenge,
     RefreshToken,
+    SpentChallenge,
     StaffAuditEntry,
     StaffRoleGrant,
     VerificationAttempt,
@@ -67,6 +70,8 @@ class Runtime:
     sealer: Sealer
     keys: KeyRing
     providers: dict[str, OpenIdProvider]
+    #: Asked of clients past ``settings.form_challenge_after`` anonymous mail-sending forms (None: never).
+    challenge: ChallengeVerifier | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,25 @@ def _request_confirmation(uow: UnitOfWork, rt: Runtime, account: Account, reason
             "recipient": _recipient(account),
         },
     )
+
+
+def admit_anonymous_form(uow: UnitOfWork, rt: Runtime, *, address: str | None, answer: str | None) -> None:
+    """Count an anonymous form that creates an account or sends mail against its client, and ask a
+    client past the threshold for a solved challenge (when one is configured; otherwise nothing is
+    counted). Raised inside the request's unit of work, a refusal rolls the count back with it."""
+    if rt.challenge is None:
+        return
+    settings, now = rt.settings, _now()
+    window = timedelta(seconds=settings.form_challenge_window_seconds)
+    requests = count_in_window(uow.session, FormRequests, client_key(None, address), now, window)
+    if requests > settings.form_challenge_after and not spend_once(
+        uow.session, SpentChallenge, rt.challenge.check(answer), now
+    ):
+        raise challenge_required(
+            rt.challenge,
+            "Many account or e-mail requests came from your connection recently. Solve the challenge and send "
+            "the form again, or try again later.",
+        )
 
 
 def register_citizen(

@@ -23,7 +23,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "Register a citizen account (the same 202 whether or not the address is already registered)",
         schemas.Registration,
         (202, schemas.Accepted),
-        (409, 415, 422),
+        (409, 415, 422, 428),
         False,
     ),
     (
@@ -53,7 +53,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "Mail a new confirmation code",
         schemas.EmailOnly,
         (202, schemas.Accepted),
-        (415, 422),
+        (415, 422, 428),
         False,
     ),
     (
@@ -94,7 +94,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "Mail a password-reset code",
         schemas.EmailOnly,
         (202, schemas.Accepted),
-        (415, 422),
+        (415, 422, 428),
         False,
     ),
     (
@@ -278,6 +278,32 @@ _DESCRIPTIONS = {
 }
 
 
+#: The anonymous forms that create an account or send mail: past a per-client threshold they may
+#: need a solved challenge (only where FORM_CHALLENGE is on).
+_CHALLENGED = {
+    ("post", "/api/v1/accounts"),
+    ("post", "/api/v1/accounts/email-confirmation/resend"),
+    ("post", "/api/v1/auth/password-reset"),
+}
+_CHALLENGE_DESCRIPTION = (
+    "Where FORM_CHALLENGE=proof-of-work, a client that sent more than FORM_CHALLENGE_AFTER of the "
+    "anonymous forms that create an account or send mail (registration, a new confirmation code, a "
+    "password reset) within FORM_CHALLENGE_WINDOW_SECONDS gets 428 `challenge-required` with a "
+    "`challenge` (`kind`, `challenge`, `bits`, `expires_at`, `instructions`): find a nonce such that "
+    "SHA-256(challenge + ':' + nonce) starts with `bits` zero bits and send the same request again with "
+    "the header `Proof-Of-Work: <challenge>:<nonce>`. Each solution is accepted once; a request refused "
+    "with 428 may be sent again with the same Idempotency-Key."
+)
+_PROOF_OF_WORK_PARAMETER = {
+    "name": "Proof-Of-Work",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 300},
+    "description": "`<challenge>:<nonce>` answering the challenge of a 428 challenge-required "
+    "(only where FORM_CHALLENGE is on, for clients past its threshold).",
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     spec = APISpec(
@@ -294,6 +320,8 @@ def openapi_document() -> dict[str, Any]:
         operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {}}
         if (method, path) in _DESCRIPTIONS:
             operation["description"] = _DESCRIPTIONS[(method, path)]
+        if (method, path) in _CHALLENGED:
+            operation["description"] = " ".join(filter(None, (operation.get("description"), _CHALLENGE_DESCRIPTION)))
         if request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
         ok: dict[str, Any] = {"description": summary}
@@ -312,6 +340,8 @@ def openapi_document() -> dict[str, Any]:
             for part in path.split("/")
             if part.startswith("{")
         ]
+        if (method, path) in _CHALLENGED:
+            parameters.append(_PROOF_OF_WORK_PARAMETER)
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(path, {})[method] = operation

@@ -104,6 +104,26 @@ class LoginThrottle(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+class FormRequests(Base):
+    """Anonymous mail-sending form requests of one client (hashed) in its window, counted only
+    while a form challenge is configured."""
+
+    __tablename__ = "form_requests"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    requests: Mapped[int] = mapped_column(Integer)
+
+
+class SpentChallenge(Base):
+    """A solved form challenge, accepted once: kept until it would have expired anyway."""
+
+    __tablename__ = "spent_challenges"
+
+    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
 class SigningKey(Base):
     """A JWT signing key; the private key is encrypted with ``IDENTITY_ENCRYPTION_KEYS``.
 

@@ -14,7 +14,7 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from mai_chassis.challenges import ProofOfWork
+    from mai_chassis.challenges import verifier_for
 
     from .api import PetitionContext, blueprint
     from .attachments import AttachmentStore
@@ -40,9 +40,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             storage_budget_bytes=settings.attachment_storage_budget_bytes,
         ),
         storage=storage,
-        challenge=ProofOfWork(settings.submission_challenge_key.encode(), bits=settings.proof_of_work_bits)
-        if settings.submission_challenge == "proof-of-work"
-        else None,
+        challenge=verifier_for(
+            settings.submission_challenge, settings.submission_challenge_key, bits=settings.proof_of_work_bits
+        ),
     )
     app.register_blueprint(blueprint)
     register_overdue_gauge(settings.service_name, database)

@@ -7,19 +7,22 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from mai_chassis import Database, Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
 from mai_chassis.auth import Principal
-from mai_chassis.challenges import PROOF_OF_WORK_HEADER, ChallengeVerifier, SolvedChallenge
+from mai_chassis.challenges import (
+    PROOF_OF_WORK_HEADER,
+    ChallengeVerifier,
+    challenge_required,
+    client_key,
+    spend_once,
+)
 from mai_chassis.web import reject_unstorable_text
 from marshmallow import RAISE, Schema, ValidationError
 from prometheus_client import Counter
-from sqlalchemy import CursorResult, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -332,7 +335,7 @@ def _admit_attachments(
     limits, now = context.quotas, domain.now()
     size = sum(len(item.content) for item in attachments)
     subject = principal.subject if principal is not None else None
-    client = quotas.count_submission(session, quotas.client_key(subject, request.remote_addr), size, now, limits.window)
+    client = quotas.count_submission(session, client_key(subject, request.remote_addr), size, now, limits.window)
     if client.petitions > limits.petitions_per_client or client.attachment_bytes > limits.bytes_per_client:
         raise _refuse("client-quota", _quota_problem("client", client, now, limits))
     own_address = principal is not None and str(principal.claims.get("email", "")).lower() == email.strip().lower()
@@ -347,16 +350,16 @@ def _admit_attachments(
         context.challenge is not None
         and principal is None
         and client.petitions > context.settings.submission_challenge_after
-        and not _spend(session, context.challenge.check(request.headers.get(PROOF_OF_WORK_HEADER)), now)
+        and not spend_once(
+            session, SpentChallenge, context.challenge.check(request.headers.get(PROOF_OF_WORK_HEADER)), now
+        )
     ):
         raise _refuse(
             "challenge-required",
-            Problem(
-                428,
+            challenge_required(
+                context.challenge,
                 "Many petitions with attachments came from your connection today. Solve the challenge and send "
                 "the petition again, or send it without attachments.",
-                kind="challenge-required",
-                challenge=context.challenge.issue(),
             ),
         )
     if context.storage is not None and context.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
@@ -384,19 +387,6 @@ def _quota_problem(scope: str, usage: quotas.Usage, now: datetime, limits: Attac
         retry_after=retry_after,
         quota=scope,
     )
-
-
-def _spend(session: Session, solved: SolvedChallenge | None, now: datetime) -> bool:
-    """Accept a solved challenge once: a second use of the same one is refused."""
-    if solved is None:
-        return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))
-    expires = datetime.fromtimestamp(solved.expires_at, UTC)
-    inserted = session.execute(
-        insert(SpentChallenge).values(challenge=solved.id, expires_at=expires).on_conflict_do_nothing()
-    )
-    return bool(cast("CursorResult[Any]", inserted).rowcount)
 
 
 @blueprint.post("/api/v1/petitions/status-lookup")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
+from mai_chassis.challenges import CHALLENGE_KINDS
 from marshmallow.validate import Length, OneOf, Range
 
 #: Attachments: at most this many per petition, each at most this large.
@@ -15,8 +16,6 @@ MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 #: Room for every attachment plus the form itself; a larger body is refused with 413 unread.
 DEFAULT_MAX_CONTENT_LENGTH = MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + 512 * 1024
 MIB, GIB = 1024 * 1024, 1024 * 1024 * 1024
-#: ``off``, or what an anonymous client must solve once it passes SUBMISSION_CHALLENGE_AFTER.
-CHALLENGE_KINDS = ("off", "proof-of-work")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,13 +10,13 @@ notify-svc's per-recipient mail limit.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mai_chassis.challenges import client_key
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -64,22 +64,6 @@ class QuotaExceeded(Exception):
         super().__init__(scope)
         self.scope = scope
         self.retry_after = retry_after
-
-
-def client_key(subject: str | None, address: str | None) -> str:
-    """Who is sending: the signed-in citizen, else the client address (an IPv6 /64 counts as one
-    client, since a single subscriber is usually handed a whole /64)."""
-    if subject:
-        return "client:" + _digest(f"sub:{subject}")
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "client:" + _digest(f"addr:{address}")
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return "client:" + _digest(f"addr:{ip.ipv4_mapped}")
-        return "client:" + _digest(f"net:{ipaddress.ip_network(f'{ip}/64', strict=False)}")
-    return "client:" + _digest(f"addr:{ip}")
 
 
 def recipient_key(email: str) -> str:

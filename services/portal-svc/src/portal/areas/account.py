@@ -161,6 +161,9 @@ def editable_fields(verified: bool) -> tuple[str, ...]:
 
 def place_api_errors(form: PageForm, problem: ApiProblem) -> None:
     """The API's field errors as messages in the page's language beside their fields."""
+    if problem.status == 428:  # the API asks this connection for a solved challenge: the portal does not solve one
+        form.page_errors.append(_challenge_required())
+        return
     placed = False
     for name, _messages in problem.field_errors.items():
         field = form._fields.get(name)
@@ -170,6 +173,13 @@ def place_api_errors(form: PageForm, problem: ApiProblem) -> None:
             placed = True
     if not placed:
         show_problem(form, problem)
+
+
+def _challenge_required() -> str:
+    return gettext(
+        "Too many accounts or e-mails were requested from your connection recently. Nothing was sent: "
+        "try again in an hour, or ask at a police counter."
+    )
 
 
 def _code_refused() -> str:
