@@ -15,6 +15,11 @@ logger = logging.getLogger(__name__)
 SERVICES: Final = frozenset({"petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc"})
 CLASSIFICATIONS: Final = frozenset({"internal", "personal"})
 DLQ_SUFFIX: Final = ".dlq"
+ANALYTICS_PREFIX: Final = "analytics."
+#: The redaction stream writes the analytics topics; it is no domain service, so it never owns a domain topic.
+ANALYTICS_PRODUCER: Final = "analytics-redactor"
+#: Analysts need history across the petitions' legal cycle and a year-on-year view: 400 days.
+ANALYTICS_RETENTION_MS: Final = 400 * 24 * 3600 * 1000
 
 _DECLARATION: Final = "topics.yaml"
 _FIELDS: Final = (
@@ -52,6 +57,8 @@ class Topic:
     consumers: tuple[str, ...]
     description: str
     is_dlq: bool = False
+    #: For an analytics topic, the declared topic it is the redacted copy of.
+    copy_of: str | None = None
 
 
 @functools.cache
@@ -144,8 +151,32 @@ def _positive_int(value: Any, what: str) -> int:
 
 
 @functools.cache
+def analytics_topics() -> tuple[Topic, ...]:
+    """The analysts' redacted copy `analytics.<name>` of every declared (non dead-letter) topic.
+
+    Written only by the redaction stream (x-pii values pseudonymised, x-sealed fields removed),
+    kept 400 days, and read by analysts and the archiver; the same partitions and key as the
+    original, so one petition's events stay in order.
+    """
+    return tuple(
+        replace(
+            t,
+            name=ANALYTICS_PREFIX + t.name,
+            owner=ANALYTICS_PRODUCER,
+            retention_ms=max(ANALYTICS_RETENTION_MS, t.retention_ms),
+            classification="internal",
+            consumers=(),
+            description=f"Redacted copy of {t.name} for analysts: personal fields pseudonymised, sealed ones removed.",
+            copy_of=t.name,
+        )
+        for t in declared_topics()
+        if not t.is_dlq
+    )
+
+
+@functools.cache
 def _by_name() -> dict[str, Topic]:
-    return {t.name: t for t in declared_topics()}
+    return {t.name: t for t in (*declared_topics(), *analytics_topics())}
 
 
 @functools.cache
