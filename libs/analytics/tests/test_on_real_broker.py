@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import mai_contracts
-import pyarrow.parquet as pq
 import pytest
 from kafka import KafkaProducer
 from mai_analytics import Archiver, RedactionStream
-from mai_analytics.archive import CHECKPOINT
+from mai_analytics.archive import CHECKPOINT, ArchiveStore
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics, read_events
+from mai_devtools.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -123,15 +123,45 @@ def test_every_topic_is_copied_without_a_personal_value_and_with_stable_pseudony
     assert [d.id for d in dead] == [forged.get_id()]
 
 
-def archived_rows(root: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for part in sorted(root.glob("type=*/day=*/part-*.parquet")):
-        rows.extend(pq.read_table(part).to_pylist())
-    return rows
+def archived_rows(store: ArchiveStore) -> list[dict[str, Any]]:
+    return [row for name in store.files() if name.endswith(".parquet") for row in store.read_table(name).to_pylist()]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto's, over HTTP) with an empty bucket `archive`."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="eu-central-1"
+    )
+    client.create_bucket(Bucket="archive", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(params=["local directory", "S3 bucket"])
+def archive_root(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """(root, S3 endpoint) of an empty archive."""
+    if request.param == "local directory":
+        return str(tmp_path / "archive"), ""
+    endpoint = request.getfixturevalue("s3_endpoint")
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "eu-central-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    return f"s3://archive/{uuid.uuid4().hex}", endpoint
 
 
 def test_the_archiver_resumes_from_its_checkpoint_after_a_kill_and_writes_each_event_once(
-    kafka_bootstrap_servers: str, analytics_topics: str, tmp_path: Path
+    kafka_bootstrap_servers: str, analytics_topics: str, archive_root: tuple[str, str]
 ) -> None:
     prefix = analytics_topics
     submitted = mai_contracts.topic("petition.submitted")
@@ -139,16 +169,20 @@ def test_the_archiver_resumes_from_its_checkpoint_after_a_kill_and_writes_each_e
     events = [("analytics.petition.submitted", example_event(submitted, day=1 + n % 3)) for n in range(12)]
     events += [("analytics.certificate.issued", example_event(issued, day=2)) for _ in range(6)]
     publish(kafka_bootstrap_servers, prefix, events)
-    root = tmp_path / "archive"
+    root, endpoint = archive_root
 
     def archiver() -> Archiver:
-        return Archiver(root, bootstrap_servers=kafka_bootstrap_servers, topic_prefix=prefix, batch_size=5)
+        return Archiver(
+            root, bootstrap_servers=kafka_bootstrap_servers, topic_prefix=prefix, batch_size=5, s3_endpoint_url=endpoint
+        )
+
+    store = archiver().store
 
     # A first run archives one batch and stops cleanly: its checkpoint is written.
     first = archiver()
     first.run(threading.Event(), max_batches=1)
     batch, offsets = first.read_checkpoint()
-    assert batch == 1 and sum(offsets.values()) == len(archived_rows(root)) >= 5
+    assert batch == 1 and sum(offsets.values()) == len(archived_rows(store)) >= 5
 
     # A second run is killed after writing its Parquet files but before its checkpoint.
     killed = archiver()
@@ -159,7 +193,7 @@ def test_the_archiver_resumes_from_its_checkpoint_after_a_kill_and_writes_each_e
     killed._write_checkpoint = crash  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         killed.run(threading.Event(), max_batches=1)
-    assert len(list(root.glob("type=*/day=*/part-000002-*.parquet"))) >= 1  # written, not checkpointed
+    assert any("/part-000002-" in name for name in store.files())  # written, not checkpointed
     assert archiver().read_checkpoint()[0] == 1
 
     # The restarted archiver drops the unfinished batch, resumes at the checkpoint, and finishes.
@@ -173,10 +207,10 @@ def test_the_archiver_resumes_from_its_checkpoint_after_a_kill_and_writes_each_e
     stop.set()
     finished.join(timeout=30)
 
-    rows = archived_rows(root)
+    rows = archived_rows(store)
     assert sorted(r["id"] for r in rows) == sorted(e.get_id() for _t, e in events)
     assert len({(r["kafka_topic"], r["kafka_partition"], r["kafka_offset"]) for r in rows}) == len(events)
-    days = {p.parent.name for p in root.glob("type=ro.mai.petition.submitted.v1/day=*/*.parquet")}
+    days = {name.split("/")[1] for name in store.files() if name.startswith("type=ro.mai.petition.submitted.v1/")}
     assert days == {"day=2026-03-01", "day=2026-03-02", "day=2026-03-03"}
-    assert json.loads((root / CHECKPOINT).read_text())["batch"] >= 3
+    assert json.loads(store.read_text(CHECKPOINT) or "{}")["batch"] >= 3
     assert {r["data.institution"] for r in rows if r["type"] == submitted.event_type} == {"IGPR"}

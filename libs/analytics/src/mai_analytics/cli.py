@@ -5,7 +5,9 @@ Settings (environment):
                                 for every service; KAFKA_TOPIC_PREFIX (tests only)
     ANALYTICS_PSEUDONYM_KEY     redact: the HMAC key of the pseudonyms (at least 32 characters; a
                                 secret: whoever holds it can test a guessed address against them)
-    ANALYTICS_ARCHIVE_DIR       archive: the archive root (a local directory; default var/archive)
+    ANALYTICS_ARCHIVE_DIR       archive: the archive root, a local directory (default var/archive) or
+                                s3://bucket/prefix (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION;
+                                ANALYTICS_S3_ENDPOINT_URL for an S3-compatible store that is not AWS)
     METRICS_PORT                /metrics and /healthz (default 9090)
 """
 
@@ -51,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bootstrap_servers=bootstrap,
             topic_prefix=prefix,
             client_options=options,
+            s3_endpoint_url=env.str("ANALYTICS_S3_ENDPOINT_URL", ""),
         )
     run_worker([loop], metrics_port=metrics_port)
     return 0
