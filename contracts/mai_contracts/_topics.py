@@ -63,7 +63,7 @@ class Topic:
 
 @functools.cache
 def declared_topics() -> tuple[Topic, ...]:
-    """Return the topics of topics.yaml plus one dead-letter topic per consumed topic."""
+    """Return the topics of topics.yaml plus one dead-letter topic each (the redaction stream reads them all)."""
     text = resources.files(__package__).joinpath(_DECLARATION).read_text(encoding="utf-8")
     document = yaml.safe_load(text)
     if not isinstance(document, dict) or not isinstance(document.get("topics"), list):
@@ -75,7 +75,8 @@ def declared_topics() -> tuple[Topic, ...]:
     dlq_retention_ms = _positive_int(dead_letter.get("retention_ms"), "dead_letter.retention_ms")
 
     topics = [_parse_topic(entry, index) for index, entry in enumerate(document["topics"])]
-    dead_letters = [_dead_letter_of(t, dlq_retention_ms) for t in topics if t.consumers]
+    # Every topic has at least one consumer, the analysts' redaction stream, hence a dead-letter topic.
+    dead_letters = [_dead_letter_of(t, dlq_retention_ms) for t in topics]
     everything = (*topics, *dead_letters)
 
     names = [t.name for t in everything]
