@@ -55,7 +55,7 @@ format: venv ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 typecheck: venv ## mypy over the packages' sources
-	$(BIN)/mypy libs/chassis/src libs/webkit/src contracts/mai_contracts libs/eventtool/src analysis/mai_analysis
+	$(BIN)/mypy libs/chassis/src libs/webkit/src contracts/mai_contracts libs/eventtool/src libs/analytics/src analysis/mai_analysis
 
 bench: venv ## Run every benchmark (prints tables; writes bench/results/)
 	deploy/local/with-infra.sh $(BIN)/python -m bench.run_all

@@ -9,6 +9,9 @@ Public surface:
     schema(t) / schema_uri(t)  the data payload's JSON Schema and its $id
     validate(t, data)          -> None, or raises ContractViolation (a ValueError)
     pii_paths(t) / redact(t, data)   fields marked "x-pii", and a copy with them hidden
+    sealed_paths(t)            fields marked "x-sealed"
+    pseudonymise(t, data, key) the analysts' copy: sealed fields removed, x-pii values keyed pseudonyms
+    analytics_topics()         the redacted copies `analytics.<topic>` of every declared topic
 """
 
 from __future__ import annotations
@@ -17,23 +20,39 @@ from ._schemas import (
     REDACTED,
     ContractViolation,
     pii_paths,
+    pseudonym,
+    pseudonymise,
     redact,
     schema,
     schema_uri,
+    sealed_paths,
     validate,
 )
-from ._topics import DLQ_SUFFIX, Topic, declared_topics, find_topic, find_topic_for_event_type
+from ._topics import (
+    ANALYTICS_PREFIX,
+    DLQ_SUFFIX,
+    Topic,
+    analytics_topics,
+    declared_topics,
+    find_topic,
+    find_topic_for_event_type,
+)
 
 __all__ = [
+    "ANALYTICS_PREFIX",
     "DLQ_SUFFIX",
     "REDACTED",
     "ContractViolation",
     "Topic",
+    "analytics_topics",
     "load_topics",
     "pii_paths",
+    "pseudonym",
+    "pseudonymise",
     "redact",
     "schema",
     "schema_uri",
+    "sealed_paths",
     "topic",
     "topic_for_event_type",
     "validate",
@@ -46,7 +65,7 @@ def load_topics(include_dlq: bool = True) -> list[Topic]:
 
 
 def topic(name: str) -> Topic:
-    """Return the topic called name, dead-letter topics included."""
+    """Return the topic called name, dead-letter and analytics topics included."""
     return find_topic(name)
 
 

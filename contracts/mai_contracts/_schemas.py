@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any, Final
 
@@ -16,6 +18,8 @@ from ._topics import find_topic_for_event_type
 
 REDACTED: Final = "[redacted]"
 PII_MARK: Final = "x-pii"
+SEALED_MARK: Final = "x-sealed"
+PSEUDONYM_PREFIX: Final = "pn1:"
 ANY_ITEM: Final = "*"
 
 # Errors whose jsonschema message names fields only, never a value.
@@ -98,19 +102,29 @@ def pii_paths(event_type: str) -> list[tuple[str, ...]]:
 
 @functools.cache
 def _pii_paths(event_type: str) -> tuple[tuple[str, ...], ...]:
+    return _marked_paths(event_type, PII_MARK)
+
+
+def sealed_paths(event_type: str) -> list[tuple[str, ...]]:
+    """Return the paths of the fields marked x-sealed (values only their one consumer may open)."""
+    return list(_marked_paths(event_type, SEALED_MARK))
+
+
+@functools.cache
+def _marked_paths(event_type: str, mark: str) -> tuple[tuple[str, ...], ...]:
     root = _schema(event_type)
     seen: dict[tuple[str, ...], None] = {}
-    for path in _walk_pii(root, root, (), frozenset()):
+    for path in _walk_pii(root, root, (), frozenset(), mark):
         seen.setdefault(path, None)
     return tuple(seen)
 
 
 def _walk_pii(
-    node: Any, root: Mapping[str, Any], path: tuple[str, ...], refs: frozenset[str]
+    node: Any, root: Mapping[str, Any], path: tuple[str, ...], refs: frozenset[str], mark: str = PII_MARK
 ) -> Iterator[tuple[str, ...]]:
     if not isinstance(node, Mapping):
         return
-    if node.get(PII_MARK) is True:
+    if node.get(mark) is True:
         yield path
         return
     ref = node.get("$ref")
@@ -118,37 +132,76 @@ def _walk_pii(
         target: Any = root
         for part in ref[2:].split("/"):
             target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        yield from _walk_pii(target, root, path, refs | {ref})
+        yield from _walk_pii(target, root, path, refs | {ref}, mark)
     for name, sub in (node.get("properties") or {}).items():
-        yield from _walk_pii(sub, root, (*path, name), refs)
+        yield from _walk_pii(sub, root, (*path, name), refs, mark)
     if isinstance(node.get("items"), Mapping):
-        yield from _walk_pii(node["items"], root, (*path, ANY_ITEM), refs)
+        yield from _walk_pii(node["items"], root, (*path, ANY_ITEM), refs, mark)
     for keyword in ("allOf", "anyOf", "oneOf"):
         for sub in node.get(keyword) or ():
-            yield from _walk_pii(sub, root, path, refs)
+            yield from _walk_pii(sub, root, path, refs, mark)
     for keyword in ("then", "else"):
-        yield from _walk_pii(node.get(keyword), root, path, refs)
+        yield from _walk_pii(node.get(keyword), root, path, refs, mark)
 
 
 def redact(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Return a deep copy of data with every x-pii value replaced by "[redacted]"."""
     copied: dict[str, Any] = copy.deepcopy(dict(data))
     for path in _pii_paths(event_type):
-        _redact_at(copied, path)
+        _replace_at(copied, path, lambda _value: REDACTED)
     return copied
 
 
-def _redact_at(node: Any, path: tuple[str, ...]) -> None:
+def pseudonym(key: bytes, value: Any) -> str:
+    """A keyed, stable stand-in for a personal value: equal values give equal pseudonyms.
+
+    HMAC-SHA-256 over the value's canonical JSON, so that without the key nobody can test a guess
+    (an e-mail address, a name) against it; strings are compared case- and space-insensitively so
+    that "Ana@Example.ro " and "ana@example.ro" count as one person.
+    """
+    if isinstance(value, str):
+        value = " ".join(value.split()).casefold()
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return PSEUDONYM_PREFIX + hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonymise(event_type: str, data: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """Return a deep copy of data for analysts: x-sealed fields removed, x-pii values pseudonymised."""
+    if not key:
+        raise ValueError("a pseudonymisation key is required")
+    copied: dict[str, Any] = copy.deepcopy(dict(data))
+    for path in _marked_paths(event_type, SEALED_MARK):
+        _remove_at(copied, path)
+    for path in _pii_paths(event_type):
+        _replace_at(copied, path, lambda value: pseudonym(key, value))
+    return copied
+
+
+def _replace_at(node: Any, path: tuple[str, ...], replace: Callable[[Any], Any]) -> None:
     head, rest = path[0], path[1:]
     if head == ANY_ITEM:
         if isinstance(node, list):
             for index, item in enumerate(node):
                 if rest:
-                    _redact_at(item, rest)
+                    _replace_at(item, rest, replace)
                 else:
-                    node[index] = REDACTED
+                    node[index] = replace(item)
     elif isinstance(node, dict) and head in node:
         if rest:
-            _redact_at(node[head], rest)
+            _replace_at(node[head], rest, replace)
         else:
-            node[head] = REDACTED
+            node[head] = replace(node[head])
+
+
+def _remove_at(node: Any, path: tuple[str, ...]) -> None:
+    head, rest = path[0], path[1:]
+    if head == ANY_ITEM:
+        if isinstance(node, list):
+            for item in node:
+                if rest:
+                    _remove_at(item, rest)
+    elif isinstance(node, dict) and head in node:
+        if rest:
+            _remove_at(node[head], rest)
+        else:
+            del node[head]

@@ -15,6 +15,11 @@ logger = logging.getLogger(__name__)
 SERVICES: Final = frozenset({"petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc"})
 CLASSIFICATIONS: Final = frozenset({"internal", "personal"})
 DLQ_SUFFIX: Final = ".dlq"
+ANALYTICS_PREFIX: Final = "analytics."
+#: The redaction stream writes the analytics topics; it is no domain service, so it never owns a domain topic.
+ANALYTICS_PRODUCER: Final = "analytics-redactor"
+#: Analysts need history across the petitions' legal cycle and a year-on-year view: 400 days.
+ANALYTICS_RETENTION_MS: Final = 400 * 24 * 3600 * 1000
 
 _DECLARATION: Final = "topics.yaml"
 _FIELDS: Final = (
@@ -52,11 +57,13 @@ class Topic:
     consumers: tuple[str, ...]
     description: str
     is_dlq: bool = False
+    #: For an analytics topic, the declared topic it is the redacted copy of.
+    copy_of: str | None = None
 
 
 @functools.cache
 def declared_topics() -> tuple[Topic, ...]:
-    """Return the topics of topics.yaml plus one dead-letter topic per consumed topic."""
+    """Return the topics of topics.yaml plus one dead-letter topic each (the redaction stream reads them all)."""
     text = resources.files(__package__).joinpath(_DECLARATION).read_text(encoding="utf-8")
     document = yaml.safe_load(text)
     if not isinstance(document, dict) or not isinstance(document.get("topics"), list):
@@ -68,7 +75,8 @@ def declared_topics() -> tuple[Topic, ...]:
     dlq_retention_ms = _positive_int(dead_letter.get("retention_ms"), "dead_letter.retention_ms")
 
     topics = [_parse_topic(entry, index) for index, entry in enumerate(document["topics"])]
-    dead_letters = [_dead_letter_of(t, dlq_retention_ms) for t in topics if t.consumers]
+    # Every topic has at least one consumer, the analysts' redaction stream, hence a dead-letter topic.
+    dead_letters = [_dead_letter_of(t, dlq_retention_ms) for t in topics]
     everything = (*topics, *dead_letters)
 
     names = [t.name for t in everything]
@@ -144,8 +152,32 @@ def _positive_int(value: Any, what: str) -> int:
 
 
 @functools.cache
+def analytics_topics() -> tuple[Topic, ...]:
+    """The analysts' redacted copy `analytics.<name>` of every declared (non dead-letter) topic.
+
+    Written only by the redaction stream (x-pii values pseudonymised, x-sealed fields removed),
+    kept 400 days, and read by analysts and the archiver; the same partitions and key as the
+    original, so one petition's events stay in order.
+    """
+    return tuple(
+        replace(
+            t,
+            name=ANALYTICS_PREFIX + t.name,
+            owner=ANALYTICS_PRODUCER,
+            retention_ms=max(ANALYTICS_RETENTION_MS, t.retention_ms),
+            classification="internal",
+            consumers=(),
+            description=f"Redacted copy of {t.name} for analysts: personal fields pseudonymised, sealed ones removed.",
+            copy_of=t.name,
+        )
+        for t in declared_topics()
+        if not t.is_dlq
+    )
+
+
+@functools.cache
 def _by_name() -> dict[str, Topic]:
-    return {t.name: t for t in declared_topics()}
+    return {t.name: t for t in (*declared_topics(), *analytics_topics())}
 
 
 @functools.cache

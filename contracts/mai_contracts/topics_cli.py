@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Final, Protocol, TextIO
 
-from ._topics import Topic, declared_topics
+from ._topics import Topic, analytics_topics, declared_topics
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log Kafka client details")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    create_cmd = commands.add_parser("create", help="create every declared topic and its dead-letter topic")
+    create_cmd = commands.add_parser(
+        "create", help="create every declared topic, its dead-letter topic and its analytics copy"
+    )
     create_cmd.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT[,HOST:PORT]")
     create_cmd.add_argument(
         "--replication-factor", type=_positive, metavar="N", help="override the declared factor (1 on one broker)"
@@ -210,7 +212,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
     if args.command == "list":
-        print(format_table(t for t in declared_topics() if not (args.no_dlq and t.is_dlq)), file=out)
+        listed = (*declared_topics(), *analytics_topics())
+        print(format_table(t for t in listed if not (args.no_dlq and t.is_dlq)), file=out)
         return EXIT_OK
     return _run_create(args, out)
 
@@ -219,7 +222,11 @@ def _run_create(args: argparse.Namespace, out: TextIO) -> int:
     admin_client = _kafka_module("kafka.admin").KafkaAdminClient
     kafka_error = _kafka_module("kafka.errors").KafkaError
 
-    specs = plan(declared_topics(), replication_factor=args.replication_factor, min_insync=args.min_insync)
+    specs = plan(
+        [*declared_topics(), *analytics_topics()],
+        replication_factor=args.replication_factor,
+        min_insync=args.min_insync,
+    )
     try:
         admin = admin_client(
             bootstrap_servers=args.bootstrap_servers.split(","),

@@ -100,7 +100,8 @@ def test_list_prints_every_topic_as_a_table() -> None:
     assert main(["list"], out=out) == 0
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["TOPIC", "OWNER", "PART", "RF", "ISR", "KEY", "RETENTION", "CLASS", "CONSUMERS"]
-    assert len(lines) == 1 + len(mai_contracts.load_topics())
+    assert len(lines) == 1 + len(mai_contracts.load_topics()) + len(mai_contracts.analytics_topics())
+    assert any(line.startswith("analytics.petition.submitted ") for line in lines)
     verified = next(line for line in lines if line.startswith("identity.verified "))
     assert verified.split() == [
         "identity.verified",

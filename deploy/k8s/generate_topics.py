@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Write the Strimzi KafkaTopic resources of every topic declared in contracts/ (dead letters too).
 
+The analysts' redacted copies `analytics.<name>` (derived by mai_contracts as well) come last.
+
 The one declaration is contracts/mai_contracts/topics.yaml; its loader (mai_contracts) derives the
 `<name>.dlq` topics, so this script never re-implements that rule. The output is committed as
 deploy/k8s/base/kafka/topics.yaml, and a test fails when it differs from a fresh generation.
@@ -31,13 +33,13 @@ HEADER = """\
 
 
 def load_declared_topics() -> list[Any]:
-    """Every topic of the contracts package, in declaration order, dead letters last."""
+    """Every topic of the contracts package, in declaration order, dead letters then analytics copies last."""
     sys.path.insert(0, str(REPO_ROOT / "contracts"))
     try:
         import mai_contracts
     finally:
         sys.path.pop(0)
-    return mai_contracts.load_topics(include_dlq=True)
+    return [*mai_contracts.load_topics(include_dlq=True), *mai_contracts.analytics_topics()]
 
 
 def kafka_topic(topic: Any) -> dict[str, Any]:

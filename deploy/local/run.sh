@@ -55,6 +55,9 @@ grep -q '^SECRET_KEY=' "$DEV_ENV" ||
 if ! grep -q '^EID_BANK_CARD_CLIENT_SECRET=' "$DEV_ENV"; then
   echo "EID_BANK_CARD_CLIENT_SECRET=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')" >>"$DEV_ENV"
 fi
+if ! grep -q '^ANALYTICS_PSEUDONYM_KEY=' "$DEV_ENV"; then
+  echo "ANALYTICS_PSEUDONYM_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
+fi
 chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090

@@ -11,6 +11,8 @@ import yaml
 from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec, pod_template
 
 SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")
+#: The analysts' redaction stream: a worker Deployment named after itself, consumer group included.
+REDACTOR = "analytics-redactor"
 
 
 def _workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -33,6 +35,8 @@ def _consumed_partitions() -> dict[str, dict[str, int]]:
     for topic in document["topics"]:
         for consumer in topic["consumers"]:
             consumed.setdefault(consumer, {})[topic["name"]] = topic["partitions"]
+        # The redaction stream copies every declared topic to analytics.<topic>, as its own group.
+        consumed.setdefault(REDACTOR, {})[topic["name"]] = topic["partitions"]
     return consumed
 
 
@@ -132,7 +136,7 @@ def test_consuming_workers_scale_on_lag_and_never_past_their_partitions(rendered
     topics = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(rendered[overlay], "KafkaTopic")}
     scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in of_kind(rendered[overlay], "ScaledObject")}
     for service, declared in consumed.items():
-        scaled_object = scaled.get(f"{service}-worker")
+        scaled_object = scaled.get(service if service == REDACTOR else f"{service}-worker")
         assert scaled_object, f"{service}-worker consumes {sorted(declared)} but has no ScaledObject"
         triggers = scaled_object["spec"]["triggers"]
         assert {t["type"] for t in triggers} == {"kafka"}
@@ -161,6 +165,21 @@ def test_relay_only_workers_keep_a_standing_replica_and_a_budget(rendered, overl
         assert name not in scaled
         assert obj["spec"].get("replicas", 1) >= 1
         assert name in budgets
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_archiver_is_a_single_writer_on_its_volume(rendered, overlay):
+    """Two archivers would both append the same batch: one replica, replaced by Recreate, never rolled."""
+    archiver = next(
+        d for d in of_kind(rendered[overlay], "Deployment") if d["metadata"]["name"] == "analytics-archiver"
+    )
+    assert archiver["spec"]["replicas"] == 1 and archiver["spec"]["strategy"]["type"] == "Recreate"
+    assert "analytics-archiver" not in {
+        s["spec"]["scaleTargetRef"]["name"] for s in of_kind(rendered[overlay], "ScaledObject")
+    }
+    volumes = {v["name"]: v for v in pod_spec(archiver)["volumes"]}
+    claims = {c["metadata"]["name"] for c in of_kind(rendered[overlay], "PersistentVolumeClaim")}
+    assert volumes["archive"]["persistentVolumeClaim"]["claimName"] in claims
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

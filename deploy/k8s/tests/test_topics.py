@@ -32,12 +32,18 @@ def test_every_declared_topic_and_its_dead_letter_topic_is_created_as_declared(r
         assert spec["config"]["retention.ms"] == topic["retention_ms"]
         assert spec["config"]["min.insync.replicas"] == topic["min_insync_replicas"]
         dead_letter = created.get(topic["name"] + ".dlq")
-        assert (dead_letter is not None) == bool(topic["consumers"]), topic["name"]
+        assert dead_letter is not None, topic["name"]  # every topic has a consumer: the redaction stream
         if dead_letter:
             # Same partitions, so a replay keeps each key's order; kept at least twice as long.
             assert dead_letter["partitions"] == topic["partitions"]
             assert dead_letter["config"]["retention.ms"] >= 2 * topic["retention_ms"]
-    assert len(created) == len(document["topics"]) + sum(1 for t in document["topics"] if t["consumers"])
+    copies = {name: spec for name, spec in created.items() if name.startswith("analytics.")}
+    assert set(copies) == {"analytics." + t["name"] for t in document["topics"]}
+    for topic in document["topics"]:
+        # Same partitions and key as the original; kept 400 days, past the petitions' legal cycle.
+        assert copies["analytics." + topic["name"]]["partitions"] == topic["partitions"]
+        assert copies["analytics." + topic["name"]]["config"]["retention.ms"] >= 400 * 24 * 3600 * 1000
+    assert len(created) == 3 * len(document["topics"])
 
 
 def test_dev_topics_fit_a_single_broker(rendered):

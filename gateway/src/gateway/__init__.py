@@ -46,6 +46,7 @@ from .proxy import (
 from .rate_limits import storage_uri_for
 from .readiness import UpstreamHealth
 from .routes import Route, RouteTableFile
+from .schemas import schemas_blueprint
 
 __all__ = ["create_app"]
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_browser_policy(app, allowed_origins=settings.cors_allowed_origins)
     app.view_functions["readyz"] = health.view
     app.register_blueprint(docs_blueprint(catalogue))
+    app.register_blueprint(schemas_blueprint())
 
     @app.before_request
     def _find_route() -> None:

@@ -71,7 +71,7 @@ def test_export_writes_every_event_with_personal_data_redacted_and_reports_the_b
     output = tmp_path / f"certificates.{export_format}"
     code, _out, errors = run(
         "export", TOPIC, "--format", export_format, "--output", str(output),
-        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix,
+        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix, "--original",
     )  # fmt: skip
     assert code == 1, errors  # one message broke its contract, one was no event at all
     assert "NOT AN EVENT" in errors and f"CONTRACT BROKEN {topic_prefix}{TOPIC}" in errors
@@ -92,7 +92,7 @@ def test_tail_from_an_offset_with_a_limit_prints_json_lines(
     # Everything sits on the partitions its keys chose; offset 0 on every partition is the start.
     code, out, _errors = run(
         "tail", TOPIC, "--offset", "0", "--max", "3", "--timeout", "10",
-        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix,
+        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix, "--original",
     )  # fmt: skip
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 3
@@ -105,7 +105,7 @@ def test_tail_since_a_time_skips_what_came_before(
 ) -> None:
     code, out, errors = run(
         "tail", TOPIC, "--since", issued["boundary"].isoformat(), "--timeout", "3",
-        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix,
+        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix, "--original",
     )  # fmt: skip
     printed = [json.loads(line)["id"] for line in out.splitlines()]
     assert printed == [issued["broken_id"]]  # the five earlier certificates are not shown
@@ -120,7 +120,7 @@ def test_show_pii_needs_the_flag_and_warns_on_stderr(kafka_bootstrap_servers: st
     # Through the installed console script, as an analyst runs it.
     shown = subprocess.run(
         [str(Path(sys.executable).with_name("mai-events")), "tail", TOPIC, "--from-beginning", "--max", "1",
-         "--timeout", "10", "--show-pii", "--topic-prefix", topic_prefix],
+         "--timeout", "10", "--show-pii", "--original", "--topic-prefix", topic_prefix],
         capture_output=True, text=True, timeout=60,
         env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
@@ -143,3 +143,33 @@ def test_since_needs_a_time_zone(kafka_bootstrap_servers: str) -> None:
     naive = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat()
     code, _out, errors = run("tail", TOPIC, "--since", naive, "--bootstrap-servers", kafka_bootstrap_servers)
     assert code == 2 and "time zone" in errors
+
+
+def test_by_default_the_redacted_copy_is_read_and_show_pii_is_refused_there(
+    kafka_bootstrap_servers: str, topic_prefix: str
+) -> None:
+    from mai_chassis.events import decode_event
+    from mai_chassis.testing import ensure_topics
+
+    copy_topic = "analytics." + TOPIC
+    ensure_topics(kafka_bootstrap_servers, [copy_topic], prefix=topic_prefix)
+    event_id, value = certificate(2, datetime(2025, 3, 14, 9, tzinfo=UTC))
+    original = decode_event(value)
+    copied = dict(json.loads(value), data=mai_contracts.pseudonymise(EVENT_TYPE, original.data, b"k" * 32))
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer.send(topic_prefix + copy_topic, key=b"k", value=json.dumps(copied).encode()).get(timeout=30)
+    producer.close()
+
+    code, out, errors = run(
+        "tail", TOPIC, "--from-beginning", "--max", "1", "--timeout", "10",
+        "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix,
+    )  # fmt: skip
+    assert code == 0, errors
+    line = json.loads(out)
+    assert line["id"] == event_id and line["kafka"]["topic"] == topic_prefix + copy_topic
+    assert line["data"]["recipient"]["email"].startswith("pn1:") and line["redacted"] is True
+
+    code, _out, errors = run(
+        "tail", TOPIC, "--show-pii", "--bootstrap-servers", kafka_bootstrap_servers, "--topic-prefix", topic_prefix
+    )
+    assert code == 2 and "--show-pii needs --original" in errors

@@ -1,5 +1,10 @@
 """`mai-events`: tail or export a topic with every event checked against its contract and personal data redacted.
 
+By default a topic is read from its analysts' copy `analytics.<topic>`, written by the redaction
+stream (personal values already pseudonymised, sealed fields removed): the only topics an analyst
+may read. `--original` reads the topic itself, for operators whose account may (redacted here,
+unless `--show-pii`, which only works with `--original`); dead-letter topics have no copy.
+
     mai-events tail petition.submitted --from-beginning --max 10
     mai-events tail certificate.issued --since 2025-03-14T09:00:00Z --timeout 5
     mai-events export petition.submitted --format parquet --output petitions.parquet
@@ -99,7 +104,14 @@ def _parser() -> argparse.ArgumentParser:
         start.add_argument("--since", type=_iso_time, metavar="ISO-TIME", help="start at the first event at or after")
         command.add_argument("--max", type=int, metavar="N", dest="max_events", help="stop after N events")
         command.add_argument(
-            "--show-pii", action="store_true", help="do NOT redact x-pii fields (prints a warning; use with care)"
+            "--original",
+            action="store_true",
+            help="read the original topic, not its redacted copy analytics.<topic> (operators only)",
+        )
+        command.add_argument(
+            "--show-pii",
+            action="store_true",
+            help="with --original: do NOT redact x-pii fields (prints a warning; use with care)",
         )
 
     tail = commands.add_parser("tail", help="print events as JSON lines (new ones, unless a start is given)")
@@ -122,9 +134,13 @@ def _records(
     args: argparse.Namespace, start: StartPosition, *, stop_at_end: bool
 ) -> Iterator[EventRecord | Undecodable]:
     contract_topic = mai_contracts.topic(args.topic)
+    copy = _reads_analytics_copy(args)
+    if contract_topic.copy_of is not None:
+        contract_topic = mai_contracts.topic(contract_topic.copy_of)
+    name = mai_contracts.ANALYTICS_PREFIX + contract_topic.name if copy else args.topic
     for message in read_topic(
         args.bootstrap_servers,
-        args.topic_prefix + args.topic,
+        args.topic_prefix + name,
         start,
         max_messages=args.max_events,
         idle_timeout_s=args.timeout,
@@ -137,7 +153,14 @@ def _records(
             message.value,
             contract_topic=contract_topic,
             show_pii=args.show_pii,
+            pseudonymised=copy,
         )
+
+
+def _reads_analytics_copy(args: argparse.Namespace) -> bool:
+    """Whether the redacted copy is read: by default, and always for a topic named `analytics.*`."""
+    declared = mai_contracts.topic(args.topic)
+    return declared.copy_of is not None or (not args.original and not declared.is_dlq)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, errors: TextIO | None = None) -> int:
@@ -156,6 +179,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, errors
         return EXIT_USAGE
     if not args.bootstrap_servers:
         errors.write("mai-events: no broker: pass --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS\n")
+        return EXIT_USAGE
+    if args.show_pii and _reads_analytics_copy(args):
+        errors.write("mai-events: --show-pii needs --original (the analytics topics hold no personal data)\n")
         return EXIT_USAGE
     if args.show_pii:
         errors.write(PII_WARNING + "\n")
@@ -178,6 +204,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, errors
                 out.flush()
         else:
             contract_topic = mai_contracts.topic(args.topic)
+            if contract_topic.copy_of is not None:
+                contract_topic = mai_contracts.topic(contract_topic.copy_of)
             written = write_records(
                 tally.records(_records(args, start, stop_at_end=True)),
                 args.output,

@@ -16,9 +16,13 @@ _HEADER: Final = """\
 
 Every topic carries CloudEvents 1.0 in structured JSON mode. The envelope attributes are the same
 on every topic; the `data` fields are listed per topic below. The Kafka key is the aggregate id
-named in *Key*. Fields flagged **PII** hold personal data a consumer needs to reach the citizen;
-`mai-events` redacts them unless asked otherwise (`--show-pii`, which warns). There is never a
-national ID number (CNP), password, token or confirmation code in any event.
+named in *Key*. Fields flagged **PII** hold personal data a consumer needs to reach the citizen.
+Analysts read each topic's redacted copy `analytics.<topic>` (what `mai-events` reads by default,
+kept 400 days and archived to Parquet): there every PII value is a keyed pseudonym (`pn1:...`,
+equal for equal values, so people can be counted but not named) and sealed fields are absent.
+Operators reading an original topic (`--original`) see PII redacted unless asked otherwise
+(`--show-pii`, which warns). There is never a national ID number (CNP), password, token or
+confirmation code in any event.
 
 In CSV and Parquet exports a nested field becomes a dotted column (`data.recipient.email`); an
 array is one column holding its items as JSON.

@@ -87,8 +87,13 @@ def record_from_message(
     *,
     contract_topic: mai_contracts.Topic,
     show_pii: bool = False,
+    pseudonymised: bool = False,
 ) -> EventRecord | Undecodable:
     """Decode, validate against the contract and (unless show_pii) redact one message value.
+
+    A ``pseudonymised`` message comes from an analytics topic: the redaction stream validated the
+    event before copying it and replaced its personal values by pseudonyms (which no longer match
+    their formats), so only its type is checked and its data is shown as it is.
 
     Redaction fails closed: an event whose type is unknown has its whole data hidden, and an
     event that breaks its contract also has every field its schema does not declare hidden,
@@ -98,6 +103,24 @@ def record_from_message(
         event = decode_event(value)
     except EventDecodeError as exc:
         return Undecodable(topic, partition, offset, str(exc))
+    if pseudonymised:
+        return EventRecord(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            id=event.id,
+            type=event.type,
+            source=event.source,
+            subject=event.subject,
+            time=event.time,
+            data=event.data if event.type == contract_topic.event_type else {},
+            contract_errors=()
+            if event.type == contract_topic.event_type
+            else (f"event type {event.type[:200]!r} does not belong on {contract_topic.name}",),
+            redacted=True,
+            dataschema=event.dataschema,
+            traceparent=event.traceparent,
+        )
     errors: tuple[str, ...] = ()
     known_type = True
     try:

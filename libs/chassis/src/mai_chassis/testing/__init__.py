@@ -183,6 +183,8 @@ def ensure_topics(
 
     declared = {t.name: t for t in mai_contracts.load_topics(include_dlq=True)}
     wanted = list(names) if names is not None else list(declared)
+    # The analysts' redacted copies are created only when asked for, as declared too.
+    declared.update({t.name: t for t in mai_contracts.analytics_topics()})
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
     try:
         existing = set(admin.list_topics())
