@@ -49,7 +49,7 @@ SERVICES = (
     ),
     CitizenService(
         lazy_gettext("Check a certificate"),
-        lazy_gettext("Anyone can check that a certificate is authentic, with its number and the holder's CNP."),
+        lazy_gettext("Anyone can check a certificate with its number and the code printed on it, or the holder's CNP."),
         "/certificates/verify",
         needs_account=False,
         needs_verified_identity=False,
