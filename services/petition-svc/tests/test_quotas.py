@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from mai_chassis.challenges import PROOF_OF_WORK_HEADER, solve_proof_of_work
+from mai_chassis.challenges import PROOF_OF_WORK_HEADER, client_key, solve_proof_of_work
 from mai_chassis.testing import TokenIssuer
 from petition import create_app
 from petition.config import Settings
-from petition.quotas import client_key
 from petition.tables import Petition
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select

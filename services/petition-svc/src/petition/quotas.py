@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mai_chassis.challenges import client_key
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -29,7 +28,6 @@ __all__ = [
     "QuotaExceeded",
     "StorageUse",
     "Usage",
-    "client_key",
     "count_submission",
     "recipient_key",
 ]
