@@ -65,6 +65,8 @@ source "$DEV_ENV"
 set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
 export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
+# The citizen portal calls the public API through the gateway (its migrate reads the same settings).
+export API_BASE_URL=http://127.0.0.1:8080
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The "bank-card" identification provider: a local OpenID Connect provider (mai-eid-provider, port
