@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mai_chassis.calendar import orthodox_easter
+from mai_chassis.holidays import orthodox_easter
 
 OFFICE_TIME_ZONE = ZoneInfo("Europe/Bucharest")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

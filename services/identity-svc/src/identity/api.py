@@ -6,9 +6,9 @@ import html
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
+from mai_chassis import Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER
-from mai_chassis.db import Database, UnitOfWork
+from mai_chassis.db import Database
 from marshmallow import RAISE
 
 from . import handlers, schemas

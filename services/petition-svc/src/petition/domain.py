@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mai_chassis.calendar import romanian_public_holidays
+from mai_chassis.holidays import romanian_public_holidays
 from mai_chassis.uploads import UploadRefused, check_upload
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from mai_chassis.calendar import orthodox_easter, romanian_public_holidays
+from mai_chassis.holidays import orthodox_easter, romanian_public_holidays
 
 
 @pytest.mark.parametrize(
