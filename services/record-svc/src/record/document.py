@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import zxingcpp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -27,7 +28,14 @@ from reportlab.pdfgen.canvas import Canvas
 from .domain import ROMANIAN_TIME, CivilStatus, Purpose
 from .signing import SigningFiles
 
-__all__ = ["SIGNATURE_FIELD", "CertificateContent", "CertificateMaker", "CertificateRenderer", "PadesSigner"]
+__all__ = [
+    "SIGNATURE_FIELD",
+    "CertificateContent",
+    "CertificateMaker",
+    "CertificateRenderer",
+    "MakesCertificates",
+    "PadesSigner",
+]
 
 SIGNATURE_FIELD = "SemnaturaMAI"
 #: Room for the CMS signature: the certificate chain plus the signature, with margin for RSA-4096.
@@ -261,6 +269,12 @@ class PadesSigner:
         # A fixed reservation spares pyHanko a trial signature to estimate the size.
         output = signers.sign_pdf(writer, metadata, signer=self._signer, bytes_reserved=_SIGNATURE_BYTES)
         return output.getvalue()  # type: ignore[no-any-return]
+
+
+class MakesCertificates(Protocol):
+    def make(self, content: CertificateContent) -> bytes:
+        """The certificate's bytes as stored and downloaded: rendered and signed."""
+        ...
 
 
 class CertificateMaker:

@@ -15,6 +15,7 @@ from .schemas import (
     ProblemSchema,
     PurposeListSchema,
     RevocationRequestSchema,
+    RevocationSchema,
     VerificationRequestSchema,
     VerificationSchema,
 )
@@ -74,6 +75,7 @@ def openapi_document() -> dict[str, Any]:
         "VerificationRequest": VerificationRequestSchema,
         "Verification": VerificationSchema,
         "RevocationRequest": RevocationRequestSchema,
+        "Revocation": RevocationSchema,
         "Problem": ProblemSchema,
     }.items():
         spec.components.schema(name, schema=schema)
@@ -206,7 +208,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [_ID],
                 "requestBody": _body("RevocationRequest"),
                 "responses": {
-                    "200": {"description": "Revoked; verification now says revoked."},
+                    "200": _json("Revocation", "Revoked; verification now says revoked."),
                     "403": _problem("Not a certificate clerk of the unit that issued the certificate."),
                     "404": _problem("No such certificate."),
                     "409": _problem("Not an issued, unrevoked certificate."),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from flask import url_for
+from mai_chassis.schemas import StrictSchema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from .domain import PURPOSE_TEXT_MAX, canonical_verification_code, is_printable_text
 from .purposes import purpose_catalogue
@@ -13,12 +15,7 @@ REVOCATION_REASONS = ("issued_in_error", "registry_updated", "holder_request", "
 LANGUAGES = ("ro", "en")
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class ApplicationRequestSchema(_Strict):
+class ApplicationRequestSchema(StrictSchema):
     purpose = fields.String(
         required=True,
         metadata={"description": "Purpose code from GET /api/v1/certificates/purposes.", "example": "employment"},
@@ -54,7 +51,7 @@ class ApplicationRequestSchema(_Strict):
             raise ValidationError("Plain text only: no control or formatting characters.", "purpose_text")
 
 
-class VerificationRequestSchema(_Strict):
+class VerificationRequestSchema(StrictSchema):
     """The number and exactly one of: the holder's CNP, or the verification code printed on the certificate."""
 
     number = fields.String(
@@ -94,7 +91,7 @@ class VerificationRequestSchema(_Strict):
             raise ValidationError("A verification code has 12 letters and digits, as printed.", "verification_code")
 
 
-class RevocationRequestSchema(_Strict):
+class RevocationRequestSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.OneOf(REVOCATION_REASONS))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     unit = fields.String(
@@ -134,8 +131,16 @@ class CertificateSchema(Schema):
     registration_number = fields.String(allow_none=True)
     issued_at = fields.DateTime(allow_none=True)
     valid_until = fields.DateTime(allow_none=True)
-    download_url = fields.String(allow_none=True, metadata={"description": "Present while the certificate is valid."})
+    download_url = fields.Method(
+        "_download_url",
+        metadata={"type": ["string", "null"], "description": "Present while the certificate is valid."},
+    )
     referral = fields.Nested(ReferralSchema, allow_none=True)
+
+    def _download_url(self, certificate: Any) -> str | None:
+        if certificate.status != "valid":
+            return None
+        return url_for("certificates.download_certificate", certificate_id=certificate.id)
 
 
 class CertificateListSchema(Schema):
@@ -148,6 +153,19 @@ class VerificationSchema(Schema):
     issued_at = fields.DateTime(allow_none=True)
     valid_until = fields.DateTime(allow_none=True)
     holder = fields.String(allow_none=True, metadata={"description": "The holder's name, masked: 'I*** P***'."})
+
+    @post_dump
+    def _nothing_about_an_unknown_certificate(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"result": data["result"]} if data["result"] == "not_found" else data
+
+
+class RevocationSchema(Schema):
+    id = fields.UUID(required=True)
+    status = fields.String(required=True, metadata={"description": "Always revoked."})
+    registration_number = fields.String(required=True)
+    revoked_at = fields.DateTime(required=True)
+    reason = fields.String(required=True)
+    unit = fields.String(required=True, metadata={"description": "The unit in whose name it was revoked."})
 
 
 class ProblemSchema(Schema):
