@@ -431,6 +431,13 @@ def test_purposes_are_public_and_openapi_documents_every_endpoint(client: FlaskC
         "/api/v1/certificates/{certificate_id}/pdf",
         "/api/v1/certificates/verifications",
         "/api/v1/certificates/{certificate_id}/revocation",
+        "/api/v1/certificates/numbers/{number}",
+        "/api/v1/certificates/numbers/{number}/history",
+        "/api/v1/certificates/numbers/{number}/revocation",
+        "/api/v1/certificates/referrals",
+        "/api/v1/certificates/referrals/{certificate_id}",
+        "/api/v1/certificates/referrals/{certificate_id}/outcome",
+        "/api/v1/certificates/referrals/{certificate_id}/certificate",
     }
     responses = document["paths"]["/api/v1/certificates"]["post"]["responses"]
     assert "application/problem+json" in responses["403"]["content"]

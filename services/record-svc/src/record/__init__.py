@@ -32,6 +32,7 @@ def create_app(
     from .deps import build_deps
     from .errors import PROBLEMS
     from .openapi import openapi_document
+    from .staff_api import staff
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
@@ -41,6 +42,7 @@ def create_app(
     )
     app.extensions["record_deps"] = build_deps(settings, database, civil_status=civil_status, registry=registry)
     app.register_blueprint(certificates)
+    app.register_blueprint(staff)
 
     @app.get("/openapi.json")
     def openapi() -> Response:

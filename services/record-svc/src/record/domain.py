@@ -19,6 +19,7 @@ from mai_chassis.auth import ANY_UNIT
 from .errors import UnknownPurpose
 
 __all__ = [
+    "ANY_UNIT",
     "PURPOSE_TEXT_MAX",
     "ROMANIAN_TIME",
     "VALIDITY_MONTHS",
@@ -29,6 +30,7 @@ __all__ = [
     "FailureBudget",
     "Purpose",
     "PurposeCatalogue",
+    "ReferralOutcome",
     "RegistryAnswer",
     "UnknownPurpose",
     "VerificationAttempts",
@@ -71,6 +73,17 @@ class ApplicationStatus(enum.StrEnum):
     ISSUED = "issued"
     REFERRED = "referred"
     REVOKED = "revoked"
+
+
+class ReferralOutcome(enum.StrEnum):
+    """What the counter found about an application referred to it because of a registry entry."""
+
+    #: The entry does not bar a certificate (another person's, or rehabilitated): the counter issues it.
+    CLEARED = "cleared"
+    #: The entry stands: no certificate from this service; the registry's own procedure follows.
+    ENTRY_CONFIRMED = "entry_confirmed"
+    #: The applicant withdrew the application.
+    WITHDRAWN = "withdrawn"
 
 
 class VerificationResult(enum.StrEnum):
@@ -254,7 +267,7 @@ class FailureBudget:
     max_lock: timedelta = timedelta(days=30)
 
     def lock_for(self, earlier_locks: int) -> timedelta:
-        return min(self.lock * 2 ** min(earlier_locks, 16), self.max_lock)
+        return min(self.lock * (1 << min(earlier_locks, 16)), self.max_lock)
 
 
 @dataclass(frozen=True)

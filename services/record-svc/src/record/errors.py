@@ -12,6 +12,10 @@ Handlers raise these (never ``Problem``); the chassis renders the nearest class 
         ├── CertificateNotRevocable      409 not an issued, unrevoked certificate
         ├── RevocationForbidden          403 not a certificate clerk of the issuing unit
         ├── VerificationLocked           429 too many wrong CNPs for a registration number
+        ├── ReferralNotFound             404 no referred application in the officer's units
+        ├── ReferralAlreadyDecided       409 the outcome is recorded once
+        ├── ReferralNotCleared           409 issued at the counter only once cleared
+        ├── HolderMismatch               422 the document checked is not the applicant's
         └── NeighbourUnavailable         the civil-status source or the registry failed
             ├── CivilStatusUnavailable   409 identity-svc has no civil status for the citizen
             ├── CivilStatusUnreadable    502 identity-svc answered something unusable
@@ -36,9 +40,13 @@ __all__ = [
     "CivilStatusUnavailable",
     "CivilStatusUnreadable",
     "ContactUnknown",
+    "HolderMismatch",
     "IdentityNotVerified",
     "IdentityServiceDown",
     "NeighbourUnavailable",
+    "ReferralAlreadyDecided",
+    "ReferralNotCleared",
+    "ReferralNotFound",
     "RegistryUnavailable",
     "RevocationForbidden",
     "UnknownPurpose",
@@ -143,6 +151,41 @@ class VerificationLocked(CertificateError):
         self.retry_after = retry_after
 
 
+class ReferralNotFound(CertificateError):
+    """No application referred to a counter of one of the officer's units has this id."""
+
+    def __init__(self) -> None:
+        super().__init__("No referred application with this id at the counters of your units.")
+
+
+class ReferralAlreadyDecided(CertificateError):
+    """A referral's outcome is recorded once; a change of mind is a new application."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(f"The outcome of this referral was already recorded: {outcome}.", outcome=outcome)
+
+
+class ReferralNotCleared(CertificateError):
+    """A referred application is issued at the counter only after the officer cleared the entry."""
+
+    def __init__(self, outcome: str | None) -> None:
+        said = f"its outcome is {outcome}" if outcome else "no outcome has been recorded"
+        super().__init__(
+            f"A referred application is issued at the counter only once its outcome is 'cleared'; {said}.",
+            outcome=outcome,
+        )
+
+
+class HolderMismatch(CertificateError):
+    """The CNP read from the identity document checked at the counter is not the applicant's."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The CNP on the identity document checked is not the applicant's; nothing was issued.",
+            errors={"cnp": ["Not the CNP of the person who applied."]},
+        )
+
+
 class NeighbourUnavailable(CertificateError):
     """A system record-svc asks (identity-svc, the registry) could not answer; nothing was saved."""
 
@@ -185,6 +228,10 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     CertificateNotRevocable: ProblemType(409, "certificate-not-revocable"),
     RevocationForbidden: ProblemType(403, "forbidden"),
     VerificationLocked: ProblemType(429, "verification-locked"),
+    ReferralNotFound: ProblemType(404, "not-found"),
+    ReferralAlreadyDecided: ProblemType(409, "referral-already-decided"),
+    ReferralNotCleared: ProblemType(409, "referral-not-cleared"),
+    HolderMismatch: ProblemType(422, "holder-mismatch"),
     CivilStatusUnavailable: ProblemType(409, "civil-status-unavailable"),
     CivilStatusUnreadable: ProblemType(502, "bad-gateway"),
     IdentityServiceDown: ProblemType(503, "service-unavailable"),

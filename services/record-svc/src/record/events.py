@@ -9,7 +9,14 @@ from typing import Any, ClassVar
 
 from mai_chassis.events import DomainEvent
 
-__all__ = ["CertificateIssued", "CertificateRefused", "CertificateRequested", "CertificateRevoked", "Recipient"]
+__all__ = [
+    "CertificateIssued",
+    "CertificateReferralDecided",
+    "CertificateRefused",
+    "CertificateRequested",
+    "CertificateRevoked",
+    "Recipient",
+]
 
 
 @dataclass(frozen=True)
@@ -79,3 +86,15 @@ class CertificateRevoked(_CertificateEvent):
     unit: str
     revoked_at: datetime
     recipient: Recipient
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateReferralDecided(_CertificateEvent):
+    """A counter officer recorded what the counter found about a referred application."""
+
+    type: ClassVar[str] = "ro.mai.certificate.referral_decided.v1"
+
+    purpose: str
+    outcome: str
+    unit: str
+    decided_at: datetime

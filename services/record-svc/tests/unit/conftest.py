@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mai_chassis.clock import FixedClock
 from mai_chassis.testing.fakes import FakeUnitOfWork
 from record.deps import RecordDeps
 from record.document import CertificateContent
-from record.domain import RegistryAnswer
+from record.domain import CivilStatus, RegistryAnswer
 from record.handlers import ApplyForCertificate, CertificateSummary, apply_for_certificate
 from record.purposes import purpose_catalogue
 from record.registry import CnpHasher
@@ -98,3 +98,27 @@ def issue(uow: FakeUnitOfWork, deps: RecordDeps) -> Callable[..., tuple[uuid.UUI
         return citizen_id, certificate
 
     return issue_one
+
+
+@dataclass(frozen=True)
+class Referred:
+    id: uuid.UUID
+    citizen_id: uuid.UUID
+
+
+@pytest.fixture
+def refer(uow: FakeUnitOfWork, deps: RecordDeps) -> Callable[[str], tuple[Referred, CivilStatus]]:
+    """A new citizen with a registry entry held by ``unit`` applies: (the referral, the person)."""
+
+    def refer_one(unit: str) -> tuple[Referred, CivilStatus]:
+        citizen_id = uuid.uuid4()
+        person = deps.civil_status.add(str(citizen_id), make_person())  # type: ignore[attr-defined]
+        deps.registry.entries[person.cnp] = unit  # type: ignore[attr-defined]
+        command = ApplyForCertificate(
+            citizen_id=citizen_id, assurance="high", bearer_token=token_for(citizen_id), purpose="employment"
+        )
+        application, _ = apply_for_certificate(uow, deps, command)
+        uow.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+        return Referred(application.id, citizen_id), person
+
+    return refer_one

@@ -14,26 +14,68 @@ from .applications import (
     show_certificate,
 )
 from .identities import record_verified_identity
-from .revocation import Revocation, RevokeCertificate, revoke_certificate
+from .lookup import (
+    CertificateHistory,
+    FindCertificate,
+    HistoryEntry,
+    StaffCertificate,
+    certificate_history,
+    find_certificate,
+)
+from .referrals import (
+    DecideReferral,
+    IssueAtCounter,
+    ListReferrals,
+    ReferralCase,
+    ShowReferral,
+    decide_referral,
+    issue_at_counter,
+    list_referrals,
+    show_referral,
+)
+from .revocation import (
+    Revocation,
+    RevokeCertificate,
+    RevokeCertificateByNumber,
+    revoke_certificate,
+    revoke_certificate_by_number,
+)
 from .verification import Verification, VerifyCertificate, verify_certificate
 
 __all__ = [
     "ApplyForCertificate",
+    "CertificateHistory",
     "CertificatePdf",
     "CertificateSummary",
+    "DecideReferral",
     "DownloadCertificate",
+    "FindCertificate",
+    "HistoryEntry",
+    "IssueAtCounter",
     "ListCertificates",
+    "ListReferrals",
     "Referral",
+    "ReferralCase",
     "Revocation",
     "RevokeCertificate",
+    "RevokeCertificateByNumber",
     "ShowCertificate",
+    "ShowReferral",
+    "StaffCertificate",
     "Verification",
     "VerifyCertificate",
     "apply_for_certificate",
+    "certificate_history",
+    "decide_referral",
     "download_certificate",
+    "find_certificate",
+    "issue_at_counter",
     "list_certificates",
+    "list_referrals",
     "record_verified_identity",
     "revoke_certificate",
+    "revoke_certificate_by_number",
     "show_certificate",
+    "show_referral",
     "verify_certificate",
 ]

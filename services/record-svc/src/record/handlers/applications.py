@@ -230,6 +230,7 @@ def apply_for_certificate(
         application.status = ApplicationStatus.ISSUED
         application.issued_at = now
         application.valid_until = valid_until(now)
+        application.issued_in_unit = deps.issuing_unit
 
     try:
         if application.status == ApplicationStatus.ISSUED:

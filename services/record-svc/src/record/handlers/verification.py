@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mai_chassis import UnitOfWork
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,6 +71,7 @@ def verify_certificate(uow: UnitOfWork, deps: RecordDeps, command: VerifyCertifi
         stored = application.verification_code_digest if application is not None else None
         matched = application is not None and hmac.compare_digest(digest, stored or "0" * 64) and bool(code)
         outcome = _verification(application if matched else None, now, method="code")
+        _count(uow.session, application if matched else None, now)
         uow.commit()
         return outcome
 
@@ -88,6 +89,7 @@ def verify_certificate(uow: UnitOfWork, deps: RecordDeps, command: VerifyCertifi
     stored = application.holder_cnp_digest if application is not None else "0" * 64
     if application is not None and hmac.compare_digest(digest, stored):
         outcome = _verification(application, now, method="cnp")
+        _count(uow.session, application, now)
     else:
         _record_failure(uow.session, number, attempts, now, deps.failure_budget)
         outcome = _verification(None, now, method="cnp")
@@ -99,6 +101,17 @@ def _certificate_numbered(session: Session, number: str | None) -> CertificateAp
     if number is None:
         return None
     return session.scalar(select(CertificateApplication).where(CertificateApplication.registration_number == number))
+
+
+def _count(session: Session, application: CertificateApplication | None, now: datetime) -> None:
+    """One more verification found the certificate (the clerks' history shows how many)."""
+    if application is None:
+        return
+    session.execute(
+        update(CertificateApplication)
+        .where(CertificateApplication.id == application.id)
+        .values(verifications=CertificateApplication.verifications + 1, last_verified_at=now)
+    )
 
 
 def _verification(application: CertificateApplication | None, now: datetime, *, method: str) -> Verification:
