@@ -33,7 +33,7 @@ def show_office(code: str) -> Response:
 @rate_limited(SLOT_SEARCH)
 def search_slots(code: str) -> Response:
     if code not in deps().catalog.offices:
-        raise NotFound
+        raise NotFound  # an unknown office answers 404 before its query is checked
     query = SlotSearchQuery().load(request.args.to_dict(), unknown=RAISE)
     with unit_of_work() as uow:
         slots = handlers.search_slots(
@@ -48,7 +48,7 @@ def search_slots(code: str) -> Response:
 def office_day_schedule(code: str) -> Response:
     """Officers: the day's appointments at the counters of their office."""
     if code not in deps().catalog.offices or not officer().covers(code):
-        raise NotFound
+        raise NotFound  # not the officer's office: 404 before the query is checked
     query = DayQuery().load(request.args.to_dict(), unknown=RAISE)
     with unit_of_work() as uow:
         appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], officer()))
