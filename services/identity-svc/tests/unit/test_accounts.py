@@ -9,6 +9,7 @@ from identity import handlers
 from identity.commands import AnonymousClient, ConfirmEmail, RegisterCitizen, ResendConfirmation
 from identity.errors import ChallengeRequired, CodeRefused
 from identity.events import AccountRegistered, EmailConfirmationRequested, RegistrationRepeated
+from identity.handlers.lookups import aware
 from identity.tables import Account, CivilStatusRecord
 from identity.testing import CITIZEN, VALID_CNP
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def test_the_mailed_code_confirms_the_address_at_the_clocks_time(uow, deps, cloc
     code = deps.sealer.open(request.sealed_confirmation)
     handlers.confirm_email(uow, deps, ConfirmEmail(citizen_id=str(request.citizen_id), code=code))
 
-    assert uow.session.get(Account, request.citizen_id).email_confirmed_at == clock.now().replace(tzinfo=None)
+    assert aware(uow.session.get(Account, request.citizen_id).email_confirmed_at) == clock.now()
 
 
 def test_wrong_codes_are_remembered_and_use_the_code_up(uow, deps):
