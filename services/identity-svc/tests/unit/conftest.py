@@ -6,15 +6,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from identity import handlers
 from identity.commands import ConfirmEmail, RegisterCitizen
+from identity.config import Settings
 from identity.deps import IdentityDeps, build_deps
 from identity.events import EmailConfirmationRequested
-from identity.signing import rotate_keys
-from identity.tables import Base
+from identity.secrets_at_rest import FieldCipher
+from identity.signing import create_signing_key
+from identity.tables import Base, SigningKey
 from identity.testing import CITIZEN, make_settings
 from mai_chassis import FixedClock, Principal
 from mai_chassis.testing.fakes import FakeUnitOfWork
@@ -46,21 +49,30 @@ def uow(clock: FixedClock) -> Iterator[FakeUnitOfWork]:
     fake.close()
 
 
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return make_settings("sqlite://")
+
+
+@pytest.fixture(scope="session")
+def signing_key(settings: Settings) -> dict[str, Any]:
+    """One RSA signing key for the whole run (making one takes a good part of a second)."""
+    made: list[SigningKey] = []
+    row = create_signing_key(
+        SimpleNamespace(add=made.append),  # type: ignore[arg-type]
+        FieldCipher(settings.encryption_keys),
+        signs_from=datetime.now(UTC) - timedelta(minutes=1),
+    )
+    return {column.key: getattr(row, column.key) for column in SigningKey.__table__.columns}
+
+
 @pytest.fixture
-def deps(uow: FakeUnitOfWork) -> IdentityDeps:
-    """The real dependencies, built as ``create_app`` builds them, with one signing key."""
-    settings = make_settings("sqlite://")
-    built = build_deps(settings, _NoDatabase(uow))  # type: ignore[arg-type]
+def deps(uow: FakeUnitOfWork, settings: Settings, signing_key: dict[str, Any]) -> IdentityDeps:
+    """The real dependencies, built as ``create_app`` builds them, the signing key in the fake's database."""
     with Session(uow.engine) as session:
-        rotate_keys(
-            session,
-            built.cipher,
-            publish_lead=timedelta(0),
-            token_lifetime=timedelta(seconds=settings.access_token_seconds),
-            leeway=timedelta(seconds=60),
-        )
+        session.add(SigningKey(**signing_key))
         session.commit()
-    return built
+    return build_deps(settings, _NoDatabase(uow))  # type: ignore[arg-type]
 
 
 @pytest.fixture
