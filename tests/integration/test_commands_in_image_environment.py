@@ -32,12 +32,14 @@ from mai_devtools.roundtrip import (
     roundtrip_for,
     topic_has_event,
 )
+from mai_devtools.service_list import service_list
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SERVICES = ["petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc"]
+#: Every API service (deploy/services.yaml): web, worker and migrate in its image's environment.
+SERVICES = [s.name for s in service_list().apis]
 #: One maintenance command per service that has one (run with the same environment).
 MAINTENANCE = {
     "identity-svc": ["rotate-keys"],
