@@ -30,7 +30,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 if [[ $purpose == images ]]; then
   have podman || need podman "builds and runs the images (deploy/images)"
   have runc || need runc "the container runtime podman is given (crun fails on some cgroup set-ups)"
-  have mmdebstrap || need mmdebstrap "builds the base image from Debian's packages (deploy/images/base.sh)"
+  [[ -n ${BASE_IMAGE:-} ]] || have mmdebstrap ||
+    need mmdebstrap "builds the base image from Debian's packages (deploy/images/base.sh; not with BASE_IMAGE)"
 else
   # Both `make run` and `make test`.
   python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
