@@ -9,6 +9,9 @@ BIN=$ROOT/.venv/bin
 VAR=$ROOT/var
 mkdir -p "$VAR/mail" "$VAR/run"
 cd "$ROOT"
+# The services, their databases and ports: MAI_SERVICE_TABLE, written from deploy/services.yaml.
+# shellcheck source=services.sh
+source "$HERE/services.sh"
 
 say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
 
@@ -63,10 +66,11 @@ set -a
 # shellcheck disable=SC1090
 source "$DEV_ENV"
 set +a
-export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
-export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
-# The citizen portal calls the public API through the gateway (its migrate reads the same settings).
-export API_BASE_URL=http://127.0.0.1:8080
+export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$MAI_GATEWAY_PORT}
+identity_port=$(awk '$1 == "identity-svc" { print $3 }' <<<"$MAI_SERVICE_TABLE")
+export JWT_JWKS_URL=http://127.0.0.1:$identity_port/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:$identity_port
+# The front ends call the public API through the gateway (their migrate reads the same settings).
+export API_BASE_URL=http://127.0.0.1:$MAI_GATEWAY_PORT
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The "bank-card" identification provider: a local OpenID Connect provider (mai-eid-provider, port
@@ -76,14 +80,14 @@ export EID_PROVIDERS=${EID_PROVIDERS:-bank-card} EID_BANK_CARD_ISSUER=${EID_BANK
 export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID_BANK_CARD_TEST_PROVIDER=true
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
-# 4. Migrations, one database per service.
-for service in petition identity record booking notify portal; do
-  if [[ -x $BIN/$service-svc ]]; then
-    DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
+# 4. Migrations, one database per service (deploy/services.yaml, through services.sh).
+while read -r service database _ _; do
+  if [[ -x $BIN/$service ]]; then
+    DATABASE_URL=$PG_BASE/$database "$BIN/$service" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
-    say "migrated $service-svc"
+    say "migrated $service"
   fi
-done
+done <<<"$MAI_SERVICE_TABLE"
 
 # 5. Appointment slots: every office's calendar generated SLOT_WEEKS ahead now, then hourly (Procfile).
 export SLOT_WEEKS=${SLOT_WEEKS:-8}
@@ -93,17 +97,21 @@ if [[ -x $BIN/booking-svc ]]; then
   say "$slots"
 fi
 
+gateway=http://127.0.0.1:$MAI_GATEWAY_PORT
 cat <<MSG
 
-  portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
-  gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
-  petition-svc   http://127.0.0.1:8101     worker metrics :9101
-  identity-svc   http://127.0.0.1:8102     worker metrics :9102
-  record-svc     http://127.0.0.1:8103     worker metrics :9103
-  booking-svc    http://127.0.0.1:8104     worker metrics :9104
-  notify-svc     http://127.0.0.1:8105     worker metrics :9105
+  portal         $gateway/    (the citizens' pages, through the gateway)
+  gateway        $gateway     (API docs: $gateway/docs)
+MSG
+while read -r service _ web_port metrics_port; do
+  if [[ $metrics_port == - ]]; then
+    printf '  %-14s http://127.0.0.1:%s\n' "$service" "$web_port"
+  else
+    printf '  %-14s http://127.0.0.1:%-9s worker metrics :%s\n' "$service" "$web_port" "$metrics_port"
+  fi
+done <<<"$MAI_SERVICE_TABLE"
+cat <<MSG
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
-  portal-svc     http://127.0.0.1:8106
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
+from mai_devtools.service_list import service_list
 from manifests import OVERLAYS, REPO_ROOT, of_kind
 
-PACKAGES = ["mai_chassis", "petition", "identity", "record", "booking", "notify", "gateway"]
+PACKAGES = ["mai_chassis", *(s.package for s in service_list().apis), "gateway"]
 #: Scrape-time gauges: declared with a literal name in these calls.
 _SCRAPE_TIME = re.compile(r"(?:CallbackGauge|GaugeMetricFamily|CounterMetricFamily)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
 _SUFFIXES = {

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from mai_devtools.service_list import service_list
 from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec, pod_template
 
-SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")
+#: The API services (web, worker, migration, database each), from deploy/services.yaml.
+SERVICES = tuple(s.name for s in service_list().apis)
 #: The analysts' redaction stream: a worker Deployment named after itself, consumer group included.
 REDACTOR = "analytics-redactor"
 

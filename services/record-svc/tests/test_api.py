@@ -99,6 +99,7 @@ def test_a_verified_citizen_without_registry_entry_gets_a_signed_certificate_at_
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_qr_code_carries_the_public_page_with_the_printed_verification_code_in_its_fragment(
     app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -114,6 +115,7 @@ def test_the_qr_code_carries_the_public_page_with_the_printed_verification_code_
     assert app.extensions["record_deps"].verification_url(number).endswith(f"/certificates/verify?number={number}")
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_anyone_with_the_printed_code_verifies_without_the_cnp_and_a_wrong_code_tells_nothing(
     app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -152,6 +154,7 @@ def test_a_verification_needs_the_number_and_exactly_one_of_cnp_and_code(client:
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_wrong_cnps_lock_verification_by_cnp_for_a_number_alike_whether_it_exists_or_not(
     client: FlaskClient, new_citizen: Any, clock: Any, tmp_path: Path
 ) -> None:
@@ -194,6 +197,7 @@ def test_wrong_cnps_lock_verification_by_cnp_for_a_number_alike_whether_it_exist
     assert int(again.headers["Retry-After"]) > 47 * 3600, "guessing on after a lock doubles the next one"
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_certificate_prints_only_the_verified_identity(
     client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -206,6 +210,7 @@ def test_the_certificate_prints_only_the_verified_identity(
     assert "codul de verificare" in text and "CNP-ul titularului" in text
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_free_purpose_text_is_short_plain_and_printed_as_the_applicants_declaration(
     client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:

@@ -116,7 +116,9 @@ class OutboxRelay:
         self.producer_options = dict(producer_options or {})
         self._producer: Any = None
         self._lock_key = _advisory_key(f"outbox:{service}")
-        self._last_cleanup = 0.0
+        #: monotonic() of the last clean-up; None until the first, which runs at once (monotonic()
+        #: counts from boot on Linux: an hour-long interval measured from 0.0 would wait after a reboot).
+        self._last_cleanup: float | None = None
         register_collector(
             CallbackGauge(
                 "outbox_pending_events",
@@ -233,7 +235,7 @@ class OutboxRelay:
             try:
                 published = self.publish_batch()
                 backoff = 0.0
-                if time.monotonic() - self._last_cleanup > 3600:
+                if self._last_cleanup is None or time.monotonic() - self._last_cleanup > 3600:
                     self._last_cleanup = time.monotonic()
                     self.cleanup()
                 if published == 0:
