@@ -95,7 +95,7 @@ def running_platform(
     finally:
         stop.set()
         worker.join(timeout=40)
-        petition_app.extensions["petition"].database.dispose()
+        petition_app.extensions["mai_database"].dispose()
         petition_db.dispose()
         notify_db.dispose()
 

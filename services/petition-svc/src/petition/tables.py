@@ -77,6 +77,11 @@ class Petition(Base):
     joined_to: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[joined_to_id])
     repeat_of: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[repeat_of_id])
 
+    @property
+    def answering(self) -> Petition:
+        """The petition whose answer covers this one: the one it was joined to, else itself."""
+        return self.joined_to if self.joined_to is not None else self
+
     __table_args__ = (
         Index("ix_petitions_queue", "institution", "status", "answer_due_on"),
         Index("ix_petitions_fingerprint", "content_fingerprint"),
