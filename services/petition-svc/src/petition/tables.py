@@ -1,5 +1,6 @@
 """petition-svc's own tables: petitions, their attachments, the registration counters, and the
-submission quotas and spent challenges that keep anonymous uploads in bounds."""
+submission quotas that keep anonymous uploads in bounds (solved challenges are kept in the
+chassis' ``used_challenges``)."""
 
 from __future__ import annotations
 
@@ -119,12 +120,3 @@ class SubmissionQuota(Base):
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     petitions: Mapped[int] = mapped_column(Integer)
     attachment_bytes: Mapped[int] = mapped_column(BigInteger)
-
-
-class SpentChallenge(Base):
-    """A solved challenge, accepted once: kept until it would have expired anyway."""
-
-    __tablename__ = "spent_challenges"
-
-    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, spend_once
+from mai_chassis.tables import UsedChallenge
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from ..errors import (
 )
 from ..events import PetitionClosed, PetitionSubmitted, Recipient
 from ..metrics import PETITIONS_REGISTERED, SUBMISSIONS_REFUSED
-from ..tables import Attachment, Petition, RegistrationCounter, SpentChallenge
+from ..tables import Attachment, Petition, RegistrationCounter
 
 __all__ = ["Sender", "SubmitPetition", "UploadedAttachment", "next_registration_number", "submit_petition"]
 
@@ -136,7 +137,7 @@ def _admit_attachments(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetit
         deps.challenge is not None
         and sender.account_id is None
         and client.petitions > deps.settings.submission_challenge_after
-        and not spend_once(session, SpentChallenge, deps.challenge.check(sender.proof_of_work), now)
+        and not spend_once(session, UsedChallenge, deps.challenge.check(sender.proof_of_work), now)
     ):
         raise ChallengeRequired(deps.challenge.issue())
     if deps.storage is not None and deps.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
