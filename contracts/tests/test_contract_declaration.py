@@ -25,6 +25,7 @@ DESIGN_TOPICS = {
     "certificate.issued": "record-svc",
     "certificate.refused": "record-svc",
     "certificate.revoked": "record-svc",
+    "certificate.referral_decided": "record-svc",
     "application.submitted": "booking-svc",
     "application.reviewed": "booking-svc",
     "appointment.booked": "booking-svc",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from booking.catalog import load_catalog
 from booking.domain import OFFICE_TIME_ZONE
-from booking.horizon import SlotHorizon, generate_ahead, last_slot_starts
+from booking.slot_horizon import SlotHorizon, generate_ahead, last_slot_starts
 from mai_chassis import Database
 from mai_chassis.migrations import upgrade
 from sqlalchemy import create_engine, text

@@ -14,22 +14,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mai_chassis.holidays import orthodox_easter
 
+from . import errors
+
 OFFICE_TIME_ZONE = ZoneInfo("Europe/Bucharest")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-class BookingRuleError(Exception):
-    """An action the application's state does not allow; ``kind`` names the rule."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -52,6 +45,34 @@ class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"
     ATTENDED = "attended"
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; every stored moment is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def office_time(moment: datetime) -> datetime:
+    """A stored moment as the offices' wall clock shows it (Europe/Bucharest)."""
+    return aware(moment).astimezone(OFFICE_TIME_ZONE)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where an applicant's e-mails go."""
+
+    email: str
+    name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Officer:
+    subject: str
+    offices: frozenset[str]  # "*" means every office
+
+    def covers(self, office: str) -> bool:
+        return "*" in self.offices or office in self.offices
 
 
 # --- reference data -------------------------------------------------------------------------------
@@ -141,32 +162,28 @@ def check_document_can_be_uploaded(
     status: ApplicationStatus, application_type: ApplicationType, document_type: str, current: DocumentStatus | None
 ) -> None:
     if document_type not in application_type.required_codes:
-        raise BookingRuleError(
-            "unknown-document-type", f"{document_type} is not a document of {application_type.code} applications."
-        )
+        raise errors.UnknownDocumentType(f"{document_type} is not a document of {application_type.code} applications.")
     if status is ApplicationStatus.DRAFT:
         return
     if status is ApplicationStatus.CHANGES_REQUESTED and current is DocumentStatus.REJECTED:
         return
     if status is ApplicationStatus.CHANGES_REQUESTED:
-        raise BookingRuleError("document-not-rejected", "Only documents the officer rejected can be replaced now.")
-    raise BookingRuleError(
-        "application-not-editable", f"Documents cannot be changed while the application is {status.value}."
-    )
+        raise errors.DocumentNotRejected("Only documents the officer rejected can be replaced now.")
+    raise errors.ApplicationNotEditable(f"Documents cannot be changed while the application is {status.value}.")
 
 
 def check_can_submit(
     status: ApplicationStatus, application_type: ApplicationType, documents: Mapping[str, DocumentStatus]
 ) -> None:
     if status not in (ApplicationStatus.DRAFT, ApplicationStatus.CHANGES_REQUESTED):
-        raise BookingRuleError("not-submittable", f"An application that is {status.value} cannot be submitted.")
+        raise errors.NotSubmittable(f"An application that is {status.value} cannot be submitted.")
     missing = missing_documents(application_type, documents)
     if missing:
-        raise BookingRuleError("documents-missing", "Upload every required document first: " + ", ".join(missing))
+        raise errors.DocumentsMissing("Upload every required document first: " + ", ".join(missing))
     still_rejected = [code for code, state in documents.items() if state is DocumentStatus.REJECTED]
     if still_rejected:
-        raise BookingRuleError(
-            "documents-still-rejected", "Replace the rejected documents first: " + ", ".join(sorted(still_rejected))
+        raise errors.DocumentsStillRejected(
+            "Replace the rejected documents first: " + ", ".join(sorted(still_rejected))
         )
 
 
@@ -182,22 +199,20 @@ def review_outcome(
 ) -> ApplicationStatus:
     """The status after an officer's decisions on every document awaiting review."""
     if status is not ApplicationStatus.SUBMITTED:
-        raise BookingRuleError("not-under-review", f"An application that is {status.value} is not under review.")
+        raise errors.NotUnderReview(f"An application that is {status.value} is not under review.")
     decided = [d.document_type for d in decisions]
     if len(decided) != len(set(decided)):
-        raise BookingRuleError("duplicate-decision", "Decide on each document once.")
+        raise errors.DuplicateDecision("Decide on each document once.")
     awaiting = {code for code, state in documents.items() if state is DocumentStatus.UPLOADED}
     unknown = set(decided) - awaiting
     if unknown:
-        raise BookingRuleError("document-not-awaiting-review", "Not awaiting review: " + ", ".join(sorted(unknown)))
+        raise errors.DocumentNotAwaitingReview("Not awaiting review: " + ", ".join(sorted(unknown)))
     undecided = awaiting - set(decided)
     if undecided:
-        raise BookingRuleError("decision-missing", "Decide on every document: " + ", ".join(sorted(undecided)))
+        raise errors.DecisionMissing("Decide on every document: " + ", ".join(sorted(undecided)))
     for decision in decisions:
         if not decision.accepted and not (decision.feedback or "").strip():
-            raise BookingRuleError(
-                "feedback-required", f"Say why {decision.document_type} is rejected, so that it can be fixed."
-            )
+            raise errors.FeedbackRequired(f"Say why {decision.document_type} is rejected, so that it can be fixed.")
     if all(d.accepted for d in decisions):
         return ApplicationStatus.DOCUMENTS_ACCEPTED
     return ApplicationStatus.CHANGES_REQUESTED
@@ -205,39 +220,37 @@ def review_outcome(
 
 def check_can_book(status: ApplicationStatus) -> None:
     if status is ApplicationStatus.APPOINTMENT_BOOKED:
-        raise BookingRuleError(
-            "appointment-exists", "This application already has an appointment; reschedule or cancel it instead."
-        )
+        raise errors.AppointmentExists("This application already has an appointment; reschedule or cancel it instead.")
     if status is not ApplicationStatus.DOCUMENTS_ACCEPTED:
-        raise BookingRuleError("documents-not-accepted", "A slot can be booked once every document has been accepted.")
+        raise errors.DocumentsNotAccepted("A slot can be booked once every document has been accepted.")
 
 
 def check_slot_bookable(slot_starts_at: datetime, now: datetime) -> None:
     if slot_starts_at <= now:
-        raise BookingRuleError("slot-in-the-past", "This slot has already started.")
+        raise errors.SlotInThePast("This slot has already started.")
 
 
 def check_can_change_appointment(status: AppointmentStatus, starts_at: datetime, now: datetime) -> None:
     if status is not AppointmentStatus.BOOKED:
-        raise BookingRuleError("appointment-not-active", f"This appointment is {status.value}.")
+        raise errors.AppointmentNotActive(f"This appointment is {status.value}.")
     if starts_at <= now:
-        raise BookingRuleError("appointment-started", "An appointment that has started cannot be changed.")
+        raise errors.AppointmentStarted("An appointment that has started cannot be changed.")
 
 
 def check_can_record_visit(
     status: ApplicationStatus, pickup_from: date, biometrics_taken_at: datetime, now: datetime
 ) -> None:
     if biometrics_taken_at > now:
-        raise BookingRuleError("biometrics-in-the-future", "Biometrics cannot be recorded before they are taken.")
+        raise errors.BiometricsInTheFuture("Biometrics cannot be recorded before they are taken.")
     visit_day = biometrics_taken_at.astimezone(OFFICE_TIME_ZONE).date()
     if status is not ApplicationStatus.APPOINTMENT_BOOKED:
-        raise BookingRuleError("no-appointment", f"An application that is {status.value} has no visit to record.")
+        raise errors.NoAppointment(f"An application that is {status.value} has no visit to record.")
     if pickup_from < visit_day:
-        raise BookingRuleError("pickup-before-visit", "The pickup date cannot be before the visit.")
+        raise errors.PickupBeforeVisit("The pickup date cannot be before the visit.")
 
 
 def check_can_record_pickup(status: ApplicationStatus, pickup_from: date | None, today: date) -> None:
     if status is not ApplicationStatus.READY_FOR_PICKUP:
-        raise BookingRuleError("not-ready", f"An application that is {status.value} is not ready for pickup.")
+        raise errors.NotReadyForPickup(f"An application that is {status.value} is not ready for pickup.")
     if pickup_from is not None and today < pickup_from:
-        raise BookingRuleError("pickup-too-early", f"The document can be picked up from {pickup_from.isoformat()}.")
+        raise errors.PickupTooEarly(f"The document can be picked up from {pickup_from.isoformat()}.")

@@ -94,8 +94,13 @@ def openapi_document() -> dict[str, Any]:
         "SlotResponse",
         "AppointmentResponse",
         "LinkedRescheduleResponse",
+        "LinkedAppointmentResponse",
         "TimelineEntryResponse",
+        "TimelineResponse",
+        "ApplicationSummaryResponse",
         "ApplicationResponse",
+        "ApplicationTypeResponse",
+        "OfficeResponse",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
 
@@ -119,13 +124,17 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {
         "/api/v1/offices": {
             "get": _op(
-                "Territorial immigration offices", {"200": _ok("Offices")}, errors=(), security=False, tag="offices"
+                "Territorial immigration offices",
+                {"200": _ok("Offices", items="OfficeResponse")},
+                errors=(),
+                security=False,
+                tag="offices",
             )
         },
         "/api/v1/offices/{code}": {
             "get": _op(
                 "One office with counters, hours and closed days",
-                {"200": _ok("Office")},
+                {"200": _ok("Office", "OfficeResponse")},
                 errors=(404,),
                 security=False,
                 params=[office],
@@ -152,7 +161,10 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/immigration/application-types": {
             "get": _op(
-                "Application types and their required documents", {"200": _ok("Types")}, errors=(), security=False
+                "Application types and their required documents",
+                {"200": _ok("Types", items="ApplicationTypeResponse")},
+                errors=(),
+                security=False,
             )
         },
         "/api/v1/immigration/applications": {
@@ -162,7 +174,9 @@ def openapi_document() -> dict[str, Any]:
                 errors=(401, 409, 422),
                 body="ApplicationDraftRequest",
             ),
-            "get": _op("My applications", {"200": _ok("Applications", items="ApplicationResponse")}, errors=(401,)),
+            "get": _op(
+                "My applications", {"200": _ok("Applications", items="ApplicationSummaryResponse")}, errors=(401,)
+            ),
         },
         "/api/v1/immigration/applications/{application_id}": {
             "get": _op(
@@ -174,7 +188,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/immigration/applications/{application_id}/timeline": {
             "get": _op(
                 "Status timeline of my application",
-                {"200": _ok("Timeline", items="TimelineEntryResponse")},
+                {"200": _ok("Timeline", "TimelineResponse")},
                 params=[app_id],
             )
         },
@@ -235,7 +249,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/immigration/review-queue": {
             "get": _op(
                 "Officers: submitted applications of my offices, oldest first",
-                {"200": _ok("Queue", items="ApplicationResponse")},
+                {"200": _ok("Queue", items="ApplicationSummaryResponse")},
                 errors=(401, 403, 422),
                 params=[
                     _query("office", "Only this office.", {"type": "string"}),
@@ -308,7 +322,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/appointments/manage/{link_token}": {
             "get": _op(
                 "What the e-mailed link would do (changes nothing)",
-                {"200": _ok("Appointment and actions")},
+                {"200": _ok("Appointment and actions", "LinkedAppointmentResponse")},
                 errors=(404,),
                 security=False,
                 params=[link],
@@ -350,7 +364,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/appointments/linked": {
             "get": _op(
                 "What the e-mailed link would do (changes nothing); the token in a header",
-                {"200": _ok("Appointment and actions")},
+                {"200": _ok("Appointment and actions", "LinkedAppointmentResponse")},
                 errors=(400, 404),
                 security=False,
                 params=[link_header],

@@ -18,7 +18,7 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
 
     from .catalog import load_catalog
     from .handlers import IDENTITY_VERIFIED, record_verified_identity
-    from .horizon import SlotHorizon
+    from .slot_horizon import SlotHorizon
 
     register_collector(SlotHorizon(database, load_catalog()))
 
@@ -48,7 +48,7 @@ def generate_slots_command(weeks: int | None, start: Any, end: Any, office_codes
     from mai_chassis.logs import configure_logging
 
     from .catalog import load_catalog
-    from .horizon import generate_between, horizon_days, office_today
+    from .slot_horizon import generate_between, horizon_days, office_today
 
     if weeks is None and (start is None or end is None):
         raise click.UsageError("give --weeks N, or both --from and --to")

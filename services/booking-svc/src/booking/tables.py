@@ -85,7 +85,7 @@ class TimelineEntry(Base):
 
 
 class Slot(Base):
-    """A counter's time slot; ``is_booked`` flips only by a conditional UPDATE (see handlers.book)."""
+    """A counter's time slot; ``is_booked`` flips only by a conditional UPDATE (see handlers.appointments)."""
 
     __tablename__ = "slots"
 

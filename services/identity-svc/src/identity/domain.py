@@ -223,7 +223,7 @@ def counter_code() -> str:
 def canonical_code(value: str) -> str:
     """What the citizen typed, as the code was issued (case, spaces, dashes and look-alikes forgiven)."""
     cleaned = value.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def failure_delay(failures: int, *, free: int, maximum: timedelta) -> timedelta:

@@ -6,9 +6,18 @@ import base64
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["AppointmentLinkSigner", "InvalidLinkError"]
+from .domain import aware
+from .tables import Appointment
+
+__all__ = ["MANAGE_PAGE_PATH", "AppointmentLinkSigner", "AppointmentLinks", "InvalidLinkError"]
+
+#: Where the e-mailed manage link points on the citizens' portal (the page, not the JSON API: a mail
+#: reader can only open a link, and the page's forms make the changes).
+MANAGE_PAGE_PATH = "/appointments/manage/"
 
 
 class InvalidLinkError(Exception):
@@ -51,3 +60,20 @@ class AppointmentLinkSigner:
         if (now or datetime.now(UTC)) >= expires_at:
             raise InvalidLinkError("expired link")
         return appointment_id
+
+
+@dataclass(frozen=True)
+class AppointmentLinks:
+    """The manage links of appointments: signed tokens, and the portal page they open."""
+
+    signer: AppointmentLinkSigner
+    public_base_url: str
+    sealer: Any | None = None  # mai_chassis.sealing.Sealer, when notify-svc shares a key
+
+    def token_for(self, appointment: Appointment) -> str:
+        """The signed link token of ``appointment``, valid until it starts."""
+        return self.signer.sign(appointment.id, aware(appointment.starts_at))
+
+    def manage_url(self, appointment: Appointment) -> str:
+        """The citizens' portal page that shows the appointment and offers to move or cancel it."""
+        return f"{self.public_base_url}{MANAGE_PAGE_PATH}{self.token_for(appointment)}"

@@ -1,0 +1,56 @@
+"""Offices: their reference data (public), free slots (applicants) and the day's schedule (officers)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from mai_chassis import require_auth
+from mai_chassis.web import unit_of_work
+from marshmallow import RAISE
+
+from .. import handlers
+from ..errors import NotFound
+from ..handlers.allowances import SLOT_SEARCH
+from ..schemas import AppointmentResponse, DayQuery, OfficeResponse, SlotResponse, SlotSearchQuery
+from .blueprints import offices
+from .context import OFFICER_ROLE, deps, officer, rate_limited
+
+
+@offices.get("")
+def list_offices() -> Response:
+    return jsonify(items=OfficeResponse(many=True).dump(deps().catalog.offices.values()))
+
+
+@offices.get("/<code>")
+def show_office(code: str) -> Response:
+    office = deps().catalog.offices.get(code)
+    if office is None:
+        raise NotFound
+    return jsonify(OfficeResponse().dump(office))
+
+
+@offices.get("/<code>/slots")
+@require_auth(kind="citizen")
+@rate_limited(SLOT_SEARCH)
+def search_slots(code: str) -> Response:
+    if code not in deps().catalog.offices:
+        raise NotFound  # an unknown office answers 404 before its query is checked
+    query = SlotSearchQuery().load(request.args.to_dict(), unknown=RAISE)
+    with unit_of_work() as uow:
+        slots = handlers.search_slots(
+            uow, deps(), handlers.SearchSlots(code, query["date_from"], query["date_to"], query["limit"])
+        )
+        answer = SlotResponse(many=True).dump(slots)
+    return jsonify(items=answer)
+
+
+@offices.get("/<code>/appointments")
+@require_auth(OFFICER_ROLE)
+def office_day_schedule(code: str) -> Response:
+    """Officers: the day's appointments at the counters of their office."""
+    if code not in deps().catalog.offices or not officer().covers(code):
+        raise NotFound  # not the officer's office: 404 before the query is checked
+    query = DayQuery().load(request.args.to_dict(), unknown=RAISE)
+    with unit_of_work() as uow:
+        appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], officer()))
+        answer = AppointmentResponse(many=True).dump(appointments)
+    return jsonify(items=answer)
