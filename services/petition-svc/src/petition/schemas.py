@@ -190,7 +190,7 @@ class Overdue(fields.Boolean):
         return is_overdue(Status(obj.status), obj.answer_due_on, today, forwarded_late=obj.forwarded_late)
 
 
-class ThePetitionItself(fields.Nested):
+class ColumnsAsObject(fields.Nested):
     """A group of the petition's own columns shown as one object (the petitioner)."""
 
     def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
@@ -259,7 +259,7 @@ class PetitionDetailSchema(PetitionStatusSchema):
     subject = fields.String()
     text = fields.String()
     channel = fields.String()
-    petitioner = ThePetitionItself(PetitionerSchema)
+    petitioner = ColumnsAsObject(PetitionerSchema)
     attachments = fields.List(fields.Nested(AttachmentInfoSchema))
     assignee = fields.String(allow_none=True)
     forward_due_on = fields.Date()
