@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 from ..clock import Clock, FixedClock
 from ..events import DomainEvent, outgoing_event
 from ..outbox import outbox_row
+from ..tables import ChassisBase
 
 __all__ = ["FakeUnitOfWork", "PublishedEvent"]
 
@@ -48,7 +49,8 @@ class PublishedEvent:
 class FakeUnitOfWork:
     """A :class:`mai_chassis.UnitOfWork` on one in-memory SQLite connection, for fast handler tests.
 
-    ``metadata`` (one ``MetaData`` or several) is created with ``create_all``. The same instance
+    ``metadata`` (one ``MetaData`` or several) is created with ``create_all``, after the chassis'
+    own tables (used challenges, idempotency keys...) as in a real database. The same instance
     serves several transactions in a row, like a database: ``.published`` lists the events of
     committed transactions only, ``.commits`` counts commits, and a rollback (or leaving a
     ``with`` block without committing) discards the pending events with the pending rows.
@@ -64,7 +66,8 @@ class FakeUnitOfWork:
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, future=True
         )
         event.listen(self.engine, "connect", _enforce_foreign_keys)
-        for each in [metadata] if isinstance(metadata, MetaData) else metadata:
+        # The chassis' own tables are in every service's database (the outbox stays in memory here).
+        for each in [ChassisBase.metadata, *([metadata] if isinstance(metadata, MetaData) else metadata)]:
             each.create_all(self.engine)
         self.session: Session = Session(self.engine, expire_on_commit=False)
         self.published: list[PublishedEvent] = []
