@@ -300,6 +300,10 @@ def _secret_references(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Secret name -> keys referenced by env (keys of a mounted whole Secret are not known here)."""
     references: dict[str, set[str]] = defaultdict(set)
     for obj in objects:
+        if obj["kind"] == "Cluster":  # CloudNativePG's backups to the object store
+            credentials = obj["spec"].get("backup", {}).get("barmanObjectStore", {}).get("s3Credentials", {})
+            for ref in credentials.values():
+                references[ref["name"]].add(ref["key"])
         spec = pod_spec(obj)
         if spec is None:
             continue

@@ -57,12 +57,15 @@ def build_deps(
     """Production adapters from the settings; tests pass their own civil-status source or registry."""
     from .civil_status import IdentityCivilStatusClient
     from .document import CertificateMaker, CertificateRenderer, PadesSigner
+    from .metrics import watch_signing_certificate
     from .purposes import purpose_catalogue
     from .registry import DatabaseRegistry, HttpRegistry
     from .signing import signing_files
     from .storage import FilesystemCertificateStore
 
     hasher = CnpHasher(settings.registry_hash_key)
+    signing = signing_files(settings)
+    watch_signing_certificate(signing.cert_file)
     if registry is None:
         registry = (
             HttpRegistry(
@@ -80,9 +83,7 @@ def build_deps(
         or IdentityCivilStatusClient(settings.identity_url, timeout=settings.identity_timeout_seconds),
         registry=registry,
         hasher=hasher,
-        maker=CertificateMaker(
-            CertificateRenderer(settings.font_file, settings.bold_font_file), PadesSigner(signing_files(settings))
-        ),
+        maker=CertificateMaker(CertificateRenderer(settings.font_file, settings.bold_font_file), PadesSigner(signing)),
         store=FilesystemCertificateStore(Path(settings.certificates_dir)),
         purposes=purpose_catalogue(),
         verification_base_url=urljoin(settings.public_base_url + "/", settings.verification_page_path.lstrip("/")),

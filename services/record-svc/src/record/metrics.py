@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from cryptography import x509
+from mai_chassis.metrics import CallbackGauge, register_collector
 from prometheus_client import Counter, Histogram
 
-__all__ = ["APPLICATIONS", "ISSUE_SECONDS", "SERVICE", "VERIFICATIONS", "VERIFICATION_LOCKS"]
+__all__ = [
+    "APPLICATIONS",
+    "ISSUE_SECONDS",
+    "SERVICE",
+    "VERIFICATIONS",
+    "VERIFICATION_LOCKS",
+    "watch_signing_certificate",
+]
 
 SERVICE = "record-svc"
 
@@ -25,3 +36,19 @@ VERIFICATION_LOCKS = Counter(
     "Registration numbers locked for verification by CNP after too many wrong CNPs.",
     ["service"],
 )
+
+
+def watch_signing_certificate(cert_file: Path) -> None:
+    """Export the signing certificate's not-after (read at each scrape, so a renewed certificate shows at once)."""
+
+    def not_after() -> float:
+        return x509.load_pem_x509_certificate(cert_file.read_bytes()).not_valid_after_utc.timestamp()
+
+    register_collector(
+        CallbackGauge(
+            "certificate_signing_not_after_timestamp_seconds",
+            "When the certificate that signs the PDF certificates expires (Unix time).",
+            {"service": SERVICE},
+            not_after,
+        )
+    )
