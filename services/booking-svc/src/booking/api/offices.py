@@ -1,4 +1,5 @@
-"""Offices: their reference data (public), free slots (applicants) and the day's schedule (officers)."""
+"""Offices: their reference data and hours (public), free slots (applicants) and the day's schedule
+(officers). Office managers' routes are in :mod:`.schedules`."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ from .context import OFFICER_ROLE, deps, officer, rate_limited
 
 @offices.get("")
 def list_offices() -> Response:
-    return jsonify(items=OfficeResponse(many=True).dump(deps().catalog.offices.values()))
+    with unit_of_work() as uow:
+        answer = OfficeResponse(many=True).dump(handlers.show_offices(uow, deps(), handlers.ShowOffices()))
+    return jsonify(items=answer)
 
 
 @offices.get("/<code>")
 def show_office(code: str) -> Response:
-    office = deps().catalog.offices.get(code)
-    if office is None:
-        raise NotFound
-    return jsonify(OfficeResponse().dump(office))
+    with unit_of_work() as uow:
+        (view,) = handlers.show_offices(uow, deps(), handlers.ShowOffices([code]))
+        answer = OfficeResponse().dump(view)
+    return jsonify(answer)
 
 
 @offices.get("/<code>/slots")
