@@ -306,11 +306,17 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/immigration/review-queue": {
             "get": _op(
-                "Officers: submitted applications of my offices, oldest first",
+                "Officers: applications of my offices in a status, oldest first: submitted (documents to "
+                "review), appointment_booked (visits to record), ready_for_pickup (documents to hand over)",
                 {"200": _ok("Queue", items="ApplicationSummaryResponse")},
                 errors=(401, 403, 422),
                 params=[
                     _query("office", "Only this office.", {"type": "string"}),
+                    _query(
+                        "status",
+                        "submitted (default), appointment_booked or ready_for_pickup.",
+                        {"type": "string", "enum": ["submitted", "appointment_booked", "ready_for_pickup"]},
+                    ),
                     _query("limit", "At most this many (1-200).", {"type": "integer"}),
                 ],
             )

@@ -105,6 +105,9 @@ class ClosureRequest(StrictSchema):
 
 class QueueQuery(StrictSchema):
     office = fields.String(validate=_CODE)
+    status = fields.String(
+        load_default="submitted", validate=validate.OneOf(["submitted", "appointment_booked", "ready_for_pickup"])
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
