@@ -114,3 +114,9 @@ def test_another_offices_manager_gets_404_and_other_staff_403(client: Any, token
     assert client.get(SCHEDULE).status_code == 401
     assert client.get("/api/v1/offices/XX-NONE/schedule", headers=staff(token_issuer, unit="*")).status_code == 404
     assert client.get(CLOSURES, headers=staff(token_issuer)).get_json()["items"] == []
+
+
+def test_a_manager_sees_the_days_appointments_of_the_office_only(client: Any, token_issuer: Any) -> None:
+    day = "/api/v1/offices/IGI-CJ/appointments?date=2025-03-18"
+    assert client.get(day, headers=staff(token_issuer)).get_json() == {"items": []}
+    assert client.get(day, headers=staff(token_issuer, unit="IGI-B")).status_code == 404

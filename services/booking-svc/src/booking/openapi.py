@@ -159,7 +159,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/offices/{code}/appointments": {
             "get": _op(
-                "Officers: the day's appointments at the office's counters",
+                "Officers and office managers: the day's appointments at the office's counters",
                 {"200": _ok("Appointments", items="AppointmentResponse")},
                 errors=(401, 403, 404, 422),
                 params=[office, _query("date", "The day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True)],

@@ -43,6 +43,14 @@ def manager() -> Officer:
     return Officer(principal.subject, frozenset(principal.units_for(MANAGER_ROLE)))
 
 
+def officer_or_manager() -> Officer:
+    """The caller with the offices where it is an officer or a manager (both see an office's day)."""
+    principal = current_principal()
+    assert principal is not None
+    offices = principal.units_for(OFFICER_ROLE) | principal.units_for(MANAGER_ROLE)
+    return Officer(principal.subject, frozenset(offices))
+
+
 def spend_allowance(action: str, subject: str) -> None:
     """Count one ``action`` of ``subject`` (a citizen id); 429 once the window's allowance is spent."""
     with unit_of_work() as uow:

@@ -13,7 +13,7 @@ from ..errors import NotFound
 from ..handlers.allowances import SLOT_SEARCH
 from ..schemas import AppointmentResponse, DayQuery, OfficeResponse, SlotResponse, SlotSearchQuery
 from .blueprints import offices
-from .context import OFFICER_ROLE, deps, officer, rate_limited
+from .context import MANAGER_ROLE, OFFICER_ROLE, deps, officer_or_manager, rate_limited
 
 
 @offices.get("")
@@ -47,13 +47,14 @@ def search_slots(code: str) -> Response:
 
 
 @offices.get("/<code>/appointments")
-@require_auth(OFFICER_ROLE)
+@require_auth(OFFICER_ROLE, MANAGER_ROLE)
 def office_day_schedule(code: str) -> Response:
-    """Officers: the day's appointments at the counters of their office."""
-    if code not in deps().catalog.offices or not officer().covers(code):
-        raise NotFound  # not the officer's office: 404 before the query is checked
+    """Officers and office managers: the day's appointments at the counters of their office."""
+    staff = officer_or_manager()
+    if code not in deps().catalog.offices or not staff.covers(code):
+        raise NotFound  # not the caller's office: 404 before the query is checked
     query = DayQuery().load(request.args.to_dict(), unknown=RAISE)
     with unit_of_work() as uow:
-        appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], officer()))
+        appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], staff))
         answer = AppointmentResponse(many=True).dump(appointments)
     return jsonify(items=answer)
