@@ -258,6 +258,18 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
     session.add(closure)
     start = datetime.combine(command.first_day, time.min, OFFICE_TIME_ZONE)
     end = datetime.combine(command.last_day + timedelta(days=1), time.min, OFFICE_TIME_ZONE)
+
+    def withdraw_free_slots() -> None:
+        session.execute(
+            delete(Slot).where(
+                Slot.office == office.code, Slot.starts_at >= start, Slot.starts_at < end, Slot.is_booked.is_(False)
+            ),
+            execution_options={"synchronize_session": "fetch"},
+        )
+
+    # Free slots first: a booking of one of them in flight finishes before (its row is locked), and
+    # the appointment it made is then among those read below and moved with the others.
+    withdraw_free_slots()
     affected = list(
         session.scalars(
             select(Appointment)
@@ -302,13 +314,7 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
             )
         )
         moved.append(MovedAppointment(appointment, replacement))
-    # Every slot of the closed days that is free now (those just released included) is withdrawn.
-    session.execute(
-        delete(Slot).where(
-            Slot.office == office.code, Slot.starts_at >= start, Slot.starts_at < end, Slot.is_booked.is_(False)
-        ),
-        execution_options={"synchronize_session": "fetch"},
-    )
+    withdraw_free_slots()  # those just released
     closure.moved, closure.cancelled = len(moved), len(cancelled)
     session.flush()
     outcome = ClosureOutcome(closure, moved, cancelled)
