@@ -288,6 +288,8 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
         application = session.get(Application, appointment.application_id, with_for_update=True)
         assert application is not None
         session.refresh(appointment, with_for_update=True)
+        if appointment.status != AppointmentStatus.BOOKED.value:
+            continue  # its applicant cancelled or moved it meanwhile
         slot_type = _slot_type_of(session, appointment)
         release_slot(uow, appointment, application, now, by="office", reason="office_closed")
         replacement = _move(uow, application, appointment, slot_type, after=end, now=now)
