@@ -120,6 +120,13 @@ def test_an_applicant_goes_from_draft_to_pickup(
         headers=officer_headers(token_issuer),
     )
     assert visit.get_json()["status"] == "ready_for_pickup"
+    to_hand_over = client.get(
+        "/api/v1/immigration/review-queue?status=ready_for_pickup", headers=officer_headers(token_issuer)
+    )
+    assert [a["application_id"] for a in to_hand_over.get_json()["items"]] == [application_id]
+    assert to_hand_over.get_json()["items"][0]["pickup_from"] == "2025-03-31"
+    unknown = client.get("/api/v1/immigration/review-queue?status=closed", headers=officer_headers(token_issuer))
+    assert unknown.status_code == 422 and "status" in unknown.get_json()["errors"]
     early = client.post(
         f"/api/v1/immigration/applications/{application_id}/pickup", headers=officer_headers(token_issuer)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 from booking import domain, errors
@@ -10,27 +10,35 @@ from booking.catalog import load_catalog
 from booking.domain import ApplicationStatus, DocumentDecision, DocumentStatus
 
 
-@pytest.mark.parametrize(
-    ("year", "easter"), [(2024, date(2024, 5, 5)), (2025, date(2025, 4, 20)), (2026, date(2026, 4, 12))]
-)
-def test_orthodox_easter_falls_on_the_published_sunday(year: int, easter: date) -> None:
-    assert domain.orthodox_easter(year) == easter
+def _schedule(**changes: object) -> domain.OfficeSchedule:
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday")
+    values: dict[str, object] = {
+        "office": "IGI-CJ",
+        "counters": ("1", "2", "3", "4"),
+        "opening_hours": {day: (domain.OpeningInterval(time(8, 30), time(12, 30)),) for day in weekdays},
+        "capacity": {domain.SlotType.VISIT: 4},
+    }
+    values.update(changes)
+    return domain.OfficeSchedule(**values)  # type: ignore[arg-type]
 
 
-def test_offices_are_closed_on_public_holidays_and_weekends() -> None:
-    catalog = load_catalog()
-    office = catalog.offices["IGI-B"]
-    for closed in (date(2025, 12, 25), date(2025, 4, 18), date(2025, 4, 21), date(2025, 6, 9), date(2025, 3, 15)):
-        assert list(domain.office_slots(office, closed, calendar=catalog.calendar, slot_minutes=20)) == []
+def test_offices_are_closed_on_public_holidays_weekends_and_their_closures() -> None:
+    schedule = _schedule(closures=(domain.Closure(date(2025, 3, 19), date(2025, 3, 20), "Renovation"),))
+    closed = (date(2025, 12, 25), date(2025, 4, 18), date(2025, 4, 21), date(2025, 6, 9), date(2025, 3, 15))
+    for day in (*closed, date(2025, 3, 19), date(2025, 3, 20)):
+        assert list(domain.office_slots(schedule, day)) == [], day
+    assert list(domain.office_slots(schedule, date(2025, 3, 21)))
 
 
-def test_a_working_day_offers_every_counter_for_every_slot_of_the_opening_hours() -> None:
-    catalog = load_catalog()
-    office = catalog.offices["IGI-CJ"]  # default hours: Monday 08:30-12:30, 4 counters
-    slots = list(domain.office_slots(office, date(2025, 3, 17), calendar=catalog.calendar, slot_minutes=20))
+def test_a_working_day_offers_every_counter_of_the_capacity_for_every_slot_of_the_opening_hours() -> None:
+    slots = list(domain.office_slots(_schedule(), date(2025, 3, 17)))
     assert len(slots) == 12 * 4
     assert slots[0].starts_at.isoformat() == "2025-03-17T08:30:00+02:00"
     assert slots[-1].ends_at.isoformat() == "2025-03-17T12:30:00+02:00"
+    assert {s.slot_type for s in slots} == {domain.SlotType.VISIT}
+
+    two_counters = list(domain.office_slots(_schedule(capacity={domain.SlotType.VISIT: 2}), date(2025, 3, 17)))
+    assert len(two_counters) == 12 * 2 and {s.counter for s in two_counters} == {"1", "2"}
 
 
 def test_every_office_of_every_county_and_bucharest_is_listed() -> None:

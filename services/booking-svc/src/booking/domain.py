@@ -12,12 +12,13 @@ An application moves through these states::
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mai_chassis.holidays import orthodox_easter
+from mai_chassis.holidays import romanian_public_holidays
 
 from . import errors
 
@@ -100,33 +101,66 @@ class OpeningInterval:
     opens: time
     closes: time
 
+    def __str__(self) -> str:
+        return f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+
 
 @dataclass(frozen=True)
 class Office:
+    """An office's reference data (its opening hours, capacity and closures are in its schedule)."""
+
     code: str
     name: str
     county: str
     city: str
     counters: tuple[str, ...]
-    opening_hours: Mapping[str, tuple[OpeningInterval, ...]]
-    closed_days: frozenset[date] = field(default_factory=frozenset)
+
+
+class SlotType(enum.StrEnum):
+    """What a counter slot is for; each type has its own number of counters at an office."""
+
+    VISIT = "visit"  # the applicant hands in the file's originals and the biometrics are taken
 
 
 @dataclass(frozen=True)
-class HolidayCalendar:
-    """Romanian public holidays: fixed dates plus days relative to Orthodox Easter."""
+class Closure:
+    """Days an office is closed (both ends included), with the office manager's reason."""
 
-    fixed: frozenset[tuple[int, int]]
-    orthodox_easter_offsets: tuple[int, ...]
+    first_day: date
+    last_day: date
+    reason: str = ""
 
-    def holidays(self, year: int) -> set[date]:
-        easter = orthodox_easter(year)
-        days = {date(year, month, day) for month, day in self.fixed}
-        days.update(easter + timedelta(days=offset) for offset in self.orthodox_easter_offsets)
-        return days
+    def covers(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
 
-    def is_holiday(self, day: date) -> bool:
-        return day in self.holidays(day.year)
+
+@dataclass(frozen=True)
+class OfficeSchedule:
+    """What an office's slots are generated from: opening hours, counters per slot type, closures."""
+
+    office: str
+    counters: tuple[str, ...]
+    opening_hours: Mapping[str, tuple[OpeningInterval, ...]]
+    capacity: Mapping[SlotType, int]
+    closures: tuple[Closure, ...] = ()
+    slot_minutes: int = 20
+
+    def counters_for(self) -> dict[SlotType, tuple[str, ...]]:
+        """Each slot type's counters: consecutive counters, in the order of :class:`SlotType`."""
+        assigned: dict[SlotType, tuple[str, ...]] = {}
+        next_counter = 0
+        for slot_type in SlotType:
+            count = self.capacity.get(slot_type, 0)
+            assigned[slot_type] = self.counters[next_counter : next_counter + count]
+            next_counter += count
+        return assigned
+
+    def is_closed(self, day: date) -> bool:
+        return is_public_holiday(day) or any(closure.covers(day) for closure in self.closures)
+
+
+def is_public_holiday(day: date) -> bool:
+    return day in romanian_public_holidays(day.year)
 
 
 @dataclass(frozen=True)
@@ -134,20 +168,72 @@ class SlotTime:
     counter: str
     starts_at: datetime
     ends_at: datetime
+    slot_type: SlotType = SlotType.VISIT
 
 
-def office_slots(office: Office, day: date, *, calendar: HolidayCalendar, slot_minutes: int) -> Iterator[SlotTime]:
-    """The counter slots an office offers on ``day`` (none on holidays and its closed days)."""
-    if calendar.is_holiday(day) or day in office.closed_days:
+def office_slots(schedule: OfficeSchedule, day: date) -> Iterator[SlotTime]:
+    """The counter slots an office offers on ``day``: none on public holidays and its closures; at each
+    step of its opening hours one slot per counter of each slot type's capacity."""
+    if schedule.is_closed(day):
         return
-    length = timedelta(minutes=slot_minutes)
-    for interval in office.opening_hours.get(WEEKDAYS[day.weekday()], ()):
+    length = timedelta(minutes=schedule.slot_minutes)
+    counters = schedule.counters_for()
+    for interval in schedule.opening_hours.get(WEEKDAYS[day.weekday()], ()):
         start = datetime.combine(day, interval.opens, OFFICE_TIME_ZONE)
         end_of_interval = datetime.combine(day, interval.closes, OFFICE_TIME_ZONE)
         while start + length <= end_of_interval:
-            for counter in office.counters:
-                yield SlotTime(counter, start, start + length)
+            for slot_type, type_counters in counters.items():
+                for counter in type_counters:
+                    yield SlotTime(counter, start, start + length, slot_type)
             start += length
+
+
+def parse_opening_hours(raw: Mapping[str, Sequence[str]]) -> dict[str, tuple[OpeningInterval, ...]]:
+    """``{"monday": ["08:30-12:30", "13:00-16:00"], ...}`` checked: known weekdays, ``HH:MM-HH:MM``
+    intervals that close after they open and do not overlap (a weekday left out is closed)."""
+    hours: dict[str, tuple[OpeningInterval, ...]] = {}
+    for weekday, intervals in raw.items():
+        if weekday not in WEEKDAYS:
+            raise errors.InvalidOpeningHours(f"{weekday!r} is not a weekday (monday ... sunday).")
+        parsed = []
+        for interval in intervals:
+            opens_text, _, closes_text = interval.partition("-")
+            try:
+                opens, closes = time.fromisoformat(opens_text.strip()), time.fromisoformat(closes_text.strip())
+            except ValueError:
+                raise errors.InvalidOpeningHours(f"{weekday}: {interval!r} is not HH:MM-HH:MM.") from None
+            if closes <= opens:
+                raise errors.InvalidOpeningHours(f"{weekday}: {interval} closes before it opens.")
+            parsed.append(OpeningInterval(opens, closes))
+        parsed.sort(key=lambda i: i.opens)
+        for before, after in itertools.pairwise(parsed):
+            if after.opens < before.closes:
+                raise errors.InvalidOpeningHours(f"{weekday}: {before} and {after} overlap.")
+        if parsed:
+            hours[weekday] = tuple(parsed)
+    return hours
+
+
+def check_capacity(counters: Sequence[str], capacity: Mapping[SlotType, int]) -> None:
+    if any(count < 0 for count in capacity.values()):
+        raise errors.InvalidCapacity("A number of counters cannot be negative.")
+    if sum(capacity.values()) > len(counters):
+        raise errors.InvalidCapacity(f"The office has {len(counters)} counters; the slot types ask for more.")
+
+
+#: The longest closure one request may declare.
+LONGEST_CLOSURE = timedelta(days=366)
+
+
+def check_closure(first_day: date, last_day: date, today: date, reason: str) -> None:
+    if last_day < first_day:
+        raise errors.InvalidClosure("The last day of a closure cannot be before its first day.")
+    if first_day < today:
+        raise errors.InvalidClosure("A closure cannot start in the past.")
+    if last_day - first_day >= LONGEST_CLOSURE:
+        raise errors.InvalidClosure("Declare at most 366 days at once.")
+    if not reason.strip():
+        raise errors.InvalidClosure("Say why the office is closed.")
 
 
 # --- applications ----------------------------------------------------------------------------------

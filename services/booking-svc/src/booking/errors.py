@@ -101,6 +101,18 @@ class BiometricsInTheFuture(InvalidRequest):
     pass
 
 
+class InvalidOpeningHours(InvalidRequest):
+    pass
+
+
+class InvalidCapacity(InvalidRequest):
+    pass
+
+
+class InvalidClosure(InvalidRequest):
+    pass
+
+
 class DocumentNotRejected(BookingRuleError):
     pass
 
@@ -187,6 +199,9 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     FeedbackRequired: ProblemType(422, "feedback-required"),
     PickupBeforeVisit: ProblemType(422, "pickup-before-visit"),
     BiometricsInTheFuture: ProblemType(422, "biometrics-in-the-future"),
+    InvalidOpeningHours: ProblemType(422, "invalid-opening-hours"),
+    InvalidCapacity: ProblemType(422, "invalid-capacity"),
+    InvalidClosure: ProblemType(422, "invalid-closure"),
     DocumentNotRejected: ProblemType(409, "document-not-rejected"),
     ApplicationNotEditable: ProblemType(409, "application-not-editable"),
     NotSubmittable: ProblemType(409, "not-submittable"),

@@ -21,6 +21,7 @@ __all__ = [
     "ApplicationSubmitted",
     "AppointmentBooked",
     "AppointmentCancelled",
+    "AppointmentMoved",
 ]
 
 
@@ -104,3 +105,28 @@ class AppointmentCancelled(DomainEvent):
     reason: str  # "applicant_request", "rescheduled", "office_closed" or "other"
     cancelled_at: datetime
     recipient: Recipient
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentMoved(DomainEvent):
+    """The office moved an appointment to another slot (its counter is closed that day)."""
+
+    type: ClassVar[str] = "ro.mai.appointment.moved.v1"
+    subject_field: ClassVar[str] = "application_id"
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"sealed_manage_link"})
+
+    appointment_id: str
+    previous_appointment_id: str
+    application_id: str
+    citizen_id: str
+    application_type: str
+    office: str
+    counter: str
+    previous_starts_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    reason: str  # "office_closed"
+    moved_at: datetime
+    recipient: Recipient
+    #: The new appointment's manage link sealed for notify-svc (only when a sealing key is shared).
+    sealed_manage_link: str | None = None

@@ -101,6 +101,13 @@ def openapi_document() -> dict[str, Any]:
         "ApplicationResponse",
         "ApplicationTypeResponse",
         "OfficeResponse",
+        "OpeningHoursRequest",
+        "CapacityRequest",
+        "ClosureRequest",
+        "ClosureResponse",
+        "OfficeScheduleResponse",
+        "MovedAppointmentResponse",
+        "ClosureOutcomeResponse",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
 
@@ -152,12 +159,63 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/offices/{code}/appointments": {
             "get": _op(
-                "Officers: the day's appointments at the office's counters",
+                "Officers and office managers: the day's appointments at the office's counters",
                 {"200": _ok("Appointments", items="AppointmentResponse")},
                 errors=(401, 403, 404, 422),
                 params=[office, _query("date", "The day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True)],
                 tag="offices",
             )
+        },
+        "/api/v1/offices/{code}/schedule": {
+            "get": _op(
+                "Office managers: the office's opening hours, counters per slot type, closures not over yet "
+                "and the public holidays ahead",
+                {"200": _ok("Schedule", "OfficeScheduleResponse")},
+                errors=(401, 403, 404),
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/schedule/opening-hours": {
+            "put": _op(
+                "Office managers: replace the weekly opening hours; the office's free slots are brought in "
+                "line at once (booked ones stay)",
+                {"200": _ok("Schedule, with the slots created and withdrawn", "OfficeScheduleResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="OpeningHoursRequest",
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/schedule/capacity": {
+            "put": _op(
+                "Office managers: how many counters serve each slot type; the free slots follow at once",
+                {"200": _ok("Schedule, with the slots created and withdrawn", "OfficeScheduleResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="CapacityRequest",
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/closures": {
+            "get": _op(
+                "Office managers: the office's closures not over yet",
+                {"200": _ok("Closures", items="ClosureResponse")},
+                errors=(401, 403, 404),
+                params=[office],
+                tag="office managers",
+            ),
+            "post": _op(
+                "Office managers: close the office on a day or a range of days, with a reason. Its free slots "
+                "of those days are withdrawn; each appointment booked on them moves to the nearest later free "
+                "slot of the same type at the office (appointment.moved), or is cancelled when there is none "
+                "(appointment.cancelled, reason office_closed); every applicant is mailed",
+                {"201": _ok("The closure and the appointments moved and cancelled", "ClosureOutcomeResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="ClosureRequest",
+                params=[office],
+                tag="office managers",
+            ),
         },
         "/api/v1/immigration/application-types": {
             "get": _op(
@@ -248,11 +306,17 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/immigration/review-queue": {
             "get": _op(
-                "Officers: submitted applications of my offices, oldest first",
+                "Officers: applications of my offices in a status, oldest first: submitted (documents to "
+                "review), appointment_booked (visits to record), ready_for_pickup (documents to hand over)",
                 {"200": _ok("Queue", items="ApplicationSummaryResponse")},
                 errors=(401, 403, 422),
                 params=[
                     _query("office", "Only this office.", {"type": "string"}),
+                    _query(
+                        "status",
+                        "submitted (default), appointment_booked or ready_for_pickup.",
+                        {"type": "string", "enum": ["submitted", "appointment_booked", "ready_for_pickup"]},
+                    ),
                     _query("limit", "At most this many (1-200).", {"type": "integer"}),
                 ],
             )

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from mai_chassis.schemas import StrictSchema
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from .domain import aware, office_time
+from .domain import WEEKDAYS, SlotType, aware, office_time
 
 _CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -72,8 +72,42 @@ class DayQuery(StrictSchema):
     day = fields.Date(data_key="date", required=True)
 
 
+_INTERVALS = fields.List(
+    fields.String(validate=validate.Regexp(r"^\d{2}:\d{2}-\d{2}:\d{2}$", error="Write HH:MM-HH:MM.")),
+    validate=validate.Length(max=6),
+)
+
+
+class OpeningHoursRequest(StrictSchema):
+    opening_hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(list(WEEKDAYS))),
+        values=_INTERVALS,
+        required=True,
+        metadata={"description": 'weekday -> ["HH:MM-HH:MM", ...]; a weekday left out is closed.'},
+    )
+
+
+class CapacityRequest(StrictSchema):
+    capacity = fields.Dict(
+        keys=fields.String(validate=validate.OneOf([t.value for t in SlotType])),
+        values=fields.Integer(validate=validate.Range(min=0, max=99)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "slot type -> number of counters serving it (a type left out keeps its number)."},
+    )
+
+
+class ClosureRequest(StrictSchema):
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(metadata={"description": "Defaults to first_day (one day)."})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 class QueueQuery(StrictSchema):
     office = fields.String(validate=_CODE)
+    status = fields.String(
+        load_default="submitted", validate=validate.OneOf(["submitted", "appointment_booked", "ready_for_pickup"])
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
@@ -131,6 +165,7 @@ class SlotResponse(Schema):
     slot_id = fields.Integer(attribute="id")
     office = fields.String()
     counter = fields.String()
+    slot_type = fields.String()
     starts_at = OfficeMoment(metadata={"type": "string"})
     ends_at = OfficeMoment(metadata={"type": "string"})
 
@@ -213,19 +248,63 @@ class ApplicationTypeResponse(Schema):
 
 
 class OfficeResponse(Schema):
-    code = fields.String()
-    name = fields.String()
-    county = fields.String()
-    city = fields.String()
-    counters = fields.List(fields.String())
+    """An :class:`~booking.handlers.OfficeView`: the office, its weekly hours and closed days."""
+
+    code = fields.String(attribute="office.code")
+    name = fields.String(attribute="office.name")
+    county = fields.String(attribute="office.county")
+    city = fields.String(attribute="office.city")
+    counters = fields.List(fields.String(), attribute="office.counters")
     opening_hours = fields.Method("_opening_hours", metadata={"description": 'weekday -> ["HH:MM-HH:MM"]'})
-    closed_days = fields.Method("_closed_days")
+    closed_days = fields.Method("_closed_days", metadata={"description": "Days of its closures not over yet."})
 
-    def _opening_hours(self, office: Any) -> dict[str, list[str]]:
-        return {
-            day: [f"{i.opens:%H:%M}-{i.closes:%H:%M}" for i in intervals]
-            for day, intervals in office.opening_hours.items()
-        }
+    def _opening_hours(self, view: Any) -> dict[str, list[str]]:
+        if view.schedule is None:
+            return {}
+        return {day: [str(i) for i in intervals] for day, intervals in view.schedule.opening_hours.items()}
 
-    def _closed_days(self, office: Any) -> list[str]:
-        return sorted(d.isoformat() for d in office.closed_days)
+    def _closed_days(self, view: Any) -> list[str]:
+        return [day.isoformat() for day in view.closed_days]
+
+
+class ClosureResponse(Schema):
+    closure_id = fields.String(attribute="id")
+    office = fields.String()
+    first_day = fields.Date()
+    last_day = fields.Date()
+    reason = fields.String()
+    created_at = Moment(metadata={"type": "string"})
+    created_by = fields.String()
+    moved = fields.Integer(metadata={"description": "Appointments moved to a later slot."})
+    cancelled = fields.Integer(metadata={"description": "Appointments cancelled (no free slot after the closure)."})
+
+
+class OfficeScheduleResponse(OfficeResponse):
+    """What an office manager edits: hours, counters per slot type, closures; the holidays ahead."""
+
+    slot_minutes = fields.Integer(attribute="schedule.slot_minutes")
+    capacity = fields.Method("_capacity", metadata={"description": "slot type -> counters serving it"})
+    closures = fields.List(fields.Nested(ClosureResponse))
+    public_holidays = fields.List(
+        fields.Date(), metadata={"description": "Romanian public holidays within the generated horizon (closed)."}
+    )
+    slots_created = fields.Integer(metadata={"description": "Slots the change created."})
+    slots_withdrawn = fields.Integer(metadata={"description": "Free slots the change withdrew."})
+
+    def _capacity(self, view: Any) -> dict[str, int]:
+        if view.schedule is None:
+            return {}
+        return {str(slot_type): count for slot_type, count in view.schedule.capacity.items()}
+
+
+class MovedAppointmentResponse(Schema):
+    previous = fields.Nested(AppointmentResponse)
+    appointment = fields.Nested(AppointmentResponse)
+
+
+class ClosureOutcomeResponse(Schema):
+    """A :class:`~booking.handlers.ClosureOutcome`."""
+
+    closure = fields.Nested(ClosureResponse)
+    moved = fields.List(fields.Nested(MovedAppointmentResponse))
+    cancelled = fields.List(fields.Nested(AppointmentResponse))

@@ -2,7 +2,9 @@
 
 ``booking-svc generate-slots --weeks N`` runs on a schedule (a Kubernetes CronJob, hourly in
 ``make run``): each run creates the slots of the days from today to ``N`` weeks ahead that do not
-exist yet, from each office's opening hours and the holiday calendar. A run is idempotent (the
+exist yet, from each office's schedule in the database (opening hours, counters per slot type,
+closures; edited by office managers) and Romania's public holidays, and withdraws the free slots
+the schedule no longer has. An office manager's change reconciles that office at once. A run is idempotent (the
 slots' unique key and ``ON CONFLICT DO NOTHING``) and safe when several run at once — an advisory
 lock makes them take turns, so the second finds the work done and adds nothing. As the days pass
 the horizon moves with them.
@@ -17,19 +19,33 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from mai_chassis import Database
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from . import domain
 from .catalog import Catalog
-from .tables import Slot
+from .tables import OfficeClosure, OpeningHours, Slot, SlotCapacity
+from .tables import OfficeSchedule as OfficeScheduleRow
 
-__all__ = ["SlotHorizon", "generate_ahead", "generate_between", "horizon_days", "last_slot_starts", "office_today"]
+__all__ = [
+    "Reconciled",
+    "SlotHorizon",
+    "generate_ahead",
+    "generate_between",
+    "horizon_days",
+    "last_slot_starts",
+    "load_schedules",
+    "lock_generation",
+    "office_today",
+    "reconcile_slots",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,49 +69,133 @@ def generate_ahead(database: Database, catalog: Catalog, *, today: date, weeks: 
     return generate_between(database, catalog, first, last, offices)
 
 
-def generate_between(database: Database, catalog: Catalog, first: date, last: date, offices: Iterable[str]) -> int:
-    """Create the missing slots of ``offices`` for the days ``first``..``last``, one run at a time.
+def generate_between(
+    database: Database,
+    catalog: Catalog,
+    first: date,
+    last: date,
+    offices: Iterable[str],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Bring the slots of ``offices`` for the days ``first``..``last`` in line with their schedules, one
+    run at a time; returns how many slots were created.
 
     The slots that already exist are read first and only the missing ones are inserted, so the
-    hourly run that finds the calendar complete writes nothing (inserting every slot again with
-    ``ON CONFLICT DO NOTHING`` took half a minute for eight weeks of every office).
+    hourly run that finds the calendar complete writes nothing. Free slots that the schedule no
+    longer has (hours shortened, counters taken off a slot type, a closure) are withdrawn.
     """
-    codes = list(offices)
-    wanted = {
-        (office, s.counter, s.starts_at.astimezone(UTC)): s.ends_at.astimezone(UTC)
-        for office in codes
-        for day in _days(first, last)
-        for s in domain.office_slots(
-            catalog.offices[office], day, calendar=catalog.calendar, slot_minutes=catalog.slot_minutes
-        )
-    }
+    now = now or datetime.now(UTC)
     created = 0
     with database.session() as session:
-        is_postgresql = session.get_bind().dialect.name == "postgresql"
-        if is_postgresql:
-            # Another pod's run in progress: wait for it, then find its slots and add only what is missing.
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        if wanted:
-            starts = [key[2] for key in wanted]
-            existing = session.execute(
-                select(Slot.office, Slot.counter, Slot.starts_at).where(
-                    Slot.office.in_(codes), Slot.starts_at >= min(starts), Slot.starts_at <= max(starts)
-                )
-            )
-            missing = dict(wanted)
-            for office, counter, starts_at in existing:
-                missing.pop((office, counter, _utc(starts_at)), None)
-            rows = [
-                {"office": office, "counter": counter, "starts_at": starts_at, "ends_at": ends_at, "is_booked": False}
-                for (office, counter, starts_at), ends_at in sorted(missing.items())
-            ]
-            insert = postgresql.insert if is_postgresql else sqlite.insert
-            statement = insert(Slot).on_conflict_do_nothing(index_elements=["office", "counter", "starts_at"])
-            for chunk in range(0, len(rows), 5000):
-                created += len(session.execute(statement.returning(Slot.id), rows[chunk : chunk + 5000]).all())
+        lock_generation(session)  # another pod's run in progress: wait, then add only what is missing
+        schedules = load_schedules(session, catalog, offices, from_day=first)
+        for schedule in schedules.values():
+            created += reconcile_slots(session, schedule, first, last, now=now).created
         session.commit()  # releases the lock
     logger.info("generated %d new slots from %s to %s", created, first, last)
     return created
+
+
+def lock_generation(session: Session) -> None:
+    """Take turns with every other generation (``pg_advisory_xact_lock``, released at commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def load_schedules(
+    session: Session, catalog: Catalog, offices: Iterable[str], *, from_day: date
+) -> dict[str, domain.OfficeSchedule]:
+    """The schedules of ``offices`` (those that have one), with the closures not over before ``from_day``."""
+    codes = [code for code in offices if code in catalog.offices]
+    hours: dict[str, dict[str, list[domain.OpeningInterval]]] = {code: {} for code in codes}
+    for row in session.scalars(
+        select(OpeningHours).where(OpeningHours.office.in_(codes)).order_by(OpeningHours.office, OpeningHours.opens)
+    ):
+        weekday = domain.WEEKDAYS[row.weekday]
+        hours[row.office].setdefault(weekday, []).append(domain.OpeningInterval(row.opens, row.closes))
+    capacity: dict[str, dict[domain.SlotType, int]] = {code: {} for code in codes}
+    for cap in session.scalars(select(SlotCapacity).where(SlotCapacity.office.in_(codes))):
+        if cap.slot_type in {t.value for t in domain.SlotType}:
+            capacity[cap.office][domain.SlotType(cap.slot_type)] = cap.counters
+    closures: dict[str, list[domain.Closure]] = {code: [] for code in codes}
+    for closure in session.scalars(
+        select(OfficeClosure)
+        .where(OfficeClosure.office.in_(codes), OfficeClosure.last_day >= from_day)
+        .order_by(OfficeClosure.first_day)
+    ):
+        closures[closure.office].append(domain.Closure(closure.first_day, closure.last_day, closure.reason))
+    return {
+        row.office: domain.OfficeSchedule(
+            office=row.office,
+            counters=catalog.offices[row.office].counters,
+            opening_hours={day: tuple(intervals) for day, intervals in hours[row.office].items()},
+            capacity=capacity[row.office],
+            closures=tuple(closures[row.office]),
+            slot_minutes=row.slot_minutes,
+        )
+        for row in session.scalars(select(OfficeScheduleRow).where(OfficeScheduleRow.office.in_(codes)))
+    }
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    created: int
+    withdrawn: int
+
+
+def reconcile_slots(
+    session: Session, schedule: domain.OfficeSchedule, first: date, last: date, *, now: datetime
+) -> Reconciled:
+    """Make one office's slots of ``first``..``last`` what its schedule says: the missing ones created,
+    the free ones it no longer has (and that have not started) deleted. Booked slots stay as they are."""
+    wanted = {
+        (s.counter, s.starts_at.astimezone(UTC)): (s.ends_at.astimezone(UTC), s.slot_type.value)
+        for day in _days(first, last)
+        for s in domain.office_slots(schedule, day)
+    }
+    start = datetime.combine(first, time.min, domain.OFFICE_TIME_ZONE)
+    end = datetime.combine(last + timedelta(days=1), time.min, domain.OFFICE_TIME_ZONE)
+    existing = session.execute(
+        select(Slot.id, Slot.counter, Slot.starts_at, Slot.slot_type, Slot.is_booked).where(
+            Slot.office == schedule.office, Slot.starts_at >= start, Slot.starts_at < end
+        )
+    ).all()
+    missing = dict(wanted)
+    unwanted: list[int] = []
+    for slot_id, counter, starts_at, slot_type, is_booked in existing:
+        key = (counter, _utc(starts_at))
+        want = missing.pop(key, None)
+        if is_booked:
+            continue
+        if (want is None or want[1] != slot_type) and _utc(starts_at) > now:
+            unwanted.append(slot_id)
+            if want is not None:
+                missing[key] = want  # the counter serves another slot type now: replaced below
+    withdrawn = 0
+    for chunk in range(0, len(unwanted), 5000):
+        result = session.execute(
+            delete(Slot).where(Slot.id.in_(unwanted[chunk : chunk + 5000]), Slot.is_booked.is_(False))
+        )
+        withdrawn += result.rowcount or 0  # type: ignore[attr-defined]
+    rows = [
+        {
+            "office": schedule.office,
+            "counter": counter,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "is_booked": False,
+            "slot_type": slot_type,
+        }
+        for (counter, starts_at), (ends_at, slot_type) in sorted(missing.items())
+    ]
+    created = 0
+    if rows:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(Slot).on_conflict_do_nothing(index_elements=["office", "counter", "starts_at"])
+        for chunk in range(0, len(rows), 5000):
+            created += len(session.execute(statement.returning(Slot.id), rows[chunk : chunk + 5000]).all())
+    return Reconciled(created, withdrawn)
 
 
 def _days(first: date, last: date) -> Iterator[date]:

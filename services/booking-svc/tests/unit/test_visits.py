@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from booking import errors, handlers
+from booking.domain import ApplicationStatus, Officer
 from booking.events import ApplicationReady
 from booking.tables import Appointment
 
@@ -77,3 +78,21 @@ def test_there_is_no_visit_without_an_appointment(uow: Any, deps: Any, desk: Any
 
     with pytest.raises(errors.NoAppointment):
         handlers.record_visit(uow, deps, handlers.RecordVisit(application_id, desk.officer, date(2025, 3, 31)))
+
+
+def test_officers_find_the_visits_to_record_and_the_documents_to_hand_over_in_their_queues(
+    uow: Any, deps: Any, desk: Any, clock: Any
+) -> None:
+    _, visiting, _ = desk.booked(slot_at=MONDAY_0830)
+    _, collecting, _ = desk.booked(slot_at=MONDAY_0830 + timedelta(hours=1))
+    _, waiting = desk.submitted()
+    clock.set(MONDAY_0830 + timedelta(hours=2))
+    handlers.record_visit(uow, deps, handlers.RecordVisit(collecting, desk.officer, pickup_from=date(2025, 3, 17)))
+
+    def queue(status: ApplicationStatus, officer: Any = desk.officer) -> list[str]:
+        return [a.id for a in handlers.review_queue(uow, deps, handlers.ReviewQueue(officer, status=status))]
+
+    assert queue(ApplicationStatus.SUBMITTED) == [waiting]
+    assert queue(ApplicationStatus.APPOINTMENT_BOOKED) == [visiting]
+    assert queue(ApplicationStatus.READY_FOR_PICKUP) == [collecting]
+    assert queue(ApplicationStatus.READY_FOR_PICKUP, Officer("o2", frozenset({"IGI-TM"}))) == []

@@ -68,6 +68,7 @@ class StaffRole(StrEnum):
     COUNTER_CLERK = "counter_clerk"
     IMMIGRATION_OFFICER = "immigration_officer"
     CERTIFICATE_CLERK = "certificate_clerk"
+    OFFICE_MANAGER = "office_manager"  # an immigration office's hours, capacity and closures (booking-svc)
     ADMIN = "admin"
 
 

@@ -15,6 +15,8 @@ from ..domain import Officer
 from ..handlers import TakeAllowance, take_allowance
 
 OFFICER_ROLE = "immigration_officer"
+#: Staff who keep an office's opening hours, counters per slot type and closures (unit: office code).
+MANAGER_ROLE = "office_manager"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -33,6 +35,20 @@ def officer() -> Officer:
     principal = current_principal()
     assert principal is not None
     return Officer(principal.subject, frozenset(principal.units_for(OFFICER_ROLE)))
+
+
+def manager() -> Officer:
+    principal = current_principal()
+    assert principal is not None
+    return Officer(principal.subject, frozenset(principal.units_for(MANAGER_ROLE)))
+
+
+def officer_or_manager() -> Officer:
+    """The caller with the offices where it is an officer or a manager (both see an office's day)."""
+    principal = current_principal()
+    assert principal is not None
+    offices = principal.units_for(OFFICER_ROLE) | principal.units_for(MANAGER_ROLE)
+    return Officer(principal.subject, frozenset(offices))
 
 
 def spend_allowance(action: str, subject: str) -> None:

@@ -1,4 +1,5 @@
-"""Offices: their reference data (public), free slots (applicants) and the day's schedule (officers)."""
+"""Offices: their reference data and hours (public), free slots (applicants) and the day's schedule
+(officers). Office managers' routes are in :mod:`.schedules`."""
 
 from __future__ import annotations
 
@@ -12,20 +13,22 @@ from ..errors import NotFound
 from ..handlers.allowances import SLOT_SEARCH
 from ..schemas import AppointmentResponse, DayQuery, OfficeResponse, SlotResponse, SlotSearchQuery
 from .blueprints import offices
-from .context import OFFICER_ROLE, deps, officer, rate_limited
+from .context import MANAGER_ROLE, OFFICER_ROLE, deps, officer_or_manager, rate_limited
 
 
 @offices.get("")
 def list_offices() -> Response:
-    return jsonify(items=OfficeResponse(many=True).dump(deps().catalog.offices.values()))
+    with unit_of_work() as uow:
+        answer = OfficeResponse(many=True).dump(handlers.show_offices(uow, deps(), handlers.ShowOffices()))
+    return jsonify(items=answer)
 
 
 @offices.get("/<code>")
 def show_office(code: str) -> Response:
-    office = deps().catalog.offices.get(code)
-    if office is None:
-        raise NotFound
-    return jsonify(OfficeResponse().dump(office))
+    with unit_of_work() as uow:
+        (view,) = handlers.show_offices(uow, deps(), handlers.ShowOffices([code]))
+        answer = OfficeResponse().dump(view)
+    return jsonify(answer)
 
 
 @offices.get("/<code>/slots")
@@ -44,13 +47,14 @@ def search_slots(code: str) -> Response:
 
 
 @offices.get("/<code>/appointments")
-@require_auth(OFFICER_ROLE)
+@require_auth(OFFICER_ROLE, MANAGER_ROLE)
 def office_day_schedule(code: str) -> Response:
-    """Officers: the day's appointments at the counters of their office."""
-    if code not in deps().catalog.offices or not officer().covers(code):
-        raise NotFound  # not the officer's office: 404 before the query is checked
+    """Officers and office managers: the day's appointments at the counters of their office."""
+    staff = officer_or_manager()
+    if code not in deps().catalog.offices or not staff.covers(code):
+        raise NotFound  # not the caller's office: 404 before the query is checked
     query = DayQuery().load(request.args.to_dict(), unknown=RAISE)
     with unit_of_work() as uow:
-        appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], officer()))
+        appointments = handlers.day_schedule(uow, deps(), handlers.DaySchedule(code, query["day"], staff))
         answer = AppointmentResponse(many=True).dump(appointments)
     return jsonify(items=answer)

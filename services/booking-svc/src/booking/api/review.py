@@ -8,7 +8,7 @@ from mai_chassis.web import unit_of_work
 from marshmallow import RAISE
 
 from .. import handlers
-from ..domain import DocumentDecision
+from ..domain import ApplicationStatus, DocumentDecision
 from ..schemas import ApplicationResponse, ApplicationSummaryResponse, QueueQuery, ReviewRequest, VisitRequest
 from .blueprints import immigration
 from .context import OFFICER_ROLE, deps, officer
@@ -20,7 +20,9 @@ def review_queue() -> Response:
     query = QueueQuery().load(request.args.to_dict(), unknown=RAISE)
     with unit_of_work() as uow:
         applications = handlers.review_queue(
-            uow, deps(), handlers.ReviewQueue(officer(), query.get("office"), query["limit"])
+            uow,
+            deps(),
+            handlers.ReviewQueue(officer(), query.get("office"), query["limit"], ApplicationStatus(query["status"])),
         )
         answer = ApplicationSummaryResponse(many=True).dump(applications)
     return jsonify(items=answer)

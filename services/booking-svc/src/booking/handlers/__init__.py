@@ -5,6 +5,7 @@
 - :mod:`.slots` — free counter slots
 - :mod:`.appointments` — booking, cancelling and rescheduling, the e-mailed link, an office's day
 - :mod:`.visits` — the visit at the counter and the document's pickup
+- :mod:`.schedules` — office managers: opening hours, counters per slot type, closures
 - :mod:`.allowances` — per-citizen limits of searches and booking attempts
 
 A handler commits exactly once; a query takes ``(uow, deps, query)`` and commits nothing.
@@ -48,6 +49,23 @@ from .appointments import (
 )
 from .queries import ApplicationDetails, DocumentEntry
 from .review import ReviewApplication, ReviewQueue, review_application, review_queue
+from .schedules import (
+    CloseOffice,
+    ClosureOutcome,
+    ListClosures,
+    MovedAppointment,
+    OfficeView,
+    SetCapacity,
+    SetOpeningHours,
+    ShowOffices,
+    ShowSchedule,
+    close_office,
+    list_closures,
+    set_capacity,
+    set_opening_hours,
+    show_offices,
+    show_schedule,
+)
 from .slots import ProposeSlots, SearchSlots, propose_slots, search_slots
 from .visits import RecordPickup, RecordVisit, record_pickup, record_visit
 
@@ -56,6 +74,8 @@ __all__ = [
     "ApplicationDetails",
     "BookAppointment",
     "CancelAppointment",
+    "CloseOffice",
+    "ClosureOutcome",
     "CreateDraft",
     "DaySchedule",
     "DocumentContent",
@@ -63,6 +83,9 @@ __all__ = [
     "FetchDocument",
     "LinkedAppointment",
     "ListApplications",
+    "ListClosures",
+    "MovedAppointment",
+    "OfficeView",
     "OpenLink",
     "ProposeSlots",
     "RecordPickup",
@@ -71,8 +94,12 @@ __all__ = [
     "ReviewApplication",
     "ReviewQueue",
     "SearchSlots",
+    "SetCapacity",
+    "SetOpeningHours",
     "ShowApplication",
     "ShowAppointment",
+    "ShowOffices",
+    "ShowSchedule",
     "ShowTimeline",
     "SubmitApplication",
     "TakeAllowance",
@@ -80,10 +107,12 @@ __all__ = [
     "UploadDocument",
     "book_appointment",
     "cancel_appointment",
+    "close_office",
     "create_draft",
     "day_schedule",
     "fetch_document",
     "list_applications",
+    "list_closures",
     "open_link",
     "propose_slots",
     "record_pickup",
@@ -93,8 +122,12 @@ __all__ = [
     "review_application",
     "review_queue",
     "search_slots",
+    "set_capacity",
+    "set_opening_hours",
     "show_application",
     "show_appointment",
+    "show_offices",
+    "show_schedule",
     "show_timeline",
     "submit_application",
     "take_allowance",

@@ -102,14 +102,10 @@ def _claim_slot(session: Session, slot_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _book_slot(
-    uow: UnitOfWork,
-    deps: BookingDeps,
-    application: Application,
-    slot_id: int,
-    now: datetime,
-    rescheduled_from: str | None,
+def take_slot(
+    uow: UnitOfWork, application: Application, slot_id: int, now: datetime, rescheduled_from: str | None
 ) -> Appointment:
+    """Claim a free slot of the application's office for it: the appointment, its status and timeline."""
     session = uow.session
     slot = session.get(Slot, slot_id)
     if slot is None:
@@ -139,7 +135,18 @@ def _book_slot(
         raise SlotTaken from None
     application.status = ApplicationStatus.APPOINTMENT_BOOKED.value
     note(session, application, ApplicationStatus.APPOINTMENT_BOOKED.value, now, office_time(slot.starts_at).isoformat())
-    links = deps.links
+    return appointment
+
+
+def _book_slot(
+    uow: UnitOfWork,
+    deps: BookingDeps,
+    application: Application,
+    slot_id: int,
+    now: datetime,
+    rescheduled_from: str | None,
+) -> Appointment:
+    appointment = take_slot(uow, application, slot_id, now, rescheduled_from)
     uow.publish(
         AppointmentBooked(
             appointment_id=appointment.id,
@@ -153,21 +160,38 @@ def _book_slot(
             booked_at=now,
             recipient=recipient_of(application),
             rescheduled_from=rescheduled_from,
-            sealed_manage_link=links.sealer.seal(links.manage_url(appointment)) if links.sealer is not None else None,
+            sealed_manage_link=sealed_manage_link(deps, appointment),
         )
     )
     return appointment
 
 
-def _release(uow: UnitOfWork, appointment: Appointment, application: Application, reason: str, now: datetime) -> None:
+def sealed_manage_link(deps: BookingDeps, appointment: Appointment) -> str | None:
+    """The appointment's manage link sealed for notify-svc (None without a sealing key)."""
+    links = deps.links
+    return links.sealer.seal(links.manage_url(appointment)) if links.sealer is not None else None
+
+
+def release_slot(
+    uow: UnitOfWork, appointment: Appointment, application: Application, now: datetime, *, by: str, reason: str
+) -> None:
+    """Cancel an appointment that has not started (``by`` the applicant or the office); its slot is free."""
     session = uow.session
     domain.check_can_change_appointment(AppointmentStatus(appointment.status), aware(appointment.starts_at), now)
     appointment.status = AppointmentStatus.CANCELLED.value
-    appointment.cancelled_at, appointment.cancelled_by, appointment.cancel_reason = now, "applicant", reason
+    appointment.cancelled_at, appointment.cancelled_by, appointment.cancel_reason = now, by, reason
     session.execute(update(Slot).where(Slot.id == appointment.slot_id).values(is_booked=False))
     session.flush()
     application.status = ApplicationStatus.DOCUMENTS_ACCEPTED.value
     note(session, application, "appointment_cancelled", now, office_time(appointment.starts_at).isoformat())
+
+
+def _release(uow: UnitOfWork, appointment: Appointment, application: Application, reason: str, now: datetime) -> None:
+    release_slot(uow, appointment, application, now, by="applicant", reason=reason)
+    publish_cancellation(uow, appointment, application, now)
+
+
+def publish_cancellation(uow: UnitOfWork, appointment: Appointment, application: Application, now: datetime) -> None:
     uow.publish(
         AppointmentCancelled(
             appointment_id=appointment.id,
@@ -175,8 +199,8 @@ def _release(uow: UnitOfWork, appointment: Appointment, application: Application
             citizen_id=application.citizen_id,
             office=appointment.office,
             starts_at=office_time(appointment.starts_at),
-            cancelled_by="applicant",
-            reason=reason,
+            cancelled_by=appointment.cancelled_by or "applicant",
+            reason=appointment.cancel_reason or "other",
             cancelled_at=now,
             recipient=recipient_of(application),
         )

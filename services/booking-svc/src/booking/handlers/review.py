@@ -21,6 +21,7 @@ class ReviewQueue:
     officer: Officer
     office: str | None = None
     limit: int = 50
+    status: ApplicationStatus = ApplicationStatus.SUBMITTED
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,10 @@ class ReviewApplication:
 
 
 def review_queue(uow: UnitOfWork, deps: BookingDeps, query: ReviewQueue) -> list[Application]:
-    """Submitted applications of the officer's offices, longest waiting first."""
+    """Applications of the officer's offices in ``query.status`` (submitted: to review; appointment_booked:
+    the visit to record; ready_for_pickup: the document to hand over), longest waiting first."""
     officer = query.officer
-    statement = select(Application).where(Application.status == ApplicationStatus.SUBMITTED.value)
+    statement = select(Application).where(Application.status == query.status.value)
     if query.office is not None:
         if not officer.covers(query.office):
             return []

@@ -43,7 +43,7 @@ def free_slots(session: Session, office: str, start: datetime, end: datetime, li
     """Free slots as plain rows (no ORM identity map: searches are the hottest read)."""
     return list(
         session.execute(
-            select(Slot.id, Slot.office, Slot.counter, Slot.starts_at, Slot.ends_at)
+            select(Slot.id, Slot.office, Slot.counter, Slot.starts_at, Slot.ends_at, Slot.slot_type)
             .where(Slot.office == office, Slot.is_booked.is_(False), Slot.starts_at >= start, Slot.starts_at < end)
             .order_by(Slot.starts_at, Slot.counter)
             .limit(limit)
