@@ -41,6 +41,11 @@ class Settings(ServiceSettings):
     readiness_policy: str = "all"
     #: Idle keep-alive connections kept per upstream (per process).
     upstream_pool_size: int = 16
+    #: Port of the second listener, for the front ends' API calls (0: none). Public traffic has
+    #: its own pool of connections and cannot fill this one (see :mod:`gateway.server`).
+    internal_port: int = 0
+    #: Connections each worker process serves at once, per listener (greenlets, not threads).
+    worker_connections: int = 1000
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -55,4 +60,6 @@ class Settings(ServiceSettings):
             "readiness_cache_seconds": env.float("GATEWAY_READINESS_CACHE_SECONDS", 5.0, validate=Range(min=0)),
             "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=OneOf(("all", "any"))),
             "upstream_pool_size": env.int("GATEWAY_UPSTREAM_POOL_SIZE", 16, validate=Range(min=1, max=512)),
+            "internal_port": env.int("GATEWAY_INTERNAL_PORT", 0, validate=Range(min=0, max=65535)),
+            "worker_connections": env.int("GATEWAY_WORKER_CONNECTIONS", 1000, validate=Range(min=1, max=100_000)),
         }
