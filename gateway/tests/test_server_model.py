@@ -1,4 +1,4 @@
-"""The real ``gateway web``: requests waiting on an upstream hold no thread, and the front ends' listener stays free."""
+"""The real ``gateway web`` on gevent: waiting requests hold no thread, the front ends' listener stays free."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def gateway(tmp_path: Path, petition_upstream: FakeUpstream) -> Iterator[Gateway
         tmp_path / "routes.yaml",
         [
             {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
+            {
+                "prefix": "/api/v1/institutions",
+                "upstream": petition_upstream.url,
+                "service": "petition-svc",
+                "rate_limit": "2/minute",
+            },
             {"prefix": "/", "upstream": petition_upstream.url, "service": "portal-svc"},
         ],
         defaults={"rate_limit": "100000/minute"},
@@ -120,3 +126,15 @@ def test_more_waiting_requests_than_threads_are_all_in_flight_at_once(gateway, p
         assert quick.status_code == 200
         petition_upstream.release.set()
         assert [page.result().status_code for page in pages] == [200] * waiting
+
+
+def test_the_rate_limit_and_readiness_work_in_the_event_loop_workers(gateway):
+    statuses = [requests.get(f"{gateway.public}/api/v1/institutions", timeout=10).status_code for _ in range(3)]
+    refused = requests.get(f"{gateway.internal}/api/v1/institutions", timeout=10)
+    ready = requests.get(f"{gateway.public}/readyz", timeout=10)
+
+    assert statuses == [200, 200, 429]
+    assert refused.status_code == 429  # one count per client, whichever listener it came in on
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"petition-svc": "ok", "portal-svc": "ok"}
