@@ -71,7 +71,8 @@ def procfile(listed: ServiceList) -> str:
     lines += [f"{name}: {command}" for name, command in listed.local_processes.items()]
     lines.append(
         f"gateway: env PORT={listed.gateway_port} GATEWAY_INTERNAL_PORT={listed.gateway_internal_port} "
-        "GATEWAY_ROUTES_FILE=gateway/routes.local.yaml GATEWAY_TRUSTED_PROXY_NETWORKS=127.0.0.1/32 .venv/bin/gateway web"
+        "GATEWAY_ROUTES_FILE=gateway/routes.local.yaml GATEWAY_TRUSTED_PROXY_NETWORKS=127.0.0.1/32 "
+        ".venv/bin/gateway web"
     )
     for service in listed:
         database = f"DATABASE_URL=$PG_BASE/{service.database}"
@@ -275,7 +276,8 @@ def gateway_network_policy(listed: ServiceList) -> str:
     """The gateway: traffic from the ingress controller and the front ends, out to every service's web pods."""
     ingress: list[dict[str, Any]] = [{"from": [_namespace("ingress-nginx")], "ports": _tcp(WEB_PORT)}]
     ingress += [
-        {"from": [_pods(front_end.name, "web")], "ports": _tcp(GATEWAY_INTERNAL_PORT)} for front_end in listed.front_ends
+        {"from": [_pods(front_end.name, "web")], "ports": _tcp(GATEWAY_INTERNAL_PORT)}
+        for front_end in listed.front_ends
     ]
     ingress.append({"from": [_namespace("monitoring")], "ports": _tcp(WEB_PORT)})
     upstreams = {"podSelector": {"matchExpressions": _in_expressions(listed.names(), ["web"])}}
