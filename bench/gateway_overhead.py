@@ -1,7 +1,7 @@
 """Gateway overhead: a trivial endpoint called directly and through the gateway, in one run.
 
 The upstream is the raw Flask "hello" (bench/hello_app.py) under gunicorn; the gateway is the real
-``gateway web`` (gunicorn, same worker and thread counts) with a route table naming that upstream,
+``gateway web`` (gunicorn, the same number of workers, gevent's) with a route table naming that upstream,
 its rate limiter on (in memory) and its per-request log line written. The same closed-loop load
 generator drives both for the same time, in alternating slices (direct, gateway, direct, ...) so
 that both see the same background load on a shared machine. Target: the gateway keeps at least 50%
@@ -115,7 +115,7 @@ def main() -> None:
     report(
         "gateway_overhead",
         f"Gateway overhead ({options.concurrency} clients, {options.seconds:g} s each in {SLICES} alternating slices, "
-        f"{WORKERS} workers x {THREADS} threads both sides)",
+        f"{WORKERS} workers both sides: hello {THREADS} threads each, the gateway gevent)",
         rows,
         extra={
             "direct": direct.summary(),

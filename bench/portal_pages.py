@@ -2,10 +2,11 @@
 
 Starts, on loopback, fresh PostgreSQL databases (migrated) for petition-svc and portal-svc,
 ``petition-svc web`` and ``portal-svc web`` (gunicorn, 2 workers x 8 threads, as deployed) and the
-gateway in front of both (the portal calls the API through it, as deployed; rate limits exercised,
-never reached). Each simulated citizen is a browser: it keeps its session cookie, and before the
-load it has looked up one petition's status (number + e-mail, a CSRF-protected form) so that the
-result page is there to be read again. Then, at 50 concurrent citizens:
+gateway in front of both (``gateway web``: 2 gevent workers; the portal calls the API through its
+internal listener, as deployed; rate limits exercised, never reached). Each simulated citizen is
+a browser: it keeps its session cookie, and before the load it has looked up one petition's
+status (number + e-mail, a CSRF-protected form) so that the result page is there to be read again.
+Then, at 50 concurrent citizens:
 
 - the home page (``/``),
 - the petition form (``/petitions/new``, the institutions directory included),
@@ -157,6 +158,7 @@ def main() -> None:
         report(
             "portal_pages",
             f"Portal pages through the gateway vs raw Flask hello (gunicorn {WORKERS}x{THREADS} gthread each, "
+            f"gateway {WORKERS} gevent workers, "
             f"{options.concurrency} citizens, {options.seconds:g} s per page)",
             rows,
             extra=extra,
@@ -175,8 +177,10 @@ def _measure(
         "LOG_LEVEL": "WARNING",
         "TRUSTED_PROXY_HOPS": "1",
     }
-    petition_port, portal_port, gateway_port = free_port(), free_port(), free_port()
-    petition, portal, site = (f"http://127.0.0.1:{p}" for p in (petition_port, portal_port, gateway_port))
+    petition_port, portal_port, gateway_port, internal_port = free_port(), free_port(), free_port(), free_port()
+    petition, portal, site, internal = (
+        f"http://127.0.0.1:{p}" for p in (petition_port, portal_port, gateway_port, internal_port)
+    )
     petition_env = {
         **common,
         "DATABASE_URL": petition_db,
@@ -187,7 +191,7 @@ def _measure(
     portal_env = {
         **common,
         "DATABASE_URL": portal_db,
-        "API_BASE_URL": site,
+        "API_BASE_URL": internal,
         "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
         "SESSION_COOKIE_SECURE": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(scratch / "portal-metrics"),
@@ -210,7 +214,12 @@ def _measure(
             log_name="portal_petition_web",
         ),
         process(
-            [str(BIN / "gateway"), "web", "--bind", f"127.0.0.1:{gateway_port}"],
+            [
+                str(BIN / "gateway"),
+                "web",
+                *("--bind", f"127.0.0.1:{gateway_port}"),
+                *("--internal-bind", f"127.0.0.1:{internal_port}"),
+            ],
             env=gateway_env,
             ready_url=f"{site}/healthz",
             log_name="portal_gateway",

@@ -69,8 +69,9 @@ set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$MAI_GATEWAY_PORT}
 identity_port=$(awk '$1 == "identity-svc" { print $3 }' <<<"$MAI_SERVICE_TABLE")
 export JWT_JWKS_URL=http://127.0.0.1:$identity_port/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:$identity_port
-# The front ends call the public API through the gateway (their migrate reads the same settings).
-export API_BASE_URL=http://127.0.0.1:$MAI_GATEWAY_PORT
+# The front ends call the public API through the gateway's internal listener (page requests cannot
+# take its connections); their migrate reads the same settings.
+export API_BASE_URL=http://127.0.0.1:$MAI_GATEWAY_INTERNAL_PORT
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The "bank-card" identification provider: a local OpenID Connect provider (mai-eid-provider, port
@@ -101,7 +102,7 @@ gateway=http://127.0.0.1:$MAI_GATEWAY_PORT
 cat <<MSG
 
   portal         $gateway/    (the citizens' pages, through the gateway)
-  gateway        $gateway     (API docs: $gateway/docs)
+  gateway        $gateway     (API docs: $gateway/docs; :$MAI_GATEWAY_INTERNAL_PORT for the portal's API calls)
 MSG
 while read -r service _ web_port metrics_port; do
   if [[ $metrics_port == - ]]; then

@@ -13,3 +13,4 @@ portal-svc portal 8106 -'
 # The database of each service (DESIGN.md: every service owns its data).
 MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify portal}
 MAI_GATEWAY_PORT=8080
+MAI_GATEWAY_INTERNAL_PORT=8090

@@ -45,11 +45,12 @@ class SeenRequest:
 
 @dataclass
 class FakeUpstream:
-    """A tiny HTTP service: echoes requests as JSON, ``/slow`` sleeps, serves an OpenAPI document."""
+    """A tiny HTTP service: echoes requests as JSON, ``/slow`` sleeps, ``/held`` waits for ``release``."""
 
     name: str
     openapi: dict[str, Any] = field(default_factory=dict)
     slow_seconds: float = 2.0
+    release: threading.Event = field(default_factory=threading.Event)
     seen: list[SeenRequest] = field(default_factory=list)
     connections: list[socket.socket] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -87,6 +88,8 @@ class FakeUpstream:
                     return self._json(200, upstream.openapi)
                 if "/slow" in self.path:
                     time.sleep(upstream.slow_seconds)
+                if "/held" in self.path:
+                    upstream.release.wait(timeout=30)
                 if "/large" in self.path:
                     return self._large(chunked="chunked" in self.path)
                 payload = json.dumps(

@@ -43,7 +43,7 @@ def test_the_gateway_log_lines_carry_the_request_id(gateway, petition_upstream, 
     with caplog.at_level("INFO", logger="gateway"):
         gateway.test_client().get("/api/v1/petitions", headers={"X-Request-ID": "portal-log-1"})
 
-    proxied = [record for record in caplog.records if record.name == "gateway"]
+    proxied = [record for record in caplog.records if record.name == "gateway.app"]
     assert proxied
     assert all(record.request_id == "portal-log-1" for record in proxied)
 

@@ -48,12 +48,12 @@ def gateway_process(tmp_path_factory, module_petition_upstream, stopped_upstream
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a busy machine starts two workers slowly
         while True:
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or no worker booted yet
                 pass
             assert time.monotonic() < deadline, log_path.read_text()[-2000:]
             time.sleep(0.1)

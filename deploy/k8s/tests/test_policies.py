@@ -393,12 +393,13 @@ def test_the_portal_talks_only_with_the_gateway_and_its_database(rendered, overl
     assert others == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
     egress = _peers(portal["egress"], "to")
     assert sorted((sorted(peer["podSelector"]["matchLabels"].items()), sorted(ports)) for peer, ports in egress) == [
-        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8080]),
+        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8081]),
         ([("cnpg.io/cluster", "portal-svc-db")], [5432]),
     ]
-    # The gateway's side: it lets the portal in and may reach the portal's pods.
+    # The gateway's side: it lets the portal in on its internal listener only (the API calls) and
+    # may reach the portal's pods (the pages).
     gateway = _policy(objects, "gateway-web")["spec"]
-    assert any(_selects(peer, PORTAL_WEB) and ports == {8080} for peer, ports in _peers(gateway["ingress"], "from"))
+    assert [ports for peer, ports in _peers(gateway["ingress"], "from") if _selects(peer, PORTAL_WEB)] == [{8081}]
     assert any(_selects(peer, PORTAL_WEB) and ports == {8080} for peer, ports in _peers(gateway["egress"], "to"))
     # Its database takes the portal's web and migration pods only.
     database = _policy(objects, "portal-svc-db-clients")["spec"]

@@ -1,4 +1,4 @@
-"""Forwarding one request to its upstream: pooled sessions, streamed bodies, failures as problems.
+"""Forwarding one request to its upstream: pooled connections, streamed bodies, failures as problems.
 
 Failures the citizen sees, all as problem+json and never after more than the route's timeouts::
 
@@ -8,6 +8,11 @@ Failures the citizen sees, all as problem+json and never after more than the rou
 
 Idempotent methods whose body can be sent again get one quick retry on a connection failure;
 a timeout is never retried (the route's time budget is already spent).
+
+Requests are forwarded with ``urllib3``'s connection pools directly: ``requests``' session, adapter
+and response layers cost about 0.15 ms of CPU per call here and add nothing a proxy needs (it
+follows no redirect and keeps no cookie). The gateway's own calls (health probes, OpenAPI
+documents) use a ``requests`` session per upstream.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import time
 from collections.abc import Iterable, Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from .routes import IDEMPOTENT_METHODS, Route
 
@@ -118,11 +125,13 @@ class BodyStream:
 
 
 class Upstreams:
-    """One pooled ``requests`` session per upstream base URL, created on first use."""
+    """Per upstream base URL, created on first use: a keep-alive connection pool for forwarded
+    requests and a ``requests`` session for the gateway's own calls."""
 
     def __init__(self, *, pool_size: int) -> None:
         self.pool_size = pool_size
         self._sessions: dict[str, requests.Session] = {}
+        self._pools: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
         self._lock = threading.Lock()
 
     def session(self, upstream: str) -> requests.Session:
@@ -144,30 +153,58 @@ class Upstreams:
         session.mount("https://", adapter)
         return session
 
+    def _pool(self, upstream: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """The upstream's connection pool and the path its base URL starts with (often empty)."""
+        found = self._pools.get(upstream)
+        if found is None:
+            with self._lock:
+                found = self._pools.get(upstream)
+                if found is None:
+                    pool = urllib3.connection_from_url(upstream, maxsize=self.pool_size, block=False, retries=False)
+                    found = self._pools[upstream] = (pool, urlsplit(upstream).path)
+        return found
+
     def close(self) -> None:
         with self._lock:
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
+            for pool, _path in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
     def send(
         self,
         route: Route,
         method: str,
-        url: str,
+        target: str,
         *,
         headers: dict[str, str],
         body: bytes | BodyStream | None,
-    ) -> requests.Response:
-        """Send the request and return the response with its body not yet read (``stream=True``)."""
-        session = self.session(route.upstream)
+    ) -> urllib3.BaseHTTPResponse:
+        """Send the request (``target``: the encoded path and query) and return the response, body unread."""
+        pool, base_path = self._pool(route.upstream)
         replayable = not isinstance(body, BodyStream)
         attempts = 2 if method in IDEMPOTENT_METHODS and replayable else 1
-        prepared = _prepared_request(method, url, headers, body)
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        timeout = urllib3.Timeout(connect=route.connect_timeout_seconds, read=route.timeout_seconds)
         for attempt in range(1, attempts + 1):
             try:
-                return session.send(prepared, stream=True, timeout=route.timeouts, allow_redirects=False)
-            except requests.RequestException as exc:
+                return pool.urlopen(
+                    method,
+                    base_path + target,
+                    body=body,  # type: ignore[arg-type]
+                    headers=headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=timeout,
+                    preload_content=False,
+                    decode_content=False,
+                    release_conn=False,
+                )
+            except (Urllib3Error, OSError) as exc:
                 failure = _classify(exc, route)
                 if attempt < attempts and failure.status != 504:
                     logger.info("retrying %s to %s after %s", method, route.service, failure.failure)
@@ -177,50 +214,39 @@ class Upstreams:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def small_body(upstream: requests.Response, route: Route) -> bytes | None:
+    def small_body(upstream: urllib3.BaseHTTPResponse, route: Route) -> bytes | None:
         """The whole body when the upstream announced a small one (read at once, cheaper than streaming).
 
         ``None`` when the body is large or of unknown length: it is then streamed.
         """
-        length = upstream.raw.headers.get("Content-Length", "")
+        length = upstream.headers.get("Content-Length", "")
         if not length.isdigit() or int(length) > SMALL_BODY_BYTES:
             return None
         try:
-            body = upstream.raw.read(decode_content=False)
+            body = upstream.read(decode_content=False)
         except (Urllib3Error, OSError) as exc:
-            upstream.close()
-            if isinstance(exc, ReadTimeoutError):
-                raise _classify(requests.ReadTimeout(exc), route) from None
+            _discard(upstream)
+            if isinstance(exc, Urllib3Timeout):
+                raise _classify(exc, route) from None
             raise UpstreamError(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
-        upstream.raw.release_conn()
+        upstream.release_conn()
         return bytes(body)
 
 
-def _prepared_request(method: str, url: str, headers: dict[str, str], body: bytes | BodyStream | None) -> Any:
-    """A request ready to send, built directly: the URL is already encoded and the headers final.
-
-    (``requests.Request.prepare`` would parse and re-encode the URL and headers again.)
-    """
-    if body is not None:
-        headers["Content-Length"] = str(len(body))
-    prepared = requests.PreparedRequest()
-    prepared.method = method
-    prepared.url = url
-    prepared.headers = CaseInsensitiveDict(headers)
-    prepared.body = body  # type: ignore[assignment]
-    # requests reads the request's cookie jar when the answer is a redirect (which is passed on
-    # to the client, never followed): it must have one, and one that keeps nothing.
-    prepared._cookies = CookieJar(policy=_RefuseAllCookies())  # type: ignore[attr-defined]
-    return prepared
+def _discard(upstream: urllib3.BaseHTTPResponse) -> None:
+    """Close a response whose body was not read to the end; its connection goes back closed."""
+    upstream.close()
+    upstream.release_conn()
 
 
-def _classify(exc: requests.RequestException, route: Route) -> UpstreamError:
+def _classify(exc: BaseException, route: Route) -> UpstreamError:
     service = route.service
-    if isinstance(exc, requests.ConnectTimeout) or _refused(exc):
+    # A refused or unresolvable connection is a NewConnectionError, itself a ConnectTimeoutError.
+    if isinstance(exc, ConnectTimeoutError) or _refused(exc):
         return UpstreamError(
             503, "unavailable", f"The {service} service is unavailable right now; nothing was done. Try again shortly."
         )
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, Urllib3Timeout | TimeoutError):
         return UpstreamError(
             504, "timeout", f"The {service} service did not answer within {route.timeout_seconds:g} s."
         )
@@ -271,25 +297,25 @@ def forwarded_request_headers(
     return headers
 
 
-def returned_response_headers(upstream: requests.Response) -> list[tuple[str, str]]:
+def returned_response_headers(upstream: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
     """The upstream's end-to-end headers, each repeated header (Set-Cookie) kept as its own line."""
-    raw_headers = upstream.raw.headers
+    raw_headers = upstream.headers
     named_by_connection = {token.strip().lower() for token in raw_headers.get("Connection", "").split(",")}
     dropped = HOP_BY_HOP_HEADERS | _DROPPED_RESPONSE_HEADERS | named_by_connection
     return [(name, value) for name, value in raw_headers.items() if name.lower() not in dropped]
 
 
-def stream_response_body(upstream: requests.Response, *, service: str) -> Iterator[bytes]:
+def stream_response_body(upstream: urllib3.BaseHTTPResponse, *, service: str) -> Iterator[bytes]:
     """Yield the upstream's body as it arrives, still encoded; return the connection to the pool at the end."""
     completed = False
     try:
-        yield from upstream.raw.stream(STREAM_CHUNK_BYTES, decode_content=False)
+        yield from upstream.stream(STREAM_CHUNK_BYTES, decode_content=False)
         completed = True
     except (Urllib3Error, OSError) as exc:
         # The status line is already sent; all that can be done is to cut the response short.
         logger.warning("%s broke off its response: %s", service, exc.__class__.__name__)
     finally:
         if completed:
-            upstream.raw.release_conn()
+            upstream.release_conn()
         else:
-            upstream.close()
+            _discard(upstream)

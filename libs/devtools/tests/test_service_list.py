@@ -82,7 +82,8 @@ def test_adding_a_front_end_is_one_entry_everywhere(tmp_path: Path, monkeypatch)
     ]
     assert "console-svc" in files["deploy/images/services.conf"]
 
-    # The end-to-end tests' platform takes it by name, as a web process that calls the API through the gateway.
+    # The end-to-end tests' platform takes it by name, as a web process that calls the API through the
+    # gateway's internal listener.
     monkeypatch.setenv("MAI_SERVICES_FILE", str(listed.path))
     service_list.cache_clear()
     try:
@@ -90,7 +91,7 @@ def test_adding_a_front_end_is_one_entry_everywhere(tmp_path: Path, monkeypatch)
             kafka_bootstrap_servers="127.0.0.1:9", database_urls={"console": "sqlite://"}, smtp_port=25,
             services=["console"], workdir=tmp_path,
         )  # fmt: skip
-        assert platform._service_env("console")["API_BASE_URL"] == platform.gateway_url
+        assert platform._service_env("console")["API_BASE_URL"] == platform.gateway_internal_url
         assert "prefix: /staff" in platform._routes_file().read_text()
     finally:
         service_list.cache_clear()

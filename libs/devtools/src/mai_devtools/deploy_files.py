@@ -30,6 +30,8 @@ KAFKA_CLUSTER: Final = "mai-kafka"
 #: In-cluster ports: every web process serves on 8080, every worker's metrics on 9090.
 WEB_PORT: Final = 8080
 METRICS_PORT: Final = 9090
+#: The gateway's internal listener in the cluster (Service gateway-internal): the front ends' API calls.
+GATEWAY_INTERNAL_PORT: Final = 8081
 
 _GENERATED = "GENERATED from deploy/services.yaml by `make generated` (mai_devtools.deploy_files): do not edit."
 
@@ -68,16 +70,18 @@ def procfile(listed: ServiceList) -> str:
     lines = [f"# {_GENERATED}"]
     lines += [f"{name}: {command}" for name, command in listed.local_processes.items()]
     lines.append(
-        f"gateway: env PORT={listed.gateway_port} GATEWAY_ROUTES_FILE=gateway/routes.local.yaml "
-        "GATEWAY_TRUSTED_PROXY_NETWORKS=127.0.0.1/32 .venv/bin/gateway web"
+        f"gateway: env PORT={listed.gateway_port} GATEWAY_INTERNAL_PORT={listed.gateway_internal_port} "
+        "GATEWAY_ROUTES_FILE=gateway/routes.local.yaml GATEWAY_TRUSTED_PROXY_NETWORKS=127.0.0.1/32 "
+        ".venv/bin/gateway web"
     )
     for service in listed:
         database = f"DATABASE_URL=$PG_BASE/{service.database}"
         web_env = f"TRUSTED_PROXY_HOPS=1 PORT={service.web_port} {database}"
         if service.front_end:
-            # Pages call the API through the gateway; the session cookie travels over plain HTTP here.
+            # Pages call the API through the gateway's internal listener; the session cookie travels
+            # over plain HTTP here.
             web_env += (
-                f" API_BASE_URL=http://127.0.0.1:{listed.gateway_port} SESSION_COOKIE_SECURE=false"
+                f" API_BASE_URL=http://127.0.0.1:{listed.gateway_internal_port} SESSION_COOKIE_SECURE=false"
                 f" FORM_ACTION_ORIGINS={EID_PROVIDER_URL}"
             )
         lines.append(f"{service.short_name}-web: env {web_env} .venv/bin/{service.command} web")
@@ -108,6 +112,7 @@ def local_services_sh(listed: ServiceList) -> str:
             "# The database of each service (DESIGN.md: every service owns its data).",
             f"MAI_DATABASES=${{MAI_DATABASES:-{databases}}}",
             f"MAI_GATEWAY_PORT={listed.gateway_port}",
+            f"MAI_GATEWAY_INTERNAL_PORT={listed.gateway_internal_port}",
             "",
         ]
     )
@@ -214,7 +219,7 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
     gateway_web = _pods("gateway", "web")
     egress: list[dict[str, Any]] = [{"to": [_pods(called, "web")], "ports": _tcp(WEB_PORT)} for called in service.calls]
     if service.front_end:
-        egress.append({"to": [gateway_web], "ports": _tcp(WEB_PORT)})
+        egress.append({"to": [gateway_web], "ports": _tcp(GATEWAY_INTERNAL_PORT)})
     else:
         kafka = {
             "podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/broker-role": "true"}}
@@ -262,14 +267,18 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
         f"# {service.name}: who may talk to it and whom it may talk to (the namespace denies everything else).",
     ]
     if service.front_end:
-        header.append("# A front end: pages come from the gateway only, and every API call goes back through it.")
+        header.append("# A front end: pages come from the gateway only, and every API call goes back through it")
+        header.append("# (its internal listener, Service gateway-internal).")
     return _documents(header, policies)
 
 
 def gateway_network_policy(listed: ServiceList) -> str:
     """The gateway: traffic from the ingress controller and the front ends, out to every service's web pods."""
     ingress: list[dict[str, Any]] = [{"from": [_namespace("ingress-nginx")], "ports": _tcp(WEB_PORT)}]
-    ingress += [{"from": [_pods(front_end.name, "web")], "ports": _tcp(WEB_PORT)} for front_end in listed.front_ends]
+    ingress += [
+        {"from": [_pods(front_end.name, "web")], "ports": _tcp(GATEWAY_INTERNAL_PORT)}
+        for front_end in listed.front_ends
+    ]
     ingress.append({"from": [_namespace("monitoring")], "ports": _tcp(WEB_PORT)})
     upstreams = {"podSelector": {"matchExpressions": _in_expressions(listed.names(), ["web"])}}
     redis = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway-redis"}}}
@@ -277,7 +286,8 @@ def gateway_network_policy(listed: ServiceList) -> str:
     header = [
         f"# {_GENERATED}",
         "# The gateway: the ingress controller (nobody else from outside the cluster) and the front ends,",
-        "# whose pages call the API back through it, may reach it; it reaches every service's web pods.",
+        "# whose pages call the API back through its internal listener, may reach it; it reaches every",
+        "# service's web pods.",
     ]
     return _documents(header, [_policy("gateway-web", _pods("gateway", "web"), ingress, egress)])
 

@@ -140,6 +140,9 @@ class Platform:
         self.ports = {s: free_port() for s in self.services}
         self.metrics_ports = {s: free_port() for s in self.services}
         self.gateway_port = free_port() if gateway else None
+        #: The gateway's second listener, the one the portal calls the API on (page traffic
+        #: cannot fill its connections: gateway/src/gateway/server.py).
+        self.gateway_internal_port = free_port() if gateway else None
         self.processes: dict[str, ServiceProcess] = {}
         #: How long each process may take to become healthy (longer for the whole platform on a busy machine).
         self.startup_timeout = startup_timeout
@@ -199,6 +202,11 @@ class Platform:
         assert self.gateway_port is not None, "this platform has no gateway"
         return f"http://127.0.0.1:{self.gateway_port}"
 
+    @property
+    def gateway_internal_url(self) -> str:
+        assert self.gateway_internal_port is not None, "this platform has no gateway"
+        return f"http://127.0.0.1:{self.gateway_internal_port}"
+
     def _service_env(self, service: str) -> dict[str, str]:
         data_dir = self.workdir / service
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +225,7 @@ class Platform:
 
     def _front_end_env(self) -> dict[str, str]:
         return {
-            "API_BASE_URL": self.gateway_url,
+            "API_BASE_URL": self.gateway_internal_url,
             "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "SESSION_COOKIE_SECURE": "false",
             # The bank-card verification's form redirects the browser to the identification provider.
@@ -280,7 +288,12 @@ class Platform:
             env = {**self.common_env, "PORT": str(self.gateway_port), "GATEWAY_ROUTES_FILE": str(self._routes_file())}
             self.processes["gateway"] = ServiceProcess(
                 "gateway",
-                [str(BIN / "gateway"), "web", "--bind", f"127.0.0.1:{self.gateway_port}"],
+                [
+                    str(BIN / "gateway"),
+                    "web",
+                    *("--bind", f"127.0.0.1:{self.gateway_port}"),
+                    *("--internal-bind", f"127.0.0.1:{self.gateway_internal_port}"),
+                ],
                 env,
                 logs / "gateway.log",
                 health_url=f"{self.gateway_url}/healthz",

@@ -101,6 +101,8 @@ class ServiceList:
 
     services: tuple[Service, ...]
     gateway_port: int
+    #: The gateway's second listener, the one the front ends call the API on (gateway/README.md).
+    gateway_internal_port: int
     route_defaults: Mapping[str, Any]
     #: `make run`'s processes that are no service of the list (the SMTP sink, analytics ...).
     local_processes: Mapping[str, str]
@@ -176,6 +178,7 @@ def load_service_list(path: Path) -> ServiceList:
     listed = ServiceList(
         services=services,
         gateway_port=_port(gateway.get("port"), f"{path}: gateway.port"),
+        gateway_internal_port=_port(gateway.get("internal_port"), f"{path}: gateway.internal_port"),
         route_defaults=defaults,
         local_processes={str(k): str(v) for k, v in (document.get("local_processes") or {}).items()},
         path=path,
@@ -258,7 +261,7 @@ def _check_consistency(listed: ServiceList) -> None:
     once([s.name for s in services], "services")
     once([s.package for s in services], "packages")
     once([s.database for s in services], "databases")
-    ports = [listed.gateway_port] + [s.web_port for s in services]
+    ports = [listed.gateway_port, listed.gateway_internal_port] + [s.web_port for s in services]
     once(ports + [s.metrics_port for s in services if s.metrics_port is not None], "local ports")
     once([route.prefix for _, route in listed.routes()], "route prefixes")
     once([*listed.local_processes, *(f"{s.short_name}-{p}" for s in services for p in s.local_processes)], "processes")
