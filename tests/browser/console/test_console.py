@@ -1,0 +1,168 @@
+"""The staff console in a real browser against the real platform: a clerk answers a petition and the
+petitioner's mail arrives; an officer rejects a scanned document; an administrator's resend page.
+
+Every page passes axe-core; the screenshots in docs/screenshots/console-*.png are written here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import requests
+from booking.testing import sample_jpeg, sample_pdf, sample_png
+from mai_devtools import SmtpSink
+from mai_devtools.platform import Platform
+
+from ..conftest import set_language
+from ..immigration.conftest import OFFICE, TRAVEL_DOCUMENTS, application_of, start_application, verified_citizen
+from .conftest import CONSOLE, MAIL_WAIT, TIMEOUT, plain_text, sign_in
+
+
+def submit_petition(site: str, email: str) -> str:
+    answer = requests.post(
+        f"{site}/api/v1/petitions",
+        json={
+            "kind": "petition",
+            "institution": "IGPR",
+            "field": "public-order",
+            "subject": "Iluminat stradal defect",
+            "text": "Pe strada Zorilor nr. 12 nu funcționează iluminatul public de două săptămâni.",
+            "name": "Maria Ionescu",
+            "email": email,
+            "language": "ro",
+        },
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["registration_number"])
+
+
+def test_a_clerk_answers_a_petition_and_the_petitioner_is_mailed_the_answer(
+    page: Any, new_member, mail: SmtpSink, site: str, check_accessibility, screenshot
+) -> None:
+    email = f"maria.{uuid.uuid4().hex[:8]}@example.ro"
+    number = submit_petition(site, email)
+    clerk = new_member("petition_clerk@IGPR")
+
+    page.goto(f"{CONSOLE}/sign-in")
+    check_accessibility(page)
+    screenshot(page, "console-sign-in")
+    sign_in(page, clerk)
+    assert page.url.endswith(f"{CONSOLE}/")
+    tools = page.locator("nav.site-nav").inner_text()
+    assert "Petiții" in tools and "Verificare documente" not in tools and "Notificări" not in tools
+    check_accessibility(page)
+    screenshot(page, "console-home")
+
+    # The queue's new petitions, then the petition's page.
+    page.click(f"nav.site-nav a[href='{CONSOLE}/petitions']")
+    assert page.locator(f"#queue a:text-is('{number}')").count() == 1
+    check_accessibility(page)
+    screenshot(page, "console-queue")
+    page.click(f"#queue a:text-is('{number}')")
+    assert page.locator("#registration-number").inner_text() == number
+    assert "5 zile" in page.locator("#forward-title + .inset").inner_text()
+    check_accessibility(page)
+    screenshot(page, "console-petition")
+
+    page.click("form[action$='/assign'] button[type=submit]")
+    assert page.locator(".notice--success").count() == 1
+    answer_text = f"Echipa de intervenție a remediat defecțiunea. Ref {uuid.uuid4().hex[:6]}."
+    page.fill("#text", answer_text)
+    page.click("form[action$='/answer'] button[type=submit]")
+    preview = page.locator("#answer-preview").inner_text()
+    assert answer_text in preview and number in preview
+    assert email in page.locator("main").inner_text()
+    check_accessibility(page)
+    screenshot(page, "console-answer-preview")
+    page.click("button[value=send]")
+    assert page.locator(".error-summary").count() == 0
+    assert answer_text in page.locator("#petition-answer").inner_text()
+
+    message = mail.wait_for(lambda m: email in str(m["To"]) and answer_text in plain_text(m), timeout=MAIL_WAIT)
+    assert number in plain_text(message)
+
+    # The status line: the number alone.
+    page.click(f"nav.site-nav a[href='{CONSOLE}/status-line']")
+    page.fill("#number", number.lower())
+    page.click("main form[role=search] button[type=submit]")
+    assert number in page.locator("#result-title").inner_text()
+    check_accessibility(page)
+    screenshot(page, "console-status-line")
+    set_language(page, "en")
+    assert page.locator("h1").inner_text() == "Petition status for a caller"
+    check_accessibility(page)
+    screenshot(page, "console-status-line-en")
+
+    # Only what the clerk's roles open: another institution's queue and the officers' pages are not theirs.
+    assert page.goto(f"{CONSOLE}/petitions?institution=IGSU").status == 404
+    assert page.goto(f"{CONSOLE}/documents").status == 403
+    check_accessibility(page)
+
+
+def test_an_officer_rejects_a_document_seen_as_images_and_the_applicant_is_told(
+    page: Any, new_member, mail: SmtpSink, portal_platform: Platform, site: str, check_accessibility, screenshot
+) -> None:
+    citizen = verified_citizen(portal_platform, mail)
+    application_id = start_application(site, citizen)
+    for code, content in zip(TRAVEL_DOCUMENTS, (sample_pdf(), sample_pdf(), sample_png(), sample_jpeg()), strict=True):
+        uploaded = requests.put(
+            f"{site}/api/v1/immigration/applications/{application_id}/documents/{code}",
+            files={"file": (f"{code}.scan", content, "application/octet-stream")},
+            headers=citizen.auth,
+            timeout=TIMEOUT,
+        )
+        assert uploaded.status_code == 200, uploaded.text
+    submitted = requests.post(
+        f"{site}/api/v1/immigration/applications/{application_id}/submit", headers=citizen.auth, timeout=TIMEOUT
+    )
+    assert submitted.status_code == 200, submitted.text
+    officer = new_member(f"immigration_officer@{OFFICE}", name="Elena Ofițer")
+
+    sign_in(page, officer)
+    page.click(f"nav.site-nav a[href='{CONSOLE}/documents']")
+    link = page.locator(f"#review-queue a[href='{CONSOLE}/documents/{application_id}']")
+    assert link.count() == 1
+    check_accessibility(page)
+    screenshot(page, "console-document-queue")
+    link.click()
+
+    # Every document is there as server-rendered PNG pages, nothing of the originals.
+    images = page.locator("img.document-page")
+    assert images.count() >= len(TRAVEL_DOCUMENTS)
+    sources = [images.nth(i).get_attribute("src") or "" for i in range(images.count())]
+    assert all(src.startswith("data:image/png;base64,") for src in sources)
+    assert page.locator("embed, object, iframe").count() == 0
+    check_accessibility(page)
+    screenshot(page, "console-document-review")
+
+    feedback = "Fotografia este neclară: încărcați o fotografie color, pe fond alb."
+    page.check("#decision-photo-1")
+    page.fill("#feedback-photo", feedback)
+    for code in TRAVEL_DOCUMENTS:
+        if code != "photo":
+            page.check(f"#decision-{code}-0")
+    page.click("main button[type=submit]")
+    assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    assert page.locator(".notice--success").count() == 1
+    check_accessibility(page)
+
+    assert application_of(site, citizen, application_id)["status"] == "changes_requested"
+    told = mail.wait_for(lambda m: citizen.email in str(m["To"]) and feedback in plain_text(m), timeout=MAIL_WAIT)
+    assert told is not None
+    assert page.goto(f"{CONSOLE}/petitions").status == 403
+
+
+def test_an_administrator_finds_the_resend_page_and_an_unknown_id_is_explained(
+    page: Any, administrator, check_accessibility, screenshot
+) -> None:
+    sign_in(page, administrator)
+    page.click(f"nav.site-nav a[href='{CONSOLE}/notifications']")
+    check_accessibility(page)
+    page.fill("#notification_id", str(uuid.uuid4()))
+    page.click("main button[type=submit]")
+    assert page.locator(".error-summary a[href='#notification_id']").count() == 1
+    check_accessibility(page)
+    screenshot(page, "console-notifications")
