@@ -119,3 +119,12 @@ def test_the_decisions_are_sent_together(officer, fake_api: FakeApi) -> None:
             {"document_type": "fee-receipt", "decision": "accepted"},
         ]
     }
+
+
+def test_an_application_of_another_office_is_not_found(signed_in, fake_api: FakeApi) -> None:
+    client = signed_in("immigration_officer@IGI-CJ")
+    other = "9d7e3b1c-2f4a-4c1c-8d53-5e1c2b8c9a22"
+    fake_api.answer("GET", f"/api/v1/immigration/applications/{other}", 404, {"status": 404, "type": "x/not-found"})
+
+    assert client.get(f"{PREFIX}/documents/{other}").status_code == 404
+    assert fake_api.sent("GET", f"/api/v1/immigration/applications/{other}/documents/photo/content") == []

@@ -177,3 +177,22 @@ def test_the_apis_refusal_of_an_action_is_shown_on_the_petition(signed_in, fake_
     assert "IGPR-2026-000009 is already answered." in answer.get_data(as_text=True)
     sent = fake_api.sent("POST", f"/api/v1/petitions/{NUMBER}/joined-petitions")[0].json()
     assert sent == {"registration_numbers": ["IGPR-2026-000009"]}
+
+
+def test_another_institutions_petition_opened_by_number_is_not_found(signed_in, fake_api: FakeApi) -> None:
+    client = signed_in("petition_clerk@IGPR")
+    fake_api.answer(
+        "GET",
+        "/api/v1/petitions/IGSU-2026-000001",
+        403,
+        {
+            "type": "https://errors/forbidden",
+            "status": 403,
+            "detail": "You are not a petition clerk of this institution.",
+        },
+    )
+
+    page = client.get(f"{PREFIX}/petitions/IGSU-2026-000001")
+
+    assert page.status_code == 404
+    assert 'id="registration-number"' not in page.get_data(as_text=True)

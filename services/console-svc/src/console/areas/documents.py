@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
 from mai_webkit.i18n import localised
@@ -21,6 +21,21 @@ __all__ = ["blueprint"]
 blueprint = Blueprint("documents", __name__, url_prefix="/documents")
 
 MAX_FEEDBACK = 2000
+APPLICATION_STATUS_NAMES = {
+    "draft": lazy_gettext("Draft"),
+    "submitted": lazy_gettext("Waiting for the document review"),
+    "changes_requested": lazy_gettext("Changes requested"),
+    "documents_accepted": lazy_gettext("Documents accepted"),
+    "appointment_booked": lazy_gettext("Appointment booked"),
+    "ready_for_pickup": lazy_gettext("Ready for pickup"),
+    "closed": lazy_gettext("Closed"),
+}
+DOCUMENT_STATUS_NAMES = {
+    "missing": lazy_gettext("Not uploaded"),
+    "uploaded": lazy_gettext("Waiting for a decision"),
+    "accepted": lazy_gettext("Accepted"),
+    "rejected": lazy_gettext("Rejected"),
+}
 
 
 def _application(application_id: str) -> dict[str, Any]:
@@ -32,11 +47,12 @@ def _application(application_id: str) -> dict[str, Any]:
         raise
 
 
-def _document_names(application_type: str) -> dict[str, str]:
+def _application_type(code: str) -> tuple[str, dict[str, str]]:
+    """The application type's name and its documents' names, in the page's language."""
     for item in public_json("/api/v1/immigration/application-types")["items"]:
-        if item["code"] == application_type:
-            return {d["code"]: localised(d["name"]) for d in item["required_documents"]}
-    return {}
+        if item["code"] == code:
+            return localised(item["name"]), {d["code"]: localised(d["name"]) for d in item["required_documents"]}
+    return code, {}
 
 
 def _pages(application_id: str, document: dict[str, Any]) -> list[RenderedPage] | None:
@@ -61,7 +77,12 @@ def queue() -> ResponseReturnValue:
     office = request.args.get("office", "")
     params = {"office": office} if office and office in offices else {}
     items = call_api("GET", "/api/v1/immigration/review-queue", params=params).json()["items"]
-    return render_template("documents/queue.html", items=items, offices=offices, office=params.get("office", ""))
+    type_names = {
+        i["code"]: localised(i["name"]) for i in public_json("/api/v1/immigration/application-types")["items"]
+    }
+    return render_template(
+        "documents/queue.html", items=items, offices=offices, office=params.get("office", ""), type_names=type_names
+    )
 
 
 def _show(
@@ -70,7 +91,7 @@ def _show(
     given: dict[str, Any] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    names = _document_names(application["application_type"])
+    type_name, names = _application_type(application["application_type"])
     shown = []
     for document in application.get("documents", []):
         pages = _pages(application["application_id"], document) if document["status"] != "missing" else None
@@ -81,6 +102,9 @@ def _show(
         render_template(
             "documents/application.html",
             application=application,
+            type_name=type_name,
+            application_status_names=APPLICATION_STATUS_NAMES,
+            document_status_names=DOCUMENT_STATUS_NAMES,
             documents=shown,
             errors=errors or {},
             given=given or {},
