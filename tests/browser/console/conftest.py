@@ -18,6 +18,8 @@ import requests
 from mai_devtools import SmtpSink
 from mai_devtools.platform import BIN, Platform
 
+from ..immigration.conftest import office_slots  # noqa: F401 (a fixture: the test office's counter slots)
+
 PASSWORD = "Parola-de-serviciu-2026!"
 TIMEOUT = 20
 MAIL_WAIT = 45

@@ -1,5 +1,6 @@
 """The staff console in a real browser against the real platform: a clerk answers a petition and the
-petitioner's mail arrives; an officer rejects a scanned document; an administrator's resend page.
+petitioner's mail arrives; an officer rejects a scanned document, accepts the new one and records the
+visit and the pickup; an administrator's resend page.
 
 Every page passes axe-core; the screenshots in docs/screenshots/console-*.png are written here.
 """
@@ -7,7 +8,9 @@ Every page passes axe-core; the screenshots in docs/screenshots/console-*.png ar
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from booking.testing import sample_jpeg, sample_pdf, sample_png
@@ -102,23 +105,39 @@ def test_a_clerk_answers_a_petition_and_the_petitioner_is_mailed_the_answer(
     check_accessibility(page)
 
 
-def test_an_officer_rejects_a_document_seen_as_images_and_the_applicant_is_told(
-    page: Any, new_member, mail: SmtpSink, portal_platform: Platform, site: str, check_accessibility, screenshot
-) -> None:
-    citizen = verified_citizen(portal_platform, mail)
-    application_id = start_application(site, citizen)
-    for code, content in zip(TRAVEL_DOCUMENTS, (sample_pdf(), sample_pdf(), sample_png(), sample_jpeg()), strict=True):
-        uploaded = requests.put(
-            f"{site}/api/v1/immigration/applications/{application_id}/documents/{code}",
-            files={"file": (f"{code}.scan", content, "application/octet-stream")},
-            headers=citizen.auth,
-            timeout=TIMEOUT,
-        )
-        assert uploaded.status_code == 200, uploaded.text
+def _upload(site: str, citizen: Any, application_id: str, code: str, content: bytes) -> None:
+    uploaded = requests.put(
+        f"{site}/api/v1/immigration/applications/{application_id}/documents/{code}",
+        files={"file": (f"{code}.scan", content, "application/octet-stream")},
+        headers=citizen.auth,
+        timeout=TIMEOUT,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+
+def _submit(site: str, citizen: Any, application_id: str) -> None:
     submitted = requests.post(
         f"{site}/api/v1/immigration/applications/{application_id}/submit", headers=citizen.auth, timeout=TIMEOUT
     )
     assert submitted.status_code == 200, submitted.text
+
+
+def test_an_officer_rejects_a_document_seen_as_images_accepts_the_new_scan_and_records_visit_and_pickup(
+    page: Any,
+    new_member,
+    mail: SmtpSink,
+    portal_platform: Platform,
+    office_slots: int,
+    site: str,
+    check_accessibility,
+    screenshot,
+) -> None:
+    assert office_slots > 0
+    citizen = verified_citizen(portal_platform, mail)
+    application_id = start_application(site, citizen)
+    for code, content in zip(TRAVEL_DOCUMENTS, (sample_pdf(), sample_pdf(), sample_png(), sample_jpeg()), strict=True):
+        _upload(site, citizen, application_id, code, content)
+    _submit(site, citizen, application_id)
     officer = new_member(f"immigration_officer@{OFFICE}", name="Elena Ofițer")
 
     sign_in(page, officer)
@@ -148,10 +167,46 @@ def test_an_officer_rejects_a_document_seen_as_images_and_the_applicant_is_told(
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
     assert page.locator(".notice--success").count() == 1
     check_accessibility(page)
-
     assert application_of(site, citizen, application_id)["status"] == "changes_requested"
-    told = mail.wait_for(lambda m: citizen.email in str(m["To"]) and feedback in plain_text(m), timeout=MAIL_WAIT)
-    assert told is not None
+    mail.wait_for(lambda m: citizen.email in str(m["To"]) and feedback in plain_text(m), timeout=MAIL_WAIT)
+
+    # The applicant sends a new photo; the officer accepts it.
+    _upload(site, citizen, application_id, "photo", sample_png())
+    _submit(site, citizen, application_id)
+    page.goto(f"{CONSOLE}/documents/{application_id}")
+    assert page.locator("#decision-photo-0").count() == 1
+    assert page.locator("#decision-application-form-0").count() == 0  # decided already
+    page.check("#decision-photo-0")
+    page.click("main button[type=submit]")
+    assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    assert application_of(site, citizen, application_id)["status"] == "documents_accepted"
+
+    # The applicant books; on the day, the officer finds the appointment, records the visit, then the pickup.
+    booked = requests.post(
+        f"{site}/api/v1/appointments",
+        json={"application_id": application_id, "earliest": True},
+        headers={**citizen.auth, "Idempotency-Key": uuid.uuid4().hex},
+        timeout=TIMEOUT,
+    )
+    assert booked.status_code == 201, booked.text
+    day = booked.json()["starts_at"][:10]
+    page.goto(f"{CONSOLE}/appointments?date={day}")
+    appointment = page.locator(f"#appointments a[href='{CONSOLE}/documents/{application_id}']")
+    assert appointment.count() == 1
+    check_accessibility(page)
+    screenshot(page, "console-appointments")
+    appointment.click()
+    # From today, as the office counts days (the pickup cannot be before the visit, which is now).
+    page.fill("#pickup_from", datetime.now(ZoneInfo("Europe/Bucharest")).date().isoformat())
+    check_accessibility(page)
+    page.click("form[action$='/visit'] button[type=submit]")
+    assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    assert application_of(site, citizen, application_id)["status"] == "ready_for_pickup"
+    page.click("form[action$='/pickup'] button[type=submit]")
+    assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    assert application_of(site, citizen, application_id)["status"] == "closed"
+    check_accessibility(page)
+
     assert page.goto(f"{CONSOLE}/petitions").status == 403
 
 

@@ -17,6 +17,7 @@ TOOLS = (
     ("petitions.queue", lazy_gettext("Petitions"), (PETITION_CLERK,)),
     ("status_line.look_up", lazy_gettext("Status line"), (PHONE_OPERATOR, PETITION_CLERK)),
     ("documents.queue", lazy_gettext("Document review"), (IMMIGRATION_OFFICER,)),
+    ("appointments.day", lazy_gettext("Appointments"), (IMMIGRATION_OFFICER,)),
     ("notifications.resend", lazy_gettext("Notifications"), (ADMIN,)),
 )
 

@@ -16,7 +16,7 @@ from mai_webkit.i18n import localised
 from ..documents import PageRenderer, RenderedPage, RenderFailed
 from ..staff import IMMIGRATION_OFFICER, current_staff, staff_only
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "show_application"]
 
 blueprint = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -85,11 +85,24 @@ def queue() -> ResponseReturnValue:
     )
 
 
+def show_application(
+    application_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    visit_form: Any = None,
+) -> ResponseReturnValue:
+    """The application's page (also after a visit or pickup form the API refused)."""
+    return _show(_application(application_id), errors, None, status, visit_form=visit_form)
+
+
 def _show(
     application: dict[str, Any],
     errors: dict[str, str] | None = None,
     given: dict[str, Any] | None = None,
     status: int = 200,
+    *,
+    visit_form: Any = None,
 ) -> ResponseReturnValue:
     type_name, names = _application_type(application["application_type"])
     shown = []
@@ -109,9 +122,16 @@ def _show(
             errors=errors or {},
             given=given or {},
             reviewable=application["status"] == "submitted",
+            visit_form=visit_form or _visit_form(),
         ),
         status,
     )
+
+
+def _visit_form() -> Any:
+    from .appointments import VisitForm
+
+    return VisitForm(formdata=None)
 
 
 @blueprint.get("/<application_id>", endpoint="application")
