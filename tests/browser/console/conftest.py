@@ -104,3 +104,52 @@ def sign_in(page: Any, member: Member) -> None:
     page.fill("#password", member.password)
     page.click("main button[type=submit]")
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+
+
+@dataclass
+class Citizen:
+    email: str
+    cnp: str
+    last_name: str
+    first_name: str
+    counter_code: str = ""
+
+
+def citizen_at_the_counter(site: str, mail: SmtpSink) -> Citizen:
+    """A citizen with a confirmed e-mail and no verified identity, holding the code their account shows
+    for a counter check (registered, confirmed and signed in through the API as the portal does)."""
+    from record.testing import make_cnp
+
+    citizen = Citizen(
+        email=f"radu.{uuid.uuid4().hex[:8]}@example.ro", cnp=make_cnp(), last_name="Radu", first_name="Ion"
+    )
+    registered = requests.post(
+        f"{site}/api/v1/accounts",
+        json={
+            "email": citizen.email,
+            "password": PASSWORD,
+            "last_name": citizen.last_name,
+            "first_name": citizen.first_name,
+            "cnp": citizen.cnp,
+            "language": "ro",
+        },
+        timeout=TIMEOUT,
+    )
+    assert registered.status_code == 202, registered.text
+    confirmation = mail.wait_for(
+        lambda m: citizen.email in str(m["To"]) and "code=" in plain_text(m), timeout=MAIL_WAIT
+    )
+    link = next(w for w in plain_text(confirmation).split() if "code=" in w and w.startswith("http"))
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    confirmed = requests.post(
+        f"{site}/api/v1/accounts/email-confirmation",
+        json={"citizen_id": query["citizen_id"], "code": query["code"]},
+        timeout=TIMEOUT,
+    )
+    assert confirmed.status_code == 204, confirmed.text
+    member = Member(email=citizen.email, password=PASSWORD)
+    api_login(site, member)
+    issued = requests.post(f"{site}/api/v1/identity/counter-code", headers=member.auth, timeout=TIMEOUT)
+    assert issued.status_code == 201, issued.text
+    citizen.counter_code = issued.json()["counter_code"]
+    return citizen

@@ -19,7 +19,7 @@ from mai_devtools.platform import Platform
 
 from ..conftest import set_language
 from ..immigration.conftest import OFFICE, TRAVEL_DOCUMENTS, application_of, start_application, verified_citizen
-from .conftest import CONSOLE, MAIL_WAIT, TIMEOUT, plain_text, sign_in
+from .conftest import CONSOLE, MAIL_WAIT, TIMEOUT, citizen_at_the_counter, plain_text, sign_in
 
 
 def submit_petition(site: str, email: str) -> str:
@@ -132,7 +132,7 @@ def test_an_officer_rejects_a_document_seen_as_images_accepts_the_new_scan_and_r
     check_accessibility,
     screenshot,
 ) -> None:
-    assert office_slots > 0
+    # office_slots: the test office's calendar is filled (0 when the immigration tests filled it already).
     citizen = verified_citizen(portal_platform, mail)
     application_id = start_application(site, citizen)
     for code, content in zip(TRAVEL_DOCUMENTS, (sample_pdf(), sample_pdf(), sample_png(), sample_jpeg()), strict=True):
@@ -221,3 +221,42 @@ def test_an_administrator_finds_the_resend_page_and_an_unknown_id_is_explained(
     assert page.locator(".error-summary a[href='#notification_id']").count() == 1
     check_accessibility(page)
     screenshot(page, "console-notifications")
+
+
+def test_a_counter_officer_verifies_the_identity_of_the_citizen_in_front_of_them(
+    page: Any, new_member, mail: SmtpSink, site: str, check_accessibility, screenshot
+) -> None:
+    citizen = citizen_at_the_counter(site, mail)
+    officer = new_member("counter_clerk@IPJ-CJ", name="Mihai Ghișeu")
+
+    sign_in(page, officer)
+    page.click(f"nav.site-nav a[href='{CONSOLE}/counter']")
+    check_accessibility(page)
+    page.fill("#counter_code", citizen.counter_code)
+    page.click("form[action$='/counter'] button[type=submit]")
+    assert citizen.last_name in page.locator("main").inner_text()
+    check_accessibility(page)
+    screenshot(page, "console-counter")
+
+    # Another person's CNP is refused as not matching the account, and is not shown again.
+    from record.testing import make_cnp
+
+    wrong = make_cnp()
+    while wrong == citizen.cnp:
+        wrong = make_cnp()
+    page.check("#document_type-0")  # identity card
+    page.fill("#series", "CJ")
+    page.fill("#number", "654321")
+    page.fill("#cnp", wrong)
+    page.fill("#last_name", citizen.last_name)
+    page.fill("#first_name", citizen.first_name)
+    page.click("form[action$='/verification'] button[type=submit]")
+    assert "nu corespunde contului" in page.locator(".error-summary").inner_text()
+    assert page.locator("#cnp").input_value() == ""
+    check_accessibility(page)
+
+    page.fill("#cnp", citizen.cnp)
+    page.click("form[action$='/verification'] button[type=submit]")
+    assert page.locator(".panel").count() == 1, page.locator("main").inner_text()
+    check_accessibility(page)
+    assert page.goto(f"{CONSOLE}/documents").status == 403

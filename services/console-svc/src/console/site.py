@@ -8,7 +8,7 @@ from flask import Flask, url_for
 from flask_babel import lazy_gettext
 from mai_webkit.auth import is_signed_in
 
-from .staff import ADMIN, IMMIGRATION_OFFICER, PETITION_CLERK, PHONE_OPERATOR, current_staff
+from .staff import ADMIN, COUNTER_CLERK, IMMIGRATION_OFFICER, PETITION_CLERK, PHONE_OPERATOR, current_staff
 
 __all__ = ["TOOLS", "install_site", "tools_for_current_staff"]
 
@@ -18,6 +18,7 @@ TOOLS = (
     ("status_line.look_up", lazy_gettext("Status line"), (PHONE_OPERATOR, PETITION_CLERK)),
     ("documents.queue", lazy_gettext("Document review"), (IMMIGRATION_OFFICER,)),
     ("appointments.day", lazy_gettext("Appointments"), (IMMIGRATION_OFFICER,)),
+    ("counter.look_up", lazy_gettext("Counter"), (COUNTER_CLERK,)),
     ("notifications.resend", lazy_gettext("Notifications"), (ADMIN,)),
 )
 

@@ -18,6 +18,7 @@ from mai_webkit.auth import login_required, signed_in_claims
 __all__ = [
     "ADMIN",
     "ANY_UNIT",
+    "COUNTER_CLERK",
     "IMMIGRATION_OFFICER",
     "PETITION_CLERK",
     "PHONE_OPERATOR",
@@ -28,6 +29,7 @@ __all__ = [
 
 PETITION_CLERK = "petition_clerk"
 PHONE_OPERATOR = "phone_operator"
+COUNTER_CLERK = "counter_clerk"
 IMMIGRATION_OFFICER = "immigration_officer"
 ADMIN = "admin"
 ANY_UNIT = "*"
