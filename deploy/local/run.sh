@@ -65,7 +65,8 @@ source "$DEV_ENV"
 set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
 export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
-# The citizen portal calls the public API through the gateway (its migrate reads the same settings).
+# The citizen portal and the staff console call the public API through the gateway (their migrate
+# reads the same settings).
 export API_BASE_URL=http://127.0.0.1:8080
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
@@ -77,7 +78,7 @@ export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
 # 4. Migrations, one database per service.
-for service in petition identity record booking notify portal; do
+for service in petition identity record booking notify portal console; do
   if [[ -x $BIN/$service-svc ]]; then
     DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
@@ -96,6 +97,7 @@ fi
 cat <<MSG
 
   portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
+  staff console  http://127.0.0.1:8080/staff/  (a first admin: .venv/bin/identity-svc create-admin)
   gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
   petition-svc   http://127.0.0.1:8101     worker metrics :9101
   identity-svc   http://127.0.0.1:8102     worker metrics :9102
@@ -104,6 +106,7 @@ cat <<MSG
   notify-svc     http://127.0.0.1:8105     worker metrics :9105
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
   portal-svc     http://127.0.0.1:8106
+  console-svc    http://127.0.0.1:8107/staff/
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

@@ -84,6 +84,7 @@ def test_the_local_route_file_points_at_the_local_ports():
 
     assert table.upstreams() == {
         "booking-svc": "http://127.0.0.1:8104",
+        "console-svc": "http://127.0.0.1:8107",
         "identity-svc": "http://127.0.0.1:8102",
         "notify-svc": "http://127.0.0.1:8105",
         "petition-svc": "http://127.0.0.1:8101",

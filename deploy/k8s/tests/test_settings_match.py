@@ -37,10 +37,11 @@ PACKAGES = {
     "booking-svc": "booking",
     "notify-svc": "notify",
     "portal-svc": "portal",
+    "console-svc": "console",
     "gateway": "gateway",
 }
 #: Services that publish and consume no events: a web process and its migrations, no worker.
-WEB_ONLY = {"portal-svc"}
+WEB_ONLY = {"portal-svc", "console-svc"}
 #: Read outside the settings class, by (service, component); "*" for any.
 READ_ELSEWHERE = {
     ("*", "*"): {"DB_USERNAME", "DB_PASSWORD"},  # only expanded into DATABASE_URL

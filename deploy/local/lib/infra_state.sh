@@ -8,7 +8,7 @@
 
 INFRA_STATE_DIR=$MAI_VAR_DIR/infra
 # The database of each service (DESIGN.md: every service owns its data).
-MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify portal}
+MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify portal console}
 
 infra_lock() {
   mkdir -p "$INFRA_STATE_DIR/users"

@@ -37,7 +37,7 @@ EID_CALLBACK_PATH = "/account/verification/callback"
 ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
 #: Started only when named: web front ends (a web process, no worker), which call the API
 #: through the gateway.
-FRONT_ENDS = ("portal",)
+FRONT_ENDS = ("portal", "console")
 #: Gateway route prefixes of each service (the same table as gateway/routes.local.yaml).
 ROUTES = {
     "petition": ["/api/v1/petitions", "/api/v1/institutions", "/api/v1/faq", "/api/v1/recommendations"],
@@ -52,7 +52,10 @@ ROUTES = {
     "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
     "notify": ["/api/v1/notifications"],
     "portal": ["/"],
+    "console": ["/staff"],
 }
+#: Routes that carry a front end's web pages under their prefix (no API description).
+PAGE_ROUTES = frozenset({"/staff"})
 
 
 @dataclass
@@ -186,8 +189,8 @@ class Platform:
         if "identity" in self.services:
             self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
             self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
-        if "portal" in self.services:
-            # The portal calls the API through the gateway on each citizen's behalf.
+        if any(front_end in self.services for front_end in FRONT_ENDS):
+            # The portal and the console call the API through the gateway on each person's behalf.
             self.common_env["GATEWAY_TRUSTED_PROXY_NETWORKS"] = "127.0.0.1/32"
         self.common_env.update(self._extra_env)
 
@@ -244,6 +247,8 @@ class Platform:
                     f"    upstream: {self.url(service)}",
                     f"    service: {service}-svc",
                 ]
+                if prefix in PAGE_ROUTES:
+                    lines.append("    pages: true")
         path = self.workdir / "routes.yaml"
         path.write_text("\n".join(lines) + "\n")
         return path
