@@ -21,8 +21,25 @@ from mai_webkit.testing import FakeApi, csrf_token_of, fake_api, staff_token, to
 
 SECRET = "test-secret-key-of-at-least-32-characters"
 PREFIX = "/staff"
+#: identity-svc's answer to a staff member's right password: a code must follow.
+SECOND_FACTOR_CHALLENGE = {
+    "challenge_token": "challenge-token-of-the-password-step-0001",
+    "step": "second_factor",
+    "expires_in": 300,
+    "methods": ["totp", "recovery_code"],
+}
 
-__all__ = ["PREFIX", "SECRET", "FakeApi", "csrf_token_of", "fake_api", "sign_in_as", "staff_token", "tokens"]
+__all__ = [
+    "PREFIX",
+    "SECOND_FACTOR_CHALLENGE",
+    "SECRET",
+    "FakeApi",
+    "csrf_token_of",
+    "fake_api",
+    "sign_in_as",
+    "staff_token",
+    "tokens",
+]
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +73,22 @@ def client(app: Flask) -> FlaskClient:
 
 
 def sign_in_as(client: FlaskClient, fake_api: FakeApi, *roles: str, subject: str = "staff-1", kind: str = "staff"):  # type: ignore[no-untyped-def]
-    """Sign in through the sign-in page as a member holding ``roles`` (``"petition_clerk@IGPR"``)."""
-    fake_api.answer("POST", "/api/v1/auth/login", 200, tokens(access=staff_token(*roles, subject=subject, kind=kind)))
+    """Sign in through the sign-in page as a member holding ``roles`` (``"petition_clerk@IGPR"``): the
+    password, then (a staff account) the code of the authenticator app; the last page's answer."""
+    pair = tokens(access=staff_token(*roles, subject=subject, kind=kind))
+    if kind != "staff":
+        fake_api.answer("POST", "/api/v1/auth/login", 200, pair)
+    else:
+        fake_api.answer("POST", "/api/v1/auth/login", 200, SECOND_FACTOR_CHALLENGE)
+        fake_api.answer("POST", "/api/v1/auth/second-factor", 200, pair)
     token = csrf_token_of(client.get(f"{PREFIX}/sign-in").get_data(as_text=True))
-    return client.post(
+    answer = client.post(
         f"{PREFIX}/sign-in", data={"csrf_token": token, "email": "clerk@mai.gov.ro", "password": "correct horse"}
     )
+    if kind != "staff" or answer.status_code != 303 or not answer.headers["Location"].endswith("/sign-in/code"):
+        return answer
+    token = csrf_token_of(client.get(f"{PREFIX}/sign-in/code").get_data(as_text=True))
+    return client.post(f"{PREFIX}/sign-in/code", data={"csrf_token": token, "code": "123456"})
 
 
 @pytest.fixture

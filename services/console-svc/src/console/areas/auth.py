@@ -1,9 +1,9 @@
 """Signing staff in (e-mail and password, checked by identity-svc) and out.
 
 The sign-in is a sequence of steps, each its own page, with what is known so far kept in the
-server-side session: today the password step alone ends it; a second factor (a TOTP code) is a
-step that will follow the password once identity-svc asks for one (see the README). Only staff
-accounts get a session here: a citizen's correct password is refused, and its tokens revoked.
+server-side session: the password step, then the second factor identity-svc asks a staff member
+for — a code of the authenticator app, or enrolling one (:mod:`console.areas.auth_second_factor`).
+Only staff accounts get a session here: a citizen's correct password is refused, and its tokens revoked.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mai_webkit.forms import PageForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-__all__ = ["SignInForm", "blueprint"]
+__all__ = ["SignInForm", "blueprint", "finish_sign_in"]
 
 
 blueprint = Blueprint("auth", __name__)
@@ -51,8 +51,8 @@ def _refusal(problem: ApiProblem) -> str | None:
     return None
 
 
-def _finish(pair: dict[str, Any]) -> str | None:
-    """The password step's token pair ends the sign-in if it is a staff member's; else why not."""
+def finish_sign_in(pair: dict[str, Any]) -> str | None:
+    """The token pair ends the sign-in if it is a staff member's; else why not."""
     if token_claims(pair.get("access_token", "")).get("kind") != "staff":
         revoke_tokens(pair)
         return str(gettext("This console is for ministry staff. Citizens sign in on the e-services portal."))
@@ -66,9 +66,14 @@ def sign_in_page() -> ResponseReturnValue:
     home = url_for("home.index")
     next_path = safe_next(request.values.get("next"), default=home)
     if form.validate_on_submit():
+        from .auth_second_factor import keep_challenge
+
         refused: str | None
         try:
-            refused = _finish(request_tokens(form.email.data or "", form.password.data or ""))
+            answer = request_tokens(form.email.data or "", form.password.data or "")
+            if "challenge_token" in answer:  # a staff member's right password: the second factor follows
+                return redirect(keep_challenge(answer, next_path), code=303)
+            refused = finish_sign_in(answer)
         except ApiProblem as problem:
             refused = _refusal(problem)
             if refused is None:
