@@ -2,17 +2,21 @@
 
 The first administrator comes from identity-svc's ``create-admin`` command. Every other member is
 created by that administrator through the staff API with the roles the test needs, and chooses a
-password with the code of the invitation mail — as a new member of staff would.
+password with the code of the invitation mail — as a new member of staff would. Each then enrols
+an authenticator (the secret kept on the ``Member``, whose codes pyotp computes as the phone
+would), so that every sign-in, in the browser or through the API, takes a second factor.
 """
 
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import requests
 from mai_devtools import SmtpSink
@@ -31,6 +35,24 @@ class Member:
     email: str
     password: str
     access_token: str = ""
+    #: The authenticator's secret once enrolled, and the time step of the last code used
+    #: (identity-svc accepts each step's code once).
+    totp_secret: str = ""
+    last_step: int = -1
+
+    def next_code(self) -> str:
+        """The code of the earliest time step identity-svc still accepts (waiting for one if needed)."""
+        while True:
+            now = time.time()
+            if now % 30 > 27:  # too close to the next step: the code could be stale on arrival
+                time.sleep(30 - now % 30 + 0.2)
+                continue
+            current = int(now) // 30
+            step = next((s for s in (current, current + 1) if s > self.last_step), None)
+            if step is not None:
+                self.last_step = step
+                return str(pyotp.TOTP(self.totp_secret).at(step * 30))
+            time.sleep(30 - now % 30 + 0.2)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -46,7 +68,34 @@ def api_login(site: str, member: Member) -> None:
         f"{site}/api/v1/auth/login", json={"email": member.email, "password": member.password}, timeout=TIMEOUT
     )
     assert answer.status_code == 200, answer.text
-    member.access_token = answer.json()["access_token"]
+    pair = answer.json()
+    if "challenge_token" in pair:
+        assert pair["step"] == "second_factor" and member.totp_secret, pair
+        answer = requests.post(
+            f"{site}/api/v1/auth/second-factor",
+            json={"challenge_token": pair["challenge_token"], "code": member.next_code()},
+            timeout=TIMEOUT,
+        )
+        assert answer.status_code == 200, answer.text
+        pair = answer.json()
+    member.access_token = pair["access_token"]
+
+
+def enrol_authenticator(site: str, member: Member) -> list[str]:
+    """Enrol an authenticator through the API as the signed-in member; the recovery codes."""
+    started = requests.post(
+        f"{site}/api/v1/auth/second-factor/totp/enrolment", json={}, headers=member.auth, timeout=TIMEOUT
+    )
+    assert started.status_code == 201, started.text
+    member.totp_secret = started.json()["secret"]
+    confirmed = requests.post(
+        f"{site}/api/v1/auth/second-factor/totp/enrolment/confirmation",
+        json={"code": member.next_code()},
+        headers=member.auth,
+        timeout=TIMEOUT,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return list(confirmed.json()["recovery_codes"])
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +113,7 @@ def administrator(portal_platform: Platform) -> Member:
     )
     assert created.returncode == 0, created.stderr
     api_login(portal_platform.gateway_url, member)
+    enrol_authenticator(portal_platform.gateway_url, member)
     return member
 
 
@@ -72,7 +122,7 @@ def new_member(portal_platform: Platform, mail: SmtpSink, administrator: Member)
     """``new_member("petition_clerk@IGPR", ...)``: a staff account with these roles, its password set."""
     site = portal_platform.gateway_url
 
-    def make(*roles: str, name: str = "Ion Funcționar") -> Member:
+    def make(*roles: str, name: str = "Ion Funcționar", authenticator: bool = True) -> Member:
         member = Member(email=f"staff.{uuid.uuid4().hex[:8]}@mai.gov.ro", password=PASSWORD)
         grants = [{"role": r.split("@")[0], "unit": r.split("@")[1]} for r in roles]
         created = requests.post(
@@ -91,6 +141,9 @@ def new_member(portal_platform: Platform, mail: SmtpSink, administrator: Member)
             timeout=TIMEOUT,
         )
         assert chosen.status_code == 204, chosen.text
+        if authenticator:
+            api_login(site, member)
+            enrol_authenticator(site, member)
         return member
 
     return make
@@ -104,6 +157,11 @@ def sign_in(page: Any, member: Member) -> None:
     page.fill("#password", member.password)
     page.click("main button[type=submit]")
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    if member.totp_secret:
+        assert page.url.endswith("/staff/sign-in/code"), page.url
+        page.fill("#code", member.next_code())
+        page.click("main button[type=submit]")
+        assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
 
 
 @dataclass
