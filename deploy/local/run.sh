@@ -102,6 +102,7 @@ gateway=http://127.0.0.1:$MAI_GATEWAY_PORT
 cat <<MSG
 
   portal         $gateway/    (the citizens' pages, through the gateway)
+  staff console  $gateway/staff/  (a first admin: .venv/bin/identity-svc create-admin)
   gateway        $gateway     (API docs: $gateway/docs; :$MAI_GATEWAY_INTERNAL_PORT for the portal's API calls)
 MSG
 while read -r service _ web_port metrics_port; do

@@ -146,3 +146,31 @@ def test_a_redirect_from_the_pages_reaches_the_browser_unfollowed_with_its_cooki
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/sign-in"
     assert answer.headers["Set-Cookie"] == "lang=en; Path=/; HttpOnly"
+
+
+@pytest.fixture
+def console_upstream() -> FakeUpstream:
+    upstream = FakeUpstream("console-svc").start()
+    yield upstream
+    upstream.stop()
+
+
+def test_a_pages_route_takes_its_prefix_from_the_root_route_and_has_no_api_description(
+    make_gateway: GatewayFactory, petition_upstream: FakeUpstream, portal_upstream: FakeUpstream, console_upstream
+) -> None:
+    gateway = make_gateway(
+        [
+            {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
+            {"prefix": "/staff", "upstream": console_upstream.url, "service": "console-svc", "pages": True},
+            {"prefix": "/", "upstream": portal_upstream.url, "service": "portal-svc"},
+        ],
+        defaults={"rate_limit": "1000/minute"},
+    )
+    client = gateway.test_client()
+
+    assert client.get("/staff/petitions?view=new").json["path"] == "/staff/petitions?view=new"
+    assert client.get("/staff").json["service"] == "console-svc"
+    assert client.get("/staffing").json["service"] == "portal-svc"  # a prefix ends at a segment boundary
+    document = client.get("/openapi.json").json
+    assert "console-svc" not in document["x-gateway-upstreams"]
+    assert console_upstream.requests_to("/openapi.json") == []

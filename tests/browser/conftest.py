@@ -2,8 +2,9 @@
 
 Fixtures (any test under tests/browser can use them):
 
-- ``portal_platform`` (session): every service, the portal and the gateway as real processes, on
-  the real broker and database, mail going to ``mail``; ``portal_platform.gateway_url`` is the site.
+- ``portal_platform`` (session): every service, the portal, the staff console and the gateway as real
+  processes, on the real broker and database, mail going to ``mail``; ``portal_platform.gateway_url``
+  is the site (the console at ``/staff/``).
 - ``mail`` (session): the SMTP sink every mail of the platform goes to.
 - ``site``: the portal's address through the gateway (``http://127.0.0.1:<port>``).
 - ``browser`` (session): chromium, headless, launched from its Debian path (never downloaded).
@@ -66,8 +67,8 @@ def mail() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="session")
 def portal_platform(kafka_bootstrap_servers: str, postgres_admin_url: str, mail: SmtpSink) -> Iterator[Platform]:
-    """Every service, the portal and the gateway, started once for all the browser tests."""
-    services = [*ALL_SERVICES, "portal"]
+    """Every service, the portal, the console and the gateway, started once for all the browser tests."""
+    services = [*ALL_SERVICES, "portal", "console"]
     prefix = f"b{os.urandom(4).hex()}."
     ensure_topics(kafka_bootstrap_servers, prefix=prefix)
     databases = {service: create_database(postgres_admin_url, f"browser_{service}") for service in services}

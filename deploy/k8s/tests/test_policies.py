@@ -279,19 +279,25 @@ def test_network_denies_by_default(rendered, overlay):
         )
 
 
+#: What the ingress controller may reach: the gateway (the citizens' host) and the staff console (its
+#: own host, allow-listed to the ministry's networks: test_the_console_is_reached_only_through_...).
+FROM_OUTSIDE = {"gateway", "console-svc"}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_only_the_gateway_is_reachable_from_the_ingress_controller(rendered, overlay):
+def test_only_the_gateway_and_the_staff_console_are_reachable_from_the_ingress_controller(rendered, overlay):
     for policy in of_kind(rendered[overlay], "NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             for peer in rule.get("from", []):
                 namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
                 if namespace == "ingress-nginx":
-                    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "gateway"
+                    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] in FROM_OUTSIDE
     ingresses = of_kind(rendered[overlay], "Ingress")
     assert ingresses
-    for ingress in ingresses:  # the public one and the gateway's operator paths (closed: test_ingress.py)
+    for ingress in ingresses:  # the public one, the gateway's operator paths (closed: test_ingress.py), the staff host
         backends = {p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
-        assert backends == {"gateway"}, ingress["metadata"]["name"]
+        expected = {"console-svc"} if ingress["metadata"]["name"] == "console-svc" else {"gateway"}
+        assert backends == expected, ingress["metadata"]["name"]
         assert ingress["spec"]["tls"] and "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
 
 
@@ -379,6 +385,9 @@ def _selects(peer: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 PORTAL_WEB = {"app.kubernetes.io/name": "portal-svc", "app.kubernetes.io/component": "web"}
+CONSOLE_WEB = {"app.kubernetes.io/name": "console-svc", "app.kubernetes.io/component": "web"}
+INGRESS_CONTROLLER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
 GATEWAY_WEB = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "web"}
 
 
@@ -406,3 +415,45 @@ def test_the_portal_talks_only_with_the_gateway_and_its_database(rendered, overl
     (rule,) = database["ingress"]
     expressions = {e["key"]: set(e["values"]) for e in rule["from"][0]["podSelector"]["matchExpressions"]}
     assert expressions == {"app.kubernetes.io/name": {"portal-svc"}, "app.kubernetes.io/component": {"web", "migrate"}}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_console_is_web_only_with_its_migration_and_database(rendered, overlay):
+    names = {(o["kind"], o["metadata"]["name"]) for o in rendered[overlay]}
+    for kind, name in (
+        ("Deployment", "console-svc-web"), ("Service", "console-svc"), ("Job", "console-svc-migrate"),
+        ("Cluster", "console-svc-db"), ("Ingress", "console-svc"), ("ServiceMonitor", "console-svc-web"),
+    ):  # fmt: skip
+        assert (kind, name) in names, f"{overlay}: {kind} {name} missing"
+    assert ("Deployment", "console-svc-worker") not in names
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_console_is_reached_only_through_its_own_allow_listed_host(rendered, overlay):
+    """The staff host's Ingress admits listed networks only; the pods take traffic from the ingress
+    controller (and Prometheus) only, never from the gateway; the citizens' host has no route to it."""
+    objects = rendered[overlay]
+    (ingress,) = [i for i in of_kind(objects, "Ingress") if i["metadata"]["name"] == "console-svc"]
+    allowed = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"]
+    assert allowed and "0.0.0.0/0" not in allowed and "::/0" not in allowed
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    public = {
+        r["host"] for i in of_kind(objects, "Ingress") if i["metadata"]["name"] == "gateway" for r in i["spec"]["rules"]
+    }
+    assert hosts and not hosts & public
+    backends = {p["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert backends == {"console-svc"}
+    console = _policy(objects, "console-svc-web")["spec"]
+    assert sorted(map(str, (peer for peer, _ports in _peers(console["ingress"], "from")))) == sorted(
+        map(str, (INGRESS_CONTROLLER, MONITORING))
+    )
+    egress = _peers(console["egress"], "to")
+    assert sorted((sorted(peer["podSelector"]["matchLabels"].items()), sorted(ports)) for peer, ports in egress) == [
+        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8080]),
+        ([("cnpg.io/cluster", "console-svc-db")], [5432]),
+    ]
+    gateway = _policy(objects, "gateway-web")["spec"]
+    assert any(_selects(peer, CONSOLE_WEB) and ports == {8080} for peer, ports in _peers(gateway["ingress"], "from"))
+    assert not any(_selects(peer, CONSOLE_WEB) for peer, _ports in _peers(gateway["egress"], "to"))
+    (routes,) = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"].startswith("gateway-routes")]
+    assert "console-svc" not in routes["data"]["routes.yaml"]

@@ -13,6 +13,9 @@ The file (``GATEWAY_ROUTES_FILE``) looks like::
         upstream: http://petition-svc
         service: petition-svc       # optional; a name for metrics, logs and docs (else the host)
         rate_limit: 30/minute
+      - prefix: /staff
+        upstream: http://console-svc
+        pages: true                 # web pages (the staff console): no API description to merge
 
 The longest prefix matching on a path-segment boundary wins. The root prefix ``/`` is the
 catch-all for web pages (the citizen portal): it takes every path no other route takes, except
@@ -80,6 +83,8 @@ class Route:
     max_body_bytes: int
     rate_limit: str
     methods: frozenset[str]
+    #: The route carries web pages under its prefix (a front end), not API operations.
+    pages: bool = False
 
     def matches(self, path: str) -> bool:
         if self.prefix == ROOT_PREFIX:
@@ -88,8 +93,8 @@ class Route:
 
     @property
     def serves_api(self) -> bool:
-        """Whether the route carries API operations (the root route carries web pages)."""
-        return self.prefix != ROOT_PREFIX
+        """Whether the route carries API operations (the root route and ``pages`` routes carry web pages)."""
+        return self.prefix != ROOT_PREFIX and not self.pages
 
     @property
     def timeouts(self) -> tuple[float, float]:
@@ -149,6 +154,7 @@ class _RouteSchema(_RouteSettingsSchema):
     prefix = fields.String(required=True, validate=validate.Regexp(r"^/[A-Za-z0-9._~/-]*$"))
     upstream = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     service = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9._:-]{1,64}$"))
+    pages = fields.Boolean(load_default=False)
 
     @validates("prefix")
     def _public_prefix(self, value: str, **_kwargs: Any) -> None:
@@ -188,6 +194,7 @@ class _RouteFileSchema(Schema):
                     max_body_bytes=merged.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
                     rate_limit=merged.get("rate_limit", DEFAULT_RATE_LIMIT),
                     methods=frozenset(merged.get("methods", STANDARD_METHODS)),
+                    pages=bool(merged.get("pages", False)),
                 )
             )
         return RouteTable(routes)

@@ -152,11 +152,15 @@ def route_table(listed: ServiceList, *, local: bool) -> str:
     lines += [f"  {key}: {_scalar(value)}" for key, value in listed.route_defaults.items()]
     lines.append("routes:")
     for service, route in listed.routes():
+        if service.own_host and not local:
+            continue  # served by the ingress controller on its own host name
         if route.why:
             why = f"{route.why[0].upper()}{route.why[1:]}."
             lines += [f"  # {line}" for line in textwrap.wrap(why, width=96)]
         upstream = f"http://127.0.0.1:{service.web_port}" if local else f"http://{service.name}"
         lines += [f"  - prefix: {route.prefix}", f"    upstream: {upstream}", f"    service: {service.name}"]
+        if route.pages:
+            lines.append("    pages: true")
         lines += [f"    {key}: {_scalar(value)}" for key, value in _route_limits(listed, route)]
     return "\n".join(lines) + "\n"
 
@@ -231,7 +235,8 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
         outside = service.external.get(process, ())
         return egress + ([{"ports": _tcp(*outside)}] if outside else [])
 
-    web_ingress: list[dict[str, Any]] = [{"from": [gateway_web], "ports": _tcp(WEB_PORT)}]
+    page_source = _namespace("ingress-nginx") if service.own_host else gateway_web
+    web_ingress: list[dict[str, Any]] = [{"from": [page_source], "ports": _tcp(WEB_PORT)}]
     callers = [s.name for s in listed.callers_of(service.name)]
     if callers:
         selector = {"podSelector": {"matchExpressions": _in_expressions(callers, ["web", "worker"])}}
@@ -266,7 +271,11 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
         f"# {_GENERATED}",
         f"# {service.name}: who may talk to it and whom it may talk to (the namespace denies everything else).",
     ]
-    if service.front_end:
+    if service.own_host:
+        header.append("# A front end on its own host name: pages come from the ingress controller only (its Ingress")
+        header.append("# admits only the ministry's networks), never from the gateway; every API call goes through")
+        header.append("# the gateway's internal listener (Service gateway-internal).")
+    elif service.front_end:
         header.append("# A front end: pages come from the gateway only, and every API call goes back through it")
         header.append("# (its internal listener, Service gateway-internal).")
     return _documents(header, policies)
@@ -280,7 +289,8 @@ def gateway_network_policy(listed: ServiceList) -> str:
         for front_end in listed.front_ends
     ]
     ingress.append({"from": [_namespace("monitoring")], "ports": _tcp(WEB_PORT)})
-    upstreams = {"podSelector": {"matchExpressions": _in_expressions(listed.names(), ["web"])}}
+    proxied = [service.name for service in listed if not service.own_host]
+    upstreams = {"podSelector": {"matchExpressions": _in_expressions(proxied, ["web"])}}
     redis = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway-redis"}}}
     egress = [{"to": [upstreams], "ports": _tcp(WEB_PORT)}, {"to": [redis], "ports": _tcp(6379)}]
     header = [

@@ -175,6 +175,9 @@ class Platform:
             "DELIVERY_RETRY_BASE_SECONDS": "0.5",
             "DELIVERY_RETRY_MAX_SECONDS": "2",
             "DELIVERY_IDLE_SECONDS": "0.1",
+            # Staff accounts of the platform's tests sign in with a password until they enrol an
+            # authenticator; production (and identity-svc's default) requires one of every staff account.
+            "STAFF_SECOND_FACTOR": "when-enrolled",
         }
         if self.eid_provider is not None:
             self.common_env.update(
@@ -187,8 +190,8 @@ class Platform:
         if "identity" in self.services:
             self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
             self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
-        if "portal" in self.services:
-            # The portal calls the API through the gateway on each citizen's behalf.
+        if any(self.declared[service].front_end for service in self.services):
+            # The portal and the console call the API through the gateway on each person's behalf.
             self.common_env["GATEWAY_TRUSTED_PROXY_NETWORKS"] = "127.0.0.1/32"
         self.common_env.update(self._extra_env)
 
@@ -250,6 +253,8 @@ class Platform:
                     f"    upstream: {self.url(service)}",
                     f"    service: {self.declared[service].name}",
                 ]
+                if route.pages:
+                    lines.append("    pages: true")
         path = self.workdir / "routes.yaml"
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -42,10 +42,24 @@ PROCESSES: Final = ("web", "worker")
 ROUTE_LIMITS: Final = ("connect_timeout_seconds", "timeout_seconds", "max_body_bytes", "rate_limit", "methods")
 
 _SERVICE_KEYS: Final = frozenset(
-    {"name", "package", "kind", "database", "ports", "worker", "calls", "external", "jobs", "local", "image", "routes"}
+    {
+        "name",
+        "package",
+        "kind",
+        "database",
+        "ports",
+        "worker",
+        "calls",
+        "external",
+        "jobs",
+        "local",
+        "image",
+        "routes",
+        "own_host",
+    }
 )
 _REQUIRED_SERVICE_KEYS: Final = ("name", "package", "kind", "database", "ports", "worker", "routes")
-_ROUTE_KEYS: Final = frozenset({"prefix", "why", *ROUTE_LIMITS})
+_ROUTE_KEYS: Final = frozenset({"prefix", "why", "pages", *ROUTE_LIMITS})
 
 
 class ServiceListError(ValueError):
@@ -60,6 +74,8 @@ class Route:
     limits: Mapping[str, Any]
     #: Why the limits are what they are; written as a comment above the route.
     why: str | None = None
+    #: The route carries a front end's web pages under its prefix (no API description to merge).
+    pages: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,9 @@ class Service:
     jobs: tuple[str, ...] = ()
     local_processes: Mapping[str, str] = field(default_factory=dict)
     image_build_args: Mapping[str, str] = field(default_factory=dict)
+    #: A front end served in the cluster on its own host name by the ingress controller, not
+    #: through the gateway (the staff console): its routes are in the local route table only.
+    own_host: bool = False
 
     @property
     def short_name(self) -> str:
@@ -229,7 +248,17 @@ def _service(entry: Any, index: int, defaults: Mapping[str, Any], path: Path) ->
         jobs=tuple(str(j) for j in entry.get("jobs") or ()),
         local_processes={str(k): str(v) for k, v in (entry.get("local") or {}).items()},
         image_build_args={str(k): str(v) for k, v in (entry.get("image") or {}).items()},
+        own_host=_own_host(entry, where),
     )
+
+
+def _own_host(entry: Mapping[str, Any], where: str) -> bool:
+    own_host = entry.get("own_host", False)
+    if not isinstance(own_host, bool):
+        raise ServiceListError(f"{where}: own_host is true or false")
+    if own_host and entry.get("kind") != "front-end":
+        raise ServiceListError(f"{where}: only a front end has a host name of its own")
+    return own_host
 
 
 def _route(entry: Any, where: str, defaults: Mapping[str, Any]) -> Route:
@@ -242,7 +271,10 @@ def _route(entry: Any, where: str, defaults: Mapping[str, Any]) -> Route:
     if not prefix.startswith("/"):
         raise ServiceListError(f"{where}: a prefix starts with /")
     limits = {key: entry.get(key, defaults[key]) for key in ROUTE_LIMITS}
-    return Route(prefix=prefix, limits=limits, why=entry.get("why"))
+    pages = entry.get("pages", False)
+    if not isinstance(pages, bool):
+        raise ServiceListError(f"{where}: pages is true or false")
+    return Route(prefix=prefix, limits=limits, why=entry.get("why"), pages=pages)
 
 
 def _port(value: Any, where: str) -> int:

@@ -11,7 +11,10 @@ that :func:`safe_next` accepts only as a path on this site.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -28,12 +31,18 @@ from .sessions import end_session, renew_session_id
 __all__ = [
     "SignInRequired",
     "call_api",
+    "current_path",
     "is_signed_in",
     "login_required",
     "refresh_session",
+    "request_tokens",
+    "revoke_tokens",
     "safe_next",
     "sign_in",
     "sign_out",
+    "signed_in_claims",
+    "start_session",
+    "token_claims",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,6 +51,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _TOKENS = "api_tokens"
+_CLAIMS = "api_claims"
+#: The access token's claims kept beside it: what a page may show or offer, never what it may do.
+KEPT_CLAIMS = ("sub", "kind", "roles", "acr")
 #: An access token this close to its expiry is refreshed before it is sent.
 REFRESH_MARGIN_SECONDS = 20
 
@@ -57,6 +69,11 @@ class SignInRequired(HTTPException):
 
     def get_response(self, environ: Any = None, scope: Any = None) -> Any:
         return redirect(sign_in_url(self.next_path), code=303)
+
+
+def current_path() -> str:
+    """This page's address on the site, with the front end's mount point (``/staff/queue?page=2``)."""
+    return request.script_root + request.full_path.rstrip("?")
 
 
 def sign_in_url(next_path: str | None = None) -> str:
@@ -85,19 +102,61 @@ def is_signed_in() -> bool:
     return _TOKENS in session
 
 
+def token_claims(access_token: str) -> dict[str, Any]:
+    """The claims of an access token the identity service just gave us, read without checking its
+    signature: for choosing what a page shows (the navigation a staff member's roles open), never for
+    deciding what is allowed — every API call is checked by the service that answers it. ``{}`` for a
+    token that is not a JWT."""
+    parts = access_token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return {}
+    return {name: payload[name] for name in KEPT_CLAIMS if name in payload} if isinstance(payload, dict) else {}
+
+
 def _store(pair: dict[str, Any]) -> None:
     session[_TOKENS] = {
         "access": pair["access_token"],
         "refresh": pair["refresh_token"],
         "expires_at": time.time() + int(pair.get("expires_in", 0)),
     }
+    session[_CLAIMS] = token_claims(pair["access_token"])
+
+
+def signed_in_claims() -> dict[str, Any]:
+    """What the signed-in person's access token says about them (``sub``, ``kind``, ``roles`` ...); ``{}``
+    when nobody is signed in."""
+    claims = session.get(_CLAIMS) if is_signed_in() else None
+    return dict(claims) if isinstance(claims, dict) else {}
+
+
+def request_tokens(email: str, password: str) -> dict[str, Any]:
+    """The password step: the identity service's answer (a token pair) without starting a session;
+    :class:`ApiProblem` when it refuses (401, 429, ...)."""
+    answer: dict[str, Any] = api().post("/api/v1/auth/login", json={"email": email, "password": password}).json()
+    return answer
+
+
+def start_session(pair: dict[str, Any]) -> None:
+    """Keep the token pair in a session under a new id (a session id planted before is worth nothing)."""
+    renew_session_id()
+    _store(pair)
+
+
+def revoke_tokens(pair: dict[str, Any]) -> None:
+    """Revoke a pair that will not be kept (best effort)."""
+    try:
+        api().post("/api/v1/auth/logout", json={"refresh_token": pair["refresh_token"]})
+    except ApiError as exc:
+        logger.warning("a refused sign-in's refresh token could not be revoked (%s)", exc.__class__.__name__)
 
 
 def sign_in(email: str, password: str) -> None:
     """Sign in with the identity service; :class:`ApiProblem` when it refuses (401, 429, ...)."""
-    pair = api().post("/api/v1/auth/login", json={"email": email, "password": password}).json()
-    renew_session_id()
-    _store(pair)
+    start_session(request_tokens(email, password))
 
 
 def sign_out() -> None:
@@ -135,10 +194,10 @@ def call_api(method: str, path: str, **options: Any) -> requests.Response:
     """Call the API as the signed-in person; :class:`SignInRequired` when there is none (any more)."""
     tokens = session.get(_TOKENS)
     if not tokens:
-        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+        raise SignInRequired(current_path() if request.method == "GET" else None)
     if tokens["expires_at"] - time.time() < REFRESH_MARGIN_SECONDS and not _refresh():
         end_session()
-        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+        raise SignInRequired(current_path() if request.method == "GET" else None)
     try:
         return api().request(method, path, token=session[_TOKENS]["access"], **options)
     except ApiProblem as problem:
@@ -146,7 +205,7 @@ def call_api(method: str, path: str, **options: Any) -> requests.Response:
             raise
     if not _refresh():
         end_session()
-        raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+        raise SignInRequired(current_path() if request.method == "GET" else None)
     return api().request(method, path, token=session[_TOKENS]["access"], **options)
 
 
@@ -156,7 +215,7 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if not is_signed_in():
-            raise SignInRequired(request.full_path.rstrip("?") if request.method == "GET" else None)
+            raise SignInRequired(current_path() if request.method == "GET" else None)
         return view(*args, **kwargs)
 
     return wrapper

@@ -21,12 +21,13 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-__all__ = ["area_sources", "extract_area", "missing_translations", "update_area"]
+__all__ = ["area_sources", "catalogue_commands", "extract_area", "missing_translations", "update_area"]
 
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2)}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.do", "trimmed": "true"}
@@ -117,6 +118,38 @@ def missing_translations(package: Path, *, language: str = "ro") -> dict[str, li
         if gaps:
             missing[area_dir.name] = gaps
     return missing
+
+
+def catalogue_commands(package: Path, extra_sources: Mapping[str, Sequence[str]] | None = None) -> Any:
+    """The ``catalogue`` command group (``update [AREA...]``, ``check``) of a front end's command line."""
+    import click
+
+    translations = package / "translations"
+
+    @click.group(
+        "catalogue", help="The page areas' message catalogues (translations/<area>/<lang>/LC_MESSAGES/messages.po)."
+    )
+    def catalogue() -> None:
+        pass
+
+    @catalogue.command(help="Collect the areas' texts into their catalogues (all areas unless named).")
+    @click.argument("areas", nargs=-1)
+    @click.option("--language", default="ro", show_default=True)
+    def update(areas: tuple[str, ...], language: str) -> None:
+        names = areas or tuple(sorted(p.name for p in translations.iterdir() if p.is_dir()))
+        for area in names:
+            click.echo(update_area(package, area, language=language, extra_sources=extra_sources))
+
+    @catalogue.command(help="List texts without a translation; exits 1 if there is one.")
+    @click.option("--language", default="ro", show_default=True)
+    def check(language: str) -> None:
+        missing = missing_translations(package, language=language)
+        for area, texts in missing.items():
+            for text in texts:
+                click.echo(f"{area}: {text}")
+        raise SystemExit(1 if missing else 0)
+
+    return catalogue
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,9 @@ the cookie's value — so neither the cookie nor a copy of the table alone opens
 - :func:`renew_session_id` gives the session a new id (call it on sign-in: a session id planted
   before signing in is then worth nothing); :func:`end_session` deletes it (sign-out).
 
-The table is declared here (:data:`metadata`); each front end creates it with its own Alembic
-migration (see portal-svc's ``0001_web_sessions``).
+The table is declared here (:data:`metadata`) and created by the Alembic migrations in
+:data:`SESSIONS_MIGRATIONS`, which a front end names as its ``ServiceDefinition(migrations=...)``
+(each front end has its own database; ``<front end> migrate`` runs them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import random
 import secrets
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, session
@@ -33,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 __all__ = [
+    "SESSIONS_MIGRATIONS",
     "ServerSideSession",
     "ServerSideSessionInterface",
     "WebSession",
@@ -49,6 +52,8 @@ PURGE_EVERY = 200
 TOUCH_AFTER = timedelta(minutes=1)
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: The Alembic scripts of the sessions table (revision ``0001_web_sessions`` and later).
+SESSIONS_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class _Base(DeclarativeBase):

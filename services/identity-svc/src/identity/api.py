@@ -130,8 +130,65 @@ def log_in() -> Response:
         device_token=body["device_token"],
     )
     with unit_of_work() as uow:
-        pair = handlers.log_in(uow, _deps(), command)
-    return jsonify(schemas.Tokens().dump(pair))
+        result = handlers.log_in(uow, _deps(), command)
+    if isinstance(result, handlers.SecondFactorChallenge):
+        return _no_store(jsonify(schemas.SecondFactorChallenge().dump(result)))
+    return jsonify(schemas.Tokens().dump(result))
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@auth.post("/second-factor")
+def pass_second_factor() -> Response:
+    """The second step of a staff sign-in: the challenge token and a TOTP code or a recovery code."""
+    body = load_json(schemas.SecondFactorAnswer)
+    command = commands.PassSecondFactor(
+        challenge_token=body["challenge_token"],
+        code=body["code"],
+        recovery_code=body["recovery_code"],
+        address=request.remote_addr or "unknown",
+    )
+    with unit_of_work() as uow:
+        pair = handlers.pass_second_factor(uow, _deps(), command)
+    return _no_store(jsonify(schemas.Tokens().dump(pair)))
+
+
+def _enrolling_principal(challenge_token: str | None) -> Principal | None:
+    """Mid sign-in the challenge token names the account; otherwise the caller's bearer token must."""
+    if challenge_token is not None:
+        return None
+    principal = current_principal()
+    if principal is None or principal.kind != "staff":
+        raise Problem(403, "This operation is for staff accounts.", kind="forbidden")
+    return principal
+
+
+@auth.post("/second-factor/totp/enrolment")
+def start_totp_enrolment() -> tuple[Response, int]:
+    body = load_json(schemas.TotpEnrolmentStart)
+    command = commands.StartTotpEnrolment(
+        principal=_enrolling_principal(body["challenge_token"]), challenge_token=body["challenge_token"]
+    )
+    with unit_of_work() as uow:
+        enrolment = handlers.start_totp_enrolment(uow, _deps(), command)
+    return _no_store(jsonify(schemas.TotpEnrolment().dump(enrolment))), 201
+
+
+@auth.post("/second-factor/totp/enrolment/confirmation")
+def confirm_totp_enrolment() -> Response:
+    body = load_json(schemas.TotpEnrolmentConfirmation)
+    command = commands.ConfirmTotpEnrolment(
+        code=body["code"],
+        address=request.remote_addr or "unknown",
+        principal=_enrolling_principal(body["challenge_token"]),
+        challenge_token=body["challenge_token"],
+    )
+    with unit_of_work() as uow:
+        confirmed = handlers.confirm_totp_enrolment(uow, _deps(), command)
+    return _no_store(jsonify(schemas.ConfirmedEnrolment().dump(confirmed)))
 
 
 @auth.post("/refresh")

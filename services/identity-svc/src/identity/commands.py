@@ -11,6 +11,7 @@ from mai_chassis import Principal
 __all__ = [
     "AnonymousClient",
     "ConfirmEmail",
+    "ConfirmTotpEnrolment",
     "CreateFirstAdmin",
     "CreateStaffAccount",
     "FindForCounter",
@@ -19,6 +20,7 @@ __all__ = [
     "IssueCounterCode",
     "LogIn",
     "LogOut",
+    "PassSecondFactor",
     "ReadAuditLog",
     "ReadProfile",
     "RefreshSession",
@@ -27,6 +29,7 @@ __all__ = [
     "ResendConfirmation",
     "ResetPassword",
     "RevokeRole",
+    "StartTotpEnrolment",
     "StartVerification",
     "UpdateProfile",
     "VerifyAtCounter",
@@ -77,6 +80,34 @@ class LogIn:
     password: str
     address: str
     device_token: str | None = None
+
+
+@dataclass(frozen=True)
+class PassSecondFactor:
+    """The second step of a staff sign-in: the challenge token of the first and a TOTP or recovery code."""
+
+    challenge_token: str
+    address: str
+    code: str | None = None
+    recovery_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StartTotpEnrolment:
+    """Begin a TOTP enrolment, as a signed-in staff member (``principal``) or mid sign-in (``challenge_token``)."""
+
+    principal: Principal | None = None
+    challenge_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmTotpEnrolment:
+    """The first valid code activates the factor; mid sign-in it also ends the sign-in."""
+
+    code: str
+    address: str
+    principal: Principal | None = None
+    challenge_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,14 @@ password reset) can ask for a solved challenge once one client has sent more tha
 ``FORM_CHALLENGE_AFTER`` of them within ``FORM_CHALLENGE_WINDOW_SECONDS``: ``FORM_CHALLENGE`` is
 ``off`` (the default) or ``proof-of-work`` (``mai_chassis.challenges``), which needs
 ``FORM_CHALLENGE_KEY`` (at least 32 characters, from a Secret) and takes ``PROOF_OF_WORK_BITS`` (20).
+
+Staff accounts sign in with a second factor (TOTP, RFC 6238): ``STAFF_SECOND_FACTOR`` is
+``required`` (the default, and the only value production accepts: a staff member without an
+active factor can sign in only to enrol one) or ``when-enrolled`` (test platforms only: a staff
+member without a factor signs in with the password alone; one with a factor always gives a code).
+A password accepted opens a second-factor challenge for ``SECOND_FACTOR_CHALLENGE_SECONDS`` (300).
+Staff sessions end after ``STAFF_SESSION_MAX_SECONDS`` (10 hours, a working day), citizens' after
+``SESSION_MAX_SECONDS`` (7 days); the authenticator app shows the account under ``TOTP_ISSUER``.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from marshmallow.validate import Length, OneOf, Range
 __all__ = ["EIDAS_ACR_LEVELS", "LEVELS", "ClaimNames", "ProviderSettings", "Settings"]
 
 LEVELS = ("substantial", "high")
+STAFF_SECOND_FACTOR_MODES = ("required", "when-enrolled")
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 #: eIDAS levels of assurance as OpenID Connect ``acr`` values (the eIDAS node's URIs).
 EIDAS_ACR_LEVELS = (
@@ -175,11 +184,22 @@ class Settings(ServiceSettings):
     form_challenge_window_seconds: int = 3600
     form_challenge_key: str = field(default="", repr=False)
     proof_of_work_bits: int = 20
+    staff_second_factor: str = "required"
+    second_factor_challenge_seconds: int = 300
+    #: Shorter than ``session_max_seconds``: a staff session lasts a working day.
+    staff_session_max_seconds: int = 10 * 3600
+    totp_issuer: str = "MAI e-services"
 
     def __post_init__(self) -> None:
         problems = []
         if self.is_production and (self.argon2_memory_kib < 19 * 1024 or self.argon2_time_cost < 2):
             problems.append("argon2 parameters below the production minimum (t=2, m=19 MiB)")
+        if self.staff_second_factor not in STAFF_SECOND_FACTOR_MODES:
+            problems.append(f"STAFF_SECOND_FACTOR must be one of {', '.join(STAFF_SECOND_FACTOR_MODES)}")
+        elif self.is_production and self.staff_second_factor != "required":
+            problems.append("production requires a second factor of every staff account (STAFF_SECOND_FACTOR)")
+        if self.staff_session_max_seconds > self.session_max_seconds:
+            problems.append("STAFF_SESSION_MAX_SECONDS must not exceed SESSION_MAX_SECONDS")
         for provider in self.eid_providers:
             problems += [f"EID provider {provider.name}: {p}" for p in provider.problems(production=self.is_production)]
         if problems:
@@ -239,4 +259,12 @@ class Settings(ServiceSettings):
             "session_max_seconds": env.int("SESSION_MAX_SECONDS", 7 * 24 * 3600),
             "key_publish_lead_seconds": env.int("KEY_PUBLISH_LEAD_SECONDS", 600),
             "eid_providers": tuple(providers),
+            "staff_second_factor": env.str(
+                "STAFF_SECOND_FACTOR", "required", validate=OneOf(STAFF_SECOND_FACTOR_MODES)
+            ),
+            "second_factor_challenge_seconds": env.int(
+                "SECOND_FACTOR_CHALLENGE_SECONDS", 300, validate=Range(min=30, max=1800)
+            ),
+            "staff_session_max_seconds": env.int("STAFF_SESSION_MAX_SECONDS", 10 * 3600, validate=Range(min=300)),
+            "totp_issuer": env.str("TOTP_ISSUER", "MAI e-services", validate=Length(min=1, max=60)),
         }

@@ -27,6 +27,10 @@ __all__ = [
     "NotFound",
     "ProviderError",
     "ProviderUnreachable",
+    "SecondFactorChallengeEnded",
+    "SecondFactorExists",
+    "SecondFactorNotPending",
+    "SecondFactorRefused",
     "SessionEnded",
     "TooManyFailedLogins",
     "VerificationExpired",
@@ -155,6 +159,22 @@ class VerificationExpired(IdentityError):
     pass
 
 
+class SecondFactorRefused(IdentityError):
+    """A TOTP code that is wrong or already used, or a recovery code that is wrong or spent."""
+
+
+class SecondFactorChallengeEnded(IdentityError):
+    """The challenge token of a sign-in is unknown, expired, or not for this step: sign in again."""
+
+
+class SecondFactorExists(IdentityError):
+    """The staff member already has an active second factor."""
+
+
+class SecondFactorNotPending(IdentityError):
+    """A confirmation of an enrolment that was never started."""
+
+
 PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     NotFound: ProblemType(404, "not-found"),
     Forbidden: ProblemType(403, "forbidden"),
@@ -177,4 +197,8 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     IdentificationNotAccepted: ProblemType(400, "identification-refused"),
     VerificationUsed: ProblemType(409, "verification-used"),
     VerificationExpired: ProblemType(410, "verification-expired"),
+    SecondFactorRefused: ProblemType(401, "second-factor-refused"),
+    SecondFactorChallengeEnded: ProblemType(401, "second-factor-challenge-ended"),
+    SecondFactorExists: ProblemType(409, "second-factor-exists"),
+    SecondFactorNotPending: ProblemType(409, "second-factor-not-pending"),
 }

@@ -61,10 +61,43 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "/api/v1/auth/login",
         "auth",
         "Log in: a short-lived access token, a refresh token and this device's token (send it with later "
-        "logins: strangers' failed logins never slow a known device down; 429 while this client must wait)",
+        "logins: strangers' failed logins never slow a known device down; 429 while this client must wait); "
+        "a staff account gets a second-factor challenge instead",
         schemas.Login,
         (200, schemas.Tokens),
         (401, 403, 415, 422, 429),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor",
+        "auth",
+        "Second step of a staff sign-in: the challenge token and a TOTP code or a recovery code give the tokens",
+        schemas.SecondFactorAnswer,
+        (200, schemas.Tokens),
+        (401, 409, 415, 422, 429),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor/totp/enrolment",
+        "auth",
+        "Start a TOTP enrolment (mid sign-in with the challenge token, or signed in as staff): the secret, "
+        "its otpauth:// URI and QR code, shown once",
+        schemas.TotpEnrolmentStart,
+        (201, schemas.TotpEnrolment),
+        (401, 403, 409, 415, 422),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor/totp/enrolment/confirmation",
+        "auth",
+        "Confirm the enrolment with a first code: the factor becomes active, ten recovery codes are shown "
+        "once (and, mid sign-in, the tokens)",
+        schemas.TotpEnrolmentConfirmation,
+        (200, schemas.ConfirmedEnrolment),
+        (401, 403, 409, 415, 422, 429),
         False,
     ),
     (
@@ -278,6 +311,24 @@ _DESCRIPTIONS = {
 }
 
 
+_SECOND_FACTOR_DESCRIPTION = (
+    "Staff accounts sign in in two steps. `POST /api/v1/auth/login` with a staff member's right password "
+    "answers 200 with a `SecondFactorChallenge` (no tokens): `challenge_token` is valid `expires_in` "
+    "seconds (SECOND_FACTOR_CHALLENGE_SECONDS) and is accepted by the second-factor endpoints only. "
+    "With `step` = `second_factor`, send it with the 6-digit `code` of the authenticator app (RFC 6238: "
+    "30-second steps, one step of clock skew either way; a code is accepted once, a later code of the "
+    "same or an earlier step is refused) or one of the ten `recovery_code`s (each works once). With "
+    "`step` = `enrolment` (STAFF_SECOND_FACTOR=required and no active authenticator), the account may "
+    "only enrol: start the enrolment, show the QR code, and confirm it with a first code; the confirmation "
+    "ends the sign-in. Wrong codes are throttled like failed logins (429 with Retry-After). Every sign-in, "
+    "refused code, enrolment and recovery-code use is written to the staff audit log. Staff sessions last "
+    "STAFF_SESSION_MAX_SECONDS (10 hours), citizens' SESSION_MAX_SECONDS. Problems: 401 "
+    "`second-factor-refused`, 401 `second-factor-challenge-ended` (sign in again), 409 "
+    "`second-factor-exists`, 409 `second-factor-not-pending`, 429 `login-throttled`."
+)
+
+_SECOND_FACTOR_PATHS = ("/api/v1/auth/login", "/api/v1/auth/second-factor")
+
 #: The anonymous forms that create an account or send mail: past a per-client threshold they may
 #: need a solved challenge (only where FORM_CHALLENGE is on).
 _CHALLENGED = {
@@ -314,18 +365,35 @@ def openapi_document() -> dict[str, Any]:
         info={"description": "Citizen and staff accounts, login, identity verification and civil-status profiles."},
     )
     spec.components.schema("Problem", _PROBLEM)
+    spec.components.schema("Tokens", schema=schemas.Tokens)
+    spec.components.schema("SecondFactorChallenge", schema=schemas.SecondFactorChallenge)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     paths: dict[str, dict[str, Any]] = {}
     for method, path, tag, summary, request_schema, (status, response_schema), problems, secured in _OPERATIONS:
         operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {}}
         if (method, path) in _DESCRIPTIONS:
             operation["description"] = _DESCRIPTIONS[(method, path)]
+        if path.startswith(_SECOND_FACTOR_PATHS):
+            operation["description"] = " ".join(
+                filter(None, (operation.get("description"), _SECOND_FACTOR_DESCRIPTION))
+            )
         if (method, path) in _CHALLENGED:
             operation["description"] = " ".join(filter(None, (operation.get("description"), _CHALLENGE_DESCRIPTION)))
         if request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
         ok: dict[str, Any] = {"description": summary}
-        if response_schema is not None:
+        if path == "/api/v1/auth/login":
+            ok["content"] = {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/Tokens"},
+                            {"$ref": "#/components/schemas/SecondFactorChallenge"},
+                        ]
+                    }
+                }
+            }
+        elif response_schema is not None:
             ok["content"] = {"application/json": {"schema": response_schema}}
         operation["responses"][str(status)] = ok
         for problem in (*problems, 500):

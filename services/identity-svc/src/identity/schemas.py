@@ -90,6 +90,67 @@ class Tokens(Schema):
         return data
 
 
+_CHALLENGE_TOKEN = validate.Length(min=20, max=2000)
+_TOTP_CODE = validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="The 6 digits the authenticator app shows.")
+
+
+class SecondFactorChallenge(Schema):
+    """A staff member's right password: the sign-in goes on with a second factor (never a session)."""
+
+    challenge_token = fields.String(
+        required=True, metadata={"description": "Short-lived; accepted only by the second-factor endpoints."}
+    )
+    step = fields.String(
+        required=True,
+        metadata={
+            "description": "second_factor: send a code to /auth/second-factor; enrolment: the account has no "
+            "authenticator yet and may only enrol one (/auth/second-factor/totp/enrolment).",
+            "enum": ["second_factor", "enrolment"],
+        },
+    )
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds the challenge token is valid."})
+    methods = fields.List(fields.String(), required=True, metadata={"example": ["totp", "recovery_code"]})
+
+
+class SecondFactorAnswer(Strict):
+    challenge_token = fields.String(required=True, load_only=True, validate=_CHALLENGE_TOKEN)
+    code = fields.String(load_default=None, load_only=True, validate=_TOTP_CODE)
+    recovery_code = fields.String(load_default=None, load_only=True, validate=validate.Length(min=10, max=20))
+
+    @validates_schema
+    def _one_of_code_or_recovery_code(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("code") is None) == (data.get("recovery_code") is None):
+            raise ValidationError("Give either code or recovery_code.", "_schema")
+
+
+class TotpEnrolmentStart(Strict):
+    challenge_token = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=_CHALLENGE_TOKEN,
+        metadata={"description": "Mid sign-in (step enrolment); without it, a staff member's bearer token."},
+    )
+
+
+class TotpEnrolment(Schema):
+    """Shown once: the secret, its otpauth:// URI and the URI as a QR code (inline SVG)."""
+
+    secret = fields.String(required=True, metadata={"description": "Base32, for typing into the app by hand."})
+    otpauth_uri = fields.String(required=True)
+    qr_svg = fields.String(required=True, metadata={"description": "An <svg> element with a <title>."})
+
+
+class TotpEnrolmentConfirmation(TotpEnrolmentStart):
+    code = fields.String(required=True, load_only=True, validate=_TOTP_CODE)
+
+
+class ConfirmedEnrolment(Schema):
+    recovery_codes = fields.List(
+        fields.String(), required=True, metadata={"description": "Ten single-use codes, shown only this once."}
+    )
+    tokens = fields.Nested(Tokens, allow_none=True, metadata={"description": "When the enrolment ended a sign-in."})
+
+
 class PasswordReset(Strict):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     code = fields.String(required=True, validate=validate.Length(min=4, max=20))

@@ -219,3 +219,31 @@ class StaffAuditEntry(Base):
     details: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class StaffSecondFactor(Base):
+    """A staff member's TOTP (RFC 6238) secret, encrypted like a CNP; active once ``confirmed_at`` is set.
+
+    ``last_step`` is the time step of the last code accepted: a code of that step or an earlier
+    one is never accepted again.
+    """
+
+    __tablename__ = "staff_second_factors"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class StaffRecoveryCode(Base):
+    """A single-use recovery code of a staff member, kept as a keyed hash."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp)

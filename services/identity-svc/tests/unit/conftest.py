@@ -72,7 +72,12 @@ def deps(uow: FakeUnitOfWork, settings: Settings, signing_key: dict[str, Any]) -
     with Session(uow.engine) as session:
         session.add(SigningKey(**signing_key))
         session.commit()
-    return build_deps(settings, _NoDatabase(uow))  # type: ignore[arg-type]
+    built = build_deps(settings, _NoDatabase(uow))  # type: ignore[arg-type]
+    # The key ring reads (and caches) the keys in a session of its own; in the fake that session
+    # shares the one SQLite connection, and ending it would roll back what a handler flushed
+    # before its first token: read them now, before any handler runs.
+    built.keys.jwks()
+    return built
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Blueprint, Flask
 from mai_chassis import Database, create_service_app
 from mai_webkit import WebkitOptions, init_webkit
+from mai_webkit.mounting import trust_forwarded_host
 
 from .config import Settings
 from .site import install_site
@@ -30,12 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=None)
-    if settings.trusted_proxy_hops:
-        # Behind the gateway the public host name comes in X-Forwarded-Host: redirects and the CSRF
-        # check of an HTTPS form's Referer must use it, not the portal's internal address.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_host=settings.trusted_proxy_hops)  # type: ignore[method-assign]
+    trust_forwarded_host(app, settings.trusted_proxy_hops)
     init_webkit(
         app,
         WebkitOptions(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 from mai_chassis import ServiceDefinition, service_main
+from mai_webkit.catalogues import catalogue_commands
+from mai_webkit.sessions import SESSIONS_MIGRATIONS
 
 from . import create_app
 from .config import Settings
@@ -14,42 +15,13 @@ PACKAGE = Path(__file__).parent
 #: Areas whose texts are not in areas/<area>.py and templates/<area>/ (see the README).
 CATALOGUE_SOURCES = {"site": ["site.py", "templates/layout.html"]}
 
-
-@click.group(help="The page areas' message catalogues (translations/<area>/<lang>/LC_MESSAGES/messages.po).")
-def catalogue() -> None:
-    pass
-
-
-@catalogue.command(help="Collect the areas' texts into their catalogues (all areas unless named).")
-@click.argument("areas", nargs=-1)
-@click.option("--language", default="ro", show_default=True)
-def update(areas: tuple[str, ...], language: str) -> None:
-    from mai_webkit.catalogues import update_area
-
-    names = areas or tuple(sorted(p.name for p in (PACKAGE / "translations").iterdir() if p.is_dir()))
-    for area in names:
-        click.echo(update_area(PACKAGE, area, language=language, extra_sources=CATALOGUE_SOURCES))
-
-
-@catalogue.command(help="List texts without a translation; exits 1 if there is one.")
-@click.option("--language", default="ro", show_default=True)
-def check(language: str) -> None:
-    from mai_webkit.catalogues import missing_translations
-
-    missing = missing_translations(PACKAGE, language=language)
-    for area, texts in missing.items():
-        for text in texts:
-            click.echo(f"{area}: {text}")
-    raise SystemExit(1 if missing else 0)
-
-
 definition = ServiceDefinition(
     name="portal-svc",
     settings_class=Settings,
     create_app=create_app,
-    migrations=Path(__file__).parent / "migrations",
+    migrations=SESSIONS_MIGRATIONS,
     relays_outbox=False,
-    commands=[catalogue],
+    commands=[catalogue_commands(PACKAGE, CATALOGUE_SOURCES)],
 )
 
 main = service_main("portal.service:definition")

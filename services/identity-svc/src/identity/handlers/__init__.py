@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .accounts import admit_anonymous_form, confirm_email, register_citizen, resend_confirmation
 from .profiles import read_profile, update_profile
+from .second_factor import ConfirmedEnrolment, confirm_totp_enrolment, pass_second_factor, start_totp_enrolment
 from .sessions import TokenPair, log_in, log_out, refresh_session, request_password_reset, reset_password
+from .sign_in_challenges import SecondFactorChallenge
 from .staff import create_first_admin, create_staff_account, grant_role, read_audit_log, revoke_role
 from .verification import (
     find_for_counter,
@@ -19,9 +21,12 @@ from .verification import (
 )
 
 __all__ = [
+    "ConfirmedEnrolment",
+    "SecondFactorChallenge",
     "TokenPair",
     "admit_anonymous_form",
     "confirm_email",
+    "confirm_totp_enrolment",
     "create_first_admin",
     "create_staff_account",
     "find_for_counter",
@@ -30,6 +35,7 @@ __all__ = [
     "issue_counter_code",
     "log_in",
     "log_out",
+    "pass_second_factor",
     "read_audit_log",
     "read_profile",
     "refresh_session",
@@ -38,6 +44,7 @@ __all__ = [
     "resend_confirmation",
     "reset_password",
     "revoke_role",
+    "start_totp_enrolment",
     "start_verification",
     "update_profile",
     "verify_at_counter",

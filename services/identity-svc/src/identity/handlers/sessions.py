@@ -19,10 +19,11 @@ from ..deps import IdentityDeps
 from ..domain import AccountKind, MailCodePurpose
 from ..errors import AccountDisabled, EmailUnconfirmed, LoginRefused, SessionEnded, TooManyFailedLogins
 from ..secrets_at_rest import digest
-from ..tables import Account, LoginThrottle, RefreshToken, StaffRoleGrant
+from ..tables import Account, LoginThrottle, RefreshToken, StaffRoleGrant, StaffSecondFactor
 from .accounts import admit_anonymous_form
-from .lookups import account_by_email, aware, load_account
+from .lookups import account_by_email, aware, load_account, record_audit
 from .mail_codes import request_reset, use_mail_code
+from .sign_in_challenges import ENROLMENT, SECOND_FACTOR, SecondFactorChallenge, sign_in_challenge
 from .throttling import (
     client_scope_prefix,
     count_failure,
@@ -32,7 +33,15 @@ from .throttling import (
     tell_owner_of_failed_logins,
 )
 
-__all__ = ["TokenPair", "log_in", "log_out", "refresh_session", "request_password_reset", "reset_password"]
+__all__ = [
+    "TokenPair",
+    "issue_tokens",
+    "log_in",
+    "log_out",
+    "refresh_session",
+    "request_password_reset",
+    "reset_password",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +103,7 @@ def _access_claims(uow: UnitOfWork, deps: IdentityDeps, account: Account) -> dic
     return claims
 
 
-def _issue_tokens(
+def issue_tokens(
     uow: UnitOfWork,
     deps: IdentityDeps,
     account: Account,
@@ -104,7 +113,12 @@ def _issue_tokens(
 ) -> TokenPair:
     now = uow.clock.now()
     refresh = secrets.token_urlsafe(32)
-    session_expires = session_expires or now + timedelta(seconds=deps.settings.session_max_seconds)
+    longest = (
+        deps.settings.staff_session_max_seconds
+        if account.kind == AccountKind.STAFF
+        else deps.settings.session_max_seconds
+    )
+    session_expires = session_expires or now + timedelta(seconds=longest)
     uow.session.add(
         RefreshToken(
             digest=digest(refresh),
@@ -118,8 +132,23 @@ def _issue_tokens(
     return TokenPair(deps.keys.sign(_access_claims(uow, deps, account)), refresh, deps.settings.access_token_seconds)
 
 
-def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair:
-    """Tokens for a right password; a wrong one counts against the client (and commits the count)."""
+def _second_factor_step(uow: UnitOfWork, deps: IdentityDeps, account: Account) -> str | None:
+    """What a staff member's right password leads to: a code, an enrolment, or (None) the tokens."""
+    if account.kind != AccountKind.STAFF:
+        return None
+    factor = uow.session.get(StaffSecondFactor, account.id)
+    if factor is not None and factor.confirmed_at is not None:
+        return SECOND_FACTOR
+    return ENROLMENT if deps.settings.staff_second_factor == "required" else None
+
+
+def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair | SecondFactorChallenge:
+    """Tokens for a right password; a wrong one counts against the client (and commits the count).
+
+    A staff member's right password gives a second-factor challenge instead: a code of their
+    authenticator (or a recovery code) ends the sign-in; without an active factor, the challenge
+    allows enrolling one and nothing else (``STAFF_SECOND_FACTOR=required``).
+    """
     account = account_by_email(uow, command.email)
     device = _known_device(uow, deps, command.device_token, account)
     throttles = login_throttles(deps, domain.normalise_email(command.email), command.address, device)
@@ -132,6 +161,10 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair:
             count_failure(uow, throttle.scope, throttle.window)
         if account is not None:
             tell_owner_of_failed_logins(uow, account, throttles)
+            if account.kind == AccountKind.STAFF:
+                record_audit(
+                    uow, str(account.id), "staff.sign_in_refused", target=account.id, details={"step": "password"}
+                )
         uow.commit()
         raise LoginRefused("The e-mail address or the password is wrong.")
     if account.disabled_at is not None:
@@ -141,7 +174,14 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair:
     if account.password_hash and deps.hasher.needs_rehash(account.password_hash):
         account.password_hash = deps.hasher.hash(command.password)
     forget_failures(uow, throttles)
-    pair = _issue_tokens(uow, deps, account)
+    step = _second_factor_step(uow, deps, account)
+    if step is not None:
+        challenge = sign_in_challenge(uow, deps, account, step)
+        uow.commit()
+        return challenge
+    pair = issue_tokens(uow, deps, account)
+    if account.kind == AccountKind.STAFF:
+        record_audit(uow, str(account.id), "staff.signed_in", target=account.id, details={"method": "password"})
     uow.commit()
     known = device.split(":", 1)[1] if device else None
     return replace(pair, device_token=_device_token(uow, deps, account, known))
@@ -176,7 +216,7 @@ def refresh_session(uow: UnitOfWork, deps: IdentityDeps, command: RefreshSession
     if account.disabled_at is not None:
         raise refused
     row.rotated_at = now
-    pair = _issue_tokens(uow, deps, account, family=row.family_id, session_expires=aware(row.session_expires_at))
+    pair = issue_tokens(uow, deps, account, family=row.family_id, session_expires=aware(row.session_expires_at))
     uow.commit()
     return pair
 

@@ -1,0 +1,75 @@
+"""console-svc: the staff console, pages over the public API called with the staff member's token.
+
+Page areas are the modules of :mod:`console.areas`; each has a ``blueprint`` and is registered
+here without a list to edit. What a staff member is offered follows the roles their access token
+carries (:mod:`console.staff`); what they may do is decided by the API on every call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, Flask
+from mai_chassis import Database, create_service_app
+from mai_webkit import WebkitOptions, init_webkit
+from mai_webkit.mounting import mount_under, trust_forwarded_host
+
+from .config import Settings
+from .documents import PageRenderer
+from .site import install_site
+
+__all__ = ["AREA_PACKAGE", "create_app"]
+
+AREA_PACKAGE = "console.areas"
+HERE = Path(__file__).parent
+#: One catalogue tree per page area: translations/<area>/<lang>/LC_MESSAGES/messages.po
+TRANSLATIONS = HERE / "translations"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    database = Database(settings.database_url)
+    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=None)
+    trust_forwarded_host(app, settings.trusted_proxy_hops)
+    init_webkit(
+        app,
+        WebkitOptions(
+            api_base_url=settings.api_base_url,
+            secret_key=settings.secret_key,
+            catalogue_dirs=sorted(p for p in TRANSLATIONS.iterdir() if p.is_dir()),
+            cookie_secure=settings.session_cookie_secure,
+            cookie_name="console_session",
+            idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+            max_age=timedelta(hours=settings.session_max_hours),
+            sign_in_endpoint="auth.sign_in",
+            site_name="MAI e-services — staff",
+        ),
+        database=database,
+    )
+    mount_under(app, settings.path_prefix)
+    app.jinja_env.globals["layout_template"] = "layout.html"
+    app.extensions["console_renderer"] = PageRenderer(
+        pdftoppm=settings.pdftoppm_path,
+        dpi=settings.render_dpi,
+        max_pages=settings.render_max_pages,
+        timeout=settings.render_timeout_seconds,
+    )
+    install_site(app)
+    for blueprint in area_blueprints():
+        app.register_blueprint(blueprint)
+    return app
+
+
+def area_blueprints() -> list[Blueprint]:
+    """Every page area's blueprint: each module of ``console.areas`` that defines ``blueprint``."""
+    package = importlib.import_module(AREA_PACKAGE)
+    blueprints = []
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{AREA_PACKAGE}.{module_info.name}")
+        blueprint = getattr(module, "blueprint", None)
+        if isinstance(blueprint, Blueprint):
+            blueprints.append(blueprint)
+    return blueprints

@@ -1,0 +1,94 @@
+"""Signing staff in (e-mail and password, checked by identity-svc) and out.
+
+The sign-in is a sequence of steps, each its own page, with what is known so far kept in the
+server-side session: the password step, then the second factor identity-svc asks a staff member
+for — a code of the authenticator app, or enrolling one (:mod:`console.areas.auth_second_factor`).
+Only staff accounts get a session here: a citizen's correct password is refused, and its tokens revoked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+from mai_webkit.api import ApiProblem
+from mai_webkit.auth import request_tokens, revoke_tokens, safe_next, sign_out, start_session, token_claims
+from mai_webkit.forms import PageForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+__all__ = ["SignInForm", "blueprint", "finish_sign_in"]
+
+
+blueprint = Blueprint("auth", __name__)
+
+
+class SignInForm(PageForm):
+    email = EmailField(
+        lazy_gettext("Work e-mail address"),
+        validators=[
+            DataRequired(lazy_gettext("Enter your work e-mail address")),
+            Email(lazy_gettext("Enter an e-mail address like name@mai.gov.ro")),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField(
+        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
+    )
+
+
+def _refusal(problem: ApiProblem) -> str | None:
+    if problem.status == 401:
+        return str(gettext("The e-mail address or the password is wrong."))
+    if problem.status == 429:
+        return str(gettext("Too many failed attempts. Wait a few minutes, then try again."))
+    if problem.kind == "account-disabled":
+        return str(gettext("This account is disabled. Ask an administrator of your unit."))
+    if problem.kind == "email-unconfirmed":
+        return str(gettext("Set your password first with the code in the invitation e-mail."))
+    return None
+
+
+def finish_sign_in(pair: dict[str, Any]) -> str | None:
+    """The token pair ends the sign-in if it is a staff member's; else why not."""
+    if token_claims(pair.get("access_token", "")).get("kind") != "staff":
+        revoke_tokens(pair)
+        return str(gettext("This console is for ministry staff. Citizens sign in on the e-services portal."))
+    start_session(pair)
+    return None
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page() -> ResponseReturnValue:
+    form = SignInForm()
+    home = url_for("home.index")
+    next_path = safe_next(request.values.get("next"), default=home)
+    if form.validate_on_submit():
+        from .auth_second_factor import keep_challenge
+
+        refused: str | None
+        try:
+            answer = request_tokens(form.email.data or "", form.password.data or "")
+            if "challenge_token" in answer:  # a staff member's right password: the second factor follows
+                return redirect(keep_challenge(answer, next_path), code=303)
+            refused = finish_sign_in(answer)
+        except ApiProblem as problem:
+            refused = _refusal(problem)
+            if refused is None:
+                raise
+        if refused:
+            form.page_errors.append(refused)
+            form.password.data = ""
+            return render_template("auth/sign_in.html", form=form, next_path=next_path), 400
+        flash(gettext("You are signed in."), "success")
+        return redirect(next_path, code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+
+
+@blueprint.post("/sign-out", endpoint="sign_out")
+def sign_out_page() -> ResponseReturnValue:
+    sign_out()
+    return redirect(url_for("auth.sign_in"), code=303)

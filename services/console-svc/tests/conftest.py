@@ -1,0 +1,101 @@
+"""Fixtures for console-svc's unit tests: the app on a migrated SQLite file, in front of a fake API.
+
+``fake_api`` (mai_webkit.testing) stands in for the gateway: tests script its answers and read what
+the console sent. The console against the real platform is tested in tests/browser/console.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from console import create_app
+from console.config import Settings
+from flask import Flask
+from flask.testing import FlaskClient
+from mai_chassis.migrations import upgrade
+from mai_webkit.sessions import SESSIONS_MIGRATIONS
+from mai_webkit.testing import FakeApi, csrf_token_of, fake_api, staff_token, tokens
+
+SECRET = "test-secret-key-of-at-least-32-characters"
+PREFIX = "/staff"
+#: identity-svc's answer to a staff member's right password: a code must follow.
+SECOND_FACTOR_CHALLENGE = {
+    "challenge_token": "challenge-token-of-the-password-step-0001",
+    "step": "second_factor",
+    "expires_in": 300,
+    "methods": ["totp", "recovery_code"],
+}
+
+__all__ = [
+    "PREFIX",
+    "SECOND_FACTOR_CHALLENGE",
+    "SECRET",
+    "FakeApi",
+    "csrf_token_of",
+    "fake_api",
+    "sign_in_as",
+    "staff_token",
+    "tokens",
+]
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "console.db"
+    upgrade(f"sqlite:///{path}", SESSIONS_MIGRATIONS)
+    return path
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi) -> Iterator[Flask]:
+    database_file = tmp_path / "console.db"
+    shutil.copy(migrated_template, database_file)
+    settings = Settings(
+        environment="test",
+        database_url=f"sqlite:///{database_file}",
+        api_base_url=fake_api.url,
+        secret_key=SECRET,
+        session_cookie_secure=False,
+        log_json=False,
+    )
+    app = create_app(settings)
+    yield app
+    app.extensions["mai_database"].dispose()
+    app.extensions["mai_webkit"].api.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def sign_in_as(client: FlaskClient, fake_api: FakeApi, *roles: str, subject: str = "staff-1", kind: str = "staff"):  # type: ignore[no-untyped-def]
+    """Sign in through the sign-in page as a member holding ``roles`` (``"petition_clerk@IGPR"``): the
+    password, then (a staff account) the code of the authenticator app; the last page's answer."""
+    pair = tokens(access=staff_token(*roles, subject=subject, kind=kind))
+    if kind != "staff":
+        fake_api.answer("POST", "/api/v1/auth/login", 200, pair)
+    else:
+        fake_api.answer("POST", "/api/v1/auth/login", 200, SECOND_FACTOR_CHALLENGE)
+        fake_api.answer("POST", "/api/v1/auth/second-factor", 200, pair)
+    token = csrf_token_of(client.get(f"{PREFIX}/sign-in").get_data(as_text=True))
+    answer = client.post(
+        f"{PREFIX}/sign-in", data={"csrf_token": token, "email": "clerk@mai.gov.ro", "password": "correct horse"}
+    )
+    if kind != "staff" or answer.status_code != 303 or not answer.headers["Location"].endswith("/sign-in/code"):
+        return answer
+    token = csrf_token_of(client.get(f"{PREFIX}/sign-in/code").get_data(as_text=True))
+    return client.post(f"{PREFIX}/sign-in/code", data={"csrf_token": token, "code": "123456"})
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, fake_api: FakeApi) -> Callable[..., FlaskClient]:
+    def sign(*roles: str, subject: str = "staff-1") -> FlaskClient:
+        answer = sign_in_as(client, fake_api, *roles, subject=subject)
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        return client
+
+    return sign

@@ -1,0 +1,61 @@
+"""The short-lived token between a staff member's password and their second factor.
+
+It is sealed (encrypted and authenticated) with the service's field cipher, names the account, what
+it allows (``second_factor``: give a code; ``enrolment``: enrol a factor, nothing else) and when it
+ends. It is never a session: no API but the second-factor ones accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mai_chassis import UnitOfWork
+
+from ..deps import IdentityDeps
+from ..errors import SecondFactorChallengeEnded
+from ..tables import Account
+from .lookups import load_account
+
+__all__ = ["ENROLMENT", "SECOND_FACTOR", "SecondFactorChallenge", "open_challenge", "sign_in_challenge"]
+
+SECOND_FACTOR = "second_factor"
+ENROLMENT = "enrolment"
+
+
+@dataclass(frozen=True)
+class SecondFactorChallenge:
+    """What a right staff password gives instead of tokens."""
+
+    challenge_token: str
+    step: str  # second_factor | enrolment
+    expires_in: int
+    methods: tuple[str, ...]
+
+
+def sign_in_challenge(uow: UnitOfWork, deps: IdentityDeps, account: Account, step: str) -> SecondFactorChallenge:
+    seconds = deps.settings.second_factor_challenge_seconds
+    expires = uow.clock.now() + timedelta(seconds=seconds)
+    payload = {"account": str(account.id), "step": step, "expires": int(expires.timestamp()), "n": uuid.uuid4().hex}
+    methods = ("totp", "recovery_code") if step == SECOND_FACTOR else ("totp_enrolment",)
+    return SecondFactorChallenge(deps.cipher.seal(json.dumps(payload)), step, seconds, methods)
+
+
+def open_challenge(uow: UnitOfWork, deps: IdentityDeps, token: str, step: str) -> Account:
+    """The account a live challenge token for ``step`` names (locked), else :class:`SecondFactorChallengeEnded`."""
+    ended = SecondFactorChallengeEnded("The sign-in has expired or is not at this step; sign in again.")
+    try:
+        payload = json.loads(deps.cipher.open(token))
+    except ValueError:
+        raise ended from None
+    if not isinstance(payload, dict) or payload.get("step") != step:
+        raise ended
+    expires = payload.get("expires")
+    if not isinstance(expires, int) or uow.clock.now().timestamp() >= expires:
+        raise ended
+    account = load_account(uow, str(payload.get("account")), lock=True)
+    if account.disabled_at is not None or account.kind != "staff":
+        raise ended
+    return account
