@@ -449,11 +449,12 @@ def test_the_console_is_reached_only_through_its_own_allow_listed_host(rendered,
     )
     egress = _peers(console["egress"], "to")
     assert sorted((sorted(peer["podSelector"]["matchLabels"].items()), sorted(ports)) for peer, ports in egress) == [
-        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8080]),
+        ([("app.kubernetes.io/component", "web"), ("app.kubernetes.io/name", "gateway")], [8081]),
         ([("cnpg.io/cluster", "console-svc-db")], [5432]),
     ]
     gateway = _policy(objects, "gateway-web")["spec"]
-    assert any(_selects(peer, CONSOLE_WEB) and ports == {8080} for peer, ports in _peers(gateway["ingress"], "from"))
+    # Its API calls arrive on the gateway's internal listener, whose connections page traffic cannot take.
+    assert any(_selects(peer, CONSOLE_WEB) and ports == {8081} for peer, ports in _peers(gateway["ingress"], "from"))
     assert not any(_selects(peer, CONSOLE_WEB) for peer, _ports in _peers(gateway["egress"], "to"))
     (routes,) = [c for c in of_kind(objects, "ConfigMap") if c["metadata"]["name"].startswith("gateway-routes")]
     assert "console-svc" not in routes["data"]["routes.yaml"]

@@ -14,15 +14,15 @@ from mai_devtools.service_list import ServiceListError, load_service_list, repos
 ROOT = repository_root()
 DECLARATION = ROOT / "deploy" / "services.yaml"
 
-#: What a newcomer adds for the staff console (docs/service-list.md): one entry.
-CONSOLE = {
-    "name": "console-svc",
-    "package": "console",
+#: What a newcomer adds for a new front end (docs/service-list.md): one entry.
+KIOSK = {
+    "name": "kiosk-svc",
+    "package": "kiosk",
     "kind": "front-end",
-    "database": "console",
-    "ports": {"web": 8107},
+    "database": "kiosk",
+    "ports": {"web": 8118},
     "worker": False,
-    "routes": [{"prefix": "/staff", "timeout_seconds": 30, "rate_limit": "120/minute"}],
+    "routes": [{"prefix": "/kiosk", "timeout_seconds": 30, "rate_limit": "120/minute"}],
 }
 
 
@@ -41,7 +41,7 @@ def test_every_generated_file_is_what_the_declaration_gives() -> None:
 
 
 def test_the_check_command_names_a_stale_file(tmp_path: Path, monkeypatch, capsys) -> None:
-    path = _declaration_with(tmp_path, lambda d: d["services"].append(CONSOLE))
+    path = _declaration_with(tmp_path, lambda d: d["services"].append(KIOSK))
     monkeypatch.setenv("MAI_SERVICES_FILE", str(path))
     service_list.cache_clear()
     try:
@@ -53,34 +53,34 @@ def test_the_check_command_names_a_stale_file(tmp_path: Path, monkeypatch, capsy
 
 
 def test_adding_a_front_end_is_one_entry_everywhere(tmp_path: Path, monkeypatch) -> None:
-    listed = load_service_list(_declaration_with(tmp_path, lambda d: d["services"].append(CONSOLE)))
+    listed = load_service_list(_declaration_with(tmp_path, lambda d: d["services"].append(KIOSK)))
 
     files = {str(path): text for path, text in generated_files(listed).items()}
 
     assert (
-        "console-web: env TRUSTED_PROXY_HOPS=1 PORT=8107 DATABASE_URL=$PG_BASE/console API_BASE_URL="
+        "kiosk-web: env TRUSTED_PROXY_HOPS=1 PORT=8118 DATABASE_URL=$PG_BASE/kiosk API_BASE_URL="
         in (files["deploy/local/Procfile"])
     )
-    assert "console-worker" not in files["deploy/local/Procfile"]
-    assert "console-svc console 8107 -" in files["deploy/local/services.sh"]
+    assert "kiosk-worker" not in files["deploy/local/Procfile"]
+    assert "kiosk-svc kiosk 8118 -" in files["deploy/local/services.sh"]
     local_routes = yaml.safe_load(files["gateway/routes.local.yaml"])["routes"]
-    assert {"prefix": "/staff", "upstream": "http://127.0.0.1:8107", "service": "console-svc"}.items() <= (
-        next(r for r in local_routes if r["prefix"] == "/staff").items()
+    assert {"prefix": "/kiosk", "upstream": "http://127.0.0.1:8118", "service": "kiosk-svc"}.items() <= (
+        next(r for r in local_routes if r["prefix"] == "/kiosk").items()
     )
     k8s_routes = yaml.safe_load(files["deploy/k8s/base/gateway/routes.yaml"])["routes"]
-    assert [r["upstream"] for r in k8s_routes if r["prefix"] == "/staff"] == ["http://console-svc"]
+    assert [r["upstream"] for r in k8s_routes if r["prefix"] == "/kiosk"] == ["http://kiosk-svc"]
     gateway = yaml.safe_load(files["deploy/k8s/base/gateway/network-policy.yaml"])["spec"]
-    assert "console-svc" in gateway["egress"][0]["to"][0]["podSelector"]["matchExpressions"][0]["values"]
-    assert {"app.kubernetes.io/name": "console-svc", "app.kubernetes.io/component": "web"} in [
+    assert "kiosk-svc" in gateway["egress"][0]["to"][0]["podSelector"]["matchExpressions"][0]["values"]
+    assert {"app.kubernetes.io/name": "kiosk-svc", "app.kubernetes.io/component": "web"} in [
         peer.get("podSelector", {}).get("matchLabels") for rule in gateway["ingress"] for peer in rule["from"]
     ]
-    policies = list(yaml.safe_load_all(files["deploy/k8s/base/services/console-svc/network-policy.yaml"]))
+    policies = list(yaml.safe_load_all(files["deploy/k8s/base/services/kiosk-svc/network-policy.yaml"]))
     assert [p["metadata"]["name"] for p in policies] == [
-        "console-svc-web",
-        "console-svc-migrate",
-        "console-svc-db-clients",
+        "kiosk-svc-web",
+        "kiosk-svc-migrate",
+        "kiosk-svc-db-clients",
     ]
-    assert "console-svc" in files["deploy/images/services.conf"]
+    assert "kiosk-svc" in files["deploy/images/services.conf"]
 
     # The end-to-end tests' platform takes it by name, as a web process that calls the API through the
     # gateway's internal listener.
@@ -88,13 +88,29 @@ def test_adding_a_front_end_is_one_entry_everywhere(tmp_path: Path, monkeypatch)
     service_list.cache_clear()
     try:
         platform = Platform(
-            kafka_bootstrap_servers="127.0.0.1:9", database_urls={"console": "sqlite://"}, smtp_port=25,
-            services=["console"], workdir=tmp_path,
+            kafka_bootstrap_servers="127.0.0.1:9", database_urls={"kiosk": "sqlite://"}, smtp_port=25,
+            services=["kiosk"], workdir=tmp_path,
         )  # fmt: skip
-        assert platform._service_env("console")["API_BASE_URL"] == platform.gateway_internal_url
-        assert "prefix: /staff" in platform._routes_file().read_text()
+        assert platform._service_env("kiosk")["API_BASE_URL"] == platform.gateway_internal_url
+        assert "prefix: /kiosk" in platform._routes_file().read_text()
     finally:
         service_list.cache_clear()
+
+
+def test_a_front_end_on_its_own_host_is_routed_locally_only_and_reached_from_the_ingress() -> None:
+    files = {str(path): text for path, text in generated_files(service_list()).items()}
+
+    local_routes = yaml.safe_load(files["gateway/routes.local.yaml"])["routes"]
+    staff = next(r for r in local_routes if r["prefix"] == "/staff")
+    assert (staff["service"], staff["pages"]) == ("console-svc", True)
+    k8s_routes = yaml.safe_load(files["deploy/k8s/base/gateway/routes.yaml"])["routes"]
+    assert "console-svc" not in {r["service"] for r in k8s_routes}
+    gateway = yaml.safe_load(files["deploy/k8s/base/gateway/network-policy.yaml"])["spec"]
+    assert "console-svc" not in gateway["egress"][0]["to"][0]["podSelector"]["matchExpressions"][0]["values"]
+    web = next(iter(yaml.safe_load_all(files["deploy/k8s/base/services/console-svc/network-policy.yaml"])))
+    assert web["spec"]["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    ]
 
 
 @pytest.mark.parametrize(
