@@ -234,7 +234,8 @@ def openapi_spec() -> dict[str, Any]:
                 "`overdue=true`; `forwarded_late=true`; `channel=post|email|counter|web`. Each item carries "
                 "`overdue` and `due_soon` as of today.",
                 "parameters": [
-                    {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    | ({"description": description} if description else {})
                     for name, schema, description in [
                         ("institution", {"type": "string"}, "Required for a clerk of several institutions."),
                         ("status", {"enum": ["registered", "in_progress", "answered", "closed"]}, "registered: new."),
