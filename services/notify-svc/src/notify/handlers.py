@@ -59,6 +59,11 @@ def record_notification(uow: UnitOfWork, deps: NotifyDeps, event: Event) -> Noti
     registry, recipient_limit = deps.registry, deps.recipient_limit
     if uow.session.scalar(select(Notification.id).where(Notification.trigger_event_id == event.id)):
         return None
+    if "recipient" not in event.data:
+        # The contract lets it go (a petition received on paper from someone who gave no e-mail
+        # address is answered by post): there is nobody to mail.
+        logger.info("%s %s names no recipient: nothing to mail", event.type, event.id)
+        return None
     recipient: dict[str, Any] = event.data.get("recipient") or {}
     if not recipient.get("email"):
         raise PermanentError(f"{event.type} carries no recipient")

@@ -85,11 +85,21 @@ def test_an_event_becomes_one_notification_with_a_first_delivery_due_now(uow: Fa
     assert record_notification(uow, deps, event) is None  # a replay of the same event adds nothing
 
 
-def test_an_event_without_a_recipient_goes_to_the_dead_letters(uow: FakeUnitOfWork, deps: NotifyDeps) -> None:
-    received = petition_submitted()
+def test_an_event_that_names_no_recipient_mails_nobody(uow: FakeUnitOfWork, deps: NotifyDeps) -> None:
+    received = petition_submitted(channel="post")  # a paper petition from someone without an e-mail address
     without_recipient = dataclasses.replace(received, data={k: v for k, v in received.data.items() if k != "recipient"})
+    assert record_notification(uow, deps, without_recipient) is None
+    uow.commit()
+    assert uow.session.query(Notification).count() == 0
+
+
+def test_an_event_with_a_recipient_but_no_address_goes_to_the_dead_letters(
+    uow: FakeUnitOfWork, deps: NotifyDeps
+) -> None:
+    received = petition_submitted()
+    broken = dataclasses.replace(received, data={**received.data, "recipient": {"name": "Ana", "language": "ro"}})
     with pytest.raises(PermanentError, match="no recipient"):
-        record_notification(uow, deps, without_recipient)
+        record_notification(uow, deps, broken)
 
 
 def test_past_the_recipient_limit_a_mail_anyone_can_trigger_is_recorded_but_not_sent(

@@ -36,9 +36,11 @@ from .schemas import (
     InstitutionSchema,
     JoinSchema,
     PetitionDetailSchema,
+    PetitionIntakeSchema,
     PetitionRegisteredSchema,
     PetitionStatusSchema,
     PetitionSubmissionSchema,
+    PetitionTakenInSchema,
     QueuePageSchema,
     QueueQuerySchema,
     RecommendationSchema,
@@ -213,6 +215,47 @@ def own_petitions() -> Response:
 # --- staff --------------------------------------------------------------------------------------
 
 
+def _as_of(schema: Schema, value: Any, uow: UnitOfWork) -> Any:
+    """``value`` dumped as of today (overdue, due soon)."""
+    days = _deps().settings.deadline_reminder_working_days
+    return dump_as_of(schema, value, uow.clock.today(), reminder_working_days=days)
+
+
+def _clerks_institution(args: dict[str, Any]) -> None:
+    """A clerk of exactly one institution need not name it."""
+    if args.get("institution") is None:
+        units = _principal().units_for(CLERK) - {"*"}
+        if len(units) == 1:
+            args["institution"] = units.pop()
+
+
+@blueprint.post("/api/v1/petitions/intake")
+@require_auth(CLERK)
+@idempotent
+def take_in_petition() -> tuple[Response, int]:
+    """A petition received by post, by e-mail or at a counter, registered by a clerk of the institution."""
+    body = load_json(PetitionIntakeSchema)
+    _clerks_institution(body)
+    if body["institution"] is None:
+        raise ValidationError({"institution": ["Name the institution: you are a clerk of several."]})
+    command = handlers.RegisterReceivedPetition(clerk=_principal(), **body)
+    with unit_of_work() as uow:
+        petition = handlers.register_received_petition(uow, _deps(), command)
+        registered = PetitionTakenInSchema().dump(petition)
+    return jsonify(registered), 201
+
+
+@blueprint.get("/api/v1/petitions/<number>/receipt")
+@require_auth(CLERK)
+def print_receipt(number: str) -> Response:
+    with unit_of_work() as uow:
+        receipt = handlers.print_receipt(uow, _deps(), handlers.PetitionReceipt(number, _principal()))
+    response = Response(receipt.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{receipt.file_name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @blueprint.get("/api/v1/petitions/<number>/status")
 @require_auth(PHONE_OPERATOR, CLERK)
 def staff_status(number: str) -> Response:
@@ -227,7 +270,7 @@ def staff_status(number: str) -> Response:
 def show_petition(number: str) -> Response:
     with unit_of_work() as uow:
         petition = handlers.read_petition(uow, _deps(), handlers.ClerksPetition(number, _principal()))
-        return jsonify(dump_as_of(PetitionDetailSchema(), petition, uow.clock.today()))
+        return jsonify(_as_of(PetitionDetailSchema(), petition, uow))
 
 
 @blueprint.get("/api/v1/petitions/<number>/attachments/<int:position>")
@@ -240,13 +283,10 @@ def download_attachment(number: str, position: int) -> Response:
     return response
 
 
-def _queue_arguments() -> dict[str, str]:
+def _queue_arguments() -> dict[str, Any]:
     """The query string; a clerk of exactly one institution need not name it."""
-    args = request.args.to_dict()
-    if "institution" not in args:
-        units = _principal().units_for(CLERK) - {"*"}
-        if len(units) == 1:
-            args["institution"] = units.pop()
+    args: dict[str, Any] = request.args.to_dict()
+    _clerks_institution(args)
     return args
 
 
@@ -256,7 +296,7 @@ def _queue_response(*, overdue_only: bool) -> Response:
         criteria["overdue"] = True
     with unit_of_work() as uow:
         page = handlers.read_queue(uow, _deps(), handlers.ClerksQueue(clerk=_principal(), **criteria))
-        return jsonify(dump_as_of(QueuePageSchema(), page, uow.clock.today()))
+        return jsonify(_as_of(QueuePageSchema(), page, uow))
 
 
 @blueprint.get("/api/v1/petitions")
@@ -275,7 +315,7 @@ def _act(handler: Callable[[UnitOfWork, PetitionDeps, Command], Petition], comma
     """Run a clerk action in one unit of work; answer with the petition's new state."""
     with unit_of_work() as uow:
         petition = handler(uow, _deps(), command)
-        return jsonify(dump_as_of(PetitionDetailSchema(), petition, uow.clock.today()))
+        return jsonify(_as_of(PetitionDetailSchema(), petition, uow))
 
 
 @blueprint.post("/api/v1/petitions/<number>/assignment")

@@ -16,6 +16,9 @@ MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 #: Room for every attachment plus the form itself; a larger body is refused with 413 unread.
 DEFAULT_MAX_CONTENT_LENGTH = MAX_ATTACHMENTS * MAX_ATTACHMENT_BYTES + 512 * 1024
 MIB, GIB = 1024 * 1024, 1024 * 1024 * 1024
+#: The receipts' font (Debian's fonts-dejavu-core): it carries the Romanian letters.
+DEFAULT_RECEIPT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+DEFAULT_RECEIPT_BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +42,12 @@ class Settings(ServiceSettings):
     submission_challenge_after: int = 3
     submission_challenge_key: str = ""
     proof_of_work_bits: int = 20
-    #: The assigned clerk is reminded of an answer deadline this many working days before it.
+    #: The assigned clerk is reminded of an answer deadline this many working days before it (and
+    #: the petition is ``due_soon`` in the queue from then on).
     deadline_reminder_working_days: int = 3
+    #: The fonts of the printed registration receipts.
+    receipt_font_file: str = DEFAULT_RECEIPT_FONT
+    receipt_bold_font_file: str = DEFAULT_RECEIPT_BOLD_FONT
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -66,6 +73,8 @@ class Settings(ServiceSettings):
             "deadline_reminder_working_days": env.int(
                 "DEADLINE_REMINDER_WORKING_DAYS", 3, validate=Range(min=0, max=20)
             ),
+            "receipt_font_file": env.str("RECEIPT_FONT_FILE", DEFAULT_RECEIPT_FONT),
+            "receipt_bold_font_file": env.str("RECEIPT_BOLD_FONT_FILE", DEFAULT_RECEIPT_BOLD_FONT),
         }
         if challenge != "off":
             values["submission_challenge_key"] = env.str("SUBMISSION_CHALLENGE_KEY", validate=Length(min=32))

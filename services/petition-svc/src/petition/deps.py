@@ -9,9 +9,10 @@ from pathlib import Path
 from mai_chassis.challenges import ChallengeVerifier, verifier_for
 
 from .attachments import AttachmentStore
-from .config import Settings
+from .config import DEFAULT_RECEIPT_BOLD_FONT, DEFAULT_RECEIPT_FONT, Settings
 from .directory import Directory, load_directory
 from .quotas import AttachmentQuotas, StorageUse
+from .receipts import ReceiptPrinter
 
 __all__ = ["PetitionDeps", "build_deps"]
 
@@ -26,6 +27,10 @@ class PetitionDeps:
     storage: StorageUse | None = None
     #: Asked of anonymous clients past ``settings.submission_challenge_after`` (None: never).
     challenge: ChallengeVerifier | None = None
+    #: Prints registration receipts.
+    receipts: ReceiptPrinter = field(
+        default_factory=lambda: ReceiptPrinter(DEFAULT_RECEIPT_FONT, DEFAULT_RECEIPT_BOLD_FONT)
+    )
 
 
 def build_deps(settings: Settings) -> PetitionDeps:
@@ -46,4 +51,5 @@ def build_deps(settings: Settings) -> PetitionDeps:
         challenge=verifier_for(
             settings.submission_challenge, settings.submission_challenge_key, bits=settings.proof_of_work_bits
         ),
+        receipts=ReceiptPrinter(settings.receipt_font_file, settings.receipt_bold_font_file),
     )

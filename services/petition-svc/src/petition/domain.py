@@ -14,7 +14,14 @@ No I/O here. Deadlines follow OG 27/2002 and the calendar rules below:
   from the day it received it. A forward after its 5 days is flagged late on the file for good,
   and keeps the open petition in the overdue queue.
 - The assigned clerk is reminded of the answer deadline a set number of working days before it
-  (working days: neither weekends nor public holidays).
+  (working days: neither weekends nor public holidays); until the deadline the petition is
+  ``due_soon`` in the clerks' queue.
+- A petition received by post, by e-mail or at a counter is registered by a clerk (intake). Its
+  terms run from that registration, as art. 8 says ("de la data înregistrării"), not from the day
+  it was received; the day received is recorded beside it (never in the future, at most
+  ``MAX_RECEIPT_AGE_DAYS`` before registration). It needs the petitioner's name and an address to
+  answer to, e-mail or postal (art. 7: a petition without the petitioner's identification data is
+  filed without an answer, so it is not registered as one to answer).
 """
 
 from __future__ import annotations
@@ -37,16 +44,20 @@ from .errors import (
     DeadlineAlreadyExtended,
     ExtensionTooLong,
     ForwardToSameInstitution,
+    ImplausibleReceiptDate,
     JoinOfAnotherInstitution,
     JoinOfAnotherPetitioner,
     JoinToItself,
+    NoAddressToAnswer,
     PetitionNotOpen,
 )
 
 __all__ = [
     "ANSWER_DAYS",
     "FORWARD_DAYS",
+    "INTAKE_CHANNELS",
     "MAX_EXTENSION_DAYS",
+    "MAX_RECEIPT_AGE_DAYS",
     "ROMANIA",
     "Closure",
     "RegistrationNumber",
@@ -60,9 +71,12 @@ __all__ = [
     "latest_deadline_to_remind",
     "local_date",
     "next_working_day",
+    "petitioner_key",
     "public_holidays",
     "reminder_day",
     "reminder_is_due",
+    "require_answerable",
+    "require_received_on",
     "sniff_attachment_type",
     "working_days_before",
     "working_days_left",
@@ -72,6 +86,10 @@ ROMANIA = ZoneInfo("Europe/Bucharest")
 ANSWER_DAYS = 30
 FORWARD_DAYS = 5
 MAX_EXTENSION_DAYS = 15
+#: How a petition a clerk registers reached the institution.
+INTAKE_CHANNELS = ("post", "email", "counter")
+#: A petition registered at intake was received at most this many days before (a guard against typos).
+MAX_RECEIPT_AGE_DAYS = 90
 
 
 # --- registration numbers -------------------------------------------------------------------
@@ -198,7 +216,8 @@ class JoinCandidate:
     petition_id: str
     registration_number: str
     institution: str
-    petitioner_email: str
+    #: :func:`petitioner_key` of its petitioner.
+    petitioner: str
     status: Status
 
 
@@ -208,7 +227,7 @@ def require_can_join(main: JoinCandidate, others: Iterable[JoinCandidate]) -> No
     for other in others:
         if other.petition_id == main.petition_id:
             raise JoinToItself()
-        if other.petitioner_email != main.petitioner_email:
+        if other.petitioner != main.petitioner:
             raise JoinOfAnotherPetitioner(other.registration_number)
         if other.institution != main.institution:
             raise JoinOfAnotherInstitution(other.registration_number)
@@ -218,6 +237,11 @@ def require_can_join(main: JoinCandidate, others: Iterable[JoinCandidate]) -> No
 def is_overdue(status: Status, due_on: date, today: date, *, forwarded_late: bool = False) -> bool:
     """Open and past its answer deadline, or open after a forward later than the law allows."""
     return status.is_open and (today > due_on or forwarded_late)
+
+
+def due_soon(status: Status, due_on: date, today: date, working_days: int) -> bool:
+    """Open, and its answer deadline within the reminder window (not yet past it)."""
+    return status.is_open and reminder_is_due(today, due_on, working_days)
 
 
 def forwarded_late(forwarded_at: datetime, forward_due_on: date) -> bool:
@@ -270,6 +294,38 @@ def within_deadline(answered_at: datetime, due_on: date) -> bool:
     return local_date(answered_at) <= due_on
 
 
+# --- intake -------------------------------------------------------------------------------------
+
+
+def require_received_on(received_on: date, registered_on: date) -> None:
+    """The day a petition was received: not after its registration, not long before it."""
+    if received_on > registered_on:
+        raise ImplausibleReceiptDate("The day received cannot be after the day of registration.")
+    if received_on < registered_on - timedelta(days=MAX_RECEIPT_AGE_DAYS):
+        raise ImplausibleReceiptDate(
+            f"The day received is more than {MAX_RECEIPT_AGE_DAYS} days before registration; check the date."
+        )
+
+
+def require_answerable(email: str | None, postal_address: str | None) -> None:
+    """A petition is registered to be answered only with an address to answer to (OG 27/2002 art. 7)."""
+    if not (email or "").strip() and not (postal_address or "").strip():
+        raise NoAddressToAnswer()
+
+
+def petitioner_key(email: str | None, name: str, postal_address: str | None) -> str:
+    """Who the petitioner is, for repeats and joins: the e-mail address, else name and postal address."""
+    if email:
+        return normalise_email(email)
+    return "post:" + _fold(name) + "\x1f" + _fold(postal_address or "")
+
+
+def _fold(value: str) -> str:
+    stripped = unicodedata.normalize("NFKD", value.casefold())
+    stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return " ".join(stripped.split())
+
+
 # --- content ------------------------------------------------------------------------------------
 
 
@@ -277,15 +333,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def content_fingerprint(email: str, institution: str, subject: str, text: str) -> str:
-    """Same petitioner, same institution, same words (case, accents and spacing aside)."""
-
-    def fold(value: str) -> str:
-        stripped = unicodedata.normalize("NFKD", value.casefold())
-        stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
-        return " ".join(stripped.split())
-
-    material = "\x1f".join([normalise_email(email), institution, fold(subject), fold(text)])
+def content_fingerprint(petitioner: str, institution: str, subject: str, text: str) -> str:
+    """Same petitioner (:func:`petitioner_key`), same institution, same words (case, accents and spacing aside)."""
+    material = "\x1f".join([normalise_email(petitioner), institution, _fold(subject), _fold(text)])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

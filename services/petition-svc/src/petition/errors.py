@@ -11,6 +11,8 @@
         ├── PetitionNotOpen             409  answered or closed already
         ├── DeadlineAlreadyExtended     409
         ├── PetitionRuleBroken          422  a rule of OG 27/2002 or of the file (each its own kind)
+        │   ├── NoAddressToAnswer            intake without an e-mail or postal address
+        │   └── ImplausibleReceiptDate       intake received after registration, or long before
         ├── AttachmentRefused           415  not a plain PDF, JPEG or PNG
         ├── SubmissionQuotaExceeded     429  too many petitions with attachments
         ├── ChallengeRequired           428  past the threshold, an anonymous client solves a challenge
@@ -33,10 +35,12 @@ __all__ = [
     "DeadlineAlreadyExtended",
     "ExtensionTooLong",
     "ForwardToSameInstitution",
+    "ImplausibleReceiptDate",
     "InstitutionNotFound",
     "JoinOfAnotherInstitution",
     "JoinOfAnotherPetitioner",
     "JoinToItself",
+    "NoAddressToAnswer",
     "NotYourInstitution",
     "PetitionError",
     "PetitionNotFound",
@@ -131,6 +135,19 @@ class RepeatOfAnotherPetitioner(PetitionRuleBroken):
         super().__init__("A repeat refers to an earlier petition of the same petitioner.")
 
 
+class NoAddressToAnswer(PetitionRuleBroken):
+    def __init__(self) -> None:
+        super().__init__(
+            "Give the petitioner's e-mail or postal address: a petition is registered to be answered.",
+            extensions={"errors": {"email": ["An e-mail or a postal address is required."]}},
+        )
+
+
+class ImplausibleReceiptDate(PetitionRuleBroken):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, extensions={"errors": {"received_on": [detail]}})
+
+
 class AttachmentRefused(PetitionError):
     """A file that is not a plain PDF, JPEG or PNG (its bytes decide, never its name)."""
 
@@ -188,6 +205,8 @@ PROBLEMS: dict[type[DomainError], ProblemType] = {
     JoinOfAnotherInstitution: ProblemType(422, "join-other-institution"),
     RepeatOfUnanswered: ProblemType(422, "repeat-of-unanswered"),
     RepeatOfAnotherPetitioner: ProblemType(422, "repeat-other-petitioner"),
+    NoAddressToAnswer: ProblemType(422, "no-address-to-answer"),
+    ImplausibleReceiptDate: ProblemType(422, "implausible-receipt-date"),
     AttachmentRefused: ProblemType(415, "unsupported-attachment-type"),
     SubmissionQuotaExceeded: ProblemType(429, "submission-quota-exceeded"),
     ChallengeRequired: ProblemType(428, "challenge-required"),

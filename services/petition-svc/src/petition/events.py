@@ -33,7 +33,10 @@ class Recipient:
     language: str
 
     @classmethod
-    def of(cls, petition: Petition) -> Recipient:
+    def of(cls, petition: Petition) -> Recipient | None:
+        """The petitioner's; None when they gave no e-mail address (a paper petition answered by post)."""
+        if not petition.petitioner_email:
+            return None
         return cls(email=petition.petitioner_email, name=petition.petitioner_name, language=petition.language)
 
 
@@ -55,15 +58,20 @@ class PetitionSubmitted(_PetitionEvent):
     """A petition was registered with its number and answer deadline; the petitioner is mailed the number."""
 
     type: ClassVar[str] = "ro.mai.petition.submitted.v1"
-    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"citizen_id", "repeat_of_registration_number"})
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset(
+        {"citizen_id", "repeat_of_registration_number", "received_on", "recipient"}
+    )
 
     institution: str
     channel: str
     attachment_count: int
     answer_due_on: date
-    recipient: Recipient
+    #: None when the petitioner gave no e-mail address: nothing is mailed, a receipt is printed.
+    recipient: Recipient | None
     citizen_id: str | None = None
     repeat_of_registration_number: str | None = None
+    #: Received by post, e-mail or at a counter: the day it reached the institution.
+    received_on: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,13 +79,14 @@ class PetitionForwarded(_PetitionEvent):
     """A petition was sent on to the competent institution, where its 30 days start again."""
 
     type: ClassVar[str] = "ro.mai.petition.forwarded.v1"
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"recipient"})
 
     from_institution: str
     to_institution: str
     forwarded_at: datetime
     forwarded_within_deadline: bool
     answer_due_on: date
-    recipient: Recipient
+    recipient: Recipient | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,14 +94,16 @@ class PetitionAnswered(_PetitionEvent):
     """The answer was sent; it covers the petitions joined to this one."""
 
     type: ClassVar[str] = "ro.mai.petition.answered.v1"
-    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"joined_petition_ids", "joined_registration_numbers"})
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset(
+        {"joined_petition_ids", "joined_registration_numbers", "recipient"}
+    )
 
     institution: str
     answer_due_on: date
     answered_at: datetime
     within_deadline: bool
     answer: str
-    recipient: Recipient
+    recipient: Recipient | None
     joined_petition_ids: tuple[str, ...] | None = None
     joined_registration_numbers: tuple[str, ...] | None = None
 
@@ -132,6 +143,7 @@ class PetitionDeadlineExtended(_PetitionEvent):
     """The answer deadline was extended once, with a reason the petitioner is told."""
 
     type: ClassVar[str] = "ro.mai.petition.deadline_extended.v1"
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"recipient"})
 
     institution: str
     previous_answer_due_on: date
@@ -139,7 +151,7 @@ class PetitionDeadlineExtended(_PetitionEvent):
     extension_days: int
     reason: str
     extended_at: datetime
-    recipient: Recipient
+    recipient: Recipient | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,6 +90,8 @@ def openapi_spec() -> dict[str, Any]:
         ("Problem", schemas.ProblemSchema),
         ("PetitionSubmission", schemas.PetitionSubmissionSchema),
         ("PetitionRegistered", schemas.PetitionRegisteredSchema),
+        ("PetitionIntake", schemas.PetitionIntakeSchema),
+        ("PetitionTakenIn", schemas.PetitionTakenInSchema),
         ("StatusLookup", schemas.StatusLookupSchema),
         ("PetitionStatus", schemas.PetitionStatusSchema),
         ("PetitionDetail", schemas.PetitionDetailSchema),
@@ -226,21 +228,82 @@ def openapi_spec() -> dict[str, Any]:
                 "tags": ["staff"],
                 "summary": "A clerk's queue of an institution, most urgent first",
                 "security": STAFF,
+                "description": "Filters combine (AND). The console's: new = `status=registered`; assigned to "
+                "me = `assignee=me`; due in 3 days = `due_soon=true` (open, answer due within "
+                "DEADLINE_REMINDER_WORKING_DAYS working days, the window in which the assigned clerk is reminded); "
+                "`overdue=true`; `forwarded_late=true`; `channel=post|email|counter|web`. Each item carries "
+                "`overdue` and `due_soon` as of today.",
                 "parameters": [
-                    {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
-                    for name, kind in [
-                        ("institution", "string"),
-                        ("status", "string"),
-                        ("field", "string"),
-                        ("kind", "string"),
-                        ("assignee", "string"),
-                        ("overdue", "boolean"),
-                        ("page", "integer"),
-                        ("page_size", "integer"),
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    | ({"description": description} if description else {})
+                    for name, schema, description in [
+                        ("institution", {"type": "string"}, "Required for a clerk of several institutions."),
+                        ("status", {"enum": ["registered", "in_progress", "answered", "closed"]}, "registered: new."),
+                        ("field", {"type": "string"}, "Field of activity code."),
+                        ("kind", {"enum": ["petition", "opinion"]}, ""),
+                        ("assignee", {"type": "string"}, "A staff account id, or `me`."),
+                        ("overdue", {"type": "boolean"}, "Open, past the deadline or forwarded late."),
+                        ("due_soon", {"type": "boolean"}, "Open, due within the reminder window."),
+                        ("forwarded_late", {"type": "boolean"}, "Forwarded here after the 5 days."),
+                        ("channel", {"enum": ["web", "post", "email", "counter"]}, "How it was received."),
+                        ("page", {"type": "integer", "minimum": 1}, ""),
+                        ("page_size", {"type": "integer", "minimum": 1, "maximum": 100}, ""),
                     ]
                 ],
                 "responses": {"200": _json("QueuePage"), "422": INVALID, **STAFF_ERRORS},
             },
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/intake",
+        operations={
+            "post": {
+                "tags": ["staff"],
+                "summary": "Register a petition received by post, by e-mail or at a counter",
+                "description": "For a petition clerk of the registering institution. Same numbering, deadlines and "
+                "petition.submitted event as the online form, with the channel and the day received; the terms run "
+                "from registration (OG 27/2002 art. 8). With an e-mail address the petitioner is mailed the "
+                "number; without one a postal address is required and the clerk prints the receipt "
+                "(`receipt_url`).",
+                "security": STAFF,
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "A retry with the same key returns the first registration.",
+                    }
+                ],
+                "requestBody": _body("PetitionIntake"),
+                "responses": {
+                    "201": _json("PetitionTakenIn", "Registered."),
+                    "400": _problem("Malformed JSON or Idempotency-Key."),
+                    "409": _problem("A request with this Idempotency-Key is still running."),
+                    "415": _problem("Not JSON."),
+                    "422": _problem(
+                        "Invalid, missing or unknown fields; no-address-to-answer (neither e-mail nor postal "
+                        "address); implausible-receipt-date (after today, or over 90 days before)."
+                    ),
+                    **STAFF_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/petitions/{number}/receipt",
+        operations={
+            "get": {
+                "tags": ["staff"],
+                "summary": "The printable registration receipt (PDF): number, dates, institution, answer deadline",
+                "security": STAFF,
+                "parameters": [NUMBER],
+                "responses": {
+                    "200": {"description": "The receipt", "content": {"application/pdf": {}}},
+                    "404": _problem("No such petition."),
+                    **STAFF_ERRORS,
+                },
+            }
         },
     )
     spec.path(

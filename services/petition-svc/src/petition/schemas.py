@@ -11,7 +11,15 @@ from mai_chassis.schemas import StrictSchema
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .directory import load_directory
-from .domain import MAX_EXTENSION_DAYS, RegistrationNumber, Status, as_utc, is_overdue
+from .domain import (
+    INTAKE_CHANNELS,
+    MAX_EXTENSION_DAYS,
+    RegistrationNumber,
+    Status,
+    as_utc,
+    due_soon,
+    is_overdue,
+)
 
 MAX_SUBJECT = 200
 MAX_TEXT = 10_000
@@ -41,16 +49,32 @@ def _text(maximum: int, minimum: int = 1) -> fields.String:
     return fields.String(required=True, validate=validate.Length(min=minimum, max=maximum))
 
 
-class PetitionSubmissionSchema(StrictSchema):
-    kind = fields.String(
+def _kind() -> fields.String:
+    return fields.String(
         required=True,
         validate=validate.OneOf(["petition", "opinion"]),
         metadata={"description": "petition: must be answered; opinion: an opinion or suggestion."},
     )
+
+
+def _language() -> fields.String:
+    return fields.String(
+        load_default="ro",
+        validate=validate.OneOf(["ro", "en"]),
+        metadata={"description": "Language of the e-mails the petitioner receives."},
+    )
+
+
+def _field_of_activity() -> fields.String:
+    return fields.String(required=True, validate=_known_field, metadata={"description": "Field of activity code."})
+
+
+class PetitionSubmissionSchema(StrictSchema):
+    kind = _kind()
     institution = fields.String(
         required=True, validate=_known_institution, metadata={"description": "Institution code, e.g. IGPR."}
     )
-    field = fields.String(required=True, validate=_known_field, metadata={"description": "Field of activity code."})
+    field = _field_of_activity()
     subject = _text(MAX_SUBJECT)
     text = _text(MAX_TEXT)
     name = fields.String(
@@ -59,15 +83,57 @@ class PetitionSubmissionSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     phone = fields.String(load_default=None, validate=validate.Regexp(_PHONE, error="Not a phone number."))
     address = fields.String(load_default=None, validate=validate.Length(max=500))
-    language = fields.String(
-        load_default="ro",
-        validate=validate.OneOf(["ro", "en"]),
-        metadata={"description": "Language of the e-mails the petitioner receives."},
-    )
+    language = _language()
 
     @validates("subject", "text", "name")
     def _not_blank(self, value: str, data_key: str) -> None:
         if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+
+class PetitionIntakeSchema(StrictSchema):
+    """A petition received by post, by e-mail or at a counter, as the clerk registers it."""
+
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(INTAKE_CHANNELS),
+        metadata={"description": "How it reached the institution: post, email or counter."},
+    )
+    received_on = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "The day it reached the institution (today when absent; never after today, at most 90 "
+            "days before). Its terms run from registration, today, as OG 27/2002 art. 8 says."
+        },
+    )
+    institution = fields.String(
+        load_default=None,
+        validate=_known_institution,
+        metadata={"description": "The registering institution: the clerk's own (may be omitted by a clerk of one)."},
+    )
+    kind = _kind()
+    field = _field_of_activity()
+    subject = _text(MAX_SUBJECT)
+    text = _text(MAX_TEXT)
+    name = fields.String(
+        required=True, validate=validate.Length(min=2, max=200), metadata={"description": "Petitioner's full name."}
+    )
+    email = fields.Email(
+        load_default=None,
+        validate=validate.Length(max=254),
+        metadata={"description": "When given, the petitioner is mailed the number, as for the online form."},
+    )
+    address = fields.String(
+        load_default=None,
+        validate=validate.Length(min=5, max=500),
+        metadata={"description": "Postal address; required when there is no e-mail address (the answer goes by post)."},
+    )
+    phone = fields.String(load_default=None, validate=validate.Regexp(_PHONE, error="Not a phone number."))
+    language = _language()
+
+    @validates("subject", "text", "name", "address")
+    def _not_blank(self, value: str | None, data_key: str) -> None:
+        if value is not None and not value.strip():
             raise ValidationError("Must not be blank.")
 
 
@@ -119,8 +185,18 @@ class QueueQuerySchema(StrictSchema):
     )
     field = fields.String(load_default=None, validate=_known_field)
     kind = fields.String(load_default=None, validate=validate.OneOf(["petition", "opinion"]))
-    assignee = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    assignee = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "A staff account id, or `me`: the petitions assigned to the clerk asking."},
+    )
     overdue = fields.Boolean(load_default=None)
+    due_soon = fields.Boolean(
+        load_default=None,
+        metadata={"description": "Open, with the answer due within the reminder window (3 working days) or today."},
+    )
+    forwarded_late = fields.Boolean(load_default=None)
+    channel = fields.String(load_default=None, validate=validate.OneOf(["web", *INTAKE_CHANNELS]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
@@ -135,16 +211,24 @@ class DirectoryQuerySchema(StrictSchema):
 # (an institution's name, an instant read back from SQLite, whether a petition is overdue today)
 # come from the fields below.
 
-_today: ContextVar[date] = ContextVar("petition_schemas_today")
+_today: ContextVar[tuple[date, int]] = ContextVar("petition_schemas_today")
 
 
-def dump_as_of(schema: Schema, value: Any, today: date) -> Any:
-    """Dump ``value`` with ``today`` as the day that decides whether a petition is overdue."""
-    token = _today.set(today)
+def dump_as_of(schema: Schema, value: Any, today: date, *, reminder_working_days: int) -> Any:
+    """Dump ``value`` with ``today`` as the day that decides whether a petition is overdue, and
+    ``reminder_working_days`` the window in which it is due soon."""
+    token = _today.set((today, reminder_working_days))
     try:
         return schema.dump(value)
     finally:
         _today.reset(token)
+
+
+def _as_of() -> tuple[date, int]:
+    try:
+        return _today.get()
+    except LookupError:
+        raise RuntimeError("petitions are dumped with dump_as_of(schema, value, today, ...)") from None
 
 
 class LocalisedTextSchema(Schema):
@@ -183,11 +267,16 @@ class Overdue(fields.Boolean):
     """Open, and past its answer deadline or forwarded late, on the day given to :func:`dump_as_of`."""
 
     def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
-        try:
-            today = _today.get()
-        except LookupError:
-            raise RuntimeError("petitions with 'overdue' are dumped with dump_as_of(schema, value, today)") from None
+        today, _ = _as_of()
         return is_overdue(Status(obj.status), obj.answer_due_on, today, forwarded_late=obj.forwarded_late)
+
+
+class DueSoon(fields.Boolean):
+    """Open, with its answer deadline in the reminder window, on the day given to :func:`dump_as_of`."""
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        today, working_days = _as_of()
+        return due_soon(Status(obj.status), obj.answer_due_on, today, working_days)
 
 
 class ColumnsAsObject(fields.Nested):
@@ -218,6 +307,19 @@ class PetitionRegisteredSchema(Schema):
     repeat_of = _number_of("Filed as a repeat of this answered petition.")
 
 
+class PetitionTakenInSchema(PetitionRegisteredSchema):
+    channel = fields.String()
+    received_on = fields.Date()
+    petitioner_mailed = fields.Function(
+        lambda petition: petition.petitioner_email is not None,
+        metadata={"type": "boolean", "description": "The number is mailed to the petitioner; else print the receipt."},
+    )
+    receipt_url = fields.Function(
+        lambda petition: f"/api/v1/petitions/{petition.registration_number}/receipt",
+        metadata={"type": "string", "description": "The printable receipt (PDF)."},
+    )
+
+
 class PetitionStatusSchema(Schema):
     registration_number = fields.String()
     kind = fields.String()
@@ -242,7 +344,9 @@ class PetitionStatusSchema(Schema):
 
 class PetitionerSchema(Schema):
     name = fields.String(attribute="petitioner_name")
-    email = fields.String(attribute="petitioner_email")
+    email = fields.String(
+        attribute="petitioner_email", allow_none=True, metadata={"description": "None: the answer goes by post."}
+    )
     phone = fields.String(attribute="petitioner_phone", allow_none=True)
     address = fields.String(attribute="petitioner_address", allow_none=True)
 
@@ -268,6 +372,17 @@ class PetitionDetailSchema(PetitionStatusSchema):
         metadata={"description": "Forwarded to this institution after the 5 days the law allows."}
     )
     overdue = Overdue(metadata={"description": "Open, and past its answer deadline or forwarded late."})
+    due_soon = DueSoon(
+        metadata={
+            "description": "Open, with the answer due within the reminder window (the assigned clerk is reminded)."
+        }
+    )
+    received_on = fields.Date(
+        allow_none=True, metadata={"description": "Received by post, e-mail or at a counter: the day it arrived."}
+    )
+    registered_by = fields.String(
+        allow_none=True, metadata={"description": "The clerk (staff account id) who registered it at intake."}
+    )
 
 
 class QueuePageSchema(Schema):

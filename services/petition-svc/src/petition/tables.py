@@ -11,6 +11,8 @@ from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, I
 from sqlalchemy import text as sql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import domain
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -42,11 +44,16 @@ class Petition(Base):
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(2))
     petitioner_name: Mapped[str] = mapped_column(String(200))
-    petitioner_email: Mapped[str] = mapped_column(String(254))
+    #: None for a petition received on paper from someone who gave no e-mail address (answered by post).
+    petitioner_email: Mapped[str | None] = mapped_column(String(254))
     petitioner_phone: Mapped[str | None] = mapped_column(String(32))
     petitioner_address: Mapped[str | None] = mapped_column(String(500))
     citizen_id: Mapped[str | None] = mapped_column(String(36))
     content_fingerprint: Mapped[str] = mapped_column(String(64))
+    #: Received by post, e-mail or at a counter: the day it reached the institution, and the clerk
+    #: who registered it (None for petitions sent through the web form).
+    received_on: Mapped[date | None] = mapped_column(Date)
+    registered_by: Mapped[str | None] = mapped_column(String(200))
 
     status: Mapped[str] = mapped_column(String(16))
     closure: Mapped[str | None] = mapped_column(String(16))
@@ -77,6 +84,11 @@ class Petition(Base):
     )
     joined_to: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[joined_to_id])
     repeat_of: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[repeat_of_id])
+
+    @property
+    def petitioner_key(self) -> str:
+        """Who the petitioner is, for repeats and joins (their e-mail, else name and postal address)."""
+        return domain.petitioner_key(self.petitioner_email, self.petitioner_name, self.petitioner_address)
 
     @property
     def answering(self) -> Petition:

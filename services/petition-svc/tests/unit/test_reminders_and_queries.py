@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from mai_chassis import FixedClock
@@ -16,11 +17,13 @@ from petition.handlers import (
     AssignPetition,
     CitizensPetitions,
     ClerksQueue,
+    ForwardPetition,
     RemindDeadlines,
     Sender,
     StaffStatusLookup,
     StatusLookup,
     assign_petition,
+    forward_petition,
     list_citizens_petitions,
     look_up_status,
     read_queue,
@@ -102,3 +105,32 @@ def test_the_overdue_queue_counts_from_the_clocks_day_in_romania(
     assert ([p.registration_number for p in page.items], page.total) == ([number], 1)
     with pytest.raises(NotYourInstitution):
         read_queue(uow, deps, ClerksQueue(clerk=clerk_of("IGSU"), institution="IGPR", page=1, page_size=10))
+
+
+def test_the_queue_filters_the_console_needs(
+    uow: FakeUnitOfWork, deps: PetitionDeps, clock: FixedClock, submit: Callable[..., Petition]
+) -> None:
+    mine = submit(subject="A mea").registration_number
+    new = submit(subject="Nouă").registration_number
+    assign_petition(uow, deps, AssignPetition(mine, CLERK))  # both due on Friday 20 November
+    forwarded = submit(institution="IGSU", field="emergencies", subject="Trimisă târziu").registration_number
+    clock.set(morning(2))
+    later = submit(subject="Mai târzie").registration_number  # due on Wednesday 2 December
+    forward_petition(uow, deps, ForwardPetition(forwarded, clerk_of("IGSU"), "IGPR"))  # after its 5 days
+
+    def numbers(**criteria: Any) -> list[str]:
+        page = read_queue(uow, deps, ClerksQueue(clerk=CLERK, institution="IGPR", page=1, page_size=10, **criteria))
+        return sorted(p.registration_number for p in page.items)
+
+    assert numbers(assignee="me") == [mine]
+    assert numbers(status="registered") == sorted([new, later, forwarded])
+    assert numbers(channel="web") == sorted([mine, new, later, forwarded])
+    assert numbers(channel="post") == []
+    assert numbers(forwarded_late=True) == [forwarded]
+    clock.set(morning(17))  # three working days before Friday 20 November
+    assert numbers(due_soon=True) == sorted([mine, new])
+    assert numbers(due_soon=True, assignee="me") == [mine]
+    assert later not in numbers(due_soon=True) and forwarded not in numbers(due_soon=True)
+    clock.set(morning(21))  # past the deadline: overdue, no longer due soon
+    assert numbers(due_soon=True) == []
+    assert numbers(overdue=True) == sorted([mine, new, forwarded])

@@ -1,8 +1,8 @@
 """petition-svc's use cases: ``handler(uow, deps, command)``, one transaction each, events through the outbox.
 
 Commands change a petition and commit once; queries only read. Modules by area: ``submission``
-(the public form), ``clerk_actions``, ``reminders``, ``queries``; ``access`` finds a petition and
-says who among the staff may see it.
+(the public form), ``intake`` (petitions received on paper, their receipts), ``clerk_actions``,
+``reminders``, ``queries``; ``access`` finds a petition and says who among the staff may see it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ from .clerk_actions import (
     extend_deadline,
     forward_petition,
     join_petitions,
+)
+from .intake import (
+    PetitionReceipt,
+    PrintedReceipt,
+    RegisterReceivedPetition,
+    print_receipt,
+    register_received_petition,
 )
 from .queries import (
     AttachmentFile,
@@ -56,7 +63,10 @@ __all__ = [
     "ExtendDeadline",
     "ForwardPetition",
     "JoinPetitions",
+    "PetitionReceipt",
+    "PrintedReceipt",
     "QueuePage",
+    "RegisterReceivedPetition",
     "RemindDeadlines",
     "Sender",
     "StaffStatusLookup",
@@ -73,10 +83,12 @@ __all__ = [
     "join_petitions",
     "list_citizens_petitions",
     "look_up_status",
+    "print_receipt",
     "read_attachment",
     "read_petition",
     "read_queue",
     "read_status_for_staff",
+    "register_received_petition",
     "remind_deadlines",
     "submit_petition",
 ]

@@ -166,7 +166,7 @@ def join_petitions(uow: UnitOfWork, deps: PetitionDeps, command: JoinPetitions) 
 
     def candidate(row: Petition) -> domain.JoinCandidate:
         return domain.JoinCandidate(
-            row.id, row.registration_number, row.institution, row.petitioner_email, Status(row.status)
+            row.id, row.registration_number, row.institution, row.petitioner_key, Status(row.status)
         )
 
     domain.require_can_join(candidate(petition), [candidate(other) for other in others])
@@ -191,7 +191,7 @@ def close_petition(uow: UnitOfWork, deps: PetitionDeps, command: ClosePetition) 
     if command.outcome is Closure.REPEAT:
         if original is None or original.status != Status.ANSWERED.value:
             raise RepeatOfUnanswered()
-        if original.petitioner_email != petition.petitioner_email or original.id == petition.id:
+        if original.petitioner_key != petition.petitioner_key or original.id == petition.id:
             raise RepeatOfAnotherPetitioner()
         petition.repeat_of_id = original.id
     closed_at = uow.clock.now()

@@ -93,8 +93,13 @@ class ClerksQueue:
     status: str | None = None
     field: str | None = None
     kind: str | None = None
+    #: A staff account id, or ``me``: the clerk asking.
     assignee: str | None = None
     overdue: bool | None = None
+    #: Open with the answer deadline in the reminder window (the settings' working days), not past it.
+    due_soon: bool | None = None
+    forwarded_late: bool | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ def look_up_status(uow: UnitOfWork, deps: PetitionDeps, query: StatusLookup) -> 
     petition = uow.session.scalar(
         select(Petition).where(Petition.registration_number == query.registration_number.strip().upper())
     )
-    expected = petition.petitioner_email if petition is not None else "\x00" * 32
+    # A petition answered by post has no address to match: it is looked up by number on the phone line.
+    expected = (petition.petitioner_email if petition is not None else None) or "\x00" * 32
     if not hmac.compare_digest(expected.encode(), domain.normalise_email(query.email).encode()) or petition is None:
         raise PetitionNotFound()
     return petition
@@ -156,7 +162,7 @@ def read_attachment(uow: UnitOfWork, deps: PetitionDeps, query: ClerksAttachment
 def read_queue(uow: UnitOfWork, deps: PetitionDeps, query: ClerksQueue) -> QueuePage:
     """One page of an institution's petitions, the most urgent first, and how many match in all."""
     require_clerk_of(query.clerk, query.institution)
-    statement = _queue_query(query, uow.clock.today())
+    statement = _queue_query(query, uow.clock.today(), deps.settings.deadline_reminder_working_days)
     total = int(uow.session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
     rows = uow.session.scalars(
         statement.order_by(Petition.answer_due_on, Petition.registered_at, Petition.id)
@@ -166,8 +172,9 @@ def read_queue(uow: UnitOfWork, deps: PetitionDeps, query: ClerksQueue) -> Queue
     return QueuePage(items=list(rows), page=query.page, page_size=query.page_size, total=total)
 
 
-def _queue_query(query: ClerksQueue, today: date) -> Select[Any]:
+def _queue_query(query: ClerksQueue, today: date, reminder_working_days: int) -> Select[Any]:
     statement = select(Petition).where(Petition.institution == query.institution)
+    is_open = Petition.status.in_([Status.REGISTERED.value, Status.IN_PROGRESS.value])
     if query.status:
         statement = statement.where(Petition.status == query.status)
     if query.field:
@@ -175,11 +182,19 @@ def _queue_query(query: ClerksQueue, today: date) -> Select[Any]:
     if query.kind:
         statement = statement.where(Petition.kind == query.kind)
     if query.assignee:
-        statement = statement.where(Petition.assignee == query.assignee)
+        assignee = query.clerk.subject if query.assignee == "me" else query.assignee
+        statement = statement.where(Petition.assignee == assignee)
+    if query.channel:
+        statement = statement.where(Petition.channel == query.channel)
+    if query.forwarded_late is not None:
+        statement = statement.where(Petition.forwarded_late.is_(query.forwarded_late))
     if query.overdue is not None:
-        is_open = Petition.status.in_([Status.REGISTERED.value, Status.IN_PROGRESS.value])
         late = is_open & ((Petition.answer_due_on < today) | Petition.forwarded_late)
         statement = statement.where(late if query.overdue else ~late)
+    if query.due_soon is not None:
+        last_due_soon = domain.latest_deadline_to_remind(today, reminder_working_days)
+        soon = is_open & (Petition.answer_due_on >= today) & (Petition.answer_due_on <= last_due_soon)
+        statement = statement.where(soon if query.due_soon else ~soon)
     return statement
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Protocol
 
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, spend_once
@@ -28,7 +29,15 @@ from ..events import PetitionClosed, PetitionSubmitted, Recipient
 from ..metrics import PETITIONS_REGISTERED, SUBMISSIONS_REFUSED
 from ..tables import Attachment, Petition, RegistrationCounter
 
-__all__ = ["Sender", "SubmitPetition", "UploadedAttachment", "next_registration_number", "submit_petition"]
+__all__ = [
+    "PetitionForm",
+    "Sender",
+    "SubmitPetition",
+    "UploadedAttachment",
+    "next_registration_number",
+    "register",
+    "submit_petition",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +106,15 @@ def submit_petition(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition
         except PetitionError as refused:
             SUBMISSIONS_REFUSED.labels(deps.settings.service_name, _refusal_reason(refused)).inc()
             raise
-    petition = _register(uow, deps, command, institution.code, now)
+    petition = register(
+        uow,
+        deps,
+        command,
+        institution.code,
+        now,
+        citizen_id=command.sender.citizen_id,
+        attachments=command.attachments,
+    )
     uow.commit()
     if command.attachments and deps.storage is not None:
         deps.storage.add(size)
@@ -170,11 +187,47 @@ def next_registration_number(session: Session, institution: str, year: int) -> R
     return RegistrationNumber(institution, year, int(session.execute(statement).scalar_one()))
 
 
-def _register(
-    uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition, institution: str, registered_at: datetime
+class PetitionForm(Protocol):
+    """What a petition says, whoever registers it (the web form, or a clerk at intake)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+
+
+def register(
+    uow: UnitOfWork,
+    deps: PetitionDeps,
+    command: PetitionForm,
+    institution: str,
+    registered_at: datetime,
+    *,
+    citizen_id: str | None = None,
+    attachments: tuple[UploadedAttachment, ...] = (),
+    received_on: date | None = None,
+    registered_by: str | None = None,
 ) -> Petition:
-    email = domain.normalise_email(command.email)
-    fingerprint = domain.content_fingerprint(email, institution, command.subject, command.text)
+    """Number and register the petition ``command`` describes, and announce it (the caller commits)."""
+    email = domain.normalise_email(command.email) if command.email else None
+    petitioner = domain.petitioner_key(email, command.name, command.address)
+    fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
     session = uow.session
     answered_original = session.scalar(
         select(Petition)
@@ -182,7 +235,7 @@ def _register(
         .order_by(Petition.answered_at)
         .limit(1)
     )
-    stored = [deps.store.put(item.content) for item in command.attachments]
+    stored = [deps.store.put(item.content) for item in attachments]
 
     # Everything else is ready: take the number last, so the counter row is locked only briefly.
     number = next_registration_number(session, institution, domain.local_date(registered_at).year)
@@ -200,8 +253,10 @@ def _register(
         petitioner_email=email,
         petitioner_phone=command.phone,
         petitioner_address=command.address,
-        citizen_id=command.sender.citizen_id,
+        citizen_id=citizen_id,
         content_fingerprint=fingerprint,
+        received_on=received_on,
+        registered_by=registered_by,
         status=Status.REGISTERED.value,
         registered_at=registered_at,
         answer_due_on=domain.answer_due_on(registered_at),
@@ -215,7 +270,7 @@ def _register(
                 size=file.size,
                 display_name=item.display_name,
             )
-            for position, (item, file) in enumerate(zip(command.attachments, stored, strict=True), start=1)
+            for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
         ],
     )
     if answered_original is not None:
@@ -236,6 +291,7 @@ def _register(
             recipient=Recipient.of(petition),
             citizen_id=petition.citizen_id,
             repeat_of_registration_number=answered_original.registration_number if answered_original else None,
+            received_on=received_on,
         )
     )
     if answered_original is not None:
