@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from mai_chassis import Database
@@ -102,3 +103,10 @@ def test_two_pods_at_once_remove_each_notification_once(database: Database) -> N
 
     assert sum(counts) == 60
     assert _left(database) == ["recent"]
+
+
+def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
+    from mai_contracts.retention import retention_classes
+
+    enforced = {c.name for c in retention_classes() if c.service == "notify-svc" and c.enforced}
+    assert {rule.data_class for rule in rules()} == enforced

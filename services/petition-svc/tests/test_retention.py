@@ -133,3 +133,10 @@ def test_two_pods_remove_each_petition_once_and_a_second_run_nothing(
     assert sum(counts) == 30
     assert one_pod(0) == 0
     assert _left(database) == []
+
+
+def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
+    from mai_contracts.retention import retention_classes
+
+    enforced = {c.name for c in retention_classes() if c.service == "petition-svc" and c.enforced}
+    assert {rule.data_class for rule in petition_rules(AttachmentStore(tmp_path))} == enforced
