@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from mai_chassis import Database
 from mai_chassis.migrations import upgrade
-from mai_chassis.retention import RETENTION_ROWS_REMOVED, chassis_rules, purge
+from mai_chassis.retention import RETENTION_ROWS_REMOVED, RetentionRule, chassis_rules, purge
 from mai_chassis.tables import IdempotencyRecord, OutboxEvent
 from sqlalchemy import insert, select
 
@@ -102,3 +102,13 @@ def test_three_pods_at_once_remove_each_row_once(database: Database) -> None:
 
     assert sum(counts) == 1500
     assert _outbox_keys(database) == sorted(f"new-{n}" for n in range(5))
+
+
+def test_a_rule_that_leaves_its_rows_matching_is_stopped_instead_of_looping(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(insert(OutboxEvent), [_event(f"old-{n}", NOW - 30 * DAY) for n in range(4)])
+    published_before = chassis_rules()[0].candidates
+    forgetful = RetentionRule("outbox", published_before, lambda _session, _keys: None)
+
+    with pytest.raises(RuntimeError, match="already acted on"):
+        purge(database, service="test-svc", rules=[forgetful], now=NOW, batch_size=2)

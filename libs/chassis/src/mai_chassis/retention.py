@@ -82,16 +82,21 @@ def purge(
         declared = retention_class(service, rule.data_class)
         cutoff = declared.term(environ).cutoff(now)
         total = 0
+        previous: set[Any] = set()
         while True:
             query = rule.candidates(cutoff).limit(batch_size)
             if database.is_postgresql:
                 query = query.with_for_update(skip_locked=True)
             with database.session() as session:
                 keys = [row[0] if len(row) == 1 else tuple(row) for row in session.execute(query)]
+                if previous.intersection(keys):
+                    # The rule left rows it acted on still matching: it would loop for ever.
+                    raise RuntimeError(f"retention rule {rule.data_class} chose rows it already acted on")
                 if keys:
                     rule.act(session, keys)
                 session.commit()
             total += len(keys)
+            previous = set(keys)
             RETENTION_ROWS_REMOVED.labels(service, rule.data_class, declared.action).inc(len(keys))
             if len(keys) < batch_size:
                 break
