@@ -40,6 +40,7 @@ READ_ELSEWHERE = {
     ("*", "web"): {"PROMETHEUS_MULTIPROC_DIR"},  # the chassis, before gunicorn forks
     ("notify-svc", "worker"): {"EVENT_SEALING_KEYS"},  # Sealer.from_env() in the delivery loops
     ("booking-svc", "web"): {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # boto3, DOCUMENT_STORE=s3
+    ("booking-svc", "purge"): {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # boto3: removes expired scans
 }
 #: Secrets made by an operator, never by hand: not in the dev overlay, not in the README table.
 OPERATOR_SECRET = re.compile(r"^.+-db-app$")
