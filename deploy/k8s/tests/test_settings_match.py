@@ -40,6 +40,7 @@ READ_ELSEWHERE = {
     ("*", "web"): {"PROMETHEUS_MULTIPROC_DIR"},  # the chassis, before gunicorn forks
     ("notify-svc", "worker"): {"EVENT_SEALING_KEYS"},  # Sealer.from_env() in the delivery loops
     ("booking-svc", "web"): {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # boto3, DOCUMENT_STORE=s3
+    ("booking-svc", "purge"): {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},  # boto3: removes expired scans
 }
 #: Secrets made by an operator, never by hand: not in the dev overlay, not in the README table.
 OPERATOR_SECRET = re.compile(r"^.+-db-app$")
@@ -182,7 +183,7 @@ def test_every_service_workload_is_checked(settings_runs):
                 components = ("web", "worker", "migrate")
             for component in components:
                 assert (overlay, service, component) in seen, f"{overlay}: no {service} {component} container"
-    assert ("prod", "notify-svc", "purge") in seen, "no notify-svc purge-notifications CronJob"
+    assert ("prod", "notify-svc", "purge") in seen, "no notify-svc purge CronJob"
 
 
 def test_settings_build_from_the_rendered_environment(settings_runs):
@@ -378,12 +379,29 @@ def test_the_notifications_purge_runs_daily_and_alone(rendered):
         assert cron["spec"]["concurrencyPolicy"] == "Forbid"
         minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
         assert (day, month, weekday) == ("*", "*", "*") and minute.isdigit() and hour.isdigit()
-        assert pod_template(cron)["spec"]["containers"][0]["args"][0] == "purge-notifications"
+        assert pod_template(cron)["spec"]["containers"][0]["args"] == ["purge"]
+
+
+def test_every_service_with_a_database_purges_what_outlived_its_retention_nightly_and_alone(rendered):
+    """`<service> purge` (docs/data-retention.md): a nightly CronJob each, never two runs at once."""
+    for overlay in OVERLAYS:
+        purges = {_service(c): c for c in of_kind(rendered[overlay], "CronJob") if _component(c) == "purge"}
+        assert set(purges) == {"petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc"}, overlay
+        for service, cron in purges.items():
+            assert cron["spec"]["concurrencyPolicy"] == "Forbid", service
+            minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
+            assert (day, month, weekday) == ("*", "*", "*") and minute.isdigit() and hour.isdigit(), service
+            container = pod_template(cron)["spec"]["containers"][0]
+            assert (container["command"], container["args"]) == ([service], ["purge"]), service
 
 
 def test_the_appointment_slots_are_kept_generated_hourly_and_alone(rendered):
     for overlay in OVERLAYS:
-        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "booking-svc"]
+        (cron,) = [
+            c
+            for c in of_kind(rendered[overlay], "CronJob")
+            if _service(c) == "booking-svc" and _component(c) == "slots"
+        ]
         assert cron["spec"]["concurrencyPolicy"] == "Forbid"
         minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
         assert minute.isdigit() and (hour, day, month, weekday) == ("*", "*", "*", "*")
@@ -393,7 +411,11 @@ def test_the_appointment_slots_are_kept_generated_hourly_and_alone(rendered):
 
 def test_the_signing_keys_rotate_monthly_and_alone(rendered):
     for overlay in OVERLAYS:
-        (cron,) = [c for c in of_kind(rendered[overlay], "CronJob") if _service(c) == "identity-svc"]
+        (cron,) = [
+            c
+            for c in of_kind(rendered[overlay], "CronJob")
+            if _service(c) == "identity-svc" and _component(c) == "rotate-keys"
+        ]
         assert cron["spec"]["concurrencyPolicy"] == "Forbid"
         minute, hour, day, month, weekday = cron["spec"]["schedule"].split()
         assert minute.isdigit() and hour.isdigit() and day.isdigit() and (month, weekday) == ("*", "*")

@@ -253,7 +253,9 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
             _policy(f"{service.name}-worker", _pods(service.name, "worker"), metrics, process_egress("worker"))
         )
     for component in ("migrate", *service.jobs):
-        policies.append(_policy(f"{service.name}-{component}", _pods(service.name, component), None, database_only))
+        outside = service.external.get(component, ())
+        job_egress = database_only + ([{"ports": _tcp(*outside)}] if outside else [])
+        policies.append(_policy(f"{service.name}-{component}", _pods(service.name, component), None, job_egress))
     clients = ["web", *(["worker"] if service.worker else []), "migrate", *service.jobs]
     policies.append(
         {

@@ -229,8 +229,9 @@ def _service(entry: Any, index: int, defaults: Mapping[str, Any], path: Path) ->
     if worker != ("metrics" in ports):
         raise ServiceListError(f"{where}: a worker needs ports.metrics, and only a worker has one")
     external = entry.get("external") or {}
-    if set(external) - set(PROCESSES):
-        raise ServiceListError(f"{where}: external ports are per process: {list(PROCESSES)}")
+    jobs = [str(j) for j in entry.get("jobs") or ()]
+    if set(external) - set(PROCESSES) - set(jobs):
+        raise ServiceListError(f"{where}: external ports are per process ({list(PROCESSES)}) or job ({jobs})")
     routes = entry["routes"] or []
     if not routes:
         raise ServiceListError(f"{where}: at least one route")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from mai_chassis import Database, EventConsumer, ServiceDefinition, service_main
 
-from . import create_app
+from . import create_app, retention
 from .config import Settings
 
 
@@ -85,7 +85,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,  # type: ignore[arg-type]
-    commands=[generate_slots_command],
+    commands=[generate_slots_command, retention.purge],
 )
 
 main = service_main("booking.service:definition")

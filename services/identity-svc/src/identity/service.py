@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from mai_chassis import Database, ServiceDefinition, service_main
 
-from . import create_app
+from . import create_app, retention
 from .config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -107,7 +107,7 @@ definition = ServiceDefinition(
     settings_class=Settings,
     create_app=create_app,
     migrations=MIGRATIONS,
-    commands=[create_admin, rotate_keys_command],
+    commands=[create_admin, rotate_keys_command, retention.purge],
     after_migrate=ensure_first_signing_key,
 )
 

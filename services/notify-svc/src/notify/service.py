@@ -12,7 +12,7 @@ import click
 from mai_chassis import Database, Event, EventConsumer, ServiceDefinition, UnitOfWork, service_main
 from mai_chassis.sealing import Sealer
 
-from . import create_app
+from . import create_app, retention
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
 from .deps import NotifyDeps, build_deps
@@ -118,7 +118,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
-    commands=[purge_notifications],
+    commands=[purge_notifications, retention.purge],
 )
 
 main = service_main("notify.service:definition")

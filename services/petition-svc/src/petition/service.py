@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from mai_chassis import Clock, Database, ServiceDefinition, service_main
 
-from . import create_app
+from . import create_app, retention
 from .config import Settings
 from .deps import PetitionDeps, build_deps
 
@@ -53,7 +53,7 @@ definition = ServiceDefinition(
     settings_class=Settings,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
-    commands=[remind_deadlines_command],
+    commands=[remind_deadlines_command, retention.purge],
 )
 
 main = service_main("petition.service:definition")

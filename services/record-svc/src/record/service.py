@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from mai_chassis import Database, ServiceDefinition, service_main
 
-from . import create_app
+from . import create_app, retention
 from .config import Settings
 from .worker import worker_loops
 
@@ -39,7 +39,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
-    commands=[import_registry],
+    commands=[import_registry, retention.purge],
 )
 
 main = service_main("record.service:definition")
