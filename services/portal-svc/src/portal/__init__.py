@@ -16,7 +16,7 @@ from mai_chassis import Database, create_service_app
 from mai_webkit import WebkitOptions, init_webkit
 
 from .config import Settings
-from .site import install_site
+from .navigation import install_site
 
 __all__ = ["AREA_PACKAGE", "create_app"]
 
