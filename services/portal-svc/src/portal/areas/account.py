@@ -51,15 +51,15 @@ def cnp_problem(value: str) -> str | None:
     """What is wrong with a CNP as typed (spaces forgiven), in the page's language; ``None`` if nothing."""
     digits = "".join(value.split())
     if not digits.isdigit() or len(digits) != 13:
-        return gettext("A CNP has exactly 13 digits")
+        return str(gettext("A CNP has exactly 13 digits"))
     try:
         stdnum_cnp.validate(digits)
     except InvalidChecksum:
-        return gettext("The last digit of this CNP does not match the others: check that every digit is right")
+        return str(gettext("The last digit of this CNP does not match the others: check that every digit is right"))
     except InvalidComponent:
-        return gettext("This CNP has an impossible date of birth or county code: check the digits")
+        return str(gettext("This CNP has an impossible date of birth or county code: check the digits"))
     except ValidationError:
-        return gettext("A CNP has exactly 13 digits")
+        return str(gettext("A CNP has exactly 13 digits"))
     return None
 
 
@@ -176,14 +176,16 @@ def place_api_errors(form: PageForm, problem: ApiProblem) -> None:
 
 
 def _challenge_required() -> str:
-    return gettext(
-        "Too many accounts or e-mails were requested from your connection recently. Nothing was sent: "
-        "try again in an hour, or ask at a police counter."
+    return str(
+        gettext(
+            "Too many accounts or e-mails were requested from your connection recently. Nothing was sent: "
+            "try again in an hour, or ask at a police counter."
+        )
     )
 
 
 def _code_refused() -> str:
-    return gettext("This code is wrong, has expired or was used too many times. Ask for a new one below.")
+    return str(gettext("This code is wrong, has expired or was used too many times. Ask for a new one below."))
 
 
 # --- register ---------------------------------------------------------------------------------
