@@ -12,7 +12,7 @@ from .config import Settings
 
 PACKAGE = Path(__file__).parent
 #: Areas whose texts are not in areas/<area>.py and templates/<area>/ (see the README).
-CATALOGUE_SOURCES = {"site": ["navigation.py", "templates/layout.html"]}
+CATALOGUE_SOURCES = {"site": ["navigation.py", "templates/layout.html"], "fields": ["form_fields.py"]}
 
 
 @click.group(help="The page areas' message catalogues (translations/<area>/<lang>/LC_MESSAGES/messages.po).")
