@@ -41,7 +41,11 @@ def test_challenges_spent_before_the_chassis_kept_them_stay_spent(
         with engine.connect() as connection:
             used = connection.execute(text("SELECT challenge FROM used_challenges")).scalars().all()
             tables = set(inspect(connection).get_table_names())
+        command.downgrade(alembic_config(url, migrations, "alembic_version"), before_the_move)
+        with engine.connect() as connection:
+            spent_again = connection.execute(text("SELECT challenge FROM spent_challenges")).scalars().all()
     finally:
         engine.dispose()
     assert used == ["v1.20.1.abc.sig"]
     assert "spent_challenges" not in tables
+    assert spent_again == ["v1.20.1.abc.sig"]  # and a downgrade gives them back
