@@ -1,7 +1,6 @@
-"""Solved form challenges move to the chassis' ``used_challenges`` (chassis revision c0004).
-
-The chassis' migrations run before the service's, so the table is there; the challenges spent so
-far are copied over (they are accepted once however the deployment goes), then ours is dropped.
+"""identity-svc's spent form challenges (registration, confirmation resend, password reset) join
+the chassis' ``used_challenges`` (chassis revision c0004, migrated before this one): each is copied
+over, so it stays refused whichever process checks it next, and ``spent_challenges`` is dropped.
 
 Revision ID: 0005_used_challenges_in_chassis
 Revises: 0004_form_challenges
