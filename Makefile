@@ -64,7 +64,7 @@ format: venv ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 typecheck: venv ## mypy over the packages' sources
-	$(BIN)/mypy libs/chassis/src libs/webkit/src contracts/mai_contracts libs/eventtool/src libs/analytics/src analysis/mai_analysis
+	$(BIN)/mypy libs/*/src contracts/mai_contracts analysis/mai_analysis gateway/src services/*-svc/src
 
 bench: venv ## Run every benchmark (prints tables; writes bench/results/)
 	deploy/local/with-infra.sh $(BIN)/python -m bench.run_all

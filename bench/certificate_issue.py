@@ -44,7 +44,7 @@ def _raw_worker(args: tuple[str, float, int]) -> int:
     from record.domain import format_registration_number, valid_until
     from record.purposes import purpose_catalogue
     from record.signing import generate_development_identity
-    from record.testing import make_person
+    from record_testing import make_person
 
     maker = CertificateMaker(
         CertificateRenderer(DEFAULT_FONT, DEFAULT_BOLD_FONT),
@@ -75,7 +75,7 @@ def raw_loop(processes: int, seconds: float, limit: int, signing_dir: str) -> fl
 
 def end_to_end(args: argparse.Namespace, admin_url: str, workdir: Path) -> tuple[float, int, float]:
     """Returns (certificates/s, certificates issued, p95 latency in seconds)."""
-    from record.testing import FakeCivilStatus, make_person, serve_civil_status
+    from record_testing import FakeCivilStatus, make_person, serve_civil_status
 
     issuer = TokenIssuer()
     fake = FakeCivilStatus()

@@ -51,7 +51,7 @@ def main() -> None:
 
     from identity import create_app
     from identity.service import MIGRATIONS
-    from identity.testing import CITIZEN, add_signing_key, make_settings
+    from identity_testing import CITIZEN, add_signing_key, make_settings
     from mai_chassis import TokenVerifier
     from mai_chassis.migrations import upgrade
     from sqlalchemy import update

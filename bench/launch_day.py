@@ -53,8 +53,8 @@ warnings.simplefilter("ignore", DeprecationWarning)
 import requests  # noqa: E402
 from mai_chassis.testing import create_database, drop_database, ensure_topics  # noqa: E402
 from mai_devtools import SmtpSink  # noqa: E402
-from mai_devtools.platform import BIN, EID_PROVIDER, Platform  # noqa: E402
-from record.testing import make_cnp  # noqa: E402
+from mai_devtools.local_platform import BIN, EID_PROVIDER, Platform  # noqa: E402
+from record_testing import make_cnp  # noqa: E402
 
 from bench import cpu  # noqa: E402
 from bench.client import Client, Response  # noqa: E402

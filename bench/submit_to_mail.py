@@ -25,7 +25,7 @@ warnings.simplefilter("ignore", DeprecationWarning)
 import requests  # noqa: E402
 from mai_chassis.testing import create_database, delete_topics, drop_database, ensure_topics  # noqa: E402
 from mai_devtools import SmtpSink  # noqa: E402
-from mai_devtools.platform import Platform  # noqa: E402
+from mai_devtools.local_platform import Platform  # noqa: E402
 
 from bench.harness import LoadResult, Row, report  # noqa: E402
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from mai_chassis.testing import create_database, delete_topics, drop_database, ensure_topics
 from mai_devtools import SmtpSink
-from mai_devtools.platform import ALL_SERVICES, Platform
+from mai_devtools.local_platform import ALL_SERVICES, Platform
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent

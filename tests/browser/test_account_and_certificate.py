@@ -18,8 +18,8 @@ from typing import Any
 
 import requests
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
-from record.testing import make_cnp
+from mai_devtools.local_platform import Platform
+from record_testing import make_cnp
 from stdnum.ro.cnp import get_birth_date as birth_date_of
 
 PASSWORD = "trei cuvinte fără legătură"

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from record.testing import make_cnp
+from record_testing import make_cnp
 
 from .conftest import set_language
 

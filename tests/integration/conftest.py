@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from mai_chassis.testing import TokenIssuer, read_events
 from record import create_app
 from record.config import Settings
 from record.service import definition
-from record.testing import FakeCivilStatus, make_person
+from record_testing import FakeCivilStatus, make_person
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ import zxingcpp
 from kafka import KafkaProducer
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import TokenIssuer, ensure_topics, read_events, wait_until
-from mai_devtools.platform import BIN, Platform
+from mai_devtools.local_platform import BIN, Platform
 from PIL import Image
-from record.testing import UNVERIFIED_PROFILE, FakeCivilStatus, make_cnp, make_person, serve_civil_status
+from record_testing import UNVERIFIED_PROFILE, FakeCivilStatus, make_cnp, make_person, serve_civil_status
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,8 @@ import requests
 from mai_chassis.testing import ensure_topics
 from mai_devtools import SmtpSink
 from mai_devtools.eid_provider import SUBSTANTIAL
-from mai_devtools.platform import EID_CALLBACK_PATH, EID_PROVIDER, Platform
-from record.testing import make_cnp
+from mai_devtools.local_platform import EID_CALLBACK_PATH, EID_PROVIDER, Platform
+from record_testing import make_cnp
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 from mai_chassis.testing import wait_until
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 from mai_devtools.ports import free_port
 from mai_devtools.roundtrip import (
     applied_count,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from identity.testing import CITIZEN
+from identity_testing import CITIZEN
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER, solve_proof_of_work
 from mai_devtools import SmtpSink
 

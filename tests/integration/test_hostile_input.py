@@ -47,8 +47,8 @@ from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics, read_events, samples, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
-from mai_devtools.platform import ALL_SERVICES, BIN, Platform
-from record.testing import make_cnp
+from mai_devtools.local_platform import ALL_SERVICES, BIN, Platform
+from record_testing import make_cnp
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup

@@ -13,7 +13,7 @@ import pytest
 import requests
 from identity import create_app
 from identity.service import MIGRATIONS
-from identity.testing import CALLBACK, CITIZEN, VALID_CNP, add_signing_key, make_settings, provider_settings
+from identity_testing import CALLBACK, CITIZEN, VALID_CNP, add_signing_key, make_settings, provider_settings
 from mai_chassis import InvalidToken, OutboxRelay, TokenVerifier
 from mai_chassis.migrations import upgrade
 from mai_chassis.sealing import Sealer

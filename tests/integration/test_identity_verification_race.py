@@ -17,7 +17,7 @@ import requests
 from identity import create_app
 from identity.service import MIGRATIONS
 from identity.tables import Account
-from identity.testing import OTHER_CNP, VALID_CNP, add_signing_key, make_settings, provider_settings
+from identity_testing import OTHER_CNP, VALID_CNP, add_signing_key, make_settings, provider_settings
 from mai_chassis.migrations import upgrade
 from mai_devtools.eid_provider import LocalEidProvider
 from sqlalchemy import update

@@ -14,7 +14,7 @@ import requests
 from identity import create_app
 from identity.service import MIGRATIONS
 from identity.tables import Account
-from identity.testing import CITIZEN, add_signing_key, make_settings
+from identity_testing import CITIZEN, add_signing_key, make_settings
 from mai_chassis import OutboxRelay
 from mai_chassis.outbox import pending_count
 from mai_chassis.testing import read_events, wait_until

@@ -25,7 +25,7 @@ import requests
 from kafka import KafkaProducer
 from mai_chassis.testing import read_events, wait_until
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -35,12 +35,12 @@ class Platform:
 
     def __init__(self, server: PostgresServer, tmp_path: Path, token_issuer: TokenIssuer, jwks_url: str) -> None:
         from identity import create_app as identity_app
-        from identity.testing import add_signing_key, make_settings
+        from identity_testing import add_signing_key, make_settings
         from petition import create_app as petition_app
         from petition.config import Settings as PetitionSettings
         from record import create_app as record_app
         from record.config import Settings as RecordSettings
-        from record.testing import FakeCivilStatus
+        from record_testing import FakeCivilStatus
 
         self.identity_settings = make_settings(server.url("identity"))
         add_signing_key(self.identity_settings)
@@ -115,7 +115,7 @@ def test_every_petition_account_and_certificate_is_found_again_after_a_point_in_
     from identity.service import definition as identity_service
     from petition.service import definition as petition_service
     from record.service import definition as record_service
-    from record.testing import make_cnp, make_person
+    from record_testing import make_cnp, make_person
 
     server = own_postgres
     for database, service in (("petition", petition_service), ("identity", identity_service),

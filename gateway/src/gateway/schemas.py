@@ -47,6 +47,7 @@ def schemas_blueprint() -> Blueprint:
         response.set_etag(etag)
         response.headers["Cache-Control"] = CACHE_CONTROL
         response.headers["Access-Control-Allow-Origin"] = "*"  # public documents, read by validators anywhere
-        return response.make_conditional(request)
+        response.make_conditional(request)
+        return response
 
     return blueprint

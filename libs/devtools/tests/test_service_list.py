@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 from mai_devtools.deploy_files import generated_files, main, stale_files
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 from mai_devtools.service_list import ServiceListError, load_service_list, repository_root, service_list
 
 ROOT = repository_root()

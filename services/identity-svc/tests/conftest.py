@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from identity import create_app
 from identity.config import Settings
 from identity.service import MIGRATIONS
-from identity.testing import add_signing_key, make_settings, provider_settings
+from identity_testing import add_signing_key, make_settings, provider_settings
 from mai_chassis.db import Database
 from mai_chassis.migrations import upgrade
 from mai_chassis.tables import OutboxEvent
@@ -79,7 +79,7 @@ def register_citizen(
     """Registers and confirms a citizen, logs in; returns ids and tokens."""
 
     def register(**overrides: Any) -> dict[str, Any]:
-        from identity.testing import CITIZEN
+        from identity_testing import CITIZEN
 
         body = {**CITIZEN, **overrides}
         assert client.post("/api/v1/accounts", json=body).status_code == 202

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from identity.testing import CITIZEN
+from identity_testing import CITIZEN
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from identity import create_app
 from identity.config import ClaimNames
-from identity.testing import CALLBACK, OTHER_CNP, VALID_CNP, add_signing_key, make_settings, provider_settings
+from identity_testing import CALLBACK, OTHER_CNP, VALID_CNP, add_signing_key, make_settings, provider_settings
 from mai_chassis import ConfigurationError
 from mai_chassis.testing import QuietHandler, send_json, serve_http
 from mai_devtools.eid_provider import LocalEidProvider
@@ -270,7 +270,7 @@ def register_citizen_with() -> Iterator[Callable[..., tuple[Any, Callable[..., d
 def _registrar(app: Any, settings: Any) -> Callable[..., dict[str, Any]]:
     import json
 
-    from identity.testing import CITIZEN
+    from identity_testing import CITIZEN
     from mai_chassis.sealing import Sealer
     from mai_chassis.tables import OutboxEvent
     from sqlalchemy import select

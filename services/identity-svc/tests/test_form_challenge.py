@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from identity import create_app
 from identity.config import Settings
 from identity.openapi import openapi_document
-from identity.testing import CITIZEN
+from identity_testing import CITIZEN
 from mai_chassis import ConfigurationError
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER, solve_proof_of_work
 

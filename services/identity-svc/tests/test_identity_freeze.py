@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from identity.tables import VerificationAttempt
-from identity.testing import OTHER_CNP
+from identity_testing import OTHER_CNP
 from sqlalchemy import update
 
 

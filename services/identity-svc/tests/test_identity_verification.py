@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from identity.testing import OTHER_CNP, VALID_CNP
+from identity_testing import OTHER_CNP, VALID_CNP
 
 
 def _auth(token):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from identity import handlers
 from identity.commands import CreateFirstAdmin
-from identity.testing import CITIZEN
+from identity_testing import CITIZEN
 
 OWNER_ADDRESS = "198.51.100.10"
 STRANGER_ADDRESS = "203.0.113.66"

@@ -11,7 +11,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from identity.testing import add_signing_key
+from identity_testing import add_signing_key
 
 
 def _b64(data: bytes) -> str:

@@ -19,7 +19,7 @@ from record import create_app
 from record.config import Settings
 from record.domain import CivilStatus
 from record.service import definition
-from record.testing import FakeCivilStatus, make_person
+from record_testing import FakeCivilStatus, make_person
 
 HASH_KEY = "unit-tests-only-registry-hash-key-0123456789"
 

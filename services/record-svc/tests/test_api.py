@@ -26,7 +26,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from record.registry import CnpHasher, import_registry_csv
 from record.tables import CertificateApplication
-from record.testing import make_cnp
+from record_testing import make_cnp
 from sqlalchemy import select
 
 

@@ -11,7 +11,7 @@ import pytest
 from mai_chassis.testing import QuietHandler, send_json, serve_http
 from record.civil_status import IdentityCivilStatusClient, parse_civil_status
 from record.errors import PROBLEMS, CivilStatusUnavailable, CivilStatusUnreadable, IdentityServiceDown
-from record.testing import make_cnp
+from record_testing import make_cnp
 
 #: What identity-svc answers (its CivilStatusForRecord schema): the verified identity and the
 #: citizen's own, unverified profile fields.

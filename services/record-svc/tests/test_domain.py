@@ -23,7 +23,7 @@ from record.domain import (
     verification_result,
 )
 from record.purposes import purpose_catalogue
-from record.testing import make_cnp
+from record_testing import make_cnp
 
 
 def test_a_certificate_is_valid_for_six_calendar_months() -> None:

@@ -8,7 +8,7 @@ import pytest
 from mai_chassis import Database
 from record.registry import CnpHasher, DatabaseRegistry, import_registry_csv
 from record.tables import RegistryEntry
-from record.testing import make_cnp
+from record_testing import make_cnp
 from sqlalchemy import select
 
 

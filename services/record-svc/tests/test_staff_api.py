@@ -16,7 +16,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from record.registry import CnpHasher, import_registry_csv
-from record.testing import make_cnp
+from record_testing import make_cnp
 from sqlalchemy import select
 
 

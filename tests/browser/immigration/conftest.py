@@ -27,8 +27,8 @@ from mai_chassis import Database
 from mai_chassis.testing import wait_until
 from mai_devtools import SmtpSink
 from mai_devtools.eid_provider import SUBSTANTIAL
-from mai_devtools.platform import BIN, EID_PROVIDER, Platform
-from record.testing import make_cnp
+from mai_devtools.local_platform import BIN, EID_PROVIDER, Platform
+from record_testing import make_cnp
 
 PASSWORD = "Parola-lunga-2024!"
 TIMEOUT = 20

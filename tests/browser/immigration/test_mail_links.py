@@ -22,7 +22,7 @@ import mai_contracts
 import pytest
 import requests
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 from notify.subscriptions import sealed_paths, subscribed_event_types
 from notify.template_registry import LANGUAGES, TemplateRegistry
 

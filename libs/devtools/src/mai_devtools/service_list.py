@@ -1,7 +1,7 @@
 """The platform's list of services and routes (deploy/services.yaml), loaded and checked.
 
 The one declaration of which services exist, their local ports, databases, workers and gateway
-routes. The devtools :class:`~mai_devtools.platform.Platform` and the test lists read it at run
+routes. The devtools :class:`~mai_devtools.local_platform.Platform` and the test lists read it at run
 time; :mod:`mai_devtools.deploy_files` writes the Procfile, the route tables and the network
 policies from it. A mistake in the file (an unknown key, a port or prefix used twice, a call to a
 service that is not declared) stops the loader with the entry and the reason.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from mai_chassis import Database
 from mai_chassis.challenges import ChallengeVerifier, verifier_for
+from mai_chassis.clock import SystemClock
 from mai_chassis.sealing import Sealer
 
 from .config import Settings
@@ -45,7 +46,9 @@ def build_deps(settings: Settings, database: Database) -> IdentityDeps:
         code_hasher=MailCodeHasher.derived_from(settings.encryption_keys),
         cipher=cipher,
         sealer=Sealer(list(settings.sealing_keys)),
-        keys=KeyRing(database.session, cipher, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
+        keys=KeyRing(
+            database.session, cipher, clock=SystemClock(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        ),
         providers=build_providers(settings.eid_providers),
         challenge=verifier_for(settings.form_challenge, settings.form_challenge_key, bits=settings.proof_of_work_bits),
     )

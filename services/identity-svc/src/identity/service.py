@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from mai_chassis import Database, ServiceDefinition, service_main
+from mai_chassis.clock import SystemClock
 
 from . import create_app, retention
 from .config import Settings
@@ -66,6 +67,7 @@ def rotate_keys_command() -> None:
             key = rotate_keys(
                 session,
                 FieldCipher(settings.encryption_keys),
+                clock=SystemClock(),
                 publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
                 token_lifetime=timedelta(seconds=settings.access_token_seconds),
                 leeway=timedelta(seconds=60),
@@ -92,6 +94,7 @@ def ensure_first_signing_key(settings: Settings) -> None:
             key = rotate_keys(
                 session,
                 FieldCipher(settings.encryption_keys),
+                clock=SystemClock(),
                 publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
                 token_lifetime=timedelta(seconds=settings.access_token_seconds),
                 leeway=timedelta(seconds=60),

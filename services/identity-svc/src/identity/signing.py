@@ -24,6 +24,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from mai_chassis.clock import Clock
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -47,10 +48,11 @@ def _private_pem(key: rsa.RSAPrivateKey) -> str:
 
 
 def create_signing_key(
-    session: Session, cipher: FieldCipher, *, signs_from: datetime, purpose: str = "access"
+    session: Session, cipher: FieldCipher, *, clock: Clock, signs_from: datetime, purpose: str = "access"
 ) -> SigningKey:
+    now = clock.now()
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    kid = f"{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:12]}"
+    kid = f"{now:%Y%m%d}-{uuid.uuid4().hex[:12]}"
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
     jwk.update(kid=kid, use="sig", alg=ALGORITHM)
     row = SigningKey(
@@ -59,7 +61,7 @@ def create_signing_key(
         algorithm=ALGORITHM,
         public_jwk=json.dumps(jwk),
         private_sealed=cipher.seal(_private_pem(private)),
-        created_at=datetime.now(UTC),
+        created_at=now,
         signs_from=signs_from,
     )
     session.add(row)
@@ -67,10 +69,16 @@ def create_signing_key(
 
 
 def rotate_keys(
-    session: Session, cipher: FieldCipher, *, publish_lead: timedelta, token_lifetime: timedelta, leeway: timedelta
+    session: Session,
+    cipher: FieldCipher,
+    *,
+    clock: Clock,
+    publish_lead: timedelta,
+    token_lifetime: timedelta,
+    leeway: timedelta,
 ) -> SigningKey:
     """Add a key that signs after ``publish_lead`` (at once if there is no key at all)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     current = list(session.scalars(select(SigningKey).where(SigningKey.purpose == "access")))
     session.execute(delete(SigningKey).where(SigningKey.purpose == "access", SigningKey.unpublish_after < now))
     live = [k for k in current if k.unpublish_after is None or _aware(k.unpublish_after) >= now]
@@ -79,7 +87,7 @@ def rotate_keys(
         if key.signs_until is None or _aware(key.signs_until) > signs_from:
             key.signs_until = signs_from
             key.unpublish_after = signs_from + token_lifetime + leeway
-    return create_signing_key(session, cipher, signs_from=signs_from)
+    return create_signing_key(session, cipher, clock=clock, signs_from=signs_from)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -89,8 +97,9 @@ def _aware(moment: datetime) -> datetime:
 class KeyRing:
     """Reads the keys (cached briefly), publishes the JWKS and signs access tokens."""
 
-    def __init__(self, session_factory: Any, cipher: FieldCipher, *, issuer: str, audience: str) -> None:
+    def __init__(self, session_factory: Any, cipher: FieldCipher, *, clock: Clock, issuer: str, audience: str) -> None:
         self._sessions = session_factory
+        self._clock = clock
         self._cipher = cipher
         self.issuer, self.audience = issuer, audience
         self._loaded_at = -1e9
@@ -112,7 +121,7 @@ class KeyRing:
         self._loaded_at = -1e9
 
     def jwks(self) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         return {
             "keys": [
                 json.loads(k.public_jwk)
@@ -122,7 +131,7 @@ class KeyRing:
         }
 
     def _signing_key(self) -> SigningKey:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         usable = [
             k
             for k in self._keys()

@@ -115,15 +115,6 @@ class FormRequests(Base):
     requests: Mapped[int] = mapped_column(Integer)
 
 
-class SpentChallenge(Base):
-    """A solved form challenge, accepted once: kept until it would have expired anyway."""
-
-    __tablename__ = "spent_challenges"
-
-    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
-
-
 class SigningKey(Base):
     """A JWT signing key; the private key is encrypted with ``IDENTITY_ENCRYPTION_KEYS``.
 

@@ -4,14 +4,14 @@ where an online certificate application that needs a manual check is referred (p
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from mai_chassis import Problem
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, pre_dump
 
 __all__ = [
     "ACCEPTED_DOCUMENTS",
@@ -40,19 +40,6 @@ class CounterUnit:
     county: str
     opening_hours: dict[str, list[str]]
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name_ro": self.name_ro,
-            "name_en": self.name_en,
-            "address": self.address,
-            "city": self.city,
-            "county": self.county,
-            "opening_hours": [
-                {"day": day, "intervals": self.opening_hours[day]} for day in _WEEKDAYS if day in self.opening_hours
-            ],
-        }
-
 
 class OpeningInterval(Schema):
     day = fields.String(required=True, metadata={"example": "monday"})
@@ -60,7 +47,7 @@ class OpeningInterval(Schema):
 
 
 class CounterUnitSchema(Schema):
-    """A unit as the API shows it (for the OpenAPI document; the answer is built by ``as_json``)."""
+    """A unit as the API shows it: its opening hours as a list of days, Monday first."""
 
     code = fields.String(required=True, metadata={"example": "IPJ-CJ"})
     name_ro = fields.String(required=True)
@@ -72,6 +59,11 @@ class CounterUnitSchema(Schema):
         fields.Nested(OpeningInterval), required=True, metadata={"description": "Local time, Europe/Bucharest."}
     )
     accepted_documents = fields.List(fields.String(), metadata={"description": "ID documents the counter checks."})
+
+    @pre_dump
+    def _days_in_order(self, unit: CounterUnit, **_: Any) -> dict[str, Any]:
+        days = [{"day": day, "intervals": unit.opening_hours[day]} for day in _WEEKDAYS if day in unit.opening_hours]
+        return {**asdict(unit), "opening_hours": days}
 
 
 class CounterUnitList(Schema):
@@ -100,7 +92,7 @@ def _cached(response: Response) -> Response:
 @counter_units.get("")
 def list_counter_units() -> Response:
     units = sorted(load_counter_units().values(), key=lambda u: (u.county != "București", u.county, u.code))
-    return _cached(jsonify(items=[u.as_json() for u in units], accepted_documents=list(ACCEPTED_DOCUMENTS)))
+    return _cached(jsonify(CounterUnitList().dump({"items": units, "accepted_documents": ACCEPTED_DOCUMENTS})))
 
 
 @counter_units.get("/<code>")
@@ -108,4 +100,4 @@ def read_counter_unit(code: str) -> Response:
     unit = load_counter_units().get(code)
     if unit is None:
         raise Problem(404, "No counter unit has this code.", kind="not-found")
-    return _cached(jsonify({**unit.as_json(), "accepted_documents": list(ACCEPTED_DOCUMENTS)}))
+    return _cached(jsonify(CounterUnitSchema().dump(unit) | {"accepted_documents": list(ACCEPTED_DOCUMENTS)}))

@@ -18,8 +18,8 @@ from identity.events import EmailConfirmationRequested
 from identity.secrets_at_rest import FieldCipher
 from identity.signing import create_signing_key
 from identity.tables import Base, SigningKey
-from identity.testing import CITIZEN, make_settings
-from mai_chassis import FixedClock, Principal
+from identity_testing import CITIZEN, make_settings
+from mai_chassis import FixedClock, Principal, SystemClock
 from mai_chassis.testing.fakes import FakeUnitOfWork
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,7 @@ def signing_key(settings: Settings) -> dict[str, Any]:
     row = create_signing_key(
         SimpleNamespace(add=made.append),  # type: ignore[arg-type]
         FieldCipher(settings.encryption_keys),
+        clock=SystemClock(),
         signs_from=datetime.now(UTC) - timedelta(minutes=1),
     )
     return {column.key: getattr(row, column.key) for column in SigningKey.__table__.columns}

@@ -11,7 +11,7 @@ from identity.errors import ChallengeRequired, CodeRefused
 from identity.events import AccountRegistered, EmailConfirmationRequested, RegistrationRepeated
 from identity.handlers.lookups import aware
 from identity.tables import Account, CivilStatusRecord
-from identity.testing import CITIZEN, VALID_CNP
+from identity_testing import CITIZEN, VALID_CNP
 from sqlalchemy import select
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from identity.commands import ReadProfile, UpdateProfile
 from identity.errors import InvalidInput, NotFound
 from identity.handlers.lookups import aware
 from identity.tables import Account, CivilStatusRecord
-from identity.testing import OTHER_CNP, VALID_CNP
+from identity_testing import OTHER_CNP, VALID_CNP
 from mai_chassis import Principal
 
 pytestmark = pytest.mark.unit

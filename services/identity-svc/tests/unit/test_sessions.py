@@ -11,7 +11,7 @@ from identity.commands import LogIn, LogOut, RefreshSession, RegisterCitizen, Re
 from identity.errors import EmailUnconfirmed, LoginRefused, SessionEnded, TooManyFailedLogins
 from identity.events import LoginThrottled, PasswordResetRequested
 from identity.tables import RefreshToken
-from identity.testing import CITIZEN
+from identity_testing import CITIZEN
 from sqlalchemy import select
 
 pytestmark = pytest.mark.unit

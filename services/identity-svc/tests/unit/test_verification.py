@@ -30,7 +30,7 @@ from identity.errors import (
 )
 from identity.events import IdentityVerified
 from identity.tables import Account, IdentityVerification, StaffAuditEntry, VerificationAttempt
-from identity.testing import OTHER_CNP, VALID_CNP
+from identity_testing import OTHER_CNP, VALID_CNP
 from mai_chassis import Principal
 from sqlalchemy import select
 

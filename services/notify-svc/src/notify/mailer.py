@@ -19,7 +19,7 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, localtime
 from typing import Protocol
 
@@ -85,9 +85,16 @@ def build_message(mail: OutgoingMail, *, mail_from: str) -> Message:
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["Content-Language"] = _one_line(mail.language)
-    message.attach(MIMEText(mail.text, "plain", _UTF8_QP, policy=_POLICY))
-    message.attach(MIMEText(mail.html, "html", _UTF8_QP, policy=_POLICY))
+    message.attach(_text_part(mail.text, "plain"))
+    message.attach(_text_part(mail.html, "html"))
     return message
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    """A text/<subtype> part in UTF-8, quoted-printable (what ``MIMEText`` does with a ``Charset``)."""
+    part = MIMENonMultipart("text", subtype, policy=_POLICY, charset=str(_UTF8_QP))
+    part.set_payload(text, _UTF8_QP)
+    return part
 
 
 def _first_code(refused: dict[str, tuple[int, bytes]]) -> int | None:

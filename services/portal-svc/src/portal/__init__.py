@@ -17,7 +17,7 @@ from mai_webkit import WebkitOptions, init_webkit
 from mai_webkit.mounting import trust_forwarded_host
 
 from .config import Settings
-from .site import install_site
+from .navigation import install_site
 
 __all__ = ["AREA_PACKAGE", "create_app"]
 

@@ -13,7 +13,7 @@ from .config import Settings
 
 PACKAGE = Path(__file__).parent
 #: Areas whose texts are not in areas/<area>.py and templates/<area>/ (see the README).
-CATALOGUE_SOURCES = {"site": ["site.py", "templates/layout.html"]}
+CATALOGUE_SOURCES = {"site": ["navigation.py", "templates/layout.html"], "fields": ["form_fields.py"]}
 
 definition = ServiceDefinition(
     name="portal-svc",

@@ -17,7 +17,7 @@ from record.handlers import ApplyForCertificate, CertificateSummary, apply_for_c
 from record.purposes import purpose_catalogue
 from record.registry import CnpHasher
 from record.tables import Base
-from record.testing import FakeCivilStatus, make_person, token_for
+from record_testing import FakeCivilStatus, make_person, token_for
 
 HASH_KEY = "unit-tests-only-registry-hash-key-0123456789"
 

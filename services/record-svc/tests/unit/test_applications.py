@@ -24,7 +24,7 @@ from record.handlers import (
     record_verified_identity,
     show_certificate,
 )
-from record.testing import make_person, token_for
+from record_testing import make_person, token_for
 
 pytestmark = pytest.mark.unit
 

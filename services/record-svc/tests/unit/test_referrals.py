@@ -26,7 +26,7 @@ from record.handlers import (
     list_referrals,
     show_referral,
 )
-from record.testing import make_cnp
+from record_testing import make_cnp
 
 pytestmark = pytest.mark.unit
 

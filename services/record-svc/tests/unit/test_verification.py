@@ -13,7 +13,7 @@ from record.deps import RecordDeps
 from record.domain import VerificationResult, format_verification_code
 from record.errors import VerificationLocked
 from record.handlers import VerifyCertificate, verify_certificate
-from record.testing import make_cnp
+from record_testing import make_cnp
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 
-__all__ = ["CHASSIS_MIGRATIONS", "alembic_config", "run_env", "upgrade"]
+__all__ = [
+    "CHASSIS_MIGRATIONS",
+    "alembic_config",
+    "move_spent_challenges_to_chassis",
+    "restore_spent_challenges",
+    "run_env",
+    "upgrade",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +79,39 @@ def run_env(target_metadata: MetaData | None) -> None:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
                 connection.commit()
     engine.dispose()
+
+
+def move_spent_challenges_to_chassis() -> None:
+    """For a service revision: the challenges spent in the service's own ``spent_challenges`` are
+    copied to the chassis' ``used_challenges`` (revision c0004, run before the service's), then the
+    service's table and its expiry index are dropped."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.execute(
+        sa.text(
+            "INSERT INTO used_challenges (challenge, expires_at) SELECT challenge, expires_at FROM spent_challenges"
+        )
+    )
+    op.drop_index("ix_spent_challenges_expires_at", table_name="spent_challenges")
+    op.drop_table("spent_challenges")
+
+
+def restore_spent_challenges() -> None:
+    """The downgrade of :func:`move_spent_challenges_to_chassis`: the service's ``spent_challenges``
+    again, with the challenges the chassis has kept copied back."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "spent_challenges",
+        sa.Column("challenge", sa.String(200), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("challenge", name="pk_spent_challenges"),
+    )
+    op.create_index("ix_spent_challenges_expires_at", "spent_challenges", ["expires_at"])
+    op.execute(
+        sa.text(
+            "INSERT INTO spent_challenges (challenge, expires_at) SELECT challenge, expires_at FROM used_challenges"
+        )
+    )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, count_in_window, spend_once
+from mai_chassis.tables import UsedChallenge
 
 from .. import domain
 from ..commands import AnonymousClient, ConfirmEmail, RegisterCitizen, ResendConfirmation
@@ -14,7 +15,7 @@ from ..deps import IdentityDeps
 from ..domain import AccountKind, AssuranceLevel, MailCodePurpose
 from ..errors import ChallengeRequired, NotFound
 from ..events import AccountRegistered, RegistrationRepeated
-from ..tables import Account, CivilStatusRecord, FormRequests, SpentChallenge
+from ..tables import Account, CivilStatusRecord, FormRequests
 from .lookups import account_by_email, load_account, recipient
 from .mail_codes import request_confirmation, use_mail_code
 
@@ -31,7 +32,7 @@ def admit_anonymous_form(uow: UnitOfWork, deps: IdentityDeps, client: AnonymousC
     window = timedelta(seconds=settings.form_challenge_window_seconds)
     requests = count_in_window(uow.session, FormRequests, client_key(None, client.address), now, window)
     if requests > settings.form_challenge_after and not spend_once(
-        uow.session, SpentChallenge, deps.challenge.check(client.challenge_answer), now
+        uow.session, UsedChallenge, deps.challenge.check(client.challenge_answer), now
     ):
         raise ChallengeRequired(
             "Many account or e-mail requests came from your connection recently. Solve the challenge and send "

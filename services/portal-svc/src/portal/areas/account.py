@@ -21,9 +21,10 @@ from mai_webkit.forms import PageForm, show_problem
 from mai_webkit.i18n import current_language
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.ro import cnp as stdnum_cnp
-from wtforms import EmailField, Field, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, StopValidation
+from wtforms import Field, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
+from ..form_fields import email_field, mail_code_field, new_password_fields
 from .account_texts import api_field_message
 
 __all__ = [
@@ -44,22 +45,21 @@ LOCAL_TIME = ZoneInfo("Europe/Bucharest")
 PENDING_CONFIRMATION = "account_pending_confirmation"
 PENDING_RESET_CODE = "account_pending_reset_code"
 REGISTERED_EMAIL = "account_registered_email"
-PASSWORD_LENGTH = Length(min=10, max=256, message=lazy_gettext("Your password must have 10 to 256 characters"))
 
 
 def cnp_problem(value: str) -> str | None:
     """What is wrong with a CNP as typed (spaces forgiven), in the page's language; ``None`` if nothing."""
     digits = "".join(value.split())
     if not digits.isdigit() or len(digits) != 13:
-        return gettext("A CNP has exactly 13 digits")
+        return str(gettext("A CNP has exactly 13 digits"))
     try:
         stdnum_cnp.validate(digits)
     except InvalidChecksum:
-        return gettext("The last digit of this CNP does not match the others: check that every digit is right")
+        return str(gettext("The last digit of this CNP does not match the others: check that every digit is right"))
     except InvalidComponent:
-        return gettext("This CNP has an impossible date of birth or county code: check the digits")
+        return str(gettext("This CNP has an impossible date of birth or county code: check the digits"))
     except ValidationError:
-        return gettext("A CNP has exactly 13 digits")
+        return str(gettext("A CNP has exactly 13 digits"))
     return None
 
 
@@ -80,64 +80,22 @@ class RegisterForm(PageForm):
         lazy_gettext("Personal numeric code (CNP)"),
         validators=[DataRequired(lazy_gettext("Enter your CNP")), _valid_cnp],
     )
-    email = EmailField(
-        lazy_gettext("E-mail address"),
-        validators=[
-            DataRequired(lazy_gettext("Enter your e-mail address")),
-            Email(lazy_gettext("Enter an e-mail address like name@example.com")),
-            Length(max=254),
-        ],
-    )
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Choose a password")), PASSWORD_LENGTH]
-    )
-    password_again = PasswordField(
-        lazy_gettext("Password again"),
-        validators=[
-            DataRequired(lazy_gettext("Type the password again")),
-            EqualTo("password", lazy_gettext("The two passwords are not the same")),
-        ],
-    )
+    email = email_field()
+    password, password_again = new_password_fields("password", lazy_gettext("Password"), lazy_gettext("Password again"))
 
 
 class ConfirmEmailForm(PageForm):
-    code = StringField(
-        lazy_gettext("Confirmation code"),
-        validators=[
-            DataRequired(lazy_gettext("Enter the code from the e-mail")),
-            Length(min=4, max=20, message=lazy_gettext("The code from the e-mail has 8 letters and digits")),
-        ],
-    )
+    code = mail_code_field(lazy_gettext("Confirmation code"))
 
 
 class EmailForm(PageForm):
-    email = EmailField(
-        lazy_gettext("E-mail address"),
-        validators=[
-            DataRequired(lazy_gettext("Enter your e-mail address")),
-            Email(lazy_gettext("Enter an e-mail address like name@example.com")),
-            Length(max=254),
-        ],
-    )
+    email = email_field()
 
 
 class ResetPasswordForm(EmailForm):
-    code = StringField(
-        lazy_gettext("Code from the e-mail"),
-        validators=[
-            DataRequired(lazy_gettext("Enter the code from the e-mail")),
-            Length(min=4, max=20, message=lazy_gettext("The code from the e-mail has 8 letters and digits")),
-        ],
-    )
-    new_password = PasswordField(
-        lazy_gettext("New password"), validators=[DataRequired(lazy_gettext("Choose a password")), PASSWORD_LENGTH]
-    )
-    new_password_again = PasswordField(
-        lazy_gettext("New password again"),
-        validators=[
-            DataRequired(lazy_gettext("Type the password again")),
-            EqualTo("new_password", lazy_gettext("The two passwords are not the same")),
-        ],
+    code = mail_code_field(lazy_gettext("Code from the e-mail"))
+    new_password, new_password_again = new_password_fields(
+        "new_password", lazy_gettext("New password"), lazy_gettext("New password again")
     )
 
 
@@ -176,14 +134,16 @@ def place_api_errors(form: PageForm, problem: ApiProblem) -> None:
 
 
 def _challenge_required() -> str:
-    return gettext(
-        "Too many accounts or e-mails were requested from your connection recently. Nothing was sent: "
-        "try again in an hour, or ask at a police counter."
+    return str(
+        gettext(
+            "Too many accounts or e-mails were requested from your connection recently. Nothing was sent: "
+            "try again in an hour, or ask at a police counter."
+        )
     )
 
 
 def _code_refused() -> str:
-    return gettext("This code is wrong, has expired or was used too many times. Ask for a new one below.")
+    return str(gettext("This code is wrong, has expired or was used too many times. Ask for a new one below."))
 
 
 # --- register ---------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem
 from mai_webkit.auth import safe_next, sign_in, sign_out
 from mai_webkit.forms import PageForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..form_fields import email_field
 
 __all__ = ["SignInForm", "blueprint"]
 
@@ -17,14 +19,7 @@ blueprint = Blueprint("auth", __name__)
 
 
 class SignInForm(PageForm):
-    email = EmailField(
-        lazy_gettext("E-mail address"),
-        validators=[
-            DataRequired(lazy_gettext("Enter your e-mail address")),
-            Email(lazy_gettext("Enter an e-mail address like name@example.com")),
-            Length(max=254),
-        ],
-    )
+    email = email_field()
     password = PasswordField(
         lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
     )

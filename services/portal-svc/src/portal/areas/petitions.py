@@ -22,7 +22,6 @@ from mai_webkit.forms import PageForm, show_problem
 from mai_webkit.i18n import current_language, localised
 from werkzeug.datastructures import FileStorage
 from wtforms import (
-    EmailField,
     HiddenField,
     MultipleFileField,
     RadioField,
@@ -31,8 +30,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
+from ..form_fields import email_field
 from .directory import fields_of_activity, find_institutions, institutions
 
 __all__ = ["PetitionForm", "StatusForm", "blueprint"]
@@ -122,14 +122,7 @@ class PetitionForm(PageForm):
             Length(min=2, max=200),
         ],
     )
-    email = EmailField(
-        lazy_gettext("E-mail address"),
-        validators=[
-            DataRequired(lazy_gettext("Enter your e-mail address")),
-            Email(lazy_gettext("Enter an e-mail address like name@example.com")),
-            Length(max=254),
-        ],
-    )
+    email = email_field()
     phone = StringField(
         lazy_gettext("Phone number (optional)"),
         validators=[
@@ -152,14 +145,7 @@ class StatusForm(PageForm):
             ),
         ],
     )
-    email = EmailField(
-        lazy_gettext("E-mail address"),
-        validators=[
-            DataRequired(lazy_gettext("Enter the e-mail address you gave in the petition")),
-            Email(lazy_gettext("Enter an e-mail address like name@example.com")),
-            Length(max=254),
-        ],
-    )
+    email = email_field(lazy_gettext("Enter the e-mail address you gave in the petition"))
 
 
 @blueprint.get("/petitions", endpoint="index")

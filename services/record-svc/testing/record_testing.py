@@ -11,9 +11,8 @@ from typing import Any
 
 import jwt
 from mai_chassis.testing import QuietHandler, send_json, serve_http
-
-from .domain import CivilStatus
-from .errors import CivilStatusUnavailable
+from record.domain import CivilStatus
+from record.errors import CivilStatusUnavailable
 
 __all__ = ["UNVERIFIED_PROFILE", "FakeCivilStatus", "make_cnp", "make_person", "serve_civil_status", "token_for"]
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
+from identity.config import ProviderSettings, Settings
+from identity.secrets_at_rest import FieldCipher
+from identity.signing import rotate_keys
+from mai_chassis.clock import SystemClock
 from mai_chassis.db import Database
-
-from .config import ProviderSettings, Settings
-from .secrets_at_rest import FieldCipher
-from .signing import rotate_keys
 
 __all__ = [
     "CALLBACK",
@@ -82,6 +82,7 @@ def add_signing_key(settings: Settings, *, publish_lead: timedelta = timedelta(0
             key = rotate_keys(
                 session,
                 FieldCipher(settings.encryption_keys),
+                clock=SystemClock(),
                 publish_lead=publish_lead,
                 token_lifetime=timedelta(seconds=settings.access_token_seconds),
                 leeway=timedelta(seconds=60),

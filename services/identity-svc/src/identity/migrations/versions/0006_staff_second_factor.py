@@ -1,7 +1,7 @@
 """Staff second factor: TOTP secrets (encrypted) and single-use recovery codes (hashed).
 
-Revision ID: 0005_staff_second_factor
-Revises: 0004_form_challenges
+Revision ID: 0006_staff_second_factor
+Revises: 0005_used_challenges_in_chassis
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_staff_second_factor"
-down_revision: str | None = "0004_form_challenges"
+revision: str = "0006_staff_second_factor"
+down_revision: str | None = "0005_used_challenges_in_chassis"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
