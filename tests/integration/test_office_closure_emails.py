@@ -15,7 +15,7 @@ from booking.slot_horizon import generate_between
 from mai_chassis import Database
 from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 pytestmark = pytest.mark.integration
 

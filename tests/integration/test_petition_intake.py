@@ -15,7 +15,7 @@ import pytest
 import requests
 from mai_chassis.testing import TokenIssuer
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 pytestmark = pytest.mark.integration
 

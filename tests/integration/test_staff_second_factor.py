@@ -15,7 +15,7 @@ import requests
 from identity import create_app, handlers
 from identity.commands import CreateFirstAdmin
 from identity.service import MIGRATIONS
-from identity.testing import add_signing_key, make_settings
+from identity_testing import add_signing_key, make_settings
 from mai_chassis.migrations import upgrade
 from werkzeug.serving import make_server
 

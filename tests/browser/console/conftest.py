@@ -20,7 +20,7 @@ import pyotp
 import pytest
 import requests
 from mai_devtools import SmtpSink
-from mai_devtools.platform import BIN, Platform
+from mai_devtools.local_platform import BIN, Platform
 
 from ..immigration.conftest import office_slots  # noqa: F401 (a fixture: the test office's counter slots)
 
@@ -176,7 +176,7 @@ class Citizen:
 def citizen_at_the_counter(site: str, mail: SmtpSink) -> Citizen:
     """A citizen with a confirmed e-mail and no verified identity, holding the code their account shows
     for a counter check (registered, confirmed and signed in through the API as the portal does)."""
-    from record.testing import make_cnp
+    from record_testing import make_cnp
 
     citizen = Citizen(
         email=f"radu.{uuid.uuid4().hex[:8]}@example.ro", cnp=make_cnp(), last_name="Radu", first_name="Ion"

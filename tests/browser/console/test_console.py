@@ -13,9 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
-from booking.testing import sample_jpeg, sample_pdf, sample_png
+from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
 from mai_devtools import SmtpSink
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 from ..conftest import set_language
 from ..immigration.conftest import OFFICE, TRAVEL_DOCUMENTS, application_of, start_application, verified_citizen
@@ -239,7 +239,7 @@ def test_a_counter_officer_verifies_the_identity_of_the_citizen_in_front_of_them
     screenshot(page, "console-counter")
 
     # Another person's CNP is refused as not matching the account, and is not shown again.
-    from record.testing import make_cnp
+    from record_testing import make_cnp
 
     wrong = make_cnp()
     while wrong == citizen.cnp:
