@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from .. import domain
@@ -17,7 +18,10 @@ from ..errors import NotFound
 from ..events import Recipient
 from ..tables import Account, CivilStatusRecord, StaffAuditEntry
 
-__all__ = ["account_by_email", "aware", "civil_status", "load_account", "recipient", "record_audit"]
+__all__ = ["account_by_email", "aware", "civil_status", "load_account", "recipient", "record_audit", "record_sign_in"]
+
+#: The role each area of the staff audit trail is performed in (its action's first part).
+_AUDITED_ROLES = {"staff": domain.StaffRole.ADMIN.value, "counter": domain.StaffRole.COUNTER_CLERK.value}
 
 
 def aware(moment: datetime) -> datetime:
@@ -85,4 +89,21 @@ def record_audit(
             request_id=request_id,
             at=uow.clock.now(),
         )
+    )
+    if actor is not None:  # the command line is no staff member; its entries stay in the local trail
+        subject = AuditSubject("account", target) if target is not None else AuditSubject("unit", unit or "*")
+        role = _AUDITED_ROLES.get(action.split(".", 1)[0])
+        record_staff_action(uow, actor, action=action, subject=subject, role=role, unit=unit)
+
+
+def record_sign_in(uow: UnitOfWork, account: Account | None, *, succeeded: bool) -> None:
+    """A staff member's sign-in, or a refused one (a citizen's sign-ins are no staff actions)."""
+    if account is None or account.kind != domain.AccountKind.STAFF:
+        return
+    record_staff_action(
+        uow,
+        account.id,
+        action="staff.sign_in",
+        subject=AuditSubject("staff_account", account.id),
+        outcome="succeeded" if succeeded else "failed",
     )

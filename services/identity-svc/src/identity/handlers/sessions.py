@@ -21,7 +21,7 @@ from ..errors import AccountDisabled, EmailUnconfirmed, LoginRefused, SessionEnd
 from ..secrets_at_rest import digest
 from ..tables import Account, LoginThrottle, RefreshToken, StaffRoleGrant
 from .accounts import admit_anonymous_form
-from .lookups import account_by_email, aware, load_account
+from .lookups import account_by_email, aware, load_account, record_sign_in
 from .mail_codes import request_reset, use_mail_code
 from .throttling import (
     client_scope_prefix,
@@ -132,6 +132,7 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair:
             count_failure(uow, throttle.scope, throttle.window)
         if account is not None:
             tell_owner_of_failed_logins(uow, account, throttles)
+        record_sign_in(uow, account, succeeded=False)
         uow.commit()
         raise LoginRefused("The e-mail address or the password is wrong.")
     if account.disabled_at is not None:
@@ -142,6 +143,7 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair:
         account.password_hash = deps.hasher.hash(command.password)
     forget_failures(uow, throttles)
     pair = _issue_tokens(uow, deps, account)
+    record_sign_in(uow, account, succeeded=True)
     uow.commit()
     known = device.split(":", 1)[1] if device else None
     return replace(pair, device_token=_device_token(uow, deps, account, known))

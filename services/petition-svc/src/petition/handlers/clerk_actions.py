@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mai_chassis import UnitOfWork
 from mai_chassis.auth import Principal
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from .. import domain
@@ -18,7 +19,7 @@ from ..domain import Closure, Status
 from ..errors import RepeatOfAnotherPetitioner, RepeatOfUnanswered, UnknownInstitution
 from ..events import PetitionAnswered, PetitionClosed, PetitionDeadlineExtended, PetitionForwarded, Recipient
 from ..tables import Petition
-from .access import find_by_number, petition_of_clerk, require_clerk_of
+from .access import CLERK, find_by_number, petition_of_clerk, require_clerk_of
 
 __all__ = [
     "AnswerPetition",
@@ -89,6 +90,14 @@ def assign_petition(uow: UnitOfWork, deps: PetitionDeps, command: AssignPetition
     petition.assignee = command.assignee or command.clerk.subject
     petition.assigned_at = uow.clock.now()
     petition.status = Status.IN_PROGRESS.value
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.assign",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.commit()
     return petition
 
@@ -123,6 +132,14 @@ def forward_petition(uow: UnitOfWork, deps: PetitionDeps, command: ForwardPetiti
             recipient=Recipient.of(petition),
         )
     )
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.forward",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.forwarded_from,
+    )
     uow.commit()
     return petition
 
@@ -153,6 +170,14 @@ def answer_petition(uow: UnitOfWork, deps: PetitionDeps, command: AnswerPetition
         )
     )
     uow.publish(PetitionClosed.of(petition, at=answered_at))
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.answer",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.commit()
     return petition
 
@@ -177,6 +202,14 @@ def join_petitions(uow: UnitOfWork, deps: PetitionDeps, command: JoinPetitions) 
         # The joint answer is due by the earliest deadline of the petitions it covers.
         petition.answer_due_on = min(petition.answer_due_on, other.answer_due_on)
         uow.publish(PetitionClosed.of(other, at=joined_at, related=petition))
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.join",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.commit()
     return petition
 
@@ -197,6 +230,14 @@ def close_petition(uow: UnitOfWork, deps: PetitionDeps, command: ClosePetition) 
     closed_at = uow.clock.now()
     petition.status, petition.closure, petition.closed_at = Status.CLOSED.value, command.outcome.value, closed_at
     uow.publish(PetitionClosed.of(petition, at=closed_at, related=original))
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.close",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.commit()
     return petition
 
@@ -223,6 +264,14 @@ def extend_deadline(uow: UnitOfWork, deps: PetitionDeps, command: ExtendDeadline
             extended_at=uow.clock.now(),
             recipient=Recipient.of(petition),
         )
+    )
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.extend",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
     )
     uow.commit()
     return petition

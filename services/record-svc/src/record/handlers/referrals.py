@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from ..deps import RecordDeps
@@ -196,6 +197,14 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
             decided_at=now,
         )
     )
+    record_staff_action(
+        uow,
+        command.officer_id,
+        action="certificate.decide_referral",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="counter_clerk",
+        unit=application.referred_to_unit,
+    )
     uow.commit()
     return ReferralCase.of(application)
 
@@ -237,6 +246,14 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
                     email=application.recipient_email, name=application.holder_name, language=application.language
                 ),
             )
+        )
+        record_staff_action(
+            uow,
+            command.officer_id,
+            action="certificate.issue_at_counter",
+            subject=AuditSubject("certificate", application.id, application.registration_number),
+            role="counter_clerk",
+            unit=application.referred_to_unit,
         )
         uow.commit()
     except BaseException:

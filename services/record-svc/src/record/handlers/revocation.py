@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 
 from ..deps import RecordDeps
 from ..domain import ApplicationStatus, acts_in
@@ -101,6 +102,14 @@ def _revoke(
                 email=application.recipient_email, name=application.holder_name, language=application.language
             ),
         )
+    )
+    record_staff_action(
+        uow,
+        clerk_id,
+        action="certificate.revoke",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="certificate_clerk",
+        unit=unit,
     )
     uow.commit()
     return Revocation(
