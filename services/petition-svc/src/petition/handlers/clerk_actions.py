@@ -117,6 +117,14 @@ def forward_petition(uow: UnitOfWork, deps: PetitionDeps, command: ForwardPetiti
     petition.status, petition.assignee, petition.assigned_at = Status.REGISTERED.value, None, None
     petition.answer_due_on = domain.answer_due_on(forwarded_at)
     petition.deadline_extended, petition.extension_reason = False, None
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.forward",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.forwarded_from,
+    )
     uow.publish(
         PetitionForwarded(
             petition_id=petition.id,
@@ -132,14 +140,6 @@ def forward_petition(uow: UnitOfWork, deps: PetitionDeps, command: ForwardPetiti
             recipient=Recipient.of(petition),
         )
     )
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.forward",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.forwarded_from,
-    )
     uow.commit()
     return petition
 
@@ -152,6 +152,14 @@ def answer_petition(uow: UnitOfWork, deps: PetitionDeps, command: AnswerPetition
     joined = uow.session.scalars(select(Petition).where(Petition.joined_to_id == petition.id)).all()
     petition.answer, petition.answered_at, petition.answered_by = command.text, answered_at, command.clerk.subject
     petition.status, petition.closure, petition.closed_at = Status.ANSWERED.value, Closure.ANSWERED.value, answered_at
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.answer",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.publish(
         PetitionAnswered(
             petition_id=petition.id,
@@ -170,14 +178,6 @@ def answer_petition(uow: UnitOfWork, deps: PetitionDeps, command: AnswerPetition
         )
     )
     uow.publish(PetitionClosed.of(petition, at=answered_at))
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.answer",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
     uow.commit()
     return petition
 
@@ -196,12 +196,6 @@ def join_petitions(uow: UnitOfWork, deps: PetitionDeps, command: JoinPetitions) 
 
     domain.require_can_join(candidate(petition), [candidate(other) for other in others])
     joined_at = uow.clock.now()
-    for other in others:
-        other.status, other.closure, other.closed_at = Status.CLOSED.value, Closure.JOINED.value, joined_at
-        other.joined_to_id = petition.id
-        # The joint answer is due by the earliest deadline of the petitions it covers.
-        petition.answer_due_on = min(petition.answer_due_on, other.answer_due_on)
-        uow.publish(PetitionClosed.of(other, at=joined_at, related=petition))
     record_staff_action(
         uow,
         command.clerk,
@@ -210,6 +204,12 @@ def join_petitions(uow: UnitOfWork, deps: PetitionDeps, command: JoinPetitions) 
         role=CLERK,
         unit=petition.institution,
     )
+    for other in others:
+        other.status, other.closure, other.closed_at = Status.CLOSED.value, Closure.JOINED.value, joined_at
+        other.joined_to_id = petition.id
+        # The joint answer is due by the earliest deadline of the petitions it covers.
+        petition.answer_due_on = min(petition.answer_due_on, other.answer_due_on)
+        uow.publish(PetitionClosed.of(other, at=joined_at, related=petition))
     uow.commit()
     return petition
 
@@ -229,7 +229,6 @@ def close_petition(uow: UnitOfWork, deps: PetitionDeps, command: ClosePetition) 
         petition.repeat_of_id = original.id
     closed_at = uow.clock.now()
     petition.status, petition.closure, petition.closed_at = Status.CLOSED.value, command.outcome.value, closed_at
-    uow.publish(PetitionClosed.of(petition, at=closed_at, related=original))
     record_staff_action(
         uow,
         command.clerk,
@@ -238,6 +237,7 @@ def close_petition(uow: UnitOfWork, deps: PetitionDeps, command: ClosePetition) 
         role=CLERK,
         unit=petition.institution,
     )
+    uow.publish(PetitionClosed.of(petition, at=closed_at, related=original))
     uow.commit()
     return petition
 
@@ -249,6 +249,14 @@ def extend_deadline(uow: UnitOfWork, deps: PetitionDeps, command: ExtendDeadline
     previous = petition.answer_due_on
     petition.answer_due_on = domain.extended_due_on(previous, command.days, already_extended=petition.deadline_extended)
     petition.deadline_extended, petition.extension_reason = True, command.reason
+    record_staff_action(
+        uow,
+        command.clerk,
+        action="petition.extend",
+        subject=AuditSubject("petition", petition.id, petition.registration_number),
+        role=CLERK,
+        unit=petition.institution,
+    )
     uow.publish(
         PetitionDeadlineExtended(
             petition_id=petition.id,
@@ -264,14 +272,6 @@ def extend_deadline(uow: UnitOfWork, deps: PetitionDeps, command: ExtendDeadline
             extended_at=uow.clock.now(),
             recipient=Recipient.of(petition),
         )
-    )
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.extend",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
     )
     uow.commit()
     return petition

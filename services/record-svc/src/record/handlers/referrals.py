@@ -187,6 +187,14 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
     application.referral_decided_at = now
     application.referral_decided_by = command.officer_id
     assert application.referred_to_unit
+    record_staff_action(
+        uow,
+        command.officer_id,
+        action="certificate.decide_referral",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="counter_clerk",
+        unit=application.referred_to_unit,
+    )
     uow.publish(
         CertificateReferralDecided(
             certificate_id=application.id,
@@ -196,14 +204,6 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
             unit=application.referred_to_unit,
             decided_at=now,
         )
-    )
-    record_staff_action(
-        uow,
-        command.officer_id,
-        action="certificate.decide_referral",
-        subject=AuditSubject("certificate", application.id, application.registration_number),
-        role="counter_clerk",
-        unit=application.referred_to_unit,
     )
     uow.commit()
     return ReferralCase.of(application)
@@ -234,6 +234,14 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
     try:
         issue_certificate(deps, uow.session, application, holder, purpose)
         assert application.registration_number
+        record_staff_action(
+            uow,
+            command.officer_id,
+            action="certificate.issue_at_counter",
+            subject=AuditSubject("certificate", application.id, application.registration_number),
+            role="counter_clerk",
+            unit=application.referred_to_unit,
+        )
         uow.publish(
             CertificateIssued(
                 certificate_id=application.id,
@@ -246,14 +254,6 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
                     email=application.recipient_email, name=application.holder_name, language=application.language
                 ),
             )
-        )
-        record_staff_action(
-            uow,
-            command.officer_id,
-            action="certificate.issue_at_counter",
-            subject=AuditSubject("certificate", application.id, application.registration_number),
-            role="counter_clerk",
-            unit=application.referred_to_unit,
         )
         uow.commit()
     except BaseException:

@@ -89,6 +89,14 @@ def _revoke(
     application.revoked_by = clerk_id
     application.revoked_in_unit = unit
     assert application.registration_number
+    record_staff_action(
+        uow,
+        clerk_id,
+        action="certificate.revoke",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="certificate_clerk",
+        unit=unit,
+    )
     uow.publish(
         CertificateRevoked(
             certificate_id=application.id,
@@ -102,14 +110,6 @@ def _revoke(
                 email=application.recipient_email, name=application.holder_name, language=application.language
             ),
         )
-    )
-    record_staff_action(
-        uow,
-        clerk_id,
-        action="certificate.revoke",
-        subject=AuditSubject("certificate", application.id, application.registration_number),
-        role="certificate_clerk",
-        unit=unit,
     )
     uow.commit()
     return Revocation(
