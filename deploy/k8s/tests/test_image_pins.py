@@ -21,8 +21,9 @@ def _service_images(objects):
 
 
 #: Built from its own Dockerfile (libs/analytics), not yet by `make images` and release.sh, so it has
-#: no digest to pin; it runs by tag until it joins deploy/images/services.conf.
-NOT_YET_RELEASED = ("/mai/analytics", "mai/analytics")
+#: no digest to pin; it runs by tag until it joins deploy/images/services.conf. audit-svc is in
+#: services.conf but no release has built it yet: the next one pins it (deploy/images/pin.py).
+NOT_YET_RELEASED = ("/mai/analytics", "mai/analytics", "/mai/audit-svc", "mai/audit-svc")
 
 
 def test_prod_runs_every_service_image_by_registry_and_digest(rendered) -> None:
