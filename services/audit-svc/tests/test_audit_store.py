@@ -3,8 +3,10 @@ their outboxes, the chain is verified by the command line, tampering is detected
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,12 @@ from audit.deps import build_deps
 from audit.service import build_consumer, verify_audit
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from mai_chassis import Database, UnitOfWork
+from mai_chassis import Database, OutboxRelay, UnitOfWork
 from mai_chassis.auth import Principal
 from mai_chassis.migrations import upgrade
 from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from mai_chassis.tables import OutboxEvent
-from mai_chassis.testing import TokenIssuer
+from mai_chassis.testing import TokenIssuer, wait_until
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -122,6 +124,41 @@ def _as_superuser(database: Database, statement: str) -> None:
             connection.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_staff_actions_of_two_services_travel_through_the_broker_into_the_store(
+    audit_database: Database,
+    settings: Settings,
+    database_factory: Callable[..., str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+) -> None:
+    for service, act in (("petition-svc", _answer), ("record-svc", _decide_referral)):
+        source = Database(_source_database(database_factory, service.removesuffix("-svc")))
+        try:
+            with source.unit_of_work(source=service) as uow:
+                act(uow)
+                uow.commit()
+            relay = OutboxRelay(
+                source, service=service, bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
+            )
+            assert relay.publish_batch() == 1
+            relay._drop_producer(wait=10.0)
+        finally:
+            source.dispose()
+    on_broker = replace(settings, kafka_bootstrap_servers=kafka_bootstrap_servers, kafka_topic_prefix=topic_prefix)
+    consumer = build_consumer(build_deps(on_broker), audit_database)
+    stop = threading.Event()
+    worker = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        wait_until(lambda: _count(audit_database) == 2, timeout=60, what="both staff actions in the audit store")
+    finally:
+        stop.set()
+        worker.join(30)
+    with audit_database.engine.connect() as connection:
+        services = connection.execute(text("SELECT service FROM audit_trail ORDER BY seq")).scalars().all()
+    assert sorted(services) == ["petition-svc", "record-svc"]
 
 
 def test_staff_actions_of_two_services_arrive_in_the_chained_store(
