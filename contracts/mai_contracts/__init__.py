@@ -12,6 +12,8 @@ Public surface:
     sealed_paths(t)            fields marked "x-sealed"
     pseudonymise(t, data, key) the analysts' copy: sealed fields removed, x-pii values keyed pseudonyms
     analytics_topics()         the redacted copies `analytics.<topic>` of every declared topic
+    staff_action_topic(owner)  the `<name>.staff_action` topic a service publishes its staff actions on
+    staff_action_topics()      all of them (one per service, one shared schema: staff.action.v1)
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from ._topics import (
     Topic,
     analytics_topics,
     declared_topics,
+    find_staff_action_topic,
     find_topic,
     find_topic_for_event_type,
+    staff_action_topics,
 )
 
 __all__ = [
@@ -53,6 +57,8 @@ __all__ = [
     "schema",
     "schema_uri",
     "sealed_paths",
+    "staff_action_topic",
+    "staff_action_topics",
     "topic",
     "topic_for_event_type",
     "validate",
@@ -72,3 +78,8 @@ def topic(name: str) -> Topic:
 def topic_for_event_type(event_type: str) -> Topic:
     """Return the topic that carries events of the CloudEvents type event_type."""
     return find_topic_for_event_type(event_type)
+
+
+def staff_action_topic(owner: str) -> Topic:
+    """Return the topic on which the service ``owner`` publishes its staff actions."""
+    return find_staff_action_topic(owner)

@@ -12,7 +12,10 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
-SERVICES: Final = frozenset({"petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc"})
+SERVICES: Final = frozenset({"petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc", "audit-svc"})
+#: Staff actions: each service publishes them on its own ``<name>.staff_action`` topic (one owner per
+#: topic, so the producer check stays exact), all with this one schema.
+STAFF_ACTION_SCHEMA: Final = "staff.action.v1.schema.json"
 CLASSIFICATIONS: Final = frozenset({"internal", "personal"})
 DLQ_SUFFIX: Final = ".dlq"
 ANALYTICS_PREFIX: Final = "analytics."
@@ -199,3 +202,16 @@ def find_topic_for_event_type(event_type: str) -> Topic:
         return _by_event_type()[event_type]
     except KeyError:
         raise KeyError(f"no topic carries event type {event_type!r}") from None
+
+
+def find_staff_action_topic(owner: str) -> Topic:
+    """The topic on which ``owner`` publishes its staff members' actions (schema staff.action.v1)."""
+    for declared in declared_topics():
+        if not declared.is_dlq and declared.owner == owner and declared.schema_file == STAFF_ACTION_SCHEMA:
+            return declared
+    raise KeyError(f"no staff-action topic of {owner!r} is declared in contracts/")
+
+
+def staff_action_topics() -> tuple[Topic, ...]:
+    """Every service's staff-action topic (the audit store consumes them all)."""
+    return tuple(t for t in declared_topics() if not t.is_dlq and t.schema_file == STAFF_ACTION_SCHEMA)

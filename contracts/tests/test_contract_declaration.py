@@ -34,7 +34,13 @@ DESIGN_TOPICS = {
     "application.ready": "booking-svc",
     "notification.sent": "notify-svc",
     "notification.failed": "notify-svc",
+    "petition.staff_action": "petition-svc",
+    "identity.staff_action": "identity-svc",
+    "record.staff_action": "record-svc",
+    "booking.staff_action": "booking-svc",
+    "notify.staff_action": "notify-svc",
 }
+STAFF_ACTION_TOPICS = {name for name in DESIGN_TOPICS if name.endswith(".staff_action")}
 CITIZEN_MUST_HEAR = {
     "petition.submitted",
     "petition.forwarded",
@@ -68,7 +74,19 @@ def test_topic_is_named_entity_dot_event_with_a_versioned_event_type(declared: T
     # The event part may join words with "_" (account.password_reset_requested).
     assert re.fullmatch(r"[a-z]+\.[a-z]+(_[a-z]+)*", declared.name)
     assert declared.event_type == f"ro.mai.{declared.name}.v1"
-    assert declared.schema_file == f"{declared.name}.v1.schema.json"
+    if declared.name in STAFF_ACTION_TOPICS:
+        assert declared.schema_file == "staff.action.v1.schema.json"
+    else:
+        assert declared.schema_file == f"{declared.name}.v1.schema.json"
+
+
+def test_every_service_publishes_its_staff_actions_on_a_topic_of_its_own_for_the_audit_store() -> None:
+    staff_topics = [t for t in MAIN_TOPICS if t.schema_file == "staff.action.v1.schema.json"]
+    assert {t.name for t in staff_topics} == STAFF_ACTION_TOPICS
+    # One owner per topic: the consumer's producer check (source == owner) stays exact.
+    assert len({t.owner for t in staff_topics}) == len(staff_topics)
+    assert {t.owner for t in staff_topics} == set(DESIGN_TOPICS.values())
+    assert all(t.consumers == ("audit-svc",) and t.key == "action_id" for t in staff_topics)
 
 
 @pytest.mark.parametrize("declared", MAIN_TOPICS, ids=lambda t: t.name)

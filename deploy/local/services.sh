@@ -9,9 +9,10 @@ identity-svc identity 8102 9102
 record-svc record 8103 9103
 booking-svc booking 8104 9104
 notify-svc notify 8105 9105
+audit-svc audit 8109 9109
 portal-svc portal 8106 -
 console-svc console 8107 -'
 # The database of each service (DESIGN.md: every service owns its data).
-MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify portal console}
+MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify audit portal console}
 MAI_GATEWAY_PORT=8080
 MAI_GATEWAY_INTERNAL_PORT=8090

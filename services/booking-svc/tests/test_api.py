@@ -148,11 +148,15 @@ def test_an_applicant_goes_from_draft_to_pickup(
         "picked_up",
         "closed",
     ]
+    staff_action = "ro.mai.booking.staff_action.v1"  # the officer's review, visit and pickup, audited
     assert outbox_types(database_url) == [
         "ro.mai.application.submitted.v1",
+        staff_action,
         "ro.mai.application.reviewed.v1",
         "ro.mai.appointment.booked.v1",
+        staff_action,
         "ro.mai.application.ready.v1",
+        staff_action,
     ]
 
 

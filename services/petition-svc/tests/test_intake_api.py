@@ -40,7 +40,11 @@ def test_a_clerk_registers_a_paper_petition_and_prints_its_receipt(
     number = taken_in["registration_number"]
     assert (taken_in["channel"], taken_in["petitioner_mailed"]) == ("post", False)
     assert taken_in["institution"]["code"] == "IGPR" and taken_in["received_on"] == taken_in["registered_at"][:10]
-    [(event_type, payload)] = outbox()
+    events = dict(outbox())  # the petition, and the clerk's action on the audit trail
+    assert sorted(events) == ["ro.mai.petition.staff_action.v1", "ro.mai.petition.submitted.v1"]
+    action = json.loads(events["ro.mai.petition.staff_action.v1"])["data"]
+    assert (action["action"], action["subject"]["number"], action["unit"]) == ("petition.intake", number, "IGPR")
+    event_type, payload = "ro.mai.petition.submitted.v1", events["ro.mai.petition.submitted.v1"]
     data = json.loads(payload)["data"]
     assert (event_type, data["channel"], "recipient" in data) == ("ro.mai.petition.submitted.v1", "post", False)
 
@@ -66,7 +70,7 @@ def test_an_e_mailed_petition_with_an_address_is_announced_to_be_mailed(
     body = paper_petition(channel="email", email="ion.ionescu@example.ro", address=None)
     taken_in = client.post(INTAKE, json=body, headers=clerk("IGPR")).get_json()
     assert taken_in["petitioner_mailed"] is True
-    data = json.loads(outbox()[0][1])["data"]
+    [data] = [json.loads(payload)["data"] for kind, payload in outbox() if kind == "ro.mai.petition.submitted.v1"]
     assert data["recipient"]["email"] == "ion.ionescu@example.ro" and data["channel"] == "email"
 
 
@@ -110,7 +114,7 @@ def test_an_intake_retried_with_its_idempotency_key_registers_once(
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["registration_number"] == first.get_json()["registration_number"]
-    assert counts() == (1, 1)
+    assert counts() == (1, 2)  # one petition: its submitted event and the clerk's intake on the audit trail
 
 
 def test_the_queue_shows_mine_and_due_soon_filters(client: FlaskClient, clerk: Callable[..., dict[str, str]]) -> None:

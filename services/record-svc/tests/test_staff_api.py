@@ -136,7 +136,8 @@ def test_a_counter_officer_decides_a_referral_and_issues_the_signed_certificate_
     assert status.intact and status.valid and status.trusted
 
     types = [e["type"] for e in _events(app)]
-    assert types[-2:] == ["ro.mai.certificate.referral_decided.v1", "ro.mai.certificate.issued.v1"]
+    audited = "ro.mai.record.staff_action.v1"  # the officer's decision and the issue, each on the audit trail
+    assert types[-4:] == [audited, "ro.mai.certificate.referral_decided.v1", audited, "ro.mai.certificate.issued.v1"]
     assert all(person.cnp not in json.dumps(e) for e in _events(app))
     county_clerk = _staff(token_issuer, "certificate_clerk", "IPJ-CJ")
     number = certificate["registration_number"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 from mai_chassis import Event, PermanentError, UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -223,6 +224,14 @@ def resend_notification(uow: UnitOfWork, deps: NotifyDeps, command: ResendNotifi
             created_at=now,
         )
     )
+    record_staff_action(
+        uow,
+        command.requested_by,
+        action="notification.resend",
+        subject=AuditSubject("notification", notification.id),
+        role="admin",
+        unit=_only(command.admin_units),
+    )
     uow.commit()
     # Audit trail: who asked for which notification to go again (ids only, no personal data).
     logger.info(
@@ -230,6 +239,11 @@ def resend_notification(uow: UnitOfWork, deps: NotifyDeps, command: ResendNotifi
         notification.id, number, command.requested_by,
     )  # fmt: skip
     return notification
+
+
+def _only(units: frozenset[str]) -> str | None:
+    """The unit an administrator acted in, when they administer one (or every one: ``*``)."""
+    return "*" if "*" in units else (next(iter(units)) if len(units) == 1 else None)
 
 
 @dataclass(frozen=True)

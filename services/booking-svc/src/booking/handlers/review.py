@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from .. import domain
@@ -68,6 +69,14 @@ def review_application(uow: UnitOfWork, deps: BookingDeps, command: ReviewApplic
         reviewed.append(entry)
     application.status = outcome.value
     note(session, application, outcome.value, now)
+    record_staff_action(
+        uow,
+        command.officer.subject,
+        action="document.review",
+        subject=AuditSubject("application", application.id),
+        role="immigration_officer",
+        unit=application.office,
+    )
     uow.publish(
         ApplicationReviewed(
             application_id=application.id,

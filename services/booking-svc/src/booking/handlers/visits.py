@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 
 from .. import domain
 from ..deps import BookingDeps
@@ -43,6 +44,14 @@ def record_visit(uow: UnitOfWork, deps: BookingDeps, command: RecordVisit) -> Ap
     application.biometrics_taken_at, application.pickup_from = biometrics_taken_at, pickup_from
     note(session, application, "biometrics_taken", biometrics_taken_at)
     note(session, application, ApplicationStatus.READY_FOR_PICKUP.value, now, pickup_from.isoformat())
+    record_staff_action(
+        uow,
+        command.officer.subject,
+        action="application.visit",
+        subject=AuditSubject("application", application.id),
+        role="immigration_officer",
+        unit=application.office,
+    )
     uow.publish(
         ApplicationReady(
             application_id=application.id,
@@ -70,5 +79,13 @@ def record_pickup(uow: UnitOfWork, deps: BookingDeps, command: RecordPickup) -> 
     note(session, application, "picked_up", now)
     note(session, application, ApplicationStatus.CLOSED.value, now)
     details = details_of(session, deps.catalog, application)
+    record_staff_action(
+        uow,
+        command.officer.subject,
+        action="application.pickup",
+        subject=AuditSubject("application", application.id),
+        role="immigration_officer",
+        unit=application.office,
+    )
     uow.commit()
     return details

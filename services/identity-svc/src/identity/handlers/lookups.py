@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from .. import domain
@@ -18,6 +19,9 @@ from ..events import Recipient
 from ..tables import Account, CivilStatusRecord, StaffAuditEntry
 
 __all__ = ["account_by_email", "aware", "civil_status", "load_account", "recipient", "record_audit"]
+
+#: The role each area of the staff audit trail is performed in (its action's first part).
+_AUDITED_ROLES = {"staff": domain.StaffRole.ADMIN.value, "counter": domain.StaffRole.COUNTER_CLERK.value}
 
 
 def aware(moment: datetime) -> datetime:
@@ -86,3 +90,7 @@ def record_audit(
             at=uow.clock.now(),
         )
     )
+    if actor is not None:  # the command line is no staff member; its entries stay in the local trail
+        subject = AuditSubject("account", target) if target is not None else AuditSubject("unit", unit or "*")
+        role = _AUDITED_ROLES.get(action.split(".", 1)[0])
+        record_staff_action(uow, actor, action=action, subject=subject, role=role, unit=unit)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from ..deps import RecordDeps
@@ -186,6 +187,14 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
     application.referral_decided_at = now
     application.referral_decided_by = command.officer_id
     assert application.referred_to_unit
+    record_staff_action(
+        uow,
+        command.officer_id,
+        action="certificate.decide_referral",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="counter_clerk",
+        unit=application.referred_to_unit,
+    )
     uow.publish(
         CertificateReferralDecided(
             certificate_id=application.id,
@@ -225,6 +234,14 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
     try:
         issue_certificate(deps, uow.session, application, holder, purpose)
         assert application.registration_number
+        record_staff_action(
+            uow,
+            command.officer_id,
+            action="certificate.issue_at_counter",
+            subject=AuditSubject("certificate", application.id, application.registration_number),
+            role="counter_clerk",
+            unit=application.referred_to_unit,
+        )
         uow.publish(
             CertificateIssued(
                 certificate_id=application.id,

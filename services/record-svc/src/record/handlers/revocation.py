@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mai_chassis import UnitOfWork
+from mai_chassis.staff_actions import AuditSubject, record_staff_action
 
 from ..deps import RecordDeps
 from ..domain import ApplicationStatus, acts_in
@@ -88,6 +89,14 @@ def _revoke(
     application.revoked_by = clerk_id
     application.revoked_in_unit = unit
     assert application.registration_number
+    record_staff_action(
+        uow,
+        clerk_id,
+        action="certificate.revoke",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="certificate_clerk",
+        unit=unit,
+    )
     uow.publish(
         CertificateRevoked(
             certificate_id=application.id,

@@ -1,0 +1,43 @@
+"""audit-svc: the one audit trail of staff actions, append-only and hash-chained."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Flask, Response, jsonify
+from mai_chassis import Clock, Database, create_service_app
+
+from .config import Settings
+
+__all__ = ["create_app", "openapi_document"]
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this service's API (the gateway merges it)."""
+    loaded: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+) -> Flask:
+    """The web app: the administrators' read of the audit trail."""
+    from .api import blueprint
+    from .deps import build_deps
+    from .errors import PROBLEMS
+
+    settings = settings or Settings.from_env()
+    database = database or Database(settings.database_url)
+    app = create_service_app(settings, import_name=__name__, database=database, problems=PROBLEMS, clock=clock)
+    app.extensions["audit"] = build_deps(settings)
+    app.register_blueprint(blueprint)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(openapi_document())
+
+    return app
