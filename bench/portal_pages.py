@@ -16,6 +16,16 @@ Then, at 50 concurrent citizens:
 each for a bounded time, and the "hello" baseline at the same concurrency. Target: p99 <= 150 ms;
 throughput is reported as a ratio of the baseline's.
 
+Two models of "concurrent users", both reported:
+
+- closed loop (stress): each citizen asks for the next page as soon as the last one arrived, so
+  50 citizens keep 50 requests in flight all the time;
+- with think time (``--think-min``/``--think-max``, 1-5 s uniform by default): each citizen reads
+  the page for a random while before the next, as people do; the pause is not counted in the
+  latency. This is how load-testing tools that model users define a user (Locust's documented
+  example user waits ``between(1, 5)`` seconds after each task; JMeter's timers and Gatling's
+  pauses serve the same purpose). ``--think-max 0`` skips this pass.
+
     KAFKA_BOOTSTRAP_SERVERS=... DATABASE_URL=postgresql://.../postgres \\
         python -m bench.portal_pages [--seconds 10] [--concurrency 50]
 """
@@ -24,9 +34,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -123,6 +135,74 @@ def _page_load(
     )
 
 
+def _page_load_with_think_time(
+    site: str,
+    path: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    registered: list[tuple[str, str]],
+    marker: str,
+    think: tuple[float, float],
+) -> LoadResult:
+    """``concurrency`` citizens reading ``path``, each pausing ``think`` (uniform, seconds) between pages.
+
+    Only the page's own time is measured; the citizens start spread over one think time, as
+    people who arrived at different moments.
+    """
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    lock = threading.Lock()
+    measuring = threading.Event()
+    stop = threading.Event()
+
+    def citizen_loop(index: int) -> None:
+        nonlocal errors
+        citizen = Citizen()
+        rng = random.Random(20261207 + index)  # the same pauses in every run
+
+        def pause() -> float:
+            return rng.uniform(*think)
+
+        with Client() as session:
+            number, email = registered[index % len(registered)]
+            _look_up(session, site, citizen, number, email)
+            stop.wait(pause() * index / concurrency)
+            while not stop.is_set():
+                started = time.perf_counter()
+                try:
+                    response = session.get(f"{site}{path}", headers=citizen.headers(), timeout=10)
+                    citizen.remember(response)
+                    good, status = response.status_code == 200 and marker in response.text, response.status_code
+                except requests.RequestException:
+                    good, status = False, 0
+                elapsed = time.perf_counter() - started
+                if measuring.is_set():
+                    with lock:
+                        latencies.append(elapsed)
+                        statuses[status] = statuses.get(status, 0) + 1
+                        errors += 0 if good else 1
+                stop.wait(pause())
+
+    threads = [threading.Thread(target=citizen_loop, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    time.sleep(think[1] + 1.0)  # every citizen has looked up its petition and is reading
+    measuring.set()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    measuring.clear()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    with lock:
+        return LoadResult(
+            requests=len(latencies), errors=errors, seconds=elapsed, latencies=list(latencies), statuses=statuses
+        )
+
+
 def rows_for(name: str, measured: LoadResult, baseline: LoadResult) -> list[Row]:
     return [
         Row(f"{name}: throughput", "req/s", measured.throughput, baseline.throughput),
@@ -145,6 +225,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per page")
     parser.add_argument("--concurrency", type=int, default=50, help="citizens reading back to back")
+    parser.add_argument("--think-min", type=float, default=1.0, help="shortest pause between pages (s)")
+    parser.add_argument("--think-max", type=float, default=5.0, help="longest pause between pages (s); 0: no pass")
+    parser.add_argument("--think-seconds", type=float, default=30.0, help="measured seconds per page, think-time pass")
     options = parser.parse_args()
 
     admin_url = os.environ["DATABASE_URL"]
@@ -159,7 +242,13 @@ def main() -> None:
             "portal_pages",
             f"Portal pages through the gateway vs raw Flask hello (gunicorn {WORKERS}x{THREADS} gthread each, "
             f"gateway {WORKERS} gevent workers, "
-            f"{options.concurrency} citizens, {options.seconds:g} s per page)",
+            f"{options.concurrency} citizens, {options.seconds:g} s per page closed loop"
+            + (
+                f", then {options.think_seconds:g} s per page with {options.think_min:g}-{options.think_max:g} s "
+                "think time)"
+                if options.think_max > 0
+                else ")"
+            ),
             rows,
             extra=extra,
         )
@@ -263,6 +352,24 @@ def _measure(
             )
             rows += rows_for(name, measured, baseline)
             summaries[name] = {**measured.summary(), "target_p99_met": measured.percentile(99) <= TARGET_P99_MS}
+        if options.think_max > 0:
+            think = (options.think_min, options.think_max)
+            for name, path, marker in pages:
+                measured = _page_load_with_think_time(
+                    site,
+                    path,
+                    seconds=options.think_seconds,
+                    concurrency=options.concurrency,
+                    registered=registered,
+                    marker=marker,
+                    think=think,
+                )
+                label = f"{name}, think {think[0]:g}-{think[1]:g} s"
+                rows += rows_for(label, measured, baseline)
+                summaries[label] = {
+                    **measured.summary(),
+                    "target_p99_met": measured.percentile(99) <= TARGET_P99_MS,
+                }
     return rows, {"target_p99_ms": TARGET_P99_MS, "pages": summaries}
 
 

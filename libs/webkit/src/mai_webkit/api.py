@@ -10,10 +10,17 @@ page being served. Failures arrive as exceptions::
 
 The session's access token is sent when ``authenticated=True``; an expired one is refreshed once
 with the refresh token (:mod:`mai_webkit.auth`) and the call repeated.
+
+A pooled keep-alive connection can be closed by the gateway (its idle timeout) just as a request is
+sent on it: the request then meets a closed or reset connection before any byte of an answer. Such a
+request is sent once more on a fresh connection when repeating it is safe: a GET, HEAD or OPTIONS,
+or a request that carries an ``Idempotency-Key`` (the API answers a repeat with the first answer).
+Nothing else is repeated: a POST without a key may have been acted on.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 import time
@@ -31,6 +38,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_SECONDS = 15.0
 DEFAULT_CACHE_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 2.0
+#: Methods that are safe to send twice (RFC 9110, 9.2.1).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiError(Exception):
@@ -103,28 +112,41 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        repeatable: bool = False,
     ) -> requests.Response:
-        """Send one request; a 4xx/5xx answer raises :class:`ApiProblem`."""
+        """Send one request; a 4xx/5xx answer raises :class:`ApiProblem`.
+
+        ``repeatable=True`` marks a POST that only reads (sent as a POST so that what the citizen
+        typed stays out of the URL): like a GET, it is sent again if the connection was closed
+        before any answer.
+        """
         sent = dict(headers or {})
         sent.update(_context_headers())
         if token:
             sent["Authorization"] = f"Bearer {token}"
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                json=json,
-                data=data,
-                files=files,
-                params=params,
-                headers=sent,
-                timeout=(CONNECT_TIMEOUT_SECONDS, timeout or self.timeout),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            # The path only: a query string may hold what the citizen typed.
-            logger.warning("API %s %s unreachable: %s", method, path.split("?", 1)[0], exc.__class__.__name__)
-            raise ApiUnavailable(exc.__class__.__name__) from None
+        repeatable = files is None and (repeatable or method.upper() in SAFE_METHODS or "Idempotency-Key" in sent)
+        attempts = 2 if repeatable else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    json=json,
+                    data=data,
+                    files=files,
+                    params=params,
+                    headers=sent,
+                    timeout=(CONNECT_TIMEOUT_SECONDS, timeout or self.timeout),
+                    allow_redirects=False,
+                )
+                break
+            except requests.RequestException as exc:
+                if attempt < attempts and _closed_before_answer(exc):
+                    # The path only: a query string may hold what the citizen typed.
+                    logger.info("API %s %s: kept-alive connection closed, sent again", method, path.split("?", 1)[0])
+                    continue
+                logger.warning("API %s %s unreachable: %s", method, path.split("?", 1)[0], exc.__class__.__name__)
+                raise ApiUnavailable(exc.__class__.__name__) from None
         if response.status_code >= 400:
             raise ApiProblem(response.status_code, _problem_of(response))
         return response
@@ -146,6 +168,24 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _closed_before_answer(exc: requests.RequestException) -> bool:
+    """Whether the connection was closed or reset before any byte of an answer arrived.
+
+    Timeouts are not: the API may be working on the request.
+    """
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return False
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError):
+            return True
+        nested = [arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)]
+        cause = cause.__cause__ or cause.__context__ or (nested[0] if nested else None)
+    return False
 
 
 def _context_headers() -> dict[str, str]:

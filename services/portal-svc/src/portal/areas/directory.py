@@ -58,6 +58,8 @@ def find_institutions(
     """The institutions whose name, competencies or fields (in either language) hold every word of
     ``query``, and that deal with ``field`` when one is given; all of them when both are empty."""
     words = _folded(query[:MAX_QUERY_LENGTH]).split()
+    if not words and not field:
+        return list(candidates)  # nothing asked: every one, without folding their texts
     found = []
     for institution in candidates:
         if field and field not in {f["code"] for f in institution["fields"]}:

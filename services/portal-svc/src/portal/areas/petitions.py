@@ -283,7 +283,11 @@ def status_lookup() -> ResponseReturnValue:
         return render_template("petitions/status.html", form=form), 400
     number = (form.registration_number.data or "").strip().upper()
     try:
-        api().post("/api/v1/petitions/status-lookup", json={"registration_number": number, "email": form.email.data})
+        api().post(
+            "/api/v1/petitions/status-lookup",
+            json={"registration_number": number, "email": form.email.data},
+            repeatable=True,
+        )
     except ApiProblem as problem:
         if problem.status == 404:
             form.page_errors.append(str(NOT_FOUND))
@@ -302,7 +306,7 @@ def status_result() -> ResponseReturnValue:
     if not lookup:
         return redirect(url_for("petitions.status"), code=303)
     try:
-        petition = api().post("/api/v1/petitions/status-lookup", json=lookup).json()
+        petition = api().post("/api/v1/petitions/status-lookup", json=lookup, repeatable=True).json()
     except ApiProblem as problem:
         if problem.status != 404:
             raise
