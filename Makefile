@@ -66,8 +66,8 @@ infra-up: ## Start the local Kafka broker and PostgreSQL server (writes var/infr
 infra-down: ## Stop them
 	deploy/local/infra.sh down
 
-topics: venv ## Create every declared topic on the local broker (replication factor 1)
-	$(BIN)/mai-topics create --bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" --replication-factor 1
+topics: venv ## Create every declared topic, each service's broker user and its ACLs (as the administrator of var/infra.env)
+	$(BIN)/mai-kafka provision --bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" --replication-factor 1
 
 k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 	mkdir -p var/k8s

@@ -12,10 +12,12 @@ Public surface:
     sealed_paths(t)            fields marked "x-sealed"
     pseudonymise(t, data, key) the analysts' copy: sealed fields removed, x-pii values keyed pseudonyms
     analytics_topics()         the redacted copies `analytics.<topic>` of every declared topic
+    kafka_users(prefix)        each service's and stream's broker user with its ACLs (KafkaUser, Grant)
 """
 
 from __future__ import annotations
 
+from ._access import ANALYST, ARCHIVER, REDACTOR, Grant, KafkaUser, kafka_user, kafka_users
 from ._schemas import (
     REDACTED,
     ContractViolation,
@@ -39,12 +41,19 @@ from ._topics import (
 )
 
 __all__ = [
+    "ANALYST",
     "ANALYTICS_PREFIX",
+    "ARCHIVER",
     "DLQ_SUFFIX",
     "REDACTED",
+    "REDACTOR",
     "ContractViolation",
+    "Grant",
+    "KafkaUser",
     "Topic",
     "analytics_topics",
+    "kafka_user",
+    "kafka_users",
     "load_topics",
     "pii_paths",
     "pseudonym",

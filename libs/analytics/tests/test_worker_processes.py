@@ -15,8 +15,8 @@ from pathlib import Path
 import mai_contracts
 import pyarrow.parquet as pq
 import pytest
-from kafka import KafkaProducer
 from mai_analytics import Archiver
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics
 from mai_devtools.ports import free_port
@@ -57,7 +57,7 @@ def start(
 
 def publish(servers: str, prefix: str, count: int) -> list[str]:
     topic = mai_contracts.topic_for_event_type(EVENT_TYPE)
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all")
+    producer = kafka_clients.producer(servers, acks="all")
     ids = []
     try:
         for _ in range(count):

@@ -178,14 +178,16 @@ def ensure_topics(
 ) -> None:
     """Create the contract's topics (or the given ones), prefixed, on a test broker (replication 1)."""
     import mai_contracts
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
+
+    from .. import kafka_clients
 
     declared = {t.name: t for t in mai_contracts.load_topics(include_dlq=True)}
     wanted = list(names) if names is not None else list(declared)
     # The analysts' redacted copies are created only when asked for, as declared too.
     declared.update({t.name: t for t in mai_contracts.analytics_topics()})
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+    admin = kafka_clients.admin(bootstrap_servers, client_id="tests")
     try:
         existing = set(admin.list_topics())
         new = [
@@ -210,12 +212,12 @@ def ensure_topics(
 
 def delete_topics(bootstrap_servers: str, prefix: str) -> None:
     """Delete every topic whose name starts with ``prefix`` (best effort: a test's clean-up)."""
-    from kafka.admin import KafkaAdminClient
+    from .. import kafka_clients
 
     if not prefix:
         raise ValueError("refusing to delete topics without a prefix")
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+        admin = kafka_clients.admin(bootstrap_servers, client_id="tests")
     except Exception:  # the broker may be down at the end of an outage test; nothing to clean then
         return
     try:
@@ -240,11 +242,11 @@ def read_events(
 
     With ``raw=True`` returns the kafka-python records themselves (headers, key, value).
     """
-    from kafka import KafkaConsumer
+    from .. import kafka_clients
 
-    consumer = KafkaConsumer(
+    consumer = kafka_clients.consumer(
         topic,
-        bootstrap_servers=bootstrap_servers.split(","),
+        bootstrap_servers=bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
