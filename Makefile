@@ -77,10 +77,11 @@ k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 k8s-validate: venv ## Validate the rendered manifests offline (schemas, CRDs, policies)
 	$(BIN)/pytest deploy/k8s/tests
 
-generated: venv ## Regenerate contracts/asyncapi.yaml, docs/data-dictionary.md and the Kubernetes topics
+generated: venv ## Regenerate contracts/asyncapi.yaml, docs/data-dictionary.md and the Kubernetes topics and Kafka users
 	$(BIN)/python -m mai_contracts.asyncapi > contracts/asyncapi.yaml
 	$(BIN)/mai-events dictionary > docs/data-dictionary.md
 	$(BIN)/python deploy/k8s/generate_topics.py
+	$(BIN)/python deploy/k8s/generate_kafka_users.py
 
 clean: ## Remove the virtualenv and local state (var/)
 	rm -rf $(VENV) var

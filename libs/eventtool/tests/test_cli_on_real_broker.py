@@ -16,6 +16,7 @@ import mai_contracts
 import pytest
 from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
+from mai_chassis.kafka_clients import KafkaSecurity
 from mai_eventtool import read_rows
 from mai_eventtool.cli import main
 
@@ -122,7 +123,9 @@ def test_show_pii_needs_the_flag_and_warns_on_stderr(kafka_bootstrap_servers: st
         [str(Path(sys.executable).with_name("mai-events")), "tail", TOPIC, "--from-beginning", "--max", "1",
          "--timeout", "10", "--show-pii", "--original", "--topic-prefix", topic_prefix],
         capture_output=True, text=True, timeout=60,
-        env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"},
+        # The originals, so a user allowed to read them: the test's (its settings from the environment).
+        env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers, "PATH": "/usr/bin:/bin",
+             **KafkaSecurity.from_env().environment()},
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "WARNING: --show-pii" in shown.stderr

@@ -23,6 +23,10 @@ class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the process must not start."""
 
 
+def _environment_kafka_options() -> dict[str, Any]:
+    return KafkaSecurity.from_env().client_options()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """Settings every service shares; a service subclasses it to add its own.
@@ -52,7 +56,8 @@ class ServiceSettings:
     kafka_bootstrap_servers: str = ""
     #: Prepended to every topic name; empty in production, unique per test run for isolation.
     kafka_topic_prefix: str = ""
-    kafka_client_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: kafka-python's security options (mai_chassis.kafka_clients); settings made in code take the environment's.
+    kafka_client_options: Mapping[str, Any] = dataclasses.field(default_factory=_environment_kafka_options)
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""

@@ -32,6 +32,7 @@ __all__ = [
     "delete_topics",
     "drop_database",
     "ensure_topics",
+    "kafka_user_environment",
     "read_events",
     "send_json",
     "serve_http",
@@ -208,6 +209,23 @@ def ensure_topics(
                 pass
     finally:
         admin.close()
+
+
+def kafka_user_environment(bootstrap_servers: str, user: str, *, prefix: str) -> dict[str, str]:
+    """The Kafka variables a process started by a test needs to run as ``user`` on ``prefix``'s topics.
+
+    On a broker that authenticates, the user is provisioned (its ACLs on the prefixed topics, as
+    contracts/ derive them) and its own settings are returned; on one that does not, the environment's.
+    """
+    from ..kafka_admin import provision
+    from ..kafka_clients import KafkaSecurity
+
+    administrator = KafkaSecurity.from_env()
+    if not administrator.uses_sasl:
+        return administrator.environment()
+    return provision(bootstrap_servers, administrator=administrator, topic_prefix=prefix, users=[user])[
+        user
+    ].environment()
 
 
 def delete_topics(bootstrap_servers: str, prefix: str) -> None:
