@@ -16,7 +16,7 @@ from kafka import TopicPartition
 from kafka.errors import GroupAuthorizationFailedError, KafkaTimeoutError, TopicAuthorizationFailedError
 from mai_chassis import kafka_clients
 from mai_chassis.kafka_clients import KafkaSecurity
-from mai_chassis.testing import ensure_topics
+from mai_chassis.testing import ensure_topics, wait_until
 from mai_contracts._topics import SERVICES
 
 pytestmark = pytest.mark.integration
@@ -183,3 +183,30 @@ def test_the_redaction_stream_cannot_forge_an_original_event(
 ) -> None:
     with pytest.raises(TopicAuthorizationFailedError):
         _write(servers, kafka_users[mai_contracts.REDACTOR], topic_prefix + "identity.verified")
+
+
+def test_a_finished_runs_acls_are_deleted_with_its_topics_and_its_users_are_refused_after(
+    servers: str, topic_prefix: str, kafka_users: dict[str, KafkaSecurity]
+) -> None:
+    from mai_chassis.kafka_admin import delete_acls_under
+
+    admin = kafka_clients.admin(servers)
+    try:
+        deleted = delete_acls_under(admin, topic_prefix)
+    finally:
+        admin.close()
+
+    assert deleted == sum(len(u.grants) for u in mai_contracts.kafka_users(topic_prefix))
+    wait_until(
+        lambda: _refused_write(servers, kafka_users["petition-svc"], topic_prefix + "petition.submitted"),
+        timeout=30,
+        what="the deleted ACLs no longer in force",
+    )
+
+
+def _refused_write(servers: str, security: KafkaSecurity, topic: str) -> bool:
+    try:
+        _write(servers, security, topic, idempotent=False)
+    except TopicAuthorizationFailedError:
+        return True
+    return False

@@ -27,7 +27,15 @@ import mai_contracts
 from . import kafka_clients
 from .kafka_clients import KafkaSecurity
 
-__all__ = ["acl_entries", "derived_user_security", "main", "provision", "provision_users", "topics_main"]
+__all__ = [
+    "acl_entries",
+    "delete_acls_under",
+    "derived_user_security",
+    "main",
+    "provision",
+    "provision_users",
+    "topics_main",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +123,33 @@ def _wait_until_in_force(admin: Any, users: list[mai_contracts.KafkaUser], timeo
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the ACLs of {user.name} are not in force after {timeout:.0f} s")
             time.sleep(0.1)
+
+
+def delete_acls_under(admin: Any, prefix: str) -> int:
+    """Delete every ACL on a topic or group named ``prefix…`` (a finished test run's); returns how many."""
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    if not prefix:
+        raise ValueError("refusing to delete ACLs without a prefix")
+    everything = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    found, _error = admin.describe_acls(everything)
+    doomed = [acl for acl in found if acl.resource_pattern.resource_name.startswith(prefix)]
+    if doomed:
+        admin.delete_acls(doomed)
+    return len(doomed)
 
 
 def provision(

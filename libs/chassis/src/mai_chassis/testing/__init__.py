@@ -229,8 +229,8 @@ def kafka_user_environment(bootstrap_servers: str, user: str, *, prefix: str) ->
 
 
 def delete_topics(bootstrap_servers: str, prefix: str) -> None:
-    """Delete every topic whose name starts with ``prefix`` (best effort: a test's clean-up)."""
-    from .. import kafka_clients
+    """Delete every topic whose name starts with ``prefix``, and the ACLs on them (best effort: a test's clean-up)."""
+    from .. import kafka_admin, kafka_clients
 
     if not prefix:
         raise ValueError("refusing to delete topics without a prefix")
@@ -242,6 +242,8 @@ def delete_topics(bootstrap_servers: str, prefix: str) -> None:
         doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
         if doomed:
             admin.delete_topics(doomed, timeout_ms=30000)
+        if kafka_clients.KafkaSecurity.from_env().uses_sasl:
+            kafka_admin.delete_acls_under(admin, prefix)
     except Exception:
         logging.getLogger(__name__).debug("test topics under %s not deleted", prefix, exc_info=True)
     finally:
