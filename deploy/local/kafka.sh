@@ -65,7 +65,7 @@ probe() {
 # probe_local ARGS... — probe our broker as its administrator (it answers nobody else).
 probe_local() {
   KAFKA_SASL_MECHANISM=$SASL_MECHANISM KAFKA_SASL_USERNAME=$ADMIN_USER \
-    KAFKA_SASL_PASSWORD=$(<"$ADMIN_PASSWORD_FILE") probe "$@"
+    KAFKA_SASL_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE" 2>/dev/null) probe "$@"
 }
 
 # admin_password — the super user's password, generated once (never a default in a file we ship).
@@ -205,6 +205,9 @@ cmd_start() {
       die kafka "the broker at $KAFKA_BOOTSTRAP_SERVERS does not answer"
     echo "$KAFKA_BOOTSTRAP_SERVERS"
     return 0
+  fi
+  if broker_running && [[ ! -f $STATE_DIR/secured ]]; then
+    die kafka "the running broker (pid $(<"$PID_FILE")) was started unsecured by an earlier version of this script: stop it (kafka.sh stop, or infra.sh down) and start again"
   fi
   if broker_running; then
     log kafka "already running (pid $(<"$PID_FILE"))"

@@ -208,7 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"User:{user.name}\t{grant.operation}\t{grant.resource_type}\t{grant.pattern}\t{grant.name}")
         return 0
     if args.command == "user-env":
-        mai_contracts.kafka_user(args.user)  # KeyError: not a user of contracts/
+        try:
+            mai_contracts.kafka_user(args.user)
+        except KeyError as exc:
+            print(f"mai-kafka: {exc.args[0]}", file=sys.stderr)
+            return 2
         for name, value in derived_user_security(args.user, administrator).environment().items():
             print(f"{name}={value}")
         return 0
