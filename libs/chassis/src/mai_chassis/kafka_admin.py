@@ -182,7 +182,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     provision_cmd.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT[,HOST:PORT]")
     provision_cmd.add_argument("--replication-factor", type=int, metavar="N", help="1 on a single broker")
-    provision_cmd.add_argument("--topic-prefix", default="", help="a test run's prefix (empty: the real topics)")
     provision_cmd.add_argument("--no-topics", action="store_true", help="users and ACLs only")
     user_env = commands.add_parser(
         "user-env", help="print a user's client settings on this development broker (VARIABLE=value lines)"
@@ -213,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyError as exc:
             print(f"mai-kafka: {exc.args[0]}", file=sys.stderr)
             return 2
+        if not administrator.uses_sasl:
+            print("mai-kafka: a user's settings derive from the administrator's (KAFKA_SASL_*)", file=sys.stderr)
+            return 2
         for name, value in derived_user_security(args.user, administrator).environment().items():
             print(f"{name}={value}")
         return 0
@@ -220,16 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         topic_args = ["create", "--bootstrap-servers", args.bootstrap_servers]
         if args.replication_factor:
             topic_args += ["--replication-factor", str(args.replication_factor)]
-        if args.topic_prefix:
-            print("mai-kafka: --topic-prefix provisions users only; create prefixed topics in tests", file=sys.stderr)
-            return 2
         status = topics_main(topic_args, security=administrator)
         if status:
             return status
     if not administrator.uses_sasl:
         print("mai-kafka: the broker takes no SASL users (KAFKA_SECURITY_PROTOCOL); no users provisioned")
         return 0
-    users = provision(args.bootstrap_servers, administrator=administrator, topic_prefix=args.topic_prefix)
+    users = provision(args.bootstrap_servers, administrator=administrator)
     print(f"{len(users)} users provisioned with their ACLs: {', '.join(users)}")
     return 0
 
