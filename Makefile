@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # tests/browser checks every page with axe-core, pinned in tests/browser/package-lock.json.
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: help venv run test test-unit test-integration test-images images lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
+.PHONY: help prerequisites prerequisites-run prerequisites-test prerequisites-images venv run test test-unit test-integration test-images images lint format typecheck bench k8s-render k8s-validate generated infra-up infra-down topics clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -24,27 +24,36 @@ $(STAMP): $(PYPROJECTS)
 
 venv: $(STAMP) ## Create .venv with every package (editable) and the dev tools
 
+prerequisites: prerequisites-test ## Check what make run and make test need from outside the repository (as root: install it)
+
+# docs/prerequisites.md: every Debian package named with what needs it; installed when run as root.
+prerequisites-run prerequisites-test prerequisites-images: prerequisites-%:
+	deploy/prerequisites.sh $*
+
 $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund
 	touch $(AXE)
 
-run: venv ## Start Kafka, PostgreSQL, the SMTP sink, every service and the gateway (Ctrl-C stops all)
+run: prerequisites-run venv ## Start Kafka, PostgreSQL, the SMTP sink, every service and the gateway (Ctrl-C stops all)
 	deploy/local/run.sh
 
-test: venv $(AXE) ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
+test: prerequisites-test venv $(AXE) ## Unit and integration tests against a real Kafka broker, PostgreSQL and SMTP server
 	@# Outage tests may stop and restart the broker or database only when they are our local ones.
 	if [ -z "$${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then export MAI_ALLOW_BROKER_RESTART=1; fi; \
 	if [ -z "$${DATABASE_URL:-}" ]; then export MAI_ALLOW_DATABASE_RESTART=1; fi; \
 	deploy/local/with-infra.sh $(BIN)/pytest $(PYTEST_ARGS)
 
-images: ## Build every service's image with podman (deploy/images/services.conf; BASE_IMAGE, IMAGE_TAG)
+images: prerequisites-images ## Build every service's image with podman (deploy/images/services.conf; BASE_IMAGE, IMAGE_TAG)
 	deploy/images/build.sh
 
 test-images: venv images ## Run the images as the dev manifests do against Kafka and PostgreSQL: probes, metrics, events
 	deploy/local/with-infra.sh $(BIN)/pytest deploy/images/tests $(PYTEST_ARGS)
 
-test-unit: venv ## Unit tests only (no broker, no database)
-	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+test-unit: venv ## Unit and component tests: no broker, no database, no node, kustomize, podman or poppler
+	$(BIN)/pytest -m "unit or component" $(PYTEST_ARGS)
+
+test-integration: ## Integration tests only (real Kafka, PostgreSQL, SMTP, Chromium), set up as `make test` does
+	$(MAKE) test PYTEST_ARGS='-m integration $(PYTEST_ARGS)'
 
 lint: venv ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -77,11 +86,12 @@ k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 k8s-validate: venv ## Validate the rendered manifests offline (schemas, CRDs, policies)
 	$(BIN)/pytest deploy/k8s/tests
 
-generated: venv ## Regenerate contracts/asyncapi.yaml, docs/data-dictionary.md and the Kubernetes topics and Kafka users
+generated: venv ## Regenerate what contracts/ and deploy/services.yaml declare (AsyncAPI, data dictionary, topics, Kafka users, Procfile, routes, policies)
 	$(BIN)/python -m mai_contracts.asyncapi > contracts/asyncapi.yaml
 	$(BIN)/mai-events dictionary > docs/data-dictionary.md
 	$(BIN)/python deploy/k8s/generate_topics.py
 	$(BIN)/python deploy/k8s/generate_kafka_users.py
+	$(BIN)/mai-services write
 
 clean: ## Remove the virtualenv and local state (var/)
 	rm -rf $(VENV) var

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 from booking.catalog import load_catalog
-from booking.handlers import generate_slots
+from booking.slot_horizon import generate_between
 from booking.tables import Application, Slot
 from mai_chassis import Database
 from mai_chassis.migrations import upgrade
@@ -180,10 +180,9 @@ def main() -> int:
     try:
         upgrade(database_url, MIGRATIONS)
         today = datetime.now(UTC).date()
-        with database.session() as session:
-            slot_count = generate_slots(
-                session, load_catalog(), today + timedelta(days=1), today + timedelta(days=60), [OFFICE]
-            )
+        slot_count = generate_between(
+            database, load_catalog(), today + timedelta(days=1), today + timedelta(days=60), [OFFICE]
+        )
         bookers = seed_applications(database, BOOKERS)
         gateway_bookers = seed_applications(database, BOOKERS)
         contenders = seed_applications(database, RACE_CONTENDERS)

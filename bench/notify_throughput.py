@@ -42,6 +42,7 @@ from mai_chassis.sealing import generate_key  # noqa: E402
 from mai_chassis.testing import create_database, drop_database, ensure_topics  # noqa: E402
 from mai_chassis.worker import run_worker  # noqa: E402
 from notify.config import Settings  # noqa: E402
+from notify.deps import build_deps  # noqa: E402
 from notify.mailer import OutgoingMail, build_message  # noqa: E402
 from notify.metrics import NOTIFICATION_SEND_SECONDS  # noqa: E402
 from notify.service import build_consumer, build_delivery_loops  # noqa: E402
@@ -182,10 +183,10 @@ def measure(bootstrap: str, admin_url: str, loops_count: int) -> tuple[list[Row]
             delivery_concurrency=loops_count,
             delivery_idle_seconds=0.05,
         )
-        registry = TemplateRegistry(public_base_url=settings.public_base_url)
+        notify_deps = build_deps(settings, registry=TemplateRegistry(public_base_url=settings.public_base_url))
         loops = [
-            build_consumer(settings, database, registry, group_id=f"notify-bench-{uuid.uuid4().hex[:6]}"),
-            *build_delivery_loops(settings, database, registry),
+            build_consumer(notify_deps, database, group_id=f"notify-bench-{uuid.uuid4().hex[:6]}"),
+            *build_delivery_loops(notify_deps, database),
             OutboxRelay(database, service="notify-svc", bootstrap_servers=bootstrap, topic_prefix=prefix),
         ]
         worker = threading.Thread(

@@ -25,10 +25,12 @@ DESIGN_TOPICS = {
     "certificate.issued": "record-svc",
     "certificate.refused": "record-svc",
     "certificate.revoked": "record-svc",
+    "certificate.referral_decided": "record-svc",
     "application.submitted": "booking-svc",
     "application.reviewed": "booking-svc",
     "appointment.booked": "booking-svc",
     "appointment.cancelled": "booking-svc",
+    "appointment.moved": "booking-svc",
     "application.ready": "booking-svc",
     "notification.sent": "notify-svc",
     "notification.failed": "notify-svc",
@@ -50,6 +52,7 @@ CITIZEN_MUST_HEAR = {
     "application.reviewed",
     "appointment.booked",
     "appointment.cancelled",
+    "appointment.moved",
     "application.ready",
 }
 MAIN_TOPICS = mai_contracts.load_topics(include_dlq=False)

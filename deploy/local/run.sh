@@ -9,6 +9,9 @@ BIN=$ROOT/.venv/bin
 VAR=$ROOT/var
 mkdir -p "$VAR/mail" "$VAR/run"
 cd "$ROOT"
+# The services, their databases and ports: MAI_SERVICE_TABLE, written from deploy/services.yaml.
+# shellcheck source=services.sh
+source "$HERE/services.sh"
 
 say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
 
@@ -37,7 +40,8 @@ say "creating topics, users and ACLs on $KAFKA_BOOTSTRAP_SERVERS"
 "$BIN/mai-kafka" provision --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" --replication-factor 1 >/dev/null
 # Every process that talks to Kafka runs as its own user (Procfile); none gets the administrator's password.
 if [[ ${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT} == SASL_* ]]; then
-  for user in petition-svc identity-svc record-svc booking-svc notify-svc analytics-redactor analytics-archiver; do
+  # The users contracts/ derive, but the analysts': no process here runs as them.
+  for user in $("$BIN/mai-kafka" acls | cut -f1 | sort -u | sed 's/^User://' | grep -vx analyst); do
     variable=KAFKA_PASSWORD_${user//-/_}
     printf -v "${variable^^}" '%s' "$("$BIN/mai-kafka" user-env "$user" | sed -n 's/^KAFKA_SASL_PASSWORD=//p')"
     export "${variable^^}"
@@ -72,10 +76,11 @@ set -a
 # shellcheck disable=SC1090
 source "$DEV_ENV"
 set +a
-export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:8080}
-export JWT_JWKS_URL=http://127.0.0.1:8102/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:8102
-# The citizen portal calls the public API through the gateway (its migrate reads the same settings).
-export API_BASE_URL=http://127.0.0.1:8080
+export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$MAI_GATEWAY_PORT}
+identity_port=$(awk '$1 == "identity-svc" { print $3 }' <<<"$MAI_SERVICE_TABLE")
+export JWT_JWKS_URL=http://127.0.0.1:$identity_port/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:$identity_port
+# The front ends call the public API through the gateway (their migrate reads the same settings).
+export API_BASE_URL=http://127.0.0.1:$MAI_GATEWAY_PORT
 export SMTP_HOST=127.0.0.1 SMTP_PORT=2525 SMTP_SECURITY=none MAIL_FROM=no-reply@e-services.mai.gov.ro
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 # The "bank-card" identification provider: a local OpenID Connect provider (mai-eid-provider, port
@@ -85,16 +90,18 @@ export EID_PROVIDERS=${EID_PROVIDERS:-bank-card} EID_BANK_CARD_ISSUER=${EID_BANK
 export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID_BANK_CARD_TEST_PROVIDER=true
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
-# 4. Migrations, one database per service.
-for service in petition identity record booking notify portal; do
-  if [[ -x $BIN/$service-svc ]]; then
-    password_variable=KAFKA_PASSWORD_${service^^}_SVC
-    KAFKA_SASL_USERNAME=$service-svc KAFKA_SASL_PASSWORD=${!password_variable:-} \
-      DATABASE_URL=$PG_BASE/$service "$BIN/$service-svc" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
+# 4. Migrations, one database per service (deploy/services.yaml, through services.sh), each as the
+# service's own Kafka user (a service without one has no broker to talk to).
+while read -r service database _ _; do
+  if [[ -x $BIN/$service ]]; then
+    password_variable=KAFKA_PASSWORD_${service//-/_}
+    password_variable=${password_variable^^}
+    KAFKA_SASL_USERNAME=$service KAFKA_SASL_PASSWORD=${!password_variable:-} \
+      DATABASE_URL=$PG_BASE/$database "$BIN/$service" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
-    say "migrated $service-svc"
+    say "migrated $service"
   fi
-done
+done <<<"$MAI_SERVICE_TABLE"
 
 # 5. Appointment slots: every office's calendar generated SLOT_WEEKS ahead now, then hourly (Procfile).
 export SLOT_WEEKS=${SLOT_WEEKS:-8}
@@ -105,17 +112,21 @@ if [[ -x $BIN/booking-svc ]]; then
   say "$slots"
 fi
 
+gateway=http://127.0.0.1:$MAI_GATEWAY_PORT
 cat <<MSG
 
-  portal         http://127.0.0.1:8080/    (the citizens' pages, through the gateway)
-  gateway        http://127.0.0.1:8080     (API docs: http://127.0.0.1:8080/docs)
-  petition-svc   http://127.0.0.1:8101     worker metrics :9101
-  identity-svc   http://127.0.0.1:8102     worker metrics :9102
-  record-svc     http://127.0.0.1:8103     worker metrics :9103
-  booking-svc    http://127.0.0.1:8104     worker metrics :9104
-  notify-svc     http://127.0.0.1:8105     worker metrics :9105
+  portal         $gateway/    (the citizens' pages, through the gateway)
+  gateway        $gateway     (API docs: $gateway/docs)
+MSG
+while read -r service _ web_port metrics_port; do
+  if [[ $metrics_port == - ]]; then
+    printf '  %-14s http://127.0.0.1:%s\n' "$service" "$web_port"
+  else
+    printf '  %-14s http://127.0.0.1:%-9s worker metrics :%s\n' "$service" "$web_port" "$metrics_port"
+  fi
+done <<<"$MAI_SERVICE_TABLE"
+cat <<MSG
   eID provider   http://127.0.0.1:9400     (test OpenID Connect provider: "bank-card")
-  portal-svc     http://127.0.0.1:8106
   Kafka          $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL     $DATABASE_URL
   SMTP sink      127.0.0.1:2525, every mail kept in $VAR/mail (Maildir)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from gateway.config import Settings
 from gateway.routes import RouteTableError, load_route_table
+from mai_devtools.service_list import service_list
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -79,17 +80,10 @@ def test_the_shipped_route_files_route_every_public_prefix(routes_file):
     assert table.match("/internal/accounts/1") is None
 
 
-def test_the_local_route_file_points_at_the_local_ports():
+def test_the_local_route_file_points_at_every_service_on_its_local_port():
     table = load_route_table(REPOSITORY / "gateway/routes.local.yaml")
 
-    assert table.upstreams() == {
-        "booking-svc": "http://127.0.0.1:8104",
-        "identity-svc": "http://127.0.0.1:8102",
-        "notify-svc": "http://127.0.0.1:8105",
-        "petition-svc": "http://127.0.0.1:8101",
-        "portal-svc": "http://127.0.0.1:8106",
-        "record-svc": "http://127.0.0.1:8103",
-    }
+    assert table.upstreams() == {s.name: f"http://127.0.0.1:{s.web_port}" for s in service_list()}
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,7 @@ import sys
 import threading
 import time
 
-from mai_chassis import Database, EventConsumer
-from mai_chassis.db import UnitOfWork
+from mai_chassis import Database, EventConsumer, UnitOfWork
 from mai_chassis.events import Event
 from sqlalchemy import text
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 from booking.catalog import load_catalog
-from booking.handlers import generate_slots
-from booking.testing import sample_jpeg, sample_pdf, sample_png
+from booking.slot_horizon import generate_between
 from mai_chassis import Database
+from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
 from mai_devtools import SmtpSink
 from mai_devtools.platform import Platform
 
@@ -33,8 +33,7 @@ def test_an_applicant_is_mailed_at_every_step_from_review_to_pickup(
     platform = start_platform(["booking", "notify"], extra_env={"JWT_JWKS_URL": jwks_url})
     database = Database(platform.database_urls["booking"], pool_size=1, max_overflow=0)
     today = datetime.now(UTC).date()
-    with database.session() as session:
-        generate_slots(session, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
+    generate_between(database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
     database.dispose()
 
     email = f"maria.{uuid.uuid4().hex[:6]}@example.org"

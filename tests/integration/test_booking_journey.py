@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,18 +16,34 @@ import requests
 from booking import create_app
 from booking.catalog import load_catalog
 from booking.config import MAX_DOCUMENT_BYTES, Settings
-from booking.handlers import generate_slots
 from booking.service import worker_loops
-from booking.testing import renamed_executable, sample_jpeg, sample_pdf, sample_png, serve_app
+from booking.slot_horizon import generate_between
 from mai_chassis import Database, kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.outbox import OutboxRelay
 from mai_chassis.sealing import Sealer, generate_key
 from mai_chassis.testing import read_events, wait_until
+from mai_chassis.testing.samples import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """The app on a loopback port, a thread per request; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
 
 OFFICE = "IGI-IS"
 TRAVEL_DOCUMENTS = ("application-form", "travel-document-grounds", "photo", "fee-receipt")
@@ -110,8 +127,7 @@ def booking(
     )
     database = Database(url, pool_size=2, max_overflow=2)
     today = datetime.now(UTC).date()
-    with database.session() as session:
-        generate_slots(session, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
+    generate_between(database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
     loops = [
         OutboxRelay(
             database, service="booking-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
@@ -124,7 +140,7 @@ def booking(
         thread.start()
     app = create_app(settings)
     try:
-        with serve_app(app) as base_url:
+        with served(app) as base_url:
             yield Booking(base_url, settings, database, Sealer([sealing_key]), token_issuer)
     finally:
         stop.set()

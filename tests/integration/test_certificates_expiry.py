@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from mai_chassis import OutboxRelay, TokenVerifier
+from mai_chassis.clock import FixedClock
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import TokenIssuer, read_events
 from record import create_app
-from record.clock import SettableClock
 from record.config import Settings
 from record.service import definition
 from record.testing import FakeCivilStatus, make_person
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def app(
     kafka_bootstrap_servers: str,
     topic_prefix: str,
     token_issuer: TokenIssuer,
-    clock: SettableClock,
+    clock: FixedClock,
     civil_status: FakeCivilStatus,
     tmp_path: Path,
 ) -> Iterator[Flask]:
@@ -57,12 +57,12 @@ def app(
     verifier = TokenVerifier(jwks=token_issuer.jwks, issuer=token_issuer.issuer, audience=token_issuer.audience)
     app = create_app(settings, clock=clock, civil_status=civil_status, token_verifier=verifier)
     yield app
-    app.extensions["record_office"].database.dispose()
+    app.extensions["mai_database"].dispose()
 
 
 def test_after_six_months_a_certificate_verifies_as_expired_and_cannot_be_downloaded(
     app: Flask,
-    clock: SettableClock,
+    clock: FixedClock,
     civil_status: FakeCivilStatus,
     token_issuer: TokenIssuer,
     kafka_bootstrap_servers: str,
@@ -76,7 +76,7 @@ def test_after_six_months_a_certificate_verifies_as_expired_and_cannot_be_downlo
     check = {"number": body["registration_number"], "cnp": person.cnp}
 
     relay = OutboxRelay(
-        app.extensions["record_office"].database,
+        app.extensions["mai_database"],
         service="record-svc",
         bootstrap_servers=kafka_bootstrap_servers,
         topic_prefix=topic_prefix,

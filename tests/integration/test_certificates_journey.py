@@ -273,6 +273,65 @@ def test_a_person_with_a_registry_entry_is_referred_and_gets_no_pdf(
     assert next(e for e in events if e.subject == body["id"]).data["reason"] == "registry_entry"
 
 
+def test_a_counter_officer_clears_a_referral_and_issues_the_signed_certificate_which_the_units_clerk_revokes(
+    platform: Platform, new_citizen: Callable[..., Citizen], token_issuer: TokenIssuer, tmp_path: Path
+) -> None:
+    citizen = new_citizen()
+    registry_csv = tmp_path / "registry.csv"
+    registry_csv.write_text(f"cnp,unit\n{citizen.person.cnp},IPJ-BV\n", encoding="utf-8")
+    env = {**platform.common_env, "DATABASE_URL": platform.database_urls["record"]}
+    imported = subprocess.run(
+        [str(BIN / "record-svc"), "import-registry", str(registry_csv)], env=env, capture_output=True, timeout=60
+    )
+    assert imported.returncode == 0, imported.stderr.decode()
+    referral_id = _apply(platform, citizen).json()["id"]
+    api = f"{platform.gateway_url}/api/v1/certificates"
+
+    def staff(role: str, unit: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_issuer.staff(role, unit)}"}
+
+    officer, elsewhere = staff("counter_clerk", "IPJ-BV"), staff("counter_clerk", "IPJ-CJ")
+    assert requests.get(f"{api}/referrals/{referral_id}", headers=elsewhere, timeout=10).status_code == 404
+    listed = requests.get(f"{api}/referrals", headers=officer, timeout=10).json()["items"]
+    assert [r["id"] for r in listed] == [referral_id]
+    decided = requests.post(
+        f"{api}/referrals/{referral_id}/outcome", json={"outcome": "cleared"}, headers=officer, timeout=10
+    )
+    assert decided.status_code == 200, decided.text
+    person = citizen.person
+    document = {
+        "cnp": person.cnp,
+        "last_name": person.last_name,
+        "first_name": person.first_name,
+        "birth_date": person.birth_date.isoformat(),
+    }
+    issued = requests.post(f"{api}/referrals/{referral_id}/certificate", json=document, headers=officer, timeout=30)
+    assert issued.status_code == 201, issued.text
+    number = issued.json()["registration_number"]
+
+    mine = requests.get(f"{api}/{referral_id}", headers=citizen.headers, timeout=10).json()
+    pdf = tmp_path / "counter.pdf"
+    pdf.write_bytes(_download(platform, citizen, mine))
+    assert "Signature Validation: Signature is Valid." in _pdfsig(pdf)
+    for topic in ("certificate.referral_decided", "certificate.issued"):
+        events = read_events(
+            platform.kafka, platform.topic_prefix + topic, until=lambda got: any(e.subject == referral_id for e in got)
+        )
+        event = next(e for e in events if e.subject == referral_id)
+        mai_contracts.validate(event.type, event.data)
+        assert person.cnp not in str(event.data)
+
+    county_clerk, issuing_clerk = staff("certificate_clerk", "IPJ-BV"), staff("certificate_clerk", "IGPR-CAZIER")
+    assert requests.get(f"{api}/numbers/{number}", headers=issuing_clerk, timeout=10).status_code == 404
+    revoked = requests.post(
+        f"{api}/numbers/{number}/revocation", json={"reason": "registry_updated"}, headers=county_clerk, timeout=10
+    )
+    assert revoked.status_code == 200, revoked.text
+    history = requests.get(f"{api}/numbers/{number}/history", headers=county_clerk, timeout=10).json()
+    assert [e["event"] for e in history["events"]] == ["requested", "referred", "referral_decided", "issued", "revoked"]
+    assert _verify(platform, number, person.cnp)["result"] == "revoked"
+
+
 def test_another_citizens_certificate_cannot_be_downloaded(
     platform: Platform, new_citizen: Callable[..., Citizen]
 ) -> None:

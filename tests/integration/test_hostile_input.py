@@ -47,7 +47,7 @@ from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics, read_events, samples, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
 from mai_devtools import SmtpSink
-from mai_devtools.platform import BIN, Platform
+from mai_devtools.platform import ALL_SERVICES, BIN, Platform
 from record.testing import make_cnp
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -63,7 +63,8 @@ from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ["petition", "identity", "record", "booking", "notify"]
+#: Every API service (deploy/services.yaml), fuzzed against its own OpenAPI document.
+SERVICES = list(ALL_SERVICES)
 ADMIN_EMAIL = "admin.fuzz@example.ro"
 ADMIN_PASSWORD = "a long admin passphrase"
 CITIZEN_PASSWORD = "correct horse battery"

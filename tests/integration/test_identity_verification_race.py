@@ -106,7 +106,7 @@ def _provider_callback(identity: dict[str, Any], citizen: dict[str, str]) -> Cal
 def _counter_verification(identity: dict[str, Any], citizen: dict[str, str]) -> Callable[[requests.Session], int]:
     """A counter clerk who checked Ana Popescu's identity card (VALID_CNP) verifies the account."""
     now = int(time.time())
-    keys = identity["app"].extensions["identity_runtime"].keys
+    keys = identity["app"].extensions["identity_deps"].keys
     clerk = keys.sign(
         {
             "iss": "mai-identity",

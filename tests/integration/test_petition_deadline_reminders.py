@@ -11,14 +11,14 @@ from pathlib import Path
 
 import mai_contracts
 import pytest
-from mai_chassis import Database
+from mai_chassis import Database, FixedClock
+from mai_chassis.auth import Principal
 from mai_chassis.migrations import upgrade
 from mai_chassis.tables import OutboxEvent
 from petition import handlers
-from petition.attachments import AttachmentStore
-from petition.directory import load_directory
+from petition.config import Settings
+from petition.deps import PetitionDeps, build_deps
 from petition.domain import Closure
-from petition.handlers import NewPetition
 from petition.service import remind_all_deadlines
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).parents[2] / "services" / "petition-svc" / "src" / "petition" / "migrations"
 REMINDER = "ro.mai.petition.deadline_reminder_issued.v1"
 SERVICE = "petition-svc"
+CLERK = Principal(subject="clerk-1", kind="staff", roles=frozenset({("petition_clerk", "IGPR")}))
 #: Registered on Wednesday 21 October 2026: the answer is due on Friday 20 November, and with
 #: three working days' notice the clerk is reminded on Tuesday 17 November.
 REGISTERED = datetime(2026, 10, 21, 9, 0, tzinfo=UTC)
@@ -46,11 +47,16 @@ def database(database_factory: Callable[..., str]) -> Iterator[Database]:
 
 
 @pytest.fixture
-def register(database: Database, tmp_path: Path) -> Callable[..., str]:
-    directory, store = load_directory(), AttachmentStore(tmp_path / "attachments")
+def deps(database: Database, tmp_path: Path) -> PetitionDeps:
+    return build_deps(
+        Settings(environment="test", database_url=database.url, attachments_dir=str(tmp_path / "attachments"))
+    )
 
-    def register(subject: str, *, assignee: str | None = "clerk-1") -> str:
-        petition = NewPetition(
+
+@pytest.fixture
+def register(database: Database, deps: PetitionDeps) -> Callable[..., str]:
+    def register(subject: str, *, assigned: bool = True) -> str:
+        petition = handlers.SubmitPetition(
             kind="petition",
             institution="IGPR",
             field="road-traffic",
@@ -59,21 +65,21 @@ def register(database: Database, tmp_path: Path) -> Callable[..., str]:
             name="Ana Popescu",
             email="ana.popescu@example.ro",
         )
-        with database.unit_of_work(source=SERVICE) as uow:
-            row = handlers.register_petition(uow, petition, directory=directory, store=store, at=REGISTERED)
-            if assignee is not None:
-                handlers.assign(uow, row, assignee=assignee, at=REGISTERED)
-            uow.commit()
-            return row.registration_number
+        clock = FixedClock(REGISTERED)
+        with database.unit_of_work(source=SERVICE, clock=clock) as uow:
+            number = handlers.submit_petition(uow, deps, petition).registration_number
+        if assigned:
+            with database.unit_of_work(source=SERVICE, clock=clock) as uow:
+                handlers.assign_petition(uow, deps, handlers.AssignPetition(number, CLERK))
+        return number
 
     return register
 
 
-def remind(database: Database, at: datetime) -> list[str]:
+def remind(database: Database, deps: PetitionDeps, at: datetime) -> list[str]:
     """Run the reminder job at ``at``; the registration numbers it reminded of."""
-    with database.unit_of_work(source=SERVICE) as uow:
-        reminded = handlers.remind_deadlines(uow, working_days=3, at=at)
-        uow.commit()
+    with database.unit_of_work(source=SERVICE, clock=FixedClock(at)) as uow:
+        reminded = handlers.remind_deadlines(uow, deps, handlers.RemindDeadlines(working_days=3))
         return [petition.registration_number for petition in reminded]
 
 
@@ -85,12 +91,12 @@ def reminders(database: Database) -> list[dict]:
         return [json.loads(row.payload)["data"] for row in rows]
 
 
-def test_nothing_is_reminded_a_day_early_and_the_reminder_comes_once(database, register) -> None:
+def test_nothing_is_reminded_a_day_early_and_the_reminder_comes_once(database, deps, register) -> None:
     number = register("Semafor defect")
-    assert remind(database, morning(16)) == []  # Monday: four working days before the deadline
-    assert remind(database, morning(17)) == [number]
-    assert remind(database, morning(17)) == []
-    assert remind(database, morning(19)) == []
+    assert remind(database, deps, morning(16)) == []  # Monday: four working days before the deadline
+    assert remind(database, deps, morning(17)) == [number]
+    assert remind(database, deps, morning(17)) == []
+    assert remind(database, deps, morning(19)) == []
     [reminder] = reminders(database)
     mai_contracts.validate(REMINDER, reminder)
     assert reminder["registration_number"] == number
@@ -99,39 +105,36 @@ def test_nothing_is_reminded_a_day_early_and_the_reminder_comes_once(database, r
     assert "recipient" not in reminder and "ana.popescu@example.ro" not in json.dumps(reminder)
 
 
-def test_an_extended_deadline_is_reminded_again_on_its_own_day(database, register) -> None:
+def test_an_extended_deadline_is_reminded_again_on_its_own_day(database, deps, register) -> None:
     number = register("Semafor defect")
-    assert remind(database, morning(17)) == [number]
-    with database.unit_of_work(source=SERVICE) as uow:
-        petition = handlers.find_by_number(uow.session, number, for_update=True)
-        handlers.extend_deadline(uow, petition, days=5, reason="Verificări la fața locului")
-        uow.commit()
+    assert remind(database, deps, morning(17)) == [number]
+    with database.unit_of_work(source=SERVICE, clock=FixedClock(morning(17))) as uow:
+        extension = handlers.ExtendDeadline(number, CLERK, days=5, reason="Verificări la fața locului")
+        handlers.extend_deadline(uow, deps, extension)
     # New deadline: Wednesday 25 November, reminded from Friday 20 November.
-    assert remind(database, morning(19)) == []
-    assert remind(database, morning(20)) == [number]
-    assert remind(database, morning(23)) == []
+    assert remind(database, deps, morning(19)) == []
+    assert remind(database, deps, morning(20)) == [number]
+    assert remind(database, deps, morning(23)) == []
     assert [r["answer_due_on"] for r in reminders(database)] == ["2026-11-20", "2026-11-25"]
     assert reminders(database)[-1]["deadline_extended"] is True
 
 
-def test_unassigned_closed_and_overdue_petitions_are_not_reminded(database, register) -> None:
-    register("Nimeni nu lucrează la ea", assignee=None)
+def test_unassigned_closed_and_overdue_petitions_are_not_reminded(database, deps, register) -> None:
+    register("Nimeni nu lucrează la ea", assigned=False)
     withdrawn = register("Retrasă")
     with database.unit_of_work(source=SERVICE) as uow:
-        petition = handlers.find_by_number(uow.session, withdrawn, for_update=True)
-        handlers.close(uow, petition, closure=Closure.WITHDRAWN)
-        uow.commit()
+        handlers.close_petition(uow, deps, handlers.ClosePetition(withdrawn, CLERK, Closure.WITHDRAWN))
     register("Uitată")
-    assert remind(database, morning(17)) != []  # the one assigned, open petition
-    assert remind(database, morning(23)) == []  # past its deadline: the overdue queue shows it
+    assert remind(database, deps, morning(17)) != []  # the one assigned, open petition
+    assert remind(database, deps, morning(23)) == []  # past its deadline: the overdue queue shows it
     assert len(reminders(database)) == 1
 
 
-def test_parallel_runs_of_the_job_remind_each_deadline_once(database, register) -> None:
+def test_parallel_runs_of_the_job_remind_each_deadline_once(database, deps, register) -> None:
     numbers = {register(f"Sesizarea {i}") for i in range(30)}
 
     def run(_: int) -> int:
-        return remind_all_deadlines(database, service=SERVICE, working_days=3, at=morning(18), batch_size=4)
+        return remind_all_deadlines(database, deps, working_days=3, batch_size=4, clock=FixedClock(morning(18)))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         issued = list(pool.map(run, range(4)))

@@ -42,7 +42,7 @@ def test_two_hundred_concurrent_submits_get_two_hundred_gapless_numbers(
         with ThreadPoolExecutor(max_workers=24) as pool:
             results = list(pool.map(submit, range(200)))
     finally:
-        app.extensions["petition"].database.dispose()
+        app.extensions["mai_database"].dispose()
     assert {status for status, _ in results} == {201}
     numbers = [number for _, number in results]
     assert len(set(numbers)) == 200

@@ -59,7 +59,7 @@ def service(
         log_json=False,
     )
     app = create_app(settings)
-    database = app.extensions["petition"].database
+    database = app.extensions["mai_database"]
     relay = OutboxRelay(
         database, service="petition-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
     )
@@ -85,7 +85,7 @@ def events_for(service: dict[str, Any], topic: str, subject: str, count: int = 1
 
 
 def counts(app: Flask) -> tuple[int, int]:
-    with app.extensions["petition"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         return (
             int(session.scalar(select(func.count()).select_from(Petition)) or 0),
             int(session.scalar(select(func.count()).select_from(OutboxEvent)) or 0),
@@ -93,7 +93,7 @@ def counts(app: Flask) -> tuple[int, int]:
 
 
 def petition_id(app: Flask, number: str) -> str:
-    with app.extensions["petition"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         return str(session.scalar(select(Petition.id).where(Petition.registration_number == number)))
 
 

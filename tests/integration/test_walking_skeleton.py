@@ -25,6 +25,7 @@ petition = pytest.importorskip("petition")
 notify = pytest.importorskip("notify")
 
 from notify.config import Settings as NotifySettings  # noqa: E402
+from notify.deps import build_deps  # noqa: E402
 from notify.service import build_consumer, build_delivery_loops  # noqa: E402
 from notify.template_registry import TemplateRegistry  # noqa: E402
 from petition import create_app as create_petition_app  # noqa: E402
@@ -74,13 +75,15 @@ def running_platform(
         delivery_idle_seconds=0.1,
     )
     petition_db, notify_db = Database(petition_url, pool_size=2), Database(notify_url, pool_size=4)
-    registry = TemplateRegistry(public_base_url=notify_settings.public_base_url)
+    notify_deps = build_deps(
+        notify_settings, registry=TemplateRegistry(public_base_url=notify_settings.public_base_url)
+    )
     loops = [
         OutboxRelay(
             petition_db, service="petition-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
         ),
-        build_consumer(notify_settings, notify_db, registry, group_id=f"notify-svc-{uuid.uuid4().hex[:8]}"),
-        *build_delivery_loops(notify_settings, notify_db, registry),
+        build_consumer(notify_deps, notify_db, group_id=f"notify-svc-{uuid.uuid4().hex[:8]}"),
+        *build_delivery_loops(notify_deps, notify_db),
         OutboxRelay(
             notify_db, service="notify-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
         ),
@@ -95,7 +98,7 @@ def running_platform(
     finally:
         stop.set()
         worker.join(timeout=40)
-        petition_app.extensions["petition"].database.dispose()
+        petition_app.extensions["mai_database"].dispose()
         petition_db.dispose()
         notify_db.dispose()
 

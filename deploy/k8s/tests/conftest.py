@@ -23,14 +23,14 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture(scope="session")
 def crd_schemas() -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(group, version, kind) -> openAPIV3Schema of every CRD in ../shared/crds."""
+    """(group, version, kind) -> openAPIV3Schema of every CRD in ../shared/crds and tests/crds."""
     if not CRDS_DIR.is_dir():
         pytest.fail(
             f"CRDs not found at {CRDS_DIR}: the checks need shared/crds beside the repository "
             "(<repo>/../shared/crds), as CI lays it out"
         )
     schemas: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for path in sorted(CRDS_DIR.glob("*.yaml")):
+    for path in [*sorted(CRDS_DIR.glob("*.yaml")), *sorted((Path(__file__).parent / "crds").glob("*.yaml"))]:
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue

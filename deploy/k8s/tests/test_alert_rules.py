@@ -18,7 +18,7 @@ def _sources() -> str:
 
 
 def test_every_rule_has_an_alert_an_expression_a_severity_and_a_summary() -> None:
-    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["spec"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     assert {rule["alert"] for rule in rules} >= {"PetitionAttachmentStoreNearlyFull", "OnDemandMailsSuppressed"}
     for rule in rules:
@@ -35,8 +35,9 @@ def test_the_rules_watch_metrics_the_services_export() -> None:
         assert f'"{exported}' in sources, f"{metric} is exported by no service"
 
 
-def test_the_rules_are_shipped_in_a_config_map(rendered: dict[str, list[dict]]) -> None:  # type: ignore[type-arg]
+def test_the_rules_are_shipped_as_prometheus_rules(rendered: dict[str, list[dict]]) -> None:  # type: ignore[type-arg]
     for objects in rendered.values():
-        maps = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "mai-prometheus-rules"]
-        assert len(maps) == 1 and "alert-rules.yaml" in maps[0]["data"]
+        rules = {o["metadata"]["name"] for o in objects if o["kind"] == "PrometheusRule"}
+        assert rules == {"mai-public-abuse-alerts", "mai-platform-alerts"}
+        assert not [o for o in objects if o["kind"] == "ConfigMap" and "rules" in o["metadata"]["name"]]
     assert Path(RULES).is_file()

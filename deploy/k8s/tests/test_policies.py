@@ -4,13 +4,16 @@ and a network that denies by default."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import yaml
+from mai_devtools.service_list import service_list
 from manifests import OVERLAYS, REPO_ROOT, of_kind, pod_spec, pod_template
 
-SERVICES = ("petition-svc", "identity-svc", "record-svc", "booking-svc", "notify-svc")
+#: The API services (web, worker, migration, database each), from deploy/services.yaml.
+SERVICES = tuple(s.name for s in service_list().apis)
 #: The analysts' redaction stream: a worker Deployment named after itself, consumer group included.
 REDACTOR = "analytics-redactor"
 
@@ -138,8 +141,9 @@ def test_consuming_workers_scale_on_lag_and_never_past_their_partitions(rendered
     for service, declared in consumed.items():
         scaled_object = scaled.get(service if service == REDACTOR else f"{service}-worker")
         assert scaled_object, f"{service}-worker consumes {sorted(declared)} but has no ScaledObject"
-        triggers = scaled_object["spec"]["triggers"]
-        assert {t["type"] for t in triggers} == {"kafka"}
+        triggers = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "kafka"]
+        others = {t["type"] for t in scaled_object["spec"]["triggers"]} - {"kafka"}
+        assert others <= ({"postgresql"} if service == "notify-svc" else set()), others
         assert {t["metadata"]["consumerGroup"] for t in triggers} == {service}
         assert {t["metadata"]["topic"] for t in triggers} == set(declared), f"{service}: triggers drift from contracts"
         # Beyond the largest consumed topic's partition count a replica gets no partition at all.
@@ -148,6 +152,32 @@ def test_consuming_workers_scale_on_lag_and_never_past_their_partitions(rendered
     deployments = {d["metadata"]["name"]: d for d in of_kind(rendered[overlay], "Deployment")}
     for name in scaled:
         assert "replicas" not in deployments[name]["spec"], f"{name}: KEDA owns the replica count"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_notify_workers_also_scale_on_their_delivery_backlog(rendered, overlay):
+    """Kafka lag counts events not yet turned into deliveries; the backlog counts deliveries due and
+    unsent (a slow SMTP relay, retries), which several workers drain in parallel."""
+    from notify.delivery import _UNFINISHED
+
+    [scaled] = [s for s in of_kind(rendered[overlay], "ScaledObject") if s["metadata"]["name"] == "notify-svc-worker"]
+    [backlog] = [t for t in scaled["spec"]["triggers"] if t["type"] == "postgresql"]
+    query = backlog["metadata"]["query"]
+    assert "FROM deliveries" in query and "next_attempt_at <= now()" in query
+    assert set(re.findall(r"'([a-z-]+)'", query)) == set(_UNFINISHED)
+    assert backlog["metadata"]["host"].startswith("notify-svc-db-rw.")
+    authentication = {a["metadata"]["name"]: a for a in of_kind(rendered[overlay], "TriggerAuthentication")}
+    secrets = {ref["name"] for ref in authentication[backlog["authenticationRef"]["name"]]["spec"]["secretTargetRef"]}
+    assert secrets == {"notify-svc-db-app"}
+    keda_in = [
+        p for p in of_kind(rendered[overlay], "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels") == {"cnpg.io/cluster": "notify-svc-db"}
+        and any(
+            peer.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "keda"}
+            for rule in p["spec"].get("ingress", []) for peer in rule["from"]
+        )
+    ]  # fmt: skip
+    assert keda_in, "KEDA cannot reach notify-svc's database"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -275,7 +305,9 @@ def test_database_urls_come_from_the_operator_secret(rendered, overlay):
             service = obj["metadata"]["labels"]["app.kubernetes.io/name"]
             assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"{service}-db-app"
             assert "$(DB_PASSWORD)" in env["DATABASE_URL"]["value"]
-            assert f"@{service}-db-rw:" in env["DATABASE_URL"]["value"]
+            # Web pods go through the PgBouncer Pooler; the rest connect to the primary (test_connection_budget.py).
+            host = f"{service}-db-pooler-rw" if container["name"] == "web" else f"{service}-db-rw"
+            assert f"@{host}:" in env["DATABASE_URL"]["value"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -27,20 +27,13 @@ from unittest import mock
 
 import pytest
 from cryptography.fernet import Fernet
+from mai_devtools.service_list import service_list
 from manifests import K8S_DIR, OVERLAYS, of_kind, pod_spec, pod_template
 
-#: app.kubernetes.io/name -> the package whose ``service.definition`` describes it.
-PACKAGES = {
-    "petition-svc": "petition",
-    "identity-svc": "identity",
-    "record-svc": "record",
-    "booking-svc": "booking",
-    "notify-svc": "notify",
-    "portal-svc": "portal",
-    "gateway": "gateway",
-}
+#: app.kubernetes.io/name -> the package whose ``service.definition`` describes it (deploy/services.yaml).
+PACKAGES = {**{s.name: s.package for s in service_list()}, "gateway": "gateway"}
 #: Services that publish and consume no events: a web process and its migrations, no worker.
-WEB_ONLY = {"portal-svc"}
+WEB_ONLY = {s.name for s in service_list() if not s.worker}
 #: Read outside the settings class, by (service, component); "*" for any.
 READ_ELSEWHERE = {
     ("*", "*"): {"DB_USERNAME", "DB_PASSWORD"},  # only expanded into DATABASE_URL
@@ -317,6 +310,10 @@ def _secret_references(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Secret name -> keys referenced by env (keys of a mounted whole Secret are not known here)."""
     references: dict[str, set[str]] = defaultdict(set)
     for obj in objects:
+        if obj["kind"] == "Cluster":  # CloudNativePG's backups to the object store
+            credentials = obj["spec"].get("backup", {}).get("barmanObjectStore", {}).get("s3Credentials", {})
+            for ref in credentials.values():
+                references[ref["name"]].add(ref["key"])
         spec = pod_spec(obj)
         if spec is None:
             continue

@@ -7,8 +7,10 @@
 # shellcheck shell=bash
 
 INFRA_STATE_DIR=$MAI_VAR_DIR/infra
-# The database of each service (DESIGN.md: every service owns its data).
-MAI_DATABASES=${MAI_DATABASES:-petition identity record booking notify portal}
+# MAI_DATABASES, the database of each service (DESIGN.md: every service owns its data), written
+# from deploy/services.yaml.
+# shellcheck source=../services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../services.sh"
 
 infra_lock() {
   mkdir -p "$INFRA_STATE_DIR/users"

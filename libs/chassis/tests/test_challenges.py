@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from mai_chassis import Database
 from mai_chassis.challenges import (
     ProofOfWork,
     client_key,
@@ -14,6 +16,8 @@ from mai_chassis.challenges import (
     spend_once,
     verifier_for,
 )
+from mai_chassis.migrations import upgrade
+from mai_chassis.tables import UsedChallenge
 from sqlalchemy import DateTime, Integer, String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -100,3 +104,28 @@ def test_an_address_is_kept_only_hashed_and_an_ipv6_subscriber_counts_as_one_cli
     assert "198.51.100.7" not in client_key(None, "198.51.100.7")
     assert client_key(None, "2001:db8:1:2::1") == client_key(None, "2001:db8:1:2:ffff::9")
     assert client_key(None, "::ffff:198.51.100.7") == client_key(None, "198.51.100.7")
+
+
+@pytest.mark.parametrize("server", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def test_the_chassis_migrations_give_every_service_a_table_of_used_challenges(
+    server: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if server == "sqlite":
+        url = f"sqlite:///{tmp_path / 'challenges.db'}"
+    else:
+        url = request.getfixturevalue("database_factory")("challenges")
+    upgrade(url, None)
+    database = Database(url)
+    work = ProofOfWork(KEY, bits=8)
+    solved, other = (work.check(solve_proof_of_work(work.issue())) for _ in range(2))
+    now = datetime.now(UTC)
+    try:
+        with database.session() as session, session.begin():
+            assert spend_once(session, UsedChallenge, solved, now) is True
+        with database.session() as session, session.begin():
+            assert spend_once(session, UsedChallenge, solved, now) is False
+            assert spend_once(session, UsedChallenge, other, now) is True
+            # Long expired: forgotten at the next spend, which keeps the table small.
+            assert spend_once(session, UsedChallenge, other, now + timedelta(days=1)) is True
+    finally:
+        database.dispose()

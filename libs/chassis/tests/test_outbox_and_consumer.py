@@ -223,8 +223,18 @@ class _FakeKafka:
         self.closed = True
 
 
-def test_offsets_are_committed_at_most_once_per_interval_and_all_of_them_on_stop(sqlite_database: Database) -> None:
+@pytest.mark.parametrize("uptime_seconds", [None, 5.0], ids=["this-machine", "just-booted"])
+def test_offsets_are_committed_at_most_once_per_interval_and_all_of_them_on_stop(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, uptime_seconds: float | None
+) -> None:
     import threading
+    import time
+
+    if uptime_seconds is not None:
+        # monotonic() counts from boot on Linux: on a machine up for 5 s it reads about 5, less than
+        # the commit interval, and the first commit must still happen at once.
+        real_monotonic, origin = time.monotonic, time.monotonic()
+        monkeypatch.setattr(time, "monotonic", lambda: real_monotonic() - origin + uptime_seconds)
     from types import SimpleNamespace
 
     from kafka.structs import TopicPartition

@@ -1,4 +1,4 @@
-"""Unit-test fixtures: the app on a migrated SQLite file, a fixed clock, a filesystem store in tmp."""
+"""Fixtures of the component tests: the app on a migrated SQLite file, a fixed clock, a filesystem store in tmp."""
 
 from __future__ import annotations
 
@@ -11,20 +11,13 @@ import pytest
 from booking import create_app
 from booking.catalog import load_catalog
 from booking.config import Settings
-from booking.handlers import generate_slots
+from booking.slot_horizon import generate_between
 from mai_chassis import Database
+from mai_chassis.clock import FixedClock
 from mai_chassis.migrations import upgrade
 
 SERVICE_MIGRATIONS = Path(__file__).parents[1] / "src" / "booking" / "migrations"
 LINK_KEY = "unit-test-link-key-0123456789abcdef"
-
-
-class FixedClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture
@@ -72,8 +65,7 @@ def client(app: Any) -> Any:
 def seed_slots(database_url: str) -> Callable[..., int]:
     def seed(start: date, end: date, offices: tuple[str, ...] = ("IGI-CJ",)) -> int:
         database = Database(database_url)
-        with database.session() as session:
-            created = generate_slots(session, load_catalog(), start, end, offices)
+        created = generate_between(database, load_catalog(), start, end, offices)
         database.dispose()
         return created
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from booking.config import MAX_DOCUMENT_BYTES
-from booking.testing import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from mai_chassis.tables import OutboxEvent
 from mai_chassis.testing.hostile_files import pdf_with_javascript_open_action_in_an_object_stream
+from mai_chassis.testing.samples import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -113,18 +113,25 @@ def test_an_applicant_goes_from_draft_to_pickup(
     )
     assert elsewhere.status_code == 404
 
-    clock.moment = datetime(2025, 3, 17, 7, 0, tzinfo=UTC)  # 09:00 in Bucharest, after the visit
+    clock.set(datetime(2025, 3, 17, 7, 0, tzinfo=UTC))  # 09:00 in Bucharest, after the visit
     visit = client.post(
         f"/api/v1/immigration/applications/{application_id}/visit",
         json={"biometrics_taken_at": "2025-03-17T08:40:00+02:00", "pickup_from": "2025-03-31"},
         headers=officer_headers(token_issuer),
     )
     assert visit.get_json()["status"] == "ready_for_pickup"
+    to_hand_over = client.get(
+        "/api/v1/immigration/review-queue?status=ready_for_pickup", headers=officer_headers(token_issuer)
+    )
+    assert [a["application_id"] for a in to_hand_over.get_json()["items"]] == [application_id]
+    assert to_hand_over.get_json()["items"][0]["pickup_from"] == "2025-03-31"
+    unknown = client.get("/api/v1/immigration/review-queue?status=closed", headers=officer_headers(token_issuer))
+    assert unknown.status_code == 422 and "status" in unknown.get_json()["errors"]
     early = client.post(
         f"/api/v1/immigration/applications/{application_id}/pickup", headers=officer_headers(token_issuer)
     )
     assert early.status_code == 409
-    clock.moment = datetime(2025, 3, 31, 10, tzinfo=UTC)
+    clock.set(datetime(2025, 3, 31, 10, tzinfo=UTC))
     closed = client.post(
         f"/api/v1/immigration/applications/{application_id}/pickup", headers=officer_headers(token_issuer)
     )
@@ -269,10 +276,10 @@ def test_the_e_mailed_link_shows_on_get_and_cancels_only_on_post(
         "/api/v1/appointments", json={"application_id": application_id, "earliest": True}, headers=applicant.headers
     )
     appointment_id = booked.get_json()["appointment_id"]
-    from booking.handlers import aware
+    from booking.domain import aware
     from booking.tables import Appointment
 
-    with app.extensions["booking"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         appointment = session.get(Appointment, appointment_id)
         link = app.extensions["booking"].links.signer.sign(appointment_id, aware(appointment.starts_at))
 
@@ -298,13 +305,13 @@ def _booked_with_link(client: Any, token_issuer: Any, app: Any) -> tuple[Applica
     from booking.tables import Appointment
 
     links = app.extensions["booking"].links
-    with app.extensions["booking"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         link = links.token_for(session.get(Appointment, appointment_id))
     return applicant, appointment_id, link
 
 
 def test_the_e_mailed_link_opens_the_portal_page_not_the_json_api(app: Any) -> None:
-    from booking.handlers import MANAGE_PAGE_PATH
+    from booking.appointment_links import MANAGE_PAGE_PATH
     from booking.tables import Appointment
 
     appointment = Appointment(id=str(uuid.uuid4()), starts_at=datetime(2025, 3, 17, 6, 30, tzinfo=UTC))

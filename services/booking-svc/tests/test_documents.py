@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from booking.appointment_links import AppointmentLinkSigner, InvalidLinkError
 from booking.documents import (
     FilesystemDocumentStore,
     S3DocumentStore,
@@ -15,9 +16,8 @@ from booking.documents import (
     pdf_has_active_content,
     sanitize_file_name,
 )
-from booking.links import AppointmentLinkSigner, InvalidLinkError
-from booking.testing import renamed_executable, sample_jpeg, sample_pdf, sample_png
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
+from mai_chassis.testing.samples import renamed_executable, sample_jpeg, sample_pdf, sample_png
 
 
 def test_pdf_jpeg_and_png_are_recognised_by_their_content() -> None:

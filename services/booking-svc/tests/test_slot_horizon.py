@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from booking.catalog import load_catalog
 from booking.domain import OFFICE_TIME_ZONE
-from booking.horizon import SlotHorizon, generate_ahead, last_slot_starts
+from booking.slot_horizon import SlotHorizon, generate_ahead, last_slot_starts
 from mai_chassis import Database
 from mai_chassis.migrations import upgrade
 from sqlalchemy import create_engine, text
@@ -136,5 +136,10 @@ def test_the_scheduled_command_keeps_the_horizon_and_is_idempotent(database_url:
 
     both = subprocess.run([*command, "--from", "2025-03-10"], env=env, capture_output=True, text=True, timeout=60)
     assert both.returncode == 2 and "exclude each other" in both.stderr
-    neither = subprocess.run(command[:2], env=env, capture_output=True, text=True, timeout=60)
-    assert neither.returncode == 2 and "--weeks N" in neither.stderr
+    half = subprocess.run([*command[:2], "--from", "2025-03-10"], env=env, capture_output=True, text=True, timeout=60)
+    assert half.returncode == 2 and "both --from and --to" in half.stderr
+    # Without --weeks the horizon is the SLOT_WEEKS setting (the web pods' too).
+    by_setting = [*command[:2], "--office", "IGI-CJ"]
+    neither = subprocess.run(by_setting, env={**env, "SLOT_WEEKS": "1"}, capture_output=True, text=True, timeout=60)
+    assert neither.returncode == 0, neither.stderr
+    assert neither.stdout.strip() == f"booking-svc: 0 new slots from {today} to {last_day_covered}"

@@ -121,7 +121,7 @@ def sign_token(app: Flask) -> Callable[..., str]:
             "jti": uuid.uuid4().hex,
             **claims,
         }
-        return str(app.extensions["identity_runtime"].keys.sign(payload))
+        return str(app.extensions["identity_deps"].keys.sign(payload))
 
     return sign
 

@@ -131,9 +131,8 @@ def test_failed_logins_lock_the_account_with_backoff(client, register_citizen):
 def test_failed_logins_from_one_address_are_throttled_across_accounts(app, client):
     from dataclasses import replace
 
-    app.extensions["identity_runtime"].settings = replace(
-        app.extensions["identity_runtime"].settings, address_free_failures=3
-    )
+    deps = app.extensions["identity_deps"]
+    app.extensions["identity_deps"] = replace(deps, settings=replace(deps.settings, address_free_failures=3))
     for n in range(3):
         client.post("/api/v1/auth/login", json={"email": f"someone{n}@example.ro", "password": "guess guess"})
     throttled = client.post("/api/v1/auth/login", json={"email": "other@example.ro", "password": "guess guess"})

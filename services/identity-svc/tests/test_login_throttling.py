@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from identity import handlers
+from identity.commands import CreateFirstAdmin
 from identity.testing import CITIZEN
 
 OWNER_ADDRESS = "198.51.100.10"
@@ -27,9 +28,10 @@ def owner(request: pytest.FixtureRequest, app: Any, register_citizen: Any) -> di
     if request.param == "citizen":
         register_citizen()
         return {"email": CITIZEN["email"], "password": CITIZEN["password"]}
-    runtime, database = app.extensions["identity_runtime"], app.extensions["mai_database"]
+    deps, database = app.extensions["identity_deps"], app.extensions["mai_database"]
     with database.unit_of_work(source="identity-svc") as uow:
-        handlers.create_first_admin(uow, runtime, email=STAFF["email"], name="Ana Admin", password=STAFF["password"])
+        command = CreateFirstAdmin(email=STAFF["email"], name="Ana Admin", password=STAFF["password"])
+        handlers.create_first_admin(uow, deps, command)
     return dict(STAFF)
 
 

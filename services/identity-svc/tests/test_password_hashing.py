@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
-from identity.protection import SecretHasher
+from identity.secrets_at_rest import SecretHasher
 
 PASSWORD = "Parola-lunga-2026!"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
-from identity.protection import MailCodeHasher
+from identity.secrets_at_rest import MailCodeHasher
 
 
 def test_a_code_verifies_only_against_its_own_hash_and_key() -> None:

@@ -102,7 +102,7 @@ def test_a_new_key_is_published_before_it_signs_and_the_old_one_stays_published(
     session = register_citizen()
     old_kid = jwt.get_unverified_header(session["access_token"])["kid"]
     new_kid = add_signing_key(settings, publish_lead=timedelta(minutes=10))
-    keys = app.extensions["identity_runtime"].keys
+    keys = app.extensions["identity_deps"].keys
     keys.refresh()
     published = {k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
     assert {old_kid, new_kid} <= published

@@ -16,6 +16,7 @@ from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import TokenIssuer
 from notify import create_app
 from notify.config import Settings
+from notify.deps import build_deps
 from notify.service import build_consumer
 from notify.tables import DeliveryRow, Notification
 from notify.template_registry import TemplateRegistry
@@ -39,7 +40,8 @@ def record(settings: Settings, database: Database, registry: TemplateRegistry, c
     data = copy.deepcopy(mai_contracts.schema("ro.mai.certificate.issued.v1")["examples"][0])
     data.update(citizen_id=citizen_id, registration_number=number, certificate_id=str(uuid.uuid4()))
     event = build_event("ro.mai.certificate.issued.v1", source="record-svc", subject=data["certificate_id"], data=data)
-    build_consumer(settings, database, registry).process("certificate.issued", encode_event(event), None)
+    consumer = build_consumer(build_deps(settings, registry=registry), database)
+    consumer.process("certificate.issued", encode_event(event), None)
     with database.session() as session:
         return session.scalars(select(Notification.id).where(Notification.trigger_event_id == event.get_id())).one()
 
@@ -142,7 +144,8 @@ def record_petition_mail(settings: Settings, database: Database, registry: Templ
     data = copy.deepcopy(mai_contracts.schema("ro.mai.petition.submitted.v1")["examples"][0])
     data.update(institution=institution)
     event = build_event("ro.mai.petition.submitted.v1", source="petition-svc", subject=str(uuid.uuid4()), data=data)
-    build_consumer(settings, database, registry).process("petition.submitted", encode_event(event), None)
+    consumer = build_consumer(build_deps(settings, registry=registry), database)
+    consumer.process("petition.submitted", encode_event(event), None)
     with database.session() as session:
         return session.scalars(select(Notification.id).where(Notification.trigger_event_id == event.get_id())).one()
 

@@ -6,6 +6,7 @@ import mai_contracts
 import pytest
 from mai_chassis import ConfigurationError, Database
 from notify.config import Settings
+from notify.deps import build_deps
 from notify.service import build_consumer
 from notify.template_registry import TemplateRegistry
 
@@ -54,7 +55,7 @@ def test_the_consumer_listens_to_every_topic_the_contracts_route_to_notify_svc(
     settings: Settings, database: Database, registry: TemplateRegistry
 ) -> None:
     expected = sorted(t.name for t in mai_contracts.load_topics(include_dlq=False) if "notify-svc" in t.consumers)
-    consumer = build_consumer(settings, database, registry)
+    consumer = build_consumer(build_deps(settings, registry=registry), database)
     assert consumer.topics == expected
     assert consumer.group_id == "notify-svc"
 

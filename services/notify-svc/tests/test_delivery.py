@@ -15,6 +15,7 @@ from mai_chassis.sealing import Sealer, generate_key
 from mai_chassis.tables import OutboxEvent
 from notify.config import Settings
 from notify.delivery import DeliveryLoop, DeliveryPolicy
+from notify.deps import build_deps
 from notify.domain import SendOutcome
 from notify.mailer import SendResult
 from notify.service import build_consumer
@@ -45,7 +46,7 @@ def petition_event(event_id: str | None = None, **changes: object) -> tuple[str,
 
 
 def consume(settings: Settings, database: Database, registry: TemplateRegistry, value: bytes) -> str:
-    consumer = build_consumer(settings, database, registry, sleep=lambda _s: None)
+    consumer = build_consumer(build_deps(settings, registry=registry), database, sleep=lambda _s: None)
     topic = mai_contracts.topic_for_event_type(json.loads(value)["type"]).name  # the topic it travels on
     return consumer.process(topic, value, None).name
 
@@ -305,15 +306,21 @@ def test_when_the_server_does_not_answer_the_rest_of_the_batch_waits_without_try
 def test_finished_notifications_past_retention_are_purged_and_unfinished_ones_kept(
     settings: Settings, database: Database, registry: TemplateRegistry, loop: DeliveryLoop, clock: Clock
 ) -> None:
-    from notify.handlers import purge_finished_notifications
+    from mai_chassis import FixedClock
+    from notify.handlers import PurgeFinishedNotifications, purge_finished_notifications
+
+    def purge_on(day: datetime) -> int:
+        with database.unit_of_work(source="notify-svc", clock=FixedClock(day)) as uow:
+            retention = PurgeFinishedNotifications(older_than=timedelta(days=30))
+            return purge_finished_notifications(uow, build_deps(settings, registry=registry), retention)
 
     _, delivered = petition_event()
     consume(settings, database, registry, delivered)
     loop.deliver_due()
     pending_event_id, pending = petition_event()
     consume(settings, database, registry, pending)
-    assert purge_finished_notifications(database, older_than=clock.now - timedelta(days=1)) == 0
-    assert purge_finished_notifications(database, older_than=clock.now + timedelta(days=1)) == 1
+    assert purge_on(clock.now + timedelta(days=29)) == 0
+    assert purge_on(clock.now + timedelta(days=31)) == 1
     with database.session() as session:
         remaining = session.scalars(select(Notification.trigger_event_id)).all()
         assert remaining == [pending_event_id]

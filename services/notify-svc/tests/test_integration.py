@@ -19,6 +19,7 @@ from mai_chassis.testing import read_events, wait_until
 from mai_chassis.worker import run_worker
 from notify import create_app
 from notify.config import Settings
+from notify.deps import build_deps
 from notify.service import build_consumer, build_delivery_loops
 from notify.tables import DeliveryRow, Notification
 from notify.template_registry import TemplateRegistry
@@ -72,10 +73,10 @@ def worker(live_settings: Settings, pg_database: Database, monkeypatch: pytest.M
 
     monkeypatch.setenv("EVENT_SEALING_KEYS", generate_key())
 
-    registry = TemplateRegistry(public_base_url=live_settings.public_base_url)
+    deps = build_deps(live_settings, registry=TemplateRegistry(public_base_url=live_settings.public_base_url))
     loops = [
-        build_consumer(live_settings, pg_database, registry, group_id=f"notify-svc-{uuid.uuid4().hex[:8]}"),
-        *build_delivery_loops(live_settings, pg_database, registry),
+        build_consumer(deps, pg_database, group_id=f"notify-svc-{uuid.uuid4().hex[:8]}"),
+        *build_delivery_loops(deps, pg_database),
         OutboxRelay(
             pg_database,
             service="notify-svc",
@@ -224,12 +225,13 @@ def test_several_delivery_loops_never_send_one_notification_twice(
     from .conftest import RecordingTransport
 
     registry = TemplateRegistry(public_base_url=PUBLIC_BASE_URL)
+    # One petitioner's 300 receipts: the per-recipient limit is not what this test is about.
+    deps = dataclasses.replace(build_deps(live_settings, registry=registry), recipient_limit=None)
     data = mai_contracts.schema(PETITION)["examples"][0]
     with pg_database.unit_of_work(source="notify-svc") as uow:
         for _ in range(300):
             event = build_event(PETITION, source="petition-svc", subject=data["petition_id"], data=data)
-            record_notification(uow, decode_event(encode_event(event)), registry=registry,
-                                message_id_domain="notify.e-services.mai.gov.ro")  # fmt: skip
+            record_notification(uow, deps, decode_event(encode_event(event)))
         uow.commit()
     transports = [RecordingTransport() for _ in range(4)]
     loops = [
@@ -294,7 +296,7 @@ def test_an_idle_delivery_loop_claims_nothing_until_a_delivery_is_recorded_then_
         threading.Event().wait(2.0)
         assert len(rounds) <= 2, f"an idle delivery loop claimed {len(rounds)} times in 2 s"
 
-        consumer = build_consumer(live_settings, pg_database, registry)
+        consumer = build_consumer(build_deps(live_settings, registry=registry), pg_database)
         data = copy.deepcopy(mai_contracts.schema(PETITION)["examples"][0])
         event = build_event(PETITION, source="petition-svc", subject=data["petition_id"], data=data)
         assert consumer.process("petition.submitted", encode_event(event), None).name == "processed"

@@ -12,6 +12,7 @@ from mai_chassis import Database
 from mai_chassis.events import build_event, encode_event
 from notify.config import Settings
 from notify.delivery import DeliveryLoop, DeliveryPolicy
+from notify.deps import build_deps
 from notify.domain import ON_DEMAND_EVENT_TYPES
 from notify.service import build_consumer
 from notify.tables import DeliveryRow, Notification, RecipientMailCount
@@ -46,7 +47,7 @@ def limited(settings: Settings) -> Settings:
 
 
 def consume(settings: Settings, database: Database, registry: TemplateRegistry, event_type: str, address: str) -> None:
-    consumer = build_consumer(settings, database, registry, sleep=lambda _s: None)
+    consumer = build_consumer(build_deps(settings, registry=registry), database, sleep=lambda _s: None)
     assert consumer.process(TOPICS[event_type], event_to(event_type, address), None).name == "processed"
 
 
@@ -129,7 +130,7 @@ def test_the_window_ends_and_the_address_may_be_mailed_again(
 def test_an_administrator_can_still_resend_a_suppressed_mail(
     limited: Settings, database: Database, registry: TemplateRegistry
 ) -> None:
-    from notify.handlers import request_resend
+    from notify.handlers import ResendNotification, resend_notification
 
     for _ in range(4):
         consume(limited, database, registry, PETITION, "resend@example.ro")
@@ -138,8 +139,6 @@ def test_an_administrator_can_still_resend_a_suppressed_mail(
             select(Notification).join(DeliveryRow).where(DeliveryRow.status == "suppressed")
         ).one()
     with database.unit_of_work(source="notify-svc") as uow:
-        resent = request_resend(
-            uow, withheld.id, requested_by="admin", admin_units={"*"}, message_id_domain="example.ro"
-        )
-        uow.commit()
+        command = ResendNotification(withheld.id, requested_by="admin", admin_units=frozenset({"*"}))
+        resent = resend_notification(uow, build_deps(limited, registry=registry), command)
         assert resent.latest_delivery.status == "created"

@@ -43,7 +43,7 @@ def app(tmp_path: Path, migrated_template: Path, jwks_url: str) -> Iterator[Flas
     )
     app = create_app(settings)
     yield app
-    app.extensions["petition"].database.dispose()
+    app.extensions["mai_database"].dispose()
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def counts(app: Flask) -> Callable[[], tuple[int, int]]:
     """(petitions, outbox events) in the database now."""
 
     def read() -> tuple[int, int]:
-        with app.extensions["petition"].database.session() as session:
+        with app.extensions["mai_database"].session() as session:
             return (
                 int(session.scalar(select(func.count()).select_from(Petition)) or 0),
                 int(session.scalar(select(func.count()).select_from(OutboxEvent)) or 0),
@@ -78,7 +78,7 @@ def outbox(app: Flask) -> Callable[[], list[tuple[str, str]]]:
     """(event type, payload) of every outbox row, in order."""
 
     def read() -> list[tuple[str, str]]:
-        with app.extensions["petition"].database.session() as session:
+        with app.extensions["mai_database"].session() as session:
             rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
             return [(row.event_type, row.payload) for row in rows]
 

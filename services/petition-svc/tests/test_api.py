@@ -381,7 +381,7 @@ def test_a_forward_after_the_five_days_is_flagged_and_kept_in_the_overdue_queue(
 
     late = submit(client, institution="MAI", field="public-order")["registration_number"]
     in_time = submit(client, institution="MAI", field="public-order", subject="La timp")["registration_number"]
-    with app.extensions["petition"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         session.execute(
             update(Petition).where(Petition.registration_number == late).values(forward_due_on=date(2020, 1, 6))
         )
@@ -441,7 +441,7 @@ def test_overdue_list_and_metric_show_petitions_past_their_deadline(client, app,
 
     late = submit(client)["registration_number"]
     submit(client, subject="La timp")
-    with app.extensions["petition"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         session.execute(
             update(Petition).where(Petition.registration_number == late).values(answer_due_on=date(2020, 1, 1))
         )

@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from mai_chassis.problems import problem_type_for
 from mai_chassis.testing import samples
 from petition import domain
-from petition.domain import Closure, PetitionRuleBroken, RegistrationNumber, Status
+from petition.domain import Closure, RegistrationNumber, Status
+from petition.errors import (
+    PROBLEMS,
+    AttachmentRefused,
+    ClosureNotAllowed,
+    DeadlineAlreadyExtended,
+    ExtensionTooLong,
+    ForwardToSameInstitution,
+    PetitionError,
+    PetitionNotOpen,
+)
 
 
 def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
@@ -83,15 +94,15 @@ def test_forwarding_is_due_within_five_days() -> None:
 def test_deadline_can_be_extended_once_by_at_most_fifteen_days() -> None:
     extended = domain.extended_due_on(date(2026, 4, 3), 15, already_extended=False)
     assert extended == date(2026, 4, 20)  # 18 April is a Saturday
-    with pytest.raises(PetitionRuleBroken, match="already extended"):
+    with pytest.raises(DeadlineAlreadyExtended, match="already extended"):
         domain.extended_due_on(extended, 5, already_extended=True)
 
 
 @pytest.mark.parametrize("days", [0, 16, -3])
 def test_extension_outside_one_to_fifteen_days_is_refused(days: int) -> None:
-    with pytest.raises(PetitionRuleBroken) as refused:
+    with pytest.raises(ExtensionTooLong) as refused:
         domain.extended_due_on(date(2026, 4, 3), days, already_extended=False)
-    assert refused.value.status == 422
+    assert problem_type_for(type(refused.value), PROBLEMS).status == 422  # type: ignore[union-attr]
 
 
 def test_answer_on_the_due_day_in_romania_is_within_deadline() -> None:
@@ -112,24 +123,24 @@ def test_only_open_petitions_past_their_deadline_are_overdue() -> None:
 
 @pytest.mark.parametrize("status", [Status.ANSWERED, Status.CLOSED])
 def test_a_closed_file_cannot_be_forwarded(status: Status) -> None:
-    with pytest.raises(PetitionRuleBroken, match="cannot be forwarded"):
+    with pytest.raises(PetitionNotOpen, match="cannot be forwarded"):
         domain.require_can_forward(status, "MAI", "IGPR")
 
 
 def test_forwarding_to_the_same_institution_is_refused() -> None:
-    with pytest.raises(PetitionRuleBroken, match="already at that institution"):
+    with pytest.raises(ForwardToSameInstitution, match="already at that institution"):
         domain.require_can_forward(Status.REGISTERED, "IGPR", "IGPR")
 
 
 def test_only_opinions_can_be_closed_as_noted() -> None:
     domain.require_can_close(Status.REGISTERED, Closure.NOTED, kind="opinion")
-    with pytest.raises(PetitionRuleBroken, match="must be answered"):
+    with pytest.raises(ClosureNotAllowed, match="must be answered"):
         domain.require_can_close(Status.REGISTERED, Closure.NOTED, kind="petition")
 
 
 def test_answered_and_joined_are_not_closures_a_clerk_picks() -> None:
     for closure in (Closure.ANSWERED, Closure.JOINED):
-        with pytest.raises(PetitionRuleBroken, match="action"):
+        with pytest.raises(ClosureNotAllowed, match="action"):
             domain.require_can_close(Status.IN_PROGRESS, closure, kind="petition")
 
 
@@ -155,7 +166,7 @@ def test_petitions_of_one_petitioner_at_one_institution_can_be_joined() -> None:
 def test_joining_is_refused_across_petitioners_institutions_or_closed_files(
     other: domain.JoinCandidate, reason: str
 ) -> None:
-    with pytest.raises(PetitionRuleBroken, match=reason):
+    with pytest.raises(PetitionError, match=reason):
         domain.require_can_join(_candidate("A"), [other])
 
 
@@ -179,14 +190,14 @@ def test_attachment_type_is_read_from_its_content(head: bytes, media_type: str) 
 
 
 def test_a_file_that_only_starts_like_a_pdf_is_not_an_attachment() -> None:
-    with pytest.raises(domain.AttachmentRefused):
+    with pytest.raises(AttachmentRefused):
         domain.sniff_attachment_type(b"%PDF-1.4\n<script>not really a document</script>")
 
 
 def test_a_renamed_executable_is_not_an_attachment() -> None:
-    with pytest.raises(domain.AttachmentRefused) as refused:
+    with pytest.raises(AttachmentRefused) as refused:
         domain.sniff_attachment_type(b"MZ\x90\x00 pretending to be scan.pdf")
-    assert refused.value.status == 415
+    assert problem_type_for(type(refused.value), PROBLEMS).status == 415  # type: ignore[union-attr]
 
 
 # --- late forwards and reminders ----------------------------------------------------------------

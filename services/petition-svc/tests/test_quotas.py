@@ -51,7 +51,7 @@ def make_app(tmp_path: Path, migrated_template: Path, jwks_url: str) -> Iterator
 
     yield build
     for app in apps:
-        app.extensions["petition"].database.dispose()
+        app.extensions["mai_database"].dispose()
 
 
 def send(
@@ -75,7 +75,7 @@ def send(
 
 
 def petitions(app: Flask) -> int:
-    with app.extensions["petition"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         return int(session.scalar(select(func.count()).select_from(Petition)) or 0)
 
 

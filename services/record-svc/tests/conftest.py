@@ -1,9 +1,10 @@
-"""Fixtures for record-svc's unit tests: a migrated SQLite database, fakes for identity-svc."""
+"""Fixtures for record-svc's API tests: a migrated SQLite database, fakes for identity-svc."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from mai_chassis import TokenVerifier
+from mai_chassis.clock import FixedClock
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import TokenIssuer
 from record import create_app
-from record.clock import SettableClock
 from record.config import Settings
 from record.domain import CivilStatus
 from record.service import definition
@@ -45,8 +46,8 @@ def settings(tmp_path: Path, signing_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
 
 
 @pytest.fixture
@@ -56,12 +57,12 @@ def civil_status() -> FakeCivilStatus:
 
 @pytest.fixture
 def app(
-    settings: Settings, clock: SettableClock, civil_status: FakeCivilStatus, token_issuer: TokenIssuer
+    settings: Settings, clock: FixedClock, civil_status: FakeCivilStatus, token_issuer: TokenIssuer
 ) -> Iterator[Flask]:
     verifier = TokenVerifier(jwks=token_issuer.jwks, issuer=token_issuer.issuer, audience=token_issuer.audience)
     app = create_app(settings, clock=clock, civil_status=civil_status, token_verifier=verifier)
     yield app
-    app.extensions["record_office"].database.dispose()
+    app.extensions["mai_database"].dispose()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _apply(client: FlaskClient, citizen: Any, purpose: str = "employment", **bod
 
 
 def _outbox(app: Flask) -> list[dict[str, Any]]:
-    with app.extensions["record_office"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
     return [json.loads(row.payload) for row in rows]
 
@@ -99,6 +99,7 @@ def test_a_verified_citizen_without_registry_entry_gets_a_signed_certificate_at_
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_qr_code_carries_the_public_page_with_the_printed_verification_code_in_its_fragment(
     app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -111,9 +112,10 @@ def test_the_qr_code_carries_the_public_page_with_the_printed_verification_code_
     assert _qr_text(pdf, tmp_path) == (
         f"https://e-services.mai.gov.ro/certificates/verify?number={number}#code={printed.group(1)}"
     )
-    assert app.extensions["record_office"].verification_url(number).endswith(f"/certificates/verify?number={number}")
+    assert app.extensions["record_deps"].verification_url(number).endswith(f"/certificates/verify?number={number}")
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_anyone_with_the_printed_code_verifies_without_the_cnp_and_a_wrong_code_tells_nothing(
     app: Flask, client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -130,7 +132,7 @@ def test_anyone_with_the_printed_code_verifies_without_the_cnp_and_a_wrong_code_
     wrong = ("1" if code[0] != "1" else "2") + code[1:]
     assert _verify_by_code(client, number, wrong) == {"result": "not_found"}
     assert _verify_by_code(client, "CJ-2031-0000001", code) == {"result": "not_found"}
-    with app.extensions["record_office"].database.session() as session:
+    with app.extensions["mai_database"].session() as session:
         stored = session.scalar(select(CertificateApplication.verification_code_digest))
     assert stored and code.replace("-", "") not in stored, "only a keyed hash of the code is kept"
 
@@ -152,6 +154,7 @@ def test_a_verification_needs_the_number_and_exactly_one_of_cnp_and_code(client:
     assert response.mimetype == "application/problem+json"
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_wrong_cnps_lock_verification_by_cnp_for_a_number_alike_whether_it_exists_or_not(
     client: FlaskClient, new_citizen: Any, clock: Any, tmp_path: Path
 ) -> None:
@@ -194,6 +197,7 @@ def test_wrong_cnps_lock_verification_by_cnp_for_a_number_alike_whether_it_exist
     assert int(again.headers["Retry-After"]) > 47 * 3600, "guessing on after a lock doubles the next one"
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_certificate_prints_only_the_verified_identity(
     client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -206,6 +210,7 @@ def test_the_certificate_prints_only_the_verified_identity(
     assert "codul de verificare" in text and "CNP-ul titularului" in text
 
 
+@pytest.mark.toolchain  # poppler-utils reads the PDF
 def test_the_free_purpose_text_is_short_plain_and_printed_as_the_applicants_declaration(
     client: FlaskClient, new_citizen: Any, tmp_path: Path
 ) -> None:
@@ -262,7 +267,7 @@ def test_a_citizen_verified_at_a_counter_may_apply_with_a_plain_token(
     from record.handlers import record_verified_identity
 
     citizen = new_citizen(verified=False)
-    with app.extensions["record_office"].unit_of_work() as uow:
+    with app.extensions["mai_database"].unit_of_work() as uow:
         record_verified_identity(
             uow,
             Event(
@@ -315,9 +320,8 @@ def test_a_person_with_a_registry_entry_is_referred_to_a_counter_and_gets_no_pdf
     client: FlaskClient, new_citizen: Any, app: Flask, settings: Any
 ) -> None:
     citizen = new_citizen()
-    office = app.extensions["record_office"]
     import_registry_csv(
-        office.database,
+        app.extensions["mai_database"],
         CnpHasher(settings.registry_hash_key),
         io.StringIO(f"cnp,unit\n{citizen.person.cnp},IPJ-CJ\n"),
         default_unit="IGPR",
@@ -432,6 +436,13 @@ def test_purposes_are_public_and_openapi_documents_every_endpoint(client: FlaskC
         "/api/v1/certificates/{certificate_id}/pdf",
         "/api/v1/certificates/verifications",
         "/api/v1/certificates/{certificate_id}/revocation",
+        "/api/v1/certificates/numbers/{number}",
+        "/api/v1/certificates/numbers/{number}/history",
+        "/api/v1/certificates/numbers/{number}/revocation",
+        "/api/v1/certificates/referrals",
+        "/api/v1/certificates/referrals/{certificate_id}",
+        "/api/v1/certificates/referrals/{certificate_id}/outcome",
+        "/api/v1/certificates/referrals/{certificate_id}/certificate",
     }
     responses = document["paths"]["/api/v1/certificates"]["post"]["responses"]
     assert "application/problem+json" in responses["403"]["content"]

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from booking.catalog import load_catalog
-from booking.handlers import generate_slots
+from booking.slot_horizon import generate_between
 from mai_chassis import Database
 from mai_chassis.testing import wait_until
 from mai_devtools import SmtpSink
@@ -173,10 +173,9 @@ def office_slots(portal_platform: Platform) -> int:
     database = Database(portal_platform.database_urls["booking"], pool_size=1, max_overflow=0)
     today = datetime.now(UTC).date()
     try:
-        with database.session() as session:
-            return generate_slots(
-                session, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE]
-            )
+        return generate_between(
+            database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE]
+        )
     finally:
         database.dispose()
 
@@ -241,7 +240,7 @@ def manage_link_in(text: str) -> str:
 
 def book_appointment(site: str, mail: SmtpSink, officer: Person, citizen: Person) -> tuple[str, str]:
     """An application of ``citizen`` with accepted documents and a booked slot: (application id, mailed link)."""
-    from booking.testing import sample_jpeg, sample_pdf, sample_png
+    from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
 
     application_id = start_application(site, citizen)
     scans = (sample_pdf(), sample_pdf(), sample_png(), sample_jpeg())

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from booking.testing import sample_jpeg, sample_pdf, sample_png
 from mai_chassis.testing import wait_until
+from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
 from mai_devtools import SmtpSink
 
 from .conftest import (

@@ -23,8 +23,9 @@ from typing import Any, cast
 
 import mai_contracts
 from cloudevents.core.v1.event import CloudEvent
+from mai_chassis import UnitOfWork
 from mai_chassis.consumer import EventConsumer, _Outcome
-from mai_chassis.db import Database, UnitOfWork
+from mai_chassis.db import Database
 from mai_chassis.events import Event, encode_event
 from mai_chassis.producers import discard_producer
 

@@ -192,8 +192,9 @@ def count_in_window(session: Session, table: Any, scope: str, now: datetime, win
 
 
 def spend_once(session: Session, table: Any, solved: SolvedChallenge | None, now: datetime) -> bool:
-    """Accept a solved challenge once (``table`` has ``challenge`` and ``expires_at``): a second use
-    of the same one is refused. Spent challenges are forgotten once they would have expired anyway."""
+    """Accept a solved challenge once (``table`` has ``challenge`` and ``expires_at``; the chassis'
+    own is :class:`mai_chassis.tables.UsedChallenge`): a second use of the same one is refused.
+    Spent challenges are forgotten once they would have expired anyway."""
     if solved is None:
         return False
     session.execute(delete(table).where(table.expires_at < now))

@@ -30,13 +30,14 @@ import mai_contracts
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import kafka_clients
-from .db import Database, UnitOfWork
+from .db import Database
 from .events import Event, EventDecodeError, decode_event
 from .kafka_clients import client_options
 from .logs import bind_context
 from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
 from .producers import discard_producer
 from .tables import ProcessedEvent
+from .unit_of_work import UnitOfWork
 
 __all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError", "UnexpectedProducer"]
 

@@ -1,18 +1,21 @@
-"""SQLAlchemy 2 engine, sessions and the unit of work that every handler runs inside."""
+"""SQLAlchemy 2 engine, sessions, the SQL unit of work that every handler runs inside, and upsert."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "UnitOfWork"]
+from .clock import Clock, SystemClock
+from .events import DomainEvent, outgoing_event
+
+__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "SqlUnitOfWork", "upsert"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +94,10 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
-    def unit_of_work(self, *, source: str = "", traceparent: str | None = None) -> UnitOfWork:
-        return UnitOfWork(self, source=source, traceparent=traceparent)
+    def unit_of_work(
+        self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+    ) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -110,23 +115,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class UnitOfWork:
+class SqlUnitOfWork:
     """One database transaction: the state change and its outbox events commit together or not at all.
 
+    What :meth:`Database.unit_of_work` returns; it implements :class:`mai_chassis.UnitOfWork`.
     Rolls back on leaving the block unless :meth:`commit` was called::
 
         with db.unit_of_work(source="petition-svc") as uow:
             uow.session.add(petition)
-            uow.publish("ro.mai.petition.submitted.v1", subject=str(petition.id), data={...})
+            uow.publish(PetitionSubmitted(petition_id=petition.id, ...))
             uow.commit()
     """
 
-    def __init__(self, database: Database, *, source: str = "", traceparent: str | None = None) -> None:
+    def __init__(
+        self, database: Database, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+    ) -> None:
         self.database = database
         self.source = source
         self.traceparent = traceparent
+        self.clock: Clock = clock or SystemClock()
         self.session: Session = database.session()
         self._committed = False
+        #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
 
     def __enter__(self) -> Self:
@@ -141,20 +151,33 @@ class UnitOfWork:
         finally:
             self.session.close()
 
-    def publish(self, event_type: str, *, subject: str, data: Mapping[str, Any], key: str | None = None) -> str:
-        """Validate the event against its contract and add it to the outbox; returns the event id."""
+    def publish(
+        self,
+        event: DomainEvent | str,
+        /,
+        *,
+        subject: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        key: str | None = None,
+    ) -> str:
+        """Validate the event against its contract and add it to the outbox; returns the event id.
+
+        Takes a typed :class:`~mai_chassis.events.DomainEvent`, or (while services move to them)
+        ``publish(event_type, subject=..., data=..., key=None)``.
+        """
         from .outbox import add_to_outbox
 
+        outgoing = outgoing_event(event, subject=subject, data=data, key=key)
         event_id = add_to_outbox(
             self.session,
-            event_type=event_type,
+            event_type=outgoing.type,
             source=self.source,
-            subject=subject,
-            data=data,
-            key=key or subject,
+            subject=outgoing.subject,
+            data=outgoing.data,
+            key=outgoing.key,
             traceparent=self.traceparent,
         )
-        self.published.append({"type": event_type, "subject": subject, "id": event_id})
+        self.published.append({"type": outgoing.type, "subject": outgoing.subject, "id": event_id})
         return event_id
 
     def flush(self) -> None:
@@ -166,3 +189,41 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def upsert(
+    session: Session,
+    table: Table | type[Any],
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE SET update`` (or ``DO NOTHING``), on PostgreSQL and SQLite.
+
+    ``table`` is a ``Table`` or a mapped class; ``values`` maps column names to values; ``key``
+    names the columns of the unique constraint (or primary key) that may conflict; ``update``
+    the columns that take the new row's values when it does. Runs in the session's transaction.
+    """
+    target: Table = table if isinstance(table, Table) else table.__table__
+    unknown = [name for name in (*values, *key, *update) if name not in target.c]
+    if unknown:
+        raise ValueError(f"{target.name} has no column {', '.join(sorted(set(unknown)))}")
+    if not key:
+        raise ValueError("upsert needs the key columns of a unique constraint")
+    dialect = session.get_bind().dialect.name
+    insert: Callable[[Table], Any]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"upsert is written for PostgreSQL and SQLite, not {dialect}")
+    statement = insert(target).values(dict(values))
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in update}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    session.execute(statement)

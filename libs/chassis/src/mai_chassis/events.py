@@ -1,19 +1,46 @@
-"""CloudEvents 1.0 envelopes in structured JSON mode, built and parsed with the cloudevents SDK."""
+"""Events: typed domain events a service publishes, and CloudEvents 1.0 envelopes on the wire.
+
+A service declares its events as past-tense frozen dataclasses in ``<pkg>/events.py``::
+
+    @dataclass(frozen=True)
+    class PetitionSubmitted(DomainEvent):
+        type: ClassVar[str] = "ro.mai.petition.submitted.v1"
+        subject_field: ClassVar[str] = "petition_id"
+
+        petition_id: uuid.UUID
+        registration_number: str
+        submitted_at: datetime
+
+and publishes them with ``uow.publish(PetitionSubmitted(...))``, which checks ``to_data()``
+against the event's JSON Schema in ``contracts/`` before the outbox row is written.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, NamedTuple
 
 import mai_contracts
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured, to_structured
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-__all__ = ["CONTENT_TYPE", "Event", "EventDecodeError", "build_event", "decode_event", "encode_event"]
+__all__ = [
+    "CONTENT_TYPE",
+    "DomainEvent",
+    "Event",
+    "EventDecodeError",
+    "OutgoingEvent",
+    "build_event",
+    "decode_event",
+    "encode_event",
+    "outgoing_event",
+]
 
 _FORMAT = JSONFormat()
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE
@@ -35,6 +62,100 @@ class Event:
     data: dict[str, Any]
     traceparent: str | None = None
     dataschema: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Base of a service's typed events: something that happened, named in the past tense.
+
+    Subclasses are frozen dataclasses that set ``type`` (the CloudEvents type, which names the
+    contract in ``contracts/``) and ``subject_field`` (the field whose value becomes the
+    CloudEvents subject and the Kafka key, so that one aggregate's events keep their order).
+    """
+
+    type: ClassVar[str]
+    subject_field: ClassVar[str]
+    #: Fields that the contract makes optional but not nullable: left out of the data when None.
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset()
+
+    def to_data(self) -> dict[str, Any]:
+        """The event's data as JSON-ready values: ISO 8601 dates and UTC instants, UUIDs as strings.
+
+        Every field is kept, ``None`` ones included (as JSON ``null``) unless named in
+        ``omitted_when_none``; nested dataclasses become objects, tuples and lists arrays, enums
+        their values. Datetimes are written in UTC with a ``Z`` (a naive one, as SQLite returns
+        them, is taken to be UTC already).
+        """
+        return {
+            field.name: _json_ready(value)
+            for field in dataclasses.fields(self)
+            if (value := getattr(self, field.name)) is not None or field.name not in self.omitted_when_none
+        }
+
+    def event_subject(self) -> str:
+        """The CloudEvents subject (and Kafka key): the value of ``subject_field``, as a string."""
+        cls = type(self)
+        name = getattr(cls, "subject_field", None)
+        if not name or name not in {field.name for field in dataclasses.fields(self)}:
+            raise TypeError(f"{cls.__name__}.subject_field must name one of its fields, not {name!r}")
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"{cls.__name__}.{name} is the event's subject and cannot be None")
+        return str(_json_ready(value))
+
+
+def _json_ready(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return instant.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _json_ready(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _json_ready(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        items = [_json_ready(item) for item in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    raise TypeError(f"an event field cannot hold a {value.__class__.__name__}")
+
+
+class OutgoingEvent(NamedTuple):
+    """What the outbox needs of an event to publish, whichever way it was given."""
+
+    type: str
+    subject: str
+    data: dict[str, Any]
+    key: str
+
+
+def outgoing_event(
+    event: DomainEvent | str,
+    *,
+    subject: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    key: str | None = None,
+) -> OutgoingEvent:
+    """Normalise both forms of ``publish``: a typed event, or ``(event_type, subject=, data=, key=)``."""
+    if isinstance(event, DomainEvent):
+        if subject is not None or data is not None or key is not None:
+            raise TypeError("publish(DomainEvent) takes no subject, data or key: the event carries them")
+        event_type = getattr(type(event), "type", None)
+        if not isinstance(event_type, str) or not event_type:
+            raise TypeError(f"{type(event).__name__}.type must be the CloudEvents type, e.g. 'ro.mai.x.happened.v1'")
+        subject = event.event_subject()
+        return OutgoingEvent(event_type, subject, event.to_data(), subject)
+    if not isinstance(event, str):
+        raise TypeError(f"publish() takes a DomainEvent or an event type, not {event.__class__.__name__}")
+    if subject is None or data is None:
+        raise TypeError("publish(event_type, ...) needs subject= and data=")
+    return OutgoingEvent(event, subject, dict(data), key or subject)
 
 
 def build_event(

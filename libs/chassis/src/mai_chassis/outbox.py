@@ -22,7 +22,7 @@ from .producers import discard_producer
 from .tables import OutboxEvent
 from .wakeup import Wakeup
 
-__all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "pending_count"]
+__all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "outbox_row", "pending_count"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,18 +44,34 @@ def add_to_outbox(
     traceparent: str | None = None,
 ) -> str:
     """Validate and serialise the event now (its id and time are fixed here) and add its row."""
+    row = outbox_row(event_type=event_type, source=source, subject=subject, data=data, key=key, traceparent=traceparent)
+    session.add(row)
+    return row.event_id
+
+
+def outbox_row(
+    *,
+    event_type: str,
+    source: str,
+    subject: str,
+    data: Mapping[str, Any],
+    key: str,
+    traceparent: str | None = None,
+) -> OutboxEvent:
+    """The outbox row of an event: its topic from ``contracts/``, its data checked against the schema.
+
+    Raises ``KeyError`` for an event type no topic in ``contracts/`` carries and
+    ``ContractViolation`` for data that does not match the event's JSON Schema.
+    """
     topic = mai_contracts.topic_for_event_type(event_type).name
     event = build_event(event_type, source=source, subject=subject, data=data, traceparent=traceparent)
-    session.add(
-        OutboxEvent(
-            event_id=event.get_id(),
-            event_type=event_type,
-            topic=topic,
-            key=key,
-            payload=encode_event(event).decode("utf-8"),
-        )
+    return OutboxEvent(
+        event_id=event.get_id(),
+        event_type=event_type,
+        topic=topic,
+        key=key,
+        payload=encode_event(event).decode("utf-8"),
     )
-    return event.get_id()
 
 
 def pending_count(database: Database) -> int:
@@ -103,7 +119,9 @@ class OutboxRelay:
         self.producer_options = client_options(producer_options)
         self._producer: Any = None
         self._lock_key = _advisory_key(f"outbox:{service}")
-        self._last_cleanup = 0.0
+        #: monotonic() of the last clean-up; None until the first, which runs at once (monotonic()
+        #: counts from boot on Linux: an hour-long interval measured from 0.0 would wait after a reboot).
+        self._last_cleanup: float | None = None
         register_collector(
             CallbackGauge(
                 "outbox_pending_events",
@@ -218,7 +236,7 @@ class OutboxRelay:
             try:
                 published = self.publish_batch()
                 backoff = 0.0
-                if time.monotonic() - self._last_cleanup > 3600:
+                if self._last_cleanup is None or time.monotonic() - self._last_cleanup > 3600:
                     self._last_cleanup = time.monotonic()
                     self.cleanup()
                 if published == 0:

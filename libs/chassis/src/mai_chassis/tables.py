@@ -1,4 +1,5 @@
-"""Tables the chassis keeps in every service's database: outbox, processed events, idempotency keys."""
+"""Tables the chassis keeps in every service's database: outbox, processed events, idempotency keys,
+used challenges."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .db import NAMING_CONVENTION
 
-__all__ = ["ChassisBase", "IdempotencyRecord", "OutboxEvent", "ProcessedEvent"]
+__all__ = ["ChassisBase", "IdempotencyRecord", "OutboxEvent", "ProcessedEvent", "UsedChallenge"]
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT (identity).
 _BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -71,3 +72,13 @@ class IdempotencyRecord(ChassisBase):
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     response_headers: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
+class UsedChallenge(ChassisBase):
+    """A solved challenge, accepted once (:func:`mai_chassis.challenges.spend_once`); kept until it
+    would have expired anyway."""
+
+    __tablename__ = "used_challenges"
+
+    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -14,11 +14,12 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError
 
 from .auth import TokenVerifier, init_auth
+from .clock import Clock
 from .config import ConfigurationError, ServiceSettings
-from .db import Database
+from .db import Database, SqlUnitOfWork
 from .logs import configure_logging, request_id_var, traceparent_var
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
-from .problems import Problem, register_error_handlers
+from .problems import Problem, ProblemTable, register_error_handlers, register_problem_table
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -28,6 +29,7 @@ __all__ = [
     "load_json",
     "new_traceparent",
     "reject_unstorable_text",
+    "unit_of_work",
     "verifier_from_settings",
 ]
 
@@ -101,6 +103,8 @@ def create_service_app(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     optional_readiness: Mapping[str, ReadinessCheck] | None = None,
     static_folder: str | None = "static",
+    problems: ProblemTable | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
     """A Flask app with the chassis wired in; the service then registers its blueprints.
 
@@ -108,6 +112,8 @@ def create_service_app(
     reported but do not fail readiness — the broker is one for web processes, since the outbox
     keeps accepting citizens' requests while Kafka is away. ``static_folder=None``: no ``/static``
     route (the gateway, whose ``/static/...`` paths belong to the portal behind it).
+    ``problems`` is the service's table from domain errors to problem types (``<pkg>/errors.py``);
+    ``clock`` the clock of every :func:`unit_of_work` (the system clock unless a test fixes one).
     """
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
     if database is not None and settings.is_production and not settings.request_fingerprint_key:
@@ -125,11 +131,13 @@ def create_service_app(
     app.config["SERVICE_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["mai_database"] = database
+    app.extensions["mai_clock"] = clock
     if token_verifier is FROM_SETTINGS:
         token_verifier = verifier_from_settings(settings)
     assert token_verifier is None or isinstance(token_verifier, TokenVerifier)
     init_auth(app, token_verifier)
     register_error_handlers(app)
+    register_problem_table(app, problems or {})
 
     required = dict(readiness or {})
     optional = dict(optional_readiness or {})
@@ -207,6 +215,21 @@ def create_service_app(
         return Response(body, content_type=content_type)
 
     return app
+
+
+def unit_of_work() -> SqlUnitOfWork:
+    """A unit of work on the current app's database, as this service, continuing the request's trace.
+
+    What views use: ``with unit_of_work() as uow: result = handler(uow, deps, command)``.
+    """
+    database: Database | None = current_app.extensions.get("mai_database")
+    if database is None:
+        raise RuntimeError("unit_of_work() needs create_service_app(..., database=...)")
+    return database.unit_of_work(
+        source=settings_of().service_name,
+        traceparent=g.get("traceparent"),
+        clock=current_app.extensions.get("mai_clock"),
+    )
 
 
 def load_json(schema: Schema | type[Schema], *, partial: bool = False) -> Any:

@@ -25,8 +25,9 @@ import requests
 
 from mai_devtools.eid_provider import LocalEidProvider
 from mai_devtools.ports import free_port
+from mai_devtools.service_list import Service, service_list
 
-__all__ = ["ALL_SERVICES", "FRONT_ENDS", "Platform", "ServiceProcess"]
+__all__ = ["ALL_SERVICES", "FRONT_ENDS", "Platform", "ServiceProcess"]  # noqa: F822 (the first two: __getattr__)
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +36,18 @@ BIN = Path(sys.executable).parent
 EID_PROVIDER = "bank-card"
 #: Where the provider sends the browser back: the citizen portal's page, through the gateway.
 EID_CALLBACK_PATH = "/account/verification/callback"
-ALL_SERVICES = ("petition", "identity", "record", "booking", "notify")
-#: Started only when named: web front ends (a web process, no worker), which call the API
-#: through the gateway.
-FRONT_ENDS = ("portal",)
-#: Gateway route prefixes of each service (the same table as gateway/routes.local.yaml).
-ROUTES = {
-    "petition": ["/api/v1/petitions", "/api/v1/institutions", "/api/v1/faq", "/api/v1/recommendations"],
-    "identity": [
-        "/api/v1/accounts",
-        "/api/v1/auth",
-        "/api/v1/identity",
-        "/api/v1/staff",
-        "/.well-known/jwks.json",
-    ],
-    "record": ["/api/v1/certificates"],
-    "booking": ["/api/v1/immigration", "/api/v1/appointments", "/api/v1/offices"],
-    "notify": ["/api/v1/notifications"],
-    "portal": ["/"],
-}
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # Read from deploy/services.yaml on first use (the one list of services).
+    if name == "ALL_SERVICES":
+        #: The API services (web + worker each), by short name (``petition``): the default platform.
+        return tuple(s.short_name for s in service_list().apis)
+    if name == "FRONT_ENDS":
+        #: Started only when named: web front ends (a web process, no worker), which call the API
+        #: through the gateway.
+        return tuple(s.short_name for s in service_list().front_ends)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -124,14 +118,21 @@ class Platform:
         kafka_bootstrap_servers: str,
         database_urls: Mapping[str, str],
         smtp_port: int,
-        services: Iterable[str] = ALL_SERVICES,
+        services: Iterable[str] | None = None,
         gateway: bool = True,
         topic_prefix: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         workdir: Path | None = None,
         startup_timeout: float = 180.0,
     ) -> None:
-        self.services = [s for s in services if s in ALL_SERVICES or s in FRONT_ENDS]
+        listed = service_list()
+        names = list(services) if services is not None else [s.short_name for s in listed.apis]
+        unknown = sorted(set(names) - {s.short_name for s in listed})
+        if unknown:
+            raise ValueError(f"not in {listed.path}: {', '.join(unknown)}")
+        #: The started services by short name (``petition``), each with its declaration.
+        self.declared: dict[str, Service] = {name: listed.named(name) for name in names}
+        self.services = list(self.declared)
         self.kafka = kafka_bootstrap_servers
         self.database_urls = dict(database_urls)
         self.smtp_port = smtp_port
@@ -214,7 +215,7 @@ class Platform:
             "DOCUMENTS_DIR": str(data_dir / "documents"),
             "CERTIFICATES_DIR": str(data_dir / "certificates"),
             "SIGNING_DIR": str(data_dir / "signing"),
-            **(self._front_end_env() if service in FRONT_ENDS else {}),
+            **(self._front_end_env() if self.declared[service].front_end else {}),
             **self._kafka_env(service),
         }
 
@@ -222,7 +223,7 @@ class Platform:
         """The service's own broker user (its ACLs on this platform's topics), never the administrator's."""
         if self._kafka_users is None:
             return {}
-        user = self._kafka_users.get(f"{service}-svc")
+        user = self._kafka_users.get(self.declared[service].name if service in self.declared else service)
         if user is None:  # a front end: it publishes and consumes nothing
             return {"KAFKA_SASL_USERNAME": "", "KAFKA_SASL_PASSWORD": "", "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
         return user.environment()
@@ -248,11 +249,11 @@ class Platform:
             "routes:",
         ]
         for service in self.services:
-            for prefix in ROUTES[service]:
+            for route in self.declared[service].routes:
                 lines += [
-                    f"  - prefix: {prefix}",
+                    f"  - prefix: {route.prefix}",
                     f"    upstream: {self.url(service)}",
-                    f"    service: {service}-svc",
+                    f"    service: {self.declared[service].name}",
                 ]
         path = self.workdir / "routes.yaml"
         path.write_text("\n".join(lines) + "\n")
@@ -274,10 +275,11 @@ class Platform:
             self.eid_provider.start()
         for service in self.services:
             env = self._service_env(service)
-            cli = str(BIN / f"{service}-svc")
+            declared = self.declared[service]
+            cli = str(BIN / declared.command)
             migrated = subprocess.run([cli, "migrate"], env=env, capture_output=True, timeout=120)  # noqa: S603 (our own command)
             if migrated.returncode != 0:
-                raise RuntimeError(f"{service}-svc migrate failed: {migrated.stderr.decode()[-3000:]}")
+                raise RuntimeError(f"{declared.name} migrate failed: {migrated.stderr.decode()[-3000:]}")
             self.processes[f"{service}-web"] = ServiceProcess(
                 f"{service}-web",
                 [cli, "web", "--bind", f"127.0.0.1:{self.ports[service]}"],
@@ -285,7 +287,7 @@ class Platform:
                 logs / f"{service}-web.log",
                 health_url=f"{self.url(service)}/healthz",
             )
-            if service in FRONT_ENDS:
+            if not declared.worker:
                 continue  # a web process only
             self.processes[f"{service}-worker"] = ServiceProcess(
                 f"{service}-worker",

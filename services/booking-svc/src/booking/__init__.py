@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from mai_chassis import Database, create_service_app
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from mai_chassis.clock import Clock
+
+    from .documents import DocumentStore
 
 __all__ = ["create_app"]
 
@@ -16,44 +20,23 @@ __all__ = ["create_app"]
 def create_app(
     settings: Settings | None = None,
     *,
-    store: object | None = None,
-    clock: Callable[[], datetime] | None = None,
+    store: DocumentStore | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
-    from .api import BookingContext, appointments, immigration, offices, register_error_mapping
-    from .catalog import load_catalog
-    from .documents import FilesystemDocumentStore, S3DocumentStore
-    from .handlers import AppointmentLinks
-    from .links import AppointmentLinkSigner
+    from .api import BLUEPRINTS
+    from .deps import booking_deps
+    from .errors import PROBLEMS
     from .openapi import openapi_document
 
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    app = create_service_app(settings, import_name=__name__, database=database)
-    if store is None:
-        store = (
-            S3DocumentStore.from_settings(settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region)
-            if settings.document_store == "s3"
-            else FilesystemDocumentStore(settings.documents_dir)
-        )
-    sealer = None
-    if settings.event_sealing_keys:
-        from mai_chassis.sealing import Sealer
-
-        sealer = Sealer(list(settings.event_sealing_keys))
-    app.extensions["booking"] = BookingContext(
-        settings=settings,
-        database=database,
-        catalog=load_catalog(),
-        store=store,  # type: ignore[arg-type]
-        links=AppointmentLinks(AppointmentLinkSigner(settings.appointment_link_key), settings.public_base_url, sealer),
-        clock=clock or (lambda: datetime.now(UTC)),
-    )
-    register_error_mapping(app)
-    for blueprint in (immigration, appointments, offices):
+    app = create_service_app(settings, import_name=__name__, database=database, problems=PROBLEMS, clock=clock)
+    app.extensions["booking"] = booking_deps(settings, store=store)
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
     @app.get("/openapi.json")
-    def openapi() -> object:
+    def openapi() -> Response:
         return jsonify(openapi_document())
 
     return app

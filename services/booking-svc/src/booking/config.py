@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from environs import Env
 from mai_chassis import ServiceSettings
-from marshmallow.validate import Length, OneOf
+from marshmallow.validate import Length, OneOf, Range
 
 #: Largest scanned document accepted (the portal's published limit).
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -34,6 +34,8 @@ class Settings(ServiceSettings):
     bookings_per_hour: int = 10
     #: How many of the earliest free slots are proposed to an applicant.
     proposed_slot_count: int = 5
+    #: How many weeks ahead every office's slots are kept generated (and reconciled after a change).
+    slot_weeks: int = 8
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -50,6 +52,7 @@ class Settings(ServiceSettings):
             "slot_searches_per_minute": env.int("SLOT_SEARCHES_PER_MINUTE", 30),
             "bookings_per_hour": env.int("BOOKINGS_PER_HOUR", 10),
             "proposed_slot_count": env.int("PROPOSED_SLOT_COUNT", 5),
+            "slot_weeks": env.int("SLOT_WEEKS", 8, validate=Range(min=1, max=52)),
         }
 
 

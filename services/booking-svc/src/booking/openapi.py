@@ -94,8 +94,20 @@ def openapi_document() -> dict[str, Any]:
         "SlotResponse",
         "AppointmentResponse",
         "LinkedRescheduleResponse",
+        "LinkedAppointmentResponse",
         "TimelineEntryResponse",
+        "TimelineResponse",
+        "ApplicationSummaryResponse",
         "ApplicationResponse",
+        "ApplicationTypeResponse",
+        "OfficeResponse",
+        "OpeningHoursRequest",
+        "CapacityRequest",
+        "ClosureRequest",
+        "ClosureResponse",
+        "OfficeScheduleResponse",
+        "MovedAppointmentResponse",
+        "ClosureOutcomeResponse",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
 
@@ -119,13 +131,17 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {
         "/api/v1/offices": {
             "get": _op(
-                "Territorial immigration offices", {"200": _ok("Offices")}, errors=(), security=False, tag="offices"
+                "Territorial immigration offices",
+                {"200": _ok("Offices", items="OfficeResponse")},
+                errors=(),
+                security=False,
+                tag="offices",
             )
         },
         "/api/v1/offices/{code}": {
             "get": _op(
                 "One office with counters, hours and closed days",
-                {"200": _ok("Office")},
+                {"200": _ok("Office", "OfficeResponse")},
                 errors=(404,),
                 security=False,
                 params=[office],
@@ -143,16 +159,70 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/offices/{code}/appointments": {
             "get": _op(
-                "Officers: the day's appointments at the office's counters",
+                "Officers and office managers: the day's appointments at the office's counters",
                 {"200": _ok("Appointments", items="AppointmentResponse")},
                 errors=(401, 403, 404, 422),
                 params=[office, _query("date", "The day (YYYY-MM-DD).", {"type": "string", "format": "date"}, True)],
                 tag="offices",
             )
         },
+        "/api/v1/offices/{code}/schedule": {
+            "get": _op(
+                "Office managers: the office's opening hours, counters per slot type, closures not over yet "
+                "and the public holidays ahead",
+                {"200": _ok("Schedule", "OfficeScheduleResponse")},
+                errors=(401, 403, 404),
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/schedule/opening-hours": {
+            "put": _op(
+                "Office managers: replace the weekly opening hours; the office's free slots are brought in "
+                "line at once (booked ones stay)",
+                {"200": _ok("Schedule, with the slots created and withdrawn", "OfficeScheduleResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="OpeningHoursRequest",
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/schedule/capacity": {
+            "put": _op(
+                "Office managers: how many counters serve each slot type; the free slots follow at once",
+                {"200": _ok("Schedule, with the slots created and withdrawn", "OfficeScheduleResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="CapacityRequest",
+                params=[office],
+                tag="office managers",
+            )
+        },
+        "/api/v1/offices/{code}/closures": {
+            "get": _op(
+                "Office managers: the office's closures not over yet",
+                {"200": _ok("Closures", items="ClosureResponse")},
+                errors=(401, 403, 404),
+                params=[office],
+                tag="office managers",
+            ),
+            "post": _op(
+                "Office managers: close the office on a day or a range of days, with a reason. Its free slots "
+                "of those days are withdrawn; each appointment booked on them moves to the nearest later free "
+                "slot of the same type at the office (appointment.moved), or is cancelled when there is none "
+                "(appointment.cancelled, reason office_closed); every applicant is mailed",
+                {"201": _ok("The closure and the appointments moved and cancelled", "ClosureOutcomeResponse")},
+                errors=(400, 401, 403, 404, 415, 422),
+                body="ClosureRequest",
+                params=[office],
+                tag="office managers",
+            ),
+        },
         "/api/v1/immigration/application-types": {
             "get": _op(
-                "Application types and their required documents", {"200": _ok("Types")}, errors=(), security=False
+                "Application types and their required documents",
+                {"200": _ok("Types", items="ApplicationTypeResponse")},
+                errors=(),
+                security=False,
             )
         },
         "/api/v1/immigration/applications": {
@@ -162,7 +232,9 @@ def openapi_document() -> dict[str, Any]:
                 errors=(401, 409, 422),
                 body="ApplicationDraftRequest",
             ),
-            "get": _op("My applications", {"200": _ok("Applications", items="ApplicationResponse")}, errors=(401,)),
+            "get": _op(
+                "My applications", {"200": _ok("Applications", items="ApplicationSummaryResponse")}, errors=(401,)
+            ),
         },
         "/api/v1/immigration/applications/{application_id}": {
             "get": _op(
@@ -174,7 +246,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/immigration/applications/{application_id}/timeline": {
             "get": _op(
                 "Status timeline of my application",
-                {"200": _ok("Timeline", items="TimelineEntryResponse")},
+                {"200": _ok("Timeline", "TimelineResponse")},
                 params=[app_id],
             )
         },
@@ -234,11 +306,17 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/immigration/review-queue": {
             "get": _op(
-                "Officers: submitted applications of my offices, oldest first",
-                {"200": _ok("Queue", items="ApplicationResponse")},
+                "Officers: applications of my offices in a status, oldest first: submitted (documents to "
+                "review), appointment_booked (visits to record), ready_for_pickup (documents to hand over)",
+                {"200": _ok("Queue", items="ApplicationSummaryResponse")},
                 errors=(401, 403, 422),
                 params=[
                     _query("office", "Only this office.", {"type": "string"}),
+                    _query(
+                        "status",
+                        "submitted (default), appointment_booked or ready_for_pickup.",
+                        {"type": "string", "enum": ["submitted", "appointment_booked", "ready_for_pickup"]},
+                    ),
                     _query("limit", "At most this many (1-200).", {"type": "integer"}),
                 ],
             )
@@ -308,7 +386,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/appointments/manage/{link_token}": {
             "get": _op(
                 "What the e-mailed link would do (changes nothing)",
-                {"200": _ok("Appointment and actions")},
+                {"200": _ok("Appointment and actions", "LinkedAppointmentResponse")},
                 errors=(404,),
                 security=False,
                 params=[link],
@@ -350,7 +428,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/appointments/linked": {
             "get": _op(
                 "What the e-mailed link would do (changes nothing); the token in a header",
-                {"200": _ok("Appointment and actions")},
+                {"200": _ok("Appointment and actions", "LinkedAppointmentResponse")},
                 errors=(400, 404),
                 security=False,
                 params=[link_header],

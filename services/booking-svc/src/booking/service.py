@@ -18,7 +18,7 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
 
     from .catalog import load_catalog
     from .handlers import IDENTITY_VERIFIED, record_verified_identity
-    from .horizon import SlotHorizon
+    from .slot_horizon import SlotHorizon
 
     register_collector(SlotHorizon(database, load_catalog()))
 
@@ -37,10 +37,15 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
 
 @click.command(
     "generate-slots",
-    help="Create counter slots from the offices' opening hours: --weeks N ahead of today (the scheduled "
-    "job, idempotent) or a --from/--to date range.",
+    help="Bring counter slots in line with the offices' schedules (opening hours, counters per slot type, "
+    "closures, public holidays): --weeks N ahead of today (the scheduled job, idempotent; default "
+    "SLOT_WEEKS) or a --from/--to date range.",
 )
-@click.option("--weeks", type=click.IntRange(min=1, max=52), help="Keep slots generated this many weeks ahead.")
+@click.option(
+    "--weeks",
+    type=click.IntRange(min=1, max=52),
+    help="Keep slots generated this many weeks ahead (default SLOT_WEEKS).",
+)
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
 @click.option("--office", "office_codes", multiple=True, help="Only these offices (repeatable); default all.")
@@ -48,20 +53,20 @@ def generate_slots_command(weeks: int | None, start: Any, end: Any, office_codes
     from mai_chassis.logs import configure_logging
 
     from .catalog import load_catalog
-    from .horizon import generate_between, horizon_days, office_today
+    from .slot_horizon import generate_between, horizon_days, office_today
 
-    if weeks is None and (start is None or end is None):
-        raise click.UsageError("give --weeks N, or both --from and --to")
     if weeks is not None and (start is not None or end is not None):
         raise click.UsageError("--weeks and --from/--to exclude each other")
+    if (start is None) != (end is None):
+        raise click.UsageError("give both --from and --to, or neither (then --weeks N, default SLOT_WEEKS)")
     settings = Settings.from_env()
     configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
     catalog = load_catalog()
     unknown = [code for code in office_codes if code not in catalog.offices]
     if unknown:
         raise click.BadParameter(f"unknown office(s): {', '.join(unknown)}", param_hint="--office")
-    if weeks is not None:
-        first, last = horizon_days(office_today(), weeks)
+    if start is None:
+        first, last = horizon_days(office_today(), weeks or settings.slot_weeks)
     else:
         first, last = date.fromisoformat(f"{start:%Y-%m-%d}"), date.fromisoformat(f"{end:%Y-%m-%d}")
         if last < first:

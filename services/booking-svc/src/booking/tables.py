@@ -1,8 +1,9 @@
-"""booking-svc's own tables: applications, documents, timeline, slots, appointments, contacts, rate limits."""
+"""booking-svc's own tables: applications, documents, timeline, office schedules, slots, appointments,
+contacts, rate limits."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from mai_chassis import NAMING_CONVENTION
 from sqlalchemy import (
@@ -14,8 +15,10 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -85,7 +88,7 @@ class TimelineEntry(Base):
 
 
 class Slot(Base):
-    """A counter's time slot; ``is_booked`` flips only by a conditional UPDATE (see handlers.book)."""
+    """A counter's time slot; ``is_booked`` flips only by a conditional UPDATE (see handlers.appointments)."""
 
     __tablename__ = "slots"
 
@@ -95,6 +98,7 @@ class Slot(Base):
     starts_at: Mapped[datetime] = mapped_column(_Moment)
     ends_at: Mapped[datetime] = mapped_column(_Moment)
     is_booked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    slot_type: Mapped[str] = mapped_column(String(16), default="visit", server_default=text("'visit'"))
 
     __table_args__ = (
         UniqueConstraint("office", "counter", "starts_at"),
@@ -114,7 +118,8 @@ class Appointment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
     citizen_id: Mapped[str] = mapped_column(String(64))
-    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    #: None once the slot itself is gone (a closed day's slots are deleted; the appointment keeps its times).
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id", ondelete="SET NULL"), nullable=True)
     office: Mapped[str] = mapped_column(String(16))
     counter: Mapped[str] = mapped_column(String(16))
     starts_at: Mapped[datetime] = mapped_column(_Moment)
@@ -143,6 +148,56 @@ class Appointment(Base):
             sqlite_where=text("status = 'booked'"),
         ),
     )
+
+
+class OfficeSchedule(Base):
+    """An office whose schedule exists (seeded from offices.yaml), and who last changed it."""
+
+    __tablename__ = "office_schedules"
+
+    office: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(_Moment)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class OpeningHours(Base):
+    """One opening interval of an office on a weekday (0 Monday ... 6 Sunday), office wall-clock time."""
+
+    __tablename__ = "office_opening_hours"
+
+    office: Mapped[str] = mapped_column(ForeignKey("office_schedules.office", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    opens: Mapped[time] = mapped_column(Time, primary_key=True)
+    closes: Mapped[time] = mapped_column(Time)
+
+
+class SlotCapacity(Base):
+    """How many of an office's counters serve a slot type."""
+
+    __tablename__ = "office_slot_capacities"
+
+    office: Mapped[str] = mapped_column(ForeignKey("office_schedules.office", ondelete="CASCADE"), primary_key=True)
+    slot_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    counters: Mapped[int] = mapped_column(Integer)
+
+
+class OfficeClosure(Base):
+    """Days an office is closed (both ends included), declared by its manager."""
+
+    __tablename__ = "office_closures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    office: Mapped[str] = mapped_column(ForeignKey("office_schedules.office", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_Moment)
+    created_by: Mapped[str] = mapped_column(String(64))
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_office_closures_office_last_day", "office", "last_day"),)
 
 
 class ApplicantContact(Base):

@@ -6,17 +6,14 @@ from typing import Any
 
 import jwt
 from flask import Flask, jsonify
-from mai_chassis import Database, InvalidToken, TokenVerifier, create_service_app
-from mai_chassis.challenges import verifier_for
-from mai_chassis.sealing import Sealer
+from mai_chassis import Clock, Database, InvalidToken, TokenVerifier, create_service_app
 
 from .config import Settings
-from .eid import build_providers
-from .handlers import Runtime
-from .protection import FieldCipher, MailCodeHasher, SecretHasher
+from .deps import build_deps
+from .errors import PROBLEMS
 from .signing import KeyRing
 
-__all__ = ["build_runtime", "create_app"]
+__all__ = ["create_app"]
 
 
 class OwnKeysVerifier(TokenVerifier):
@@ -38,32 +35,16 @@ class OwnKeysVerifier(TokenVerifier):
         return super()._key_for(token)
 
 
-def build_runtime(settings: Settings, database: Database) -> Runtime:
-    cipher = FieldCipher(settings.encryption_keys)
-    keys = KeyRing(database.session, cipher, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    return Runtime(
-        settings=settings,
-        hasher=SecretHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-        ),
-        code_hasher=MailCodeHasher.derived_from(settings.encryption_keys),
-        cipher=cipher,
-        sealer=Sealer(list(settings.sealing_keys)),
-        keys=keys,
-        providers=build_providers(settings.eid_providers),
-        challenge=verifier_for(settings.form_challenge, settings.form_challenge_key, bits=settings.proof_of_work_bits),
-    )
-
-
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """The web app; ``clock`` is every unit of work's clock (the system clock unless a test fixes one)."""
     settings = settings or Settings.from_env()
     database = Database(settings.database_url)
-    runtime = build_runtime(settings, database)
-    verifier = OwnKeysVerifier(runtime.keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=verifier)
-    app.extensions["identity_runtime"] = runtime
+    deps = build_deps(settings, database)
+    verifier = OwnKeysVerifier(deps.keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    app = create_service_app(
+        settings, import_name=__name__, database=database, token_verifier=verifier, problems=PROBLEMS, clock=clock
+    )
+    app.extensions["identity_deps"] = deps
 
     from . import api
     from .openapi import openapi_document

@@ -1,18 +1,19 @@
-"""HTTP API of identity-svc: parse (marshmallow) -> handler in a unit of work -> serialise."""
+"""HTTP API of identity-svc: parse (marshmallow), build the command, run its handler in a unit of
+work, render the result with a schema. Domain errors become problems through ``errors.PROBLEMS``."""
 
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
+from mai_chassis import Principal, Problem, current_principal, idempotent, load_json, require_auth
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER
-from mai_chassis.db import Database, UnitOfWork
+from mai_chassis.web import unit_of_work
 from marshmallow import RAISE
+from sqlalchemy.exc import IntegrityError
 
-from . import handlers, schemas
-from .handlers import Runtime, TokenPair
+from . import commands, handlers, schemas
+from .deps import IdentityDeps
 
 accounts = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -27,30 +28,19 @@ ACCEPTED = {
 }
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["identity_runtime"]  # type: ignore[no-any-return]
+def _deps() -> IdentityDeps:
+    return current_app.extensions["identity_deps"]  # type: ignore[no-any-return]
 
 
-def _uow() -> UnitOfWork:
-    database: Database = current_app.extensions["mai_database"]
-    return database.unit_of_work(source="identity-svc", traceparent=g.get("traceparent"))
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # require_auth let the request in
+    return principal
 
 
-def _tokens(pair: TokenPair) -> Response:
-    body: dict[str, Any] = {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-    }
-    if pair.device_token is not None:
-        body["device_token"] = pair.device_token
-    return jsonify(schemas.Tokens().dump(body))
-
-
-def _admit_anonymous_form(uow: UnitOfWork) -> None:
-    handlers.admit_anonymous_form(
-        uow, _runtime(), address=request.remote_addr, answer=request.headers.get(PROOF_OF_WORK_HEADER)
+def _anonymous_client() -> commands.AnonymousClient:
+    return commands.AnonymousClient(
+        address=request.remote_addr, challenge_answer=request.headers.get(PROOF_OF_WORK_HEADER)
     )
 
 
@@ -65,12 +55,10 @@ def _accepted() -> tuple[Response, int]:
 @idempotent
 def register() -> tuple[Response, int]:
     body = load_json(schemas.Registration)
-    from sqlalchemy.exc import IntegrityError
-
+    command = commands.RegisterCitizen(**body, client=_anonymous_client())
     try:
-        with _uow() as uow:
-            _admit_anonymous_form(uow)
-            handlers.register_citizen(uow, _runtime(), **body)
+        with unit_of_work() as uow:
+            handlers.register_citizen(uow, _deps(), command)
     except IntegrityError:
         pass  # the same address registered concurrently: the answer must not differ
     return _accepted()
@@ -109,8 +97,10 @@ def confirm_email() -> Response | tuple[str, int]:
         if from_form
         else load_json(schemas.EmailConfirmation)
     )
-    with _uow() as uow:
-        handlers.confirm_email(uow, _runtime(), citizen_id=str(body["citizen_id"]), code=body["code"])
+    with unit_of_work() as uow:
+        handlers.confirm_email(
+            uow, _deps(), commands.ConfirmEmail(citizen_id=str(body["citizen_id"]), code=body["code"])
+        )
     if from_form:
         return Response(
             "<!doctype html><p>Adresa a fost confirmată. / Your address is confirmed.</p>", mimetype="text/html"
@@ -121,9 +111,9 @@ def confirm_email() -> Response | tuple[str, int]:
 @accounts.post("/email-confirmation/resend")
 def resend_confirmation() -> tuple[Response, int]:
     body = load_json(schemas.EmailOnly)
-    with _uow() as uow:
-        _admit_anonymous_form(uow)
-        handlers.resend_confirmation(uow, _runtime(), email=body["email"])
+    command = commands.ResendConfirmation(email=body["email"], client=_anonymous_client())
+    with unit_of_work() as uow:
+        handlers.resend_confirmation(uow, _deps(), command)
     return _accepted()
 
 
@@ -133,55 +123,54 @@ def resend_confirmation() -> tuple[Response, int]:
 @auth.post("/login")
 def log_in() -> Response:
     body = load_json(schemas.Login)
-    with _uow() as uow:
-        pair = handlers.log_in(
-            uow,
-            _runtime(),
-            email=body["email"],
-            password=body["password"],
-            address=request.remote_addr or "unknown",
-            device_token=body["device_token"],
-        )
-    return _tokens(pair)
+    command = commands.LogIn(
+        email=body["email"],
+        password=body["password"],
+        address=request.remote_addr or "unknown",
+        device_token=body["device_token"],
+    )
+    with unit_of_work() as uow:
+        pair = handlers.log_in(uow, _deps(), command)
+    return jsonify(schemas.Tokens().dump(pair))
 
 
 @auth.post("/refresh")
 def refresh() -> Response:
     body = load_json(schemas.RefreshRequest)
-    with _uow() as uow:
-        return _tokens(handlers.refresh_session(uow, _runtime(), refresh_token=body["refresh_token"]))
+    with unit_of_work() as uow:
+        pair = handlers.refresh_session(uow, _deps(), commands.RefreshSession(refresh_token=body["refresh_token"]))
+    return jsonify(schemas.Tokens().dump(pair))
 
 
 @auth.post("/logout")
 def log_out() -> tuple[str, int]:
     body = load_json(schemas.RefreshRequest)
-    with _uow() as uow:
-        handlers.log_out(uow, refresh_token=body["refresh_token"])
+    with unit_of_work() as uow:
+        handlers.log_out(uow, _deps(), commands.LogOut(refresh_token=body["refresh_token"]))
     return "", 204
 
 
 @auth.post("/password-reset")
 def request_password_reset() -> tuple[Response, int]:
     body = load_json(schemas.EmailOnly)
-    with _uow() as uow:
-        _admit_anonymous_form(uow)
-        handlers.request_password_reset(uow, _runtime(), email=body["email"])
+    command = commands.RequestPasswordReset(email=body["email"], client=_anonymous_client())
+    with unit_of_work() as uow:
+        handlers.request_password_reset(uow, _deps(), command)
     return _accepted()
 
 
 @auth.post("/password-reset/confirm")
 def reset_password() -> tuple[str, int]:
     body = load_json(schemas.PasswordReset)
-    with _uow() as uow:
-        handlers.reset_password(
-            uow, _runtime(), email=body["email"], code=body["code"], new_password=body["new_password"]
-        )
+    command = commands.ResetPassword(email=body["email"], code=body["code"], new_password=body["new_password"])
+    with unit_of_work() as uow:
+        handlers.reset_password(uow, _deps(), command)
     return "", 204
 
 
 @well_known.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    response = jsonify(_runtime().keys.jwks())
+    response = jsonify(_deps().keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -192,8 +181,8 @@ def jwks() -> Response:
 @identity.get("/profiles/<citizen_id>")
 @require_auth()
 def read_profile(citizen_id: str) -> Response:
-    with _uow() as uow:
-        view = handlers.read_profile(uow, _runtime(), _principal(), citizen_id)
+    with unit_of_work() as uow:
+        view = handlers.read_profile(uow, _deps(), commands.ReadProfile(principal=_principal(), citizen_id=citizen_id))
     return jsonify(schemas.Profile().dump(view))
 
 
@@ -201,8 +190,9 @@ def read_profile(citizen_id: str) -> Response:
 @require_auth()
 def update_profile(citizen_id: str) -> Response:
     changes = load_json(schemas.ProfileChanges)
-    with _uow() as uow:
-        view = handlers.update_profile(uow, _runtime(), _principal(), citizen_id, changes)
+    command = commands.UpdateProfile(principal=_principal(), citizen_id=citizen_id, changes=changes)
+    with unit_of_work() as uow:
+        view = handlers.update_profile(uow, _deps(), command)
     return jsonify(schemas.Profile().dump(view))
 
 
@@ -210,10 +200,11 @@ def update_profile(citizen_id: str) -> Response:
 @require_auth(kind="citizen")
 def start_verification() -> tuple[Response, int]:
     body = load_json(schemas.VerificationStart)
-    with _uow() as uow:
-        started = handlers.start_verification(
-            uow, _runtime(), _principal(), provider_name=body["provider"], redirect_uri=body["redirect_uri"]
-        )
+    command = commands.StartVerification(
+        principal=_principal(), provider_name=body["provider"], redirect_uri=body["redirect_uri"]
+    )
+    with unit_of_work() as uow:
+        started = handlers.start_verification(uow, _deps(), command)
     response = jsonify(schemas.VerificationStarted().dump(started))
     response.headers["Cache-Control"] = "no-store"
     return response, 201
@@ -224,18 +215,19 @@ def start_verification() -> tuple[Response, int]:
 def finish_verification() -> Response:
     """The portal hands over what the provider sent the browser back with, with the citizen's token."""
     body = load_json(schemas.VerificationCallback)
-    with _uow() as uow:
-        result = handlers.finish_verification(
-            uow, _runtime(), _principal(), state=body["state"], code=body["code"], error=body["error"]
-        )
+    command = commands.FinishVerification(
+        principal=_principal(), state=body["state"], code=body["code"], error=body["error"]
+    )
+    with unit_of_work() as uow:
+        result = handlers.finish_verification(uow, _deps(), command)
     return jsonify(schemas.Verified().dump(result))
 
 
 @identity.post("/counter-code")
 @require_auth(kind="citizen")
 def issue_counter_code() -> tuple[Response, int]:
-    with _uow() as uow:
-        issued = handlers.issue_counter_code(uow, _runtime(), _principal())
+    with unit_of_work() as uow:
+        issued = handlers.issue_counter_code(uow, _deps(), commands.IssueCounterCode(principal=_principal()))
     return jsonify(schemas.CounterCodeIssued().dump(issued)), 201
 
 
@@ -243,16 +235,13 @@ def issue_counter_code() -> tuple[Response, int]:
 @require_auth(kind="citizen")
 def civil_status_for_record() -> Response:
     """For record-svc, with the citizen's own token: the only answer that carries the CNP."""
-    with _uow() as uow:
-        view = handlers.read_profile(uow, _runtime(), _principal(), "me", with_cnp=True)
+    query = commands.ReadProfile(principal=_principal(), citizen_id="me", with_cnp=True)
+    with unit_of_work() as uow:
+        view = handlers.read_profile(uow, _deps(), query)
     return jsonify(schemas.CivilStatusForRecord().dump(view))
 
 
 # --- staff ------------------------------------------------------------------------------------
-
-
-def _principal() -> Any:
-    return current_principal()
 
 
 @staff.post("/counter/lookups")
@@ -266,16 +255,15 @@ def counter_lookup() -> Response:
             kind="validation-error",
             errors={"_schema": ["exactly one of email, counter_code"]},
         )
-    with _uow() as uow:
-        found = handlers.find_for_counter(
-            uow,
-            _runtime(),
-            _principal(),
-            unit=body["unit"],
-            email=body["email"],
-            counter_code=body["counter_code"],
-            request_id=g.get("request_id"),
-        )
+    command = commands.FindForCounter(
+        principal=_principal(),
+        unit=body["unit"],
+        email=body["email"],
+        counter_code=body["counter_code"],
+        request_id=g.get("request_id"),
+    )
+    with unit_of_work() as uow:
+        found = handlers.find_for_counter(uow, _deps(), command)
     return jsonify(schemas.CounterAccount().dump(found))
 
 
@@ -284,21 +272,20 @@ def counter_lookup() -> Response:
 def counter_verification() -> Response:
     body = load_json(schemas.CounterVerification)
     document = body["document"]
-    with _uow() as uow:
-        result = handlers.verify_at_counter(
-            uow,
-            _runtime(),
-            _principal(),
-            citizen_id=str(body["citizen_id"]),
-            unit=body["unit"],
-            document_type=document["type"],
-            document_series=document["series"],
-            document_number=document["number"],
-            cnp=body["cnp"],
-            last_name=body["last_name"],
-            first_name=body["first_name"],
-            request_id=g.get("request_id"),
-        )
+    command = commands.VerifyAtCounter(
+        principal=_principal(),
+        citizen_id=str(body["citizen_id"]),
+        unit=body["unit"],
+        document_type=document["type"],
+        document_series=document["series"],
+        document_number=document["number"],
+        cnp=body["cnp"],
+        last_name=body["last_name"],
+        first_name=body["first_name"],
+        request_id=g.get("request_id"),
+    )
+    with unit_of_work() as uow:
+        result = handlers.verify_at_counter(uow, _deps(), command)
     return jsonify(schemas.Verified().dump(result))
 
 
@@ -307,17 +294,16 @@ def counter_verification() -> Response:
 @idempotent
 def create_staff_account() -> tuple[Response, int]:
     body = load_json(schemas.NewStaffAccount)
-    with _uow() as uow:
-        created = handlers.create_staff_account(
-            uow,
-            _runtime(),
-            _principal(),
-            email=body["email"],
-            name=body["name"],
-            language=body["language"],
-            roles=[(r["role"], r["unit"]) for r in body["roles"]],
-            request_id=g.get("request_id"),
-        )
+    command = commands.CreateStaffAccount(
+        principal=_principal(),
+        email=body["email"],
+        name=body["name"],
+        language=body["language"],
+        roles=tuple((r["role"], r["unit"]) for r in body["roles"]),
+        request_id=g.get("request_id"),
+    )
+    with unit_of_work() as uow:
+        created = handlers.create_staff_account(uow, _deps(), command)
     response = jsonify(schemas.StaffAccount().dump(created))
     response.headers["Location"] = f"/api/v1/staff/accounts/{created['staff_id']}"
     return response, 201
@@ -327,10 +313,11 @@ def create_staff_account() -> tuple[Response, int]:
 @require_auth("admin", kind="staff")
 def grant_role(staff_id: str) -> Response:
     body = load_json(schemas.RoleGrant)
-    with _uow() as uow:
-        view = handlers.grant_role(
-            uow, _principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
-        )
+    command = commands.GrantRole(
+        principal=_principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
+    )
+    with unit_of_work() as uow:
+        view = handlers.grant_role(uow, _deps(), command)
     return jsonify(schemas.StaffAccount().dump(view))
 
 
@@ -338,10 +325,11 @@ def grant_role(staff_id: str) -> Response:
 @require_auth("admin", kind="staff")
 def revoke_role(staff_id: str, role: str, unit: str) -> Response:
     body = schemas.RoleGrant().load({"role": role, "unit": unit})
-    with _uow() as uow:
-        view = handlers.revoke_role(
-            uow, _principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
-        )
+    command = commands.RevokeRole(
+        principal=_principal(), staff_id=staff_id, role=body["role"], unit=body["unit"], request_id=g.get("request_id")
+    )
+    with unit_of_work() as uow:
+        view = handlers.revoke_role(uow, _deps(), command)
     return jsonify(schemas.StaffAccount().dump(view))
 
 
@@ -349,6 +337,6 @@ def revoke_role(staff_id: str, role: str, unit: str) -> Response:
 @require_auth("admin", kind="staff")
 def audit_log() -> Response:
     query = schemas.AuditQuery().load(request.args.to_dict(), unknown=RAISE)
-    with _uow() as uow:
-        entries = handlers.audit_log(uow, _principal(), **query)
+    with unit_of_work() as uow:
+        entries = handlers.read_audit_log(uow, _deps(), commands.ReadAuditLog(principal=_principal(), **query))
     return jsonify(schemas.AuditPage().dump({"entries": entries}))

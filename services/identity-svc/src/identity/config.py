@@ -190,7 +190,8 @@ class Settings(ServiceSettings):
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
-        names = [n.strip() for n in env.list("EID_PROVIDERS", []) if n.strip()]
+        listed: list[str] = env.list("EID_PROVIDERS", [])
+        names = [n.strip() for n in listed if n.strip()]
         providers = []
         for name in names:
             prefix = "EID_" + name.upper().replace("-", "_") + "_"
@@ -226,9 +227,10 @@ class Settings(ServiceSettings):
         if challenge != "off":
             challenge_values["form_challenge_key"] = env.str("FORM_CHALLENGE_KEY", validate=Length(min=32))
         encryption_keys: list[str] = env.list("IDENTITY_ENCRYPTION_KEYS")
+        sealing_keys: list[str] = env.list("EVENT_SEALING_KEYS")
         return challenge_values | {
             "encryption_keys": tuple(k for k in encryption_keys if k.strip()),
-            "sealing_keys": tuple(k for k in env.list("EVENT_SEALING_KEYS") if k.strip()),
+            "sealing_keys": tuple(k for k in sealing_keys if k.strip()),
             "argon2_time_cost": env.int("ARGON2_TIME_COST", 2),
             "argon2_memory_kib": env.int("ARGON2_MEMORY_KIB", 19 * 1024),
             "argon2_parallelism": env.int("ARGON2_PARALLELISM", 1),

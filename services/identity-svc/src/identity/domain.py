@@ -68,6 +68,7 @@ class StaffRole(StrEnum):
     COUNTER_CLERK = "counter_clerk"
     IMMIGRATION_OFFICER = "immigration_officer"
     CERTIFICATE_CLERK = "certificate_clerk"
+    OFFICE_MANAGER = "office_manager"  # an immigration office's hours, capacity and closures (booking-svc)
     ADMIN = "admin"
 
 
@@ -223,7 +224,7 @@ def counter_code() -> str:
 def canonical_code(value: str) -> str:
     """What the citizen typed, as the code was issued (case, spaces, dashes and look-alikes forgiven)."""
     cleaned = value.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def failure_delay(failures: int, *, free: int, maximum: timedelta) -> timedelta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mai_chassis.schemas import StrictSchema
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from . import domain
 from .domain import StaffRole
@@ -82,6 +82,12 @@ class Tokens(Schema):
             "next logins; strangers' failed logins then never lock this device out."
         }
     )
+
+    @post_dump
+    def _only_a_login_names_the_device(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("device_token") is None:
+            data.pop("device_token", None)
+        return data
 
 
 class PasswordReset(Strict):

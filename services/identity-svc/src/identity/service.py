@@ -30,7 +30,9 @@ def _settings() -> Settings:
 @click.option("--name", required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def create_admin(email: str, name: str, password_stdin: bool) -> None:
-    from . import build_runtime
+    from .commands import CreateFirstAdmin
+    from .deps import build_deps
+    from .errors import AccountExists
     from .handlers import create_first_admin
 
     settings = _settings()
@@ -43,10 +45,9 @@ def create_admin(email: str, name: str, password_stdin: bool) -> None:
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
     try:
         with database.unit_of_work(source=settings.service_name) as uow:
-            account = create_first_admin(
-                uow, build_runtime(settings, database), email=email, name=name, password=password
-            )
-    except ValueError as exc:
+            command = CreateFirstAdmin(email=email, name=name, password=password)
+            account = create_first_admin(uow, build_deps(settings, database), command)
+    except AccountExists as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         database.dispose()
@@ -55,7 +56,7 @@ def create_admin(email: str, name: str, password_stdin: bool) -> None:
 
 @click.command("rotate-keys", help="Add a signing key: published now, signing after the publish lead.")
 def rotate_keys_command() -> None:
-    from .protection import FieldCipher
+    from .secrets_at_rest import FieldCipher
     from .signing import rotate_keys
 
     settings = _settings()
@@ -79,7 +80,7 @@ def ensure_first_signing_key(settings: Settings) -> None:
     """A fresh deployment gets a signing key at once; an existing key ring is left alone."""
     from sqlalchemy import func, select
 
-    from .protection import FieldCipher
+    from .secrets_at_rest import FieldCipher
     from .signing import rotate_keys
     from .tables import SigningKey
 

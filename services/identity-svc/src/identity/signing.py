@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .protection import FieldCipher
+from .secrets_at_rest import FieldCipher
 from .tables import SigningKey
 
 __all__ = ["ALGORITHM", "KeyRing", "NoSigningKeyError", "create_signing_key", "rotate_keys"]
@@ -137,6 +137,8 @@ class KeyRing:
         key = self._signing_key()
         private = self._private.get(key.kid)
         if private is None:
-            private = serialization.load_pem_private_key(self._cipher.open(key.private_sealed).encode(), None)
-            self._private[key.kid] = private
+            loaded = serialization.load_pem_private_key(self._cipher.open(key.private_sealed).encode(), None)
+            if not isinstance(loaded, rsa.RSAPrivateKey):
+                raise NoSigningKeyError(f"signing key {key.kid} is not an RSA key")
+            private = self._private[key.kid] = loaded
         return jwt.encode(claims, private, algorithm=key.algorithm, headers={"kid": key.kid, "typ": "JWT"})

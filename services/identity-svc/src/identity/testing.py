@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from mai_chassis.db import Database
 
 from .config import ProviderSettings, Settings
-from .protection import FieldCipher
+from .secrets_at_rest import FieldCipher
 from .signing import rotate_keys
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from flask import Flask, Response, jsonify
-from mai_chassis import Database, create_service_app
+from mai_chassis import Clock, Database, create_service_app
 
 from .config import Settings
 
@@ -22,13 +22,18 @@ def openapi_document() -> dict[str, Any]:
     return loaded
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+) -> Flask:
+    """The web app; ``clock``: the time every unit of work reads (the system's unless a test fixes it)."""
+    from .api import blueprint
+    from .deps import build_deps
+    from .errors import PROBLEMS
+
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
-    app = create_service_app(settings, import_name=__name__, database=database)
-
-    from .api import blueprint
-
+    app = create_service_app(settings, import_name=__name__, database=database, problems=PROBLEMS, clock=clock)
+    app.extensions["notify"] = build_deps(settings)
     app.register_blueprint(blueprint)
 
     @app.get("/openapi.json")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import TemplateError
-from mai_chassis import Database
+from mai_chassis import Database, UnitOfWork
 from mai_chassis.logs import bind_context
 from mai_chassis.sealing import Sealer, SealingError
 from mai_chassis.wakeup import Wakeup
@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .domain import Delivery, DeliveryStatus, SendOutcome, address_is_deliverable
+from .events import NotificationFailed, NotificationSent
 from .mailer import MailTransport, OutgoingMail, SendResult, build_message
 from .metrics import NOTIFICATION_SEND_SECONDS, NOTIFICATIONS
 from .subscriptions import open_sealed_fields, sealed_paths
@@ -277,34 +278,35 @@ class DeliveryLoop:
             uow.commit()
 
     @staticmethod
-    def _outcome_data(item: _Claimed, row: DeliveryRow) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def _outcome(item: _Claimed, row: DeliveryRow) -> dict[str, Any]:
+        """What ``notification.sent`` and ``notification.failed`` both say of a delivery."""
+        return {
             "notification_id": item.notification_id,
             "trigger_event_id": item.event_id,
             "trigger_event_type": item.event_type,
             "template": item.event_type,
             "template_version": item.template_version,
             "language": item.language,
-            "channel": "email",
             "delivery": row.number,
             "attempts": max(1, row.attempts),
+            "citizen_id": item.citizen_id or None,
         }
-        if item.citizen_id:
-            data["citizen_id"] = item.citizen_id
-        return data
 
-    def _publish_sent(self, uow: Any, item: _Claimed, row: DeliveryRow, now: datetime) -> None:
-        data = self._outcome_data(item, row) | {"sent_at": now.isoformat()}
-        uow.publish("ro.mai.notification.sent.v1", subject=item.notification_id, data=data)
+    def _publish_sent(self, uow: UnitOfWork, item: _Claimed, row: DeliveryRow, now: datetime) -> None:
+        uow.publish(NotificationSent(**self._outcome(item, row), sent_at=now))
 
-    def _publish_failed(self, uow: Any, item: _Claimed, row: DeliveryRow, result: SendResult, now: datetime) -> None:
-        data = self._outcome_data(item, row) | {
-            "failure": "permanent" if result.outcome is SendOutcome.PERMANENT else "retries_exhausted",
-            "failed_at": now.isoformat(),
-        }
-        if result.smtp_status is not None and 400 <= result.smtp_status <= 599:
-            data["smtp_status"] = result.smtp_status
-        uow.publish("ro.mai.notification.failed.v1", subject=item.notification_id, data=data)
+    def _publish_failed(
+        self, uow: UnitOfWork, item: _Claimed, row: DeliveryRow, result: SendResult, now: datetime
+    ) -> None:
+        smtp_status = result.smtp_status
+        uow.publish(
+            NotificationFailed(
+                **self._outcome(item, row),
+                failure="permanent" if result.outcome is SendOutcome.PERMANENT else "retries_exhausted",
+                failed_at=now,
+                smtp_status=smtp_status if smtp_status is not None and 400 <= smtp_status <= 599 else None,
+            )
+        )
 
     # -- the loop ----------------------------------------------------------------------------------
 

@@ -1,19 +1,24 @@
-"""notify-svc's use cases: record a notification for an event, list a citizen's, resend one."""
+"""notify-svc's use cases: record a notification for an event, list a citizen's, resend one, purge old ones.
+
+Each is ``handler(uow, deps, command)``; the consumer's handler takes the event as its command
+and leaves the commit to the consumer, the others commit once (queries do not commit).
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import TemplateError
-from mai_chassis import Database, Event, PermanentError, UnitOfWork
+from mai_chassis import Event, PermanentError, UnitOfWork
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .deps import NotifyDeps
 from .domain import (
     FINAL_STATUSES,
     ON_DEMAND_EVENT_TYPES,
@@ -23,50 +28,35 @@ from .domain import (
     message_id_for,
     recipient_key,
 )
+from .errors import DeliveryInProgress, NotificationNotFound, NotificationOutOfScope
 from .metrics import NOTIFICATIONS_SUPPRESSED
 from .subscriptions import SERVICE, without_sealed_fields
 from .tables import DeliveryRow, Notification, RecipientMailCount
-from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError, TemplateRegistry
+from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError
 
 __all__ = [
-    "DeliveryInProgressError",
-    "NotificationNotFoundError",
+    "CitizensNotifications",
     "NotificationPage",
-    "list_citizen_notifications",
+    "PurgeFinishedNotifications",
+    "ResendNotification",
+    "list_citizens_notifications",
+    "purge_finished_notifications",
     "record_notification",
-    "request_resend",
+    "resend_notification",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-class NotificationNotFoundError(LookupError):
-    pass
-
-
-class NotificationOutOfScopeError(PermissionError):
-    """The notification went out on behalf of a unit the administrator does not administer."""
-
-
-class DeliveryInProgressError(Exception):
-    """A resend was asked for while the notification's latest delivery is still under way."""
-
-
-def record_notification(
-    uow: UnitOfWork,
-    event: Event,
-    *,
-    registry: TemplateRegistry,
-    message_id_domain: str,
-    recipient_limit: RecipientLimit | None = None,
-) -> Notification | None:
+def record_notification(uow: UnitOfWork, deps: NotifyDeps, event: Event) -> Notification | None:
     """The consumer's handler: one notification (and its first delivery, due now) per event.
 
-    Runs in the consumer's unit of work, which also records the event as processed; a replay of
-    the same event finds the notification and adds nothing. A mail anyone can trigger
-    (``ON_DEMAND_EVENT_TYPES``) to an address that reached ``recipient_limit`` is recorded with a
-    ``suppressed`` delivery and not sent.
+    Runs in the consumer's unit of work, which also records the event as processed and commits;
+    a replay of the same event finds the notification and adds nothing. A mail anyone can trigger
+    (``ON_DEMAND_EVENT_TYPES``) to an address that reached ``deps.recipient_limit`` is recorded
+    with a ``suppressed`` delivery and not sent.
     """
+    registry, recipient_limit = deps.registry, deps.recipient_limit
     if uow.session.scalar(select(Notification.id).where(Notification.trigger_event_id == event.id)):
         return None
     recipient: dict[str, Any] = event.data.get("recipient") or {}
@@ -85,7 +75,7 @@ def record_notification(
         )
     except (TemplateMissingError, TemplateError) as exc:
         raise PermanentError(f"no usable template for {event.type}: {exc.__class__.__name__}") from exc
-    now = datetime.now(UTC)
+    now = uow.clock.now()
     suppressed = (
         recipient_limit is not None
         and event.type in ON_DEMAND_EVENT_TYPES
@@ -115,7 +105,7 @@ def record_notification(
             status=(DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.CREATED).value,
             attempts=0,
             next_attempt_at=None if suppressed else now,
-            message_id=message_id_for(event.id, delivery_number=1, domain=message_id_domain),
+            message_id=message_id_for(event.id, delivery_number=1, domain=deps.settings.message_id_domain),
             last_error="recipient limit reached" if suppressed else None,
             created_at=now,
         )
@@ -159,6 +149,13 @@ def _envelope(event: Event) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class CitizensNotifications:
+    citizen_id: str
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
 class NotificationPage:
     items: list[Notification]
     total: int
@@ -166,38 +163,47 @@ class NotificationPage:
     per_page: int
 
 
-def list_citizen_notifications(database: Database, citizen_id: str, *, page: int, per_page: int) -> NotificationPage:
+def list_citizens_notifications(uow: UnitOfWork, deps: NotifyDeps, query: CitizensNotifications) -> NotificationPage:
     """A citizen's own notifications, newest first."""
-    with database.session() as session:
-        total = session.scalar(
-            select(func.count()).select_from(Notification).where(Notification.citizen_id == citizen_id)
-        )
-        items = session.scalars(
-            select(Notification)
-            .where(Notification.citizen_id == citizen_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-        return NotificationPage(items=list(items), total=int(total or 0), page=page, per_page=per_page)
+    mine = Notification.citizen_id == query.citizen_id
+    total = uow.session.scalar(select(func.count()).select_from(Notification).where(mine))
+    items = uow.session.scalars(
+        select(Notification)
+        .where(mine)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
+    return NotificationPage(items=list(items), total=int(total or 0), page=query.page, per_page=query.per_page)
 
 
-def request_resend(
-    uow: UnitOfWork, notification_id: str, *, requested_by: str, admin_units: set[str], message_id_domain: str
-) -> Notification:
+@dataclass(frozen=True)
+class ResendNotification:
+    notification_id: str
+    #: The administrator's staff account id, and the units they administer.
+    requested_by: str
+    admin_units: frozenset[str]
+
+
+def resend_notification(uow: UnitOfWork, deps: NotifyDeps, command: ResendNotification) -> Notification:
     """A new delivery of the same notification, due now; the earlier ones keep their final status.
 
-    Only an administrator of a unit the notification was sent for may ask (``admin_units``)."""
+    Only an administrator of a unit the notification was sent for may ask (``admin_units``).
+    """
+    try:
+        notification_id = str(uuid.UUID(command.notification_id))
+    except ValueError:
+        raise NotificationNotFound() from None
     notification = uow.session.get(Notification, notification_id, with_for_update=True)
     if notification is None:
-        raise NotificationNotFoundError(notification_id)
-    if not may_handle(admin_units, notification.event_data):
-        raise NotificationOutOfScopeError(notification_id)
+        raise NotificationNotFound()
+    if not may_handle(set(command.admin_units), notification.event_data):
+        raise NotificationOutOfScope()
     latest = notification.latest_delivery
     if DeliveryStatus(latest.status) not in FINAL_STATUSES:
-        raise DeliveryInProgressError(notification_id)
+        raise DeliveryInProgress()
     number = latest.number + 1
-    now = datetime.now(UTC)
+    now = uow.clock.now()
     notification.deliveries.append(
         DeliveryRow(
             id=str(uuid.uuid4()),
@@ -205,32 +211,47 @@ def request_resend(
             status=DeliveryStatus.CREATED.value,
             attempts=0,
             next_attempt_at=now,
-            message_id=message_id_for(notification.trigger_event_id, delivery_number=number, domain=message_id_domain),
-            requested_by=requested_by,
+            message_id=message_id_for(
+                notification.trigger_event_id, delivery_number=number, domain=deps.settings.message_id_domain
+            ),
+            requested_by=command.requested_by,
             created_at=now,
         )
     )
-    uow.flush()
+    uow.commit()
+    # Audit trail: who asked for which notification to go again (ids only, no personal data).
+    logger.info(
+        "audit: resend of notification %s (delivery %d) requested by staff %s",
+        notification.id, number, command.requested_by,
+    )  # fmt: skip
     return notification
 
 
-def purge_finished_notifications(database: Database, *, older_than: datetime) -> int:
-    """Delete notifications recorded before ``older_than`` whose deliveries have all finished.
+@dataclass(frozen=True)
+class PurgeFinishedNotifications:
+    #: Notifications recorded longer ago than this, all of whose deliveries have finished, go.
+    older_than: timedelta
+
+
+def purge_finished_notifications(uow: UnitOfWork, deps: NotifyDeps, command: PurgeFinishedNotifications) -> int:
+    """Delete notifications past the retention period whose deliveries have all finished; how many.
 
     A notification holds the recipient's address, name and the event's data; keeping them longer
-    than the retention period serves nobody. Returns how many were deleted.
+    than the retention period serves nobody.
     """
+    cutoff = uow.clock.now() - command.older_than
     unfinished = (
         select(DeliveryRow.notification_id)
         .where(DeliveryRow.status.not_in([s.value for s in FINAL_STATUSES]))
         .scalar_subquery()
     )
-    with database.session() as session, session.begin():
-        doomed = select(Notification.id).where(Notification.created_at < older_than, Notification.id.not_in(unfinished))
-        ids = list(session.scalars(doomed))
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            session.execute(delete(DeliveryRow).where(DeliveryRow.notification_id.in_(chunk)))
-            session.execute(delete(Notification).where(Notification.id.in_(chunk)))
-        session.execute(delete(RecipientMailCount).where(RecipientMailCount.window_started_at < older_than))
+    session = uow.session
+    doomed = select(Notification.id).where(Notification.created_at < cutoff, Notification.id.not_in(unfinished))
+    ids = list(session.scalars(doomed))
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        session.execute(delete(DeliveryRow).where(DeliveryRow.notification_id.in_(chunk)))
+        session.execute(delete(Notification).where(Notification.id.in_(chunk)))
+    session.execute(delete(RecipientMailCount).where(RecipientMailCount.window_started_at < cutoff))
+    uow.commit()
     return len(ids)

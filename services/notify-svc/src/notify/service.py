@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-from mai_chassis import Database, EventConsumer, ServiceDefinition, service_main
+from mai_chassis import Database, Event, EventConsumer, ServiceDefinition, UnitOfWork, service_main
 from mai_chassis.sealing import Sealer
 
 from . import create_app
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
-from .domain import RecipientLimit
-from .handlers import purge_finished_notifications, record_notification
+from .deps import NotifyDeps, build_deps
+from .handlers import PurgeFinishedNotifications, purge_finished_notifications, record_notification
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
-from .template_registry import TemplateRegistry
 
 __all__ = ["build_consumer", "build_delivery_loops", "definition", "main", "worker_loops"]
 
@@ -30,27 +28,14 @@ CONSUMER_GROUP = SERVICE
 
 
 def build_consumer(
-    settings: Settings,
-    database: Database,
-    registry: TemplateRegistry,
-    *,
-    group_id: str = CONSUMER_GROUP,
-    **options: Any,
+    deps: NotifyDeps, database: Database, *, group_id: str = CONSUMER_GROUP, **options: Any
 ) -> EventConsumer:
     """The consumer of every topic the contracts route to notify-svc."""
-    limit = (
-        RecipientLimit(
-            mails=settings.recipient_mail_limit, window=timedelta(seconds=settings.recipient_mail_window_seconds)
-        )
-        if settings.recipient_mail_limit
-        else None
-    )
-    handler = functools.partial(
-        record_notification,
-        registry=registry,
-        message_id_domain=settings.message_id_domain,
-        recipient_limit=limit,
-    )
+    settings = deps.settings
+
+    def handler(uow: UnitOfWork, event: Event) -> None:
+        record_notification(uow, deps, event)
+
     return EventConsumer(
         database,
         service=SERVICE,
@@ -63,7 +48,8 @@ def build_consumer(
     )
 
 
-def build_delivery_loops(settings: Settings, database: Database, registry: TemplateRegistry) -> list[DeliveryLoop]:
+def build_delivery_loops(deps: NotifyDeps, database: Database) -> list[DeliveryLoop]:
+    settings, registry = deps.settings, deps.registry
     needs_sealer = any(sealed_paths(event_type) for event_type in subscribed_event_types())
     # Fails fast (ConfigurationError) when an event notify-svc mails carries a sealed field and
     # EVENT_SEALING_KEYS is missing.
@@ -104,8 +90,8 @@ def build_delivery_loops(settings: Settings, database: Database, registry: Templ
 
 
 def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
-    registry = TemplateRegistry(public_base_url=settings.public_base_url)
-    return [build_consumer(settings, database, registry), *build_delivery_loops(settings, database, registry)]
+    deps = build_deps(settings)
+    return [build_consumer(deps, database), *build_delivery_loops(deps, database)]
 
 
 @click.command("purge-notifications", help="Delete finished notifications older than the retention period.")
@@ -116,8 +102,10 @@ def purge_notifications(older_than_days: int) -> None:
     settings = Settings.from_env()
     configure_logging(SERVICE, level=settings.log_level, json_format=settings.log_json)
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    command = PurgeFinishedNotifications(older_than=timedelta(days=older_than_days))
     try:
-        deleted = purge_finished_notifications(database, older_than=datetime.now(UTC) - timedelta(days=older_than_days))
+        with database.unit_of_work(source=SERVICE) as uow:
+            deleted = purge_finished_notifications(uow, build_deps(settings), command)
     finally:
         database.dispose()
     logger.info("purged %d finished notifications older than %d days", deleted, older_than_days)

@@ -1,39 +1,30 @@
-"""The petition HTTP API: parse (marshmallow) -> handler (one unit of work) -> serialise."""
+"""The petition HTTP API: parse (marshmallow) -> command -> handler in a unit of work -> schema.
+
+Views hold only HTTP concerns: reading the body and the query, who is signed in, caching
+headers. Domain errors propagate to the chassis, which renders them from ``errors.PROBLEMS``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
-from mai_chassis import Database, Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
+from flask import Blueprint, Response, current_app, jsonify, request
+from mai_chassis import Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
 from mai_chassis.auth import Principal
-from mai_chassis.challenges import (
-    PROOF_OF_WORK_HEADER,
-    ChallengeVerifier,
-    challenge_required,
-    client_key,
-    spend_once,
-)
-from mai_chassis.web import reject_unstorable_text
+from mai_chassis.challenges import PROOF_OF_WORK_HEADER
+from mai_chassis.web import reject_unstorable_text, unit_of_work
 from marshmallow import RAISE, Schema, ValidationError
-from prometheus_client import Counter
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from . import domain, handlers, quotas
-from .attachments import AttachmentStore
-from .config import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Settings
-from .directory import Directory
-from .domain import AttachmentRefused, Closure, PetitionRuleBroken, Status
-from .handlers import NewPetition, PetitionNotFound, QueueFilter, UploadedAttachment
-from .metrics import SUBMISSIONS_REFUSED
-from .quotas import AttachmentQuotas, StorageUse
+from . import domain, handlers
+from .config import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from .deps import PetitionDeps
+from .domain import Closure
+from .errors import InstitutionNotFound
+from .handlers import CLERK, PHONE_OPERATOR, Sender, UploadedAttachment
 from .schemas import (
     AnswerSchema,
     AssignmentSchema,
@@ -52,127 +43,29 @@ from .schemas import (
     QueueQuerySchema,
     RecommendationSchema,
     StatusLookupSchema,
+    dump_as_of,
 )
-from .tables import Petition, SpentChallenge
+from .tables import Petition
 
-__all__ = ["PetitionContext", "blueprint"]
+__all__ = ["blueprint"]
 
 logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("petitions", __name__)
 
-CLERK = "petition_clerk"
-PHONE_OPERATOR = "phone_operator"
 DIRECTORY_CACHE = "public, max-age=300"
 
-PETITIONS_REGISTERED = Counter(
-    "petitions_registered_total", "Petitions registered.", ["service", "institution", "kind", "channel"]
-)
+Command = TypeVar("Command")
 
 
-@dataclass(frozen=True)
-class PetitionContext:
-    settings: Settings
-    database: Database
-    directory: Directory
-    store: AttachmentStore
-    quotas: AttachmentQuotas = field(default_factory=AttachmentQuotas)
-    storage: StorageUse | None = None
-    #: Asked of anonymous clients past ``settings.submission_challenge_after`` (None: never).
-    challenge: ChallengeVerifier | None = None
-
-
-def _context() -> PetitionContext:
+def _deps() -> PetitionDeps:
     return current_app.extensions["petition"]  # type: ignore[no-any-return]
 
 
-@contextmanager
-def _unit_of_work() -> Iterator[UnitOfWork]:
-    context = _context()
-    with context.database.unit_of_work(source=context.settings.service_name, traceparent=g.traceparent) as uow:
-        yield uow
-
-
-# --- errors of this service ---------------------------------------------------------------------
-
-
-@blueprint.app_errorhandler(PetitionNotFound)
-def _not_found(_exc: PetitionNotFound) -> Response:
-    from mai_chassis.problems import problem_response
-
-    return problem_response(Problem(404, "No petition with this registration number.", kind="petition-not-found"))
-
-
-@blueprint.app_errorhandler(PetitionRuleBroken)
-def _rule_broken(exc: PetitionRuleBroken) -> Response:
-    from mai_chassis.problems import problem_response
-
-    return problem_response(Problem(exc.status, str(exc), kind=exc.kind))
-
-
-# --- views --------------------------------------------------------------------------------------
-
-
-def _institution_ref(code: str | None) -> dict[str, Any] | None:
-    if code is None:
-        return None
-    institution = _context().directory.institution(code)
-    return {"code": code, "name": institution.name if institution else {"ro": code, "en": code}}
-
-
-def _status_view(petition: Petition) -> dict[str, Any]:
-    answered = petition.joined_to if petition.joined_to is not None else petition
-    return {
-        "registration_number": petition.registration_number,
-        "kind": petition.kind,
-        "status": petition.status,
-        "outcome": petition.closure,
-        "institution": _institution_ref(petition.institution),
-        "field": petition.field,
-        "registered_at": domain.as_utc(petition.registered_at),
-        "answer_due_on": petition.answer_due_on,
-        "deadline_extended": petition.deadline_extended,
-        "forwarded_from": _institution_ref(petition.forwarded_from),
-        "forwarded_at": petition.forwarded_at and domain.as_utc(petition.forwarded_at),
-        "answered_at": answered.answered_at and domain.as_utc(answered.answered_at),
-        "answer": answered.answer,
-        "closed_at": petition.closed_at and domain.as_utc(petition.closed_at),
-        "joined_to": petition.joined_to.registration_number if petition.joined_to else None,
-        "repeat_of": petition.repeat_of.registration_number if petition.repeat_of else None,
-    }
-
-
-def _detail_view(petition: Petition) -> dict[str, Any]:
-    today = domain.local_date(domain.now())
-    return {
-        **_status_view(petition),
-        "subject": petition.subject,
-        "text": petition.text,
-        "channel": petition.channel,
-        "petitioner": {
-            "name": petition.petitioner_name,
-            "email": petition.petitioner_email,
-            "phone": petition.petitioner_phone,
-            "address": petition.petitioner_address,
-        },
-        "attachments": [
-            {
-                "position": item.position,
-                "media_type": item.media_type,
-                "size": item.size,
-                "name": item.display_name,
-                "sha256": item.sha256,
-            }
-            for item in petition.attachments
-        ],
-        "assignee": petition.assignee,
-        "forward_due_on": petition.forward_due_on,
-        "extension_reason": petition.extension_reason,
-        "forwarded_late": petition.forwarded_late,
-        "overdue": domain.is_overdue(
-            Status(petition.status), petition.answer_due_on, today, forwarded_late=petition.forwarded_late
-        ),
-    }
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None  # behind @require_auth
+    return principal
 
 
 # --- public: directory --------------------------------------------------------------------------
@@ -191,10 +84,9 @@ def _cached(payload: Any) -> Response:
 @blueprint.get("/api/v1/institutions")
 def list_institutions() -> Response:
     wanted = _query(DirectoryQuerySchema())["field"]
-    directory = _context().directory
     items = [
-        institution.as_dict(directory.fields)
-        for institution in directory.institutions.values()
+        institution
+        for institution in _deps().directory.institutions.values()
         if wanted is None or wanted in institution.fields
     ]
     return _cached({"items": InstitutionSchema(many=True).dump(items)})
@@ -202,24 +94,23 @@ def list_institutions() -> Response:
 
 @blueprint.get("/api/v1/institutions/<code>")
 def show_institution(code: str) -> Response:
-    directory = _context().directory
-    institution = directory.institution(code.upper())
+    institution = _deps().directory.institution(code.upper())
     if institution is None:
-        raise Problem(404, "No institution with this code.", kind="institution-not-found")
-    return _cached(InstitutionSchema().dump(institution.as_dict(directory.fields)))
+        raise InstitutionNotFound()
+    return _cached(InstitutionSchema().dump(institution))
 
 
 @blueprint.get("/api/v1/faq")
 def list_faq() -> Response:
     wanted = _query(DirectoryQuerySchema())["field"]
-    items = [entry for entry in _context().directory.faq if wanted is None or entry["field"] == wanted]
+    items = [entry for entry in _deps().directory.faq if wanted is None or entry["field"] == wanted]
     return _cached({"items": FaqEntrySchema(many=True).dump(items)})
 
 
 @blueprint.get("/api/v1/recommendations")
 def list_recommendations() -> Response:
     wanted = _query(DirectoryQuerySchema())["field"]
-    items = [entry for entry in _context().directory.recommendations if wanted is None or entry["field"] == wanted]
+    items = [entry for entry in _deps().directory.recommendations if wanted is None or entry["field"] == wanted]
     return _cached({"items": RecommendationSchema(many=True).dump(items)})
 
 
@@ -237,12 +128,7 @@ def _read_attachment(upload: FileStorage) -> UploadedAttachment:
         )
     if not content:
         raise ValidationError({"attachments": ["An attachment is empty."]})
-    try:
-        media_type = domain.sniff_attachment_type(content)
-    except AttachmentRefused as exc:
-        raise Problem(
-            exc.status, str(exc), kind="unsupported-attachment-type", errors={"attachments": [str(exc)]}
-        ) from None
+    media_type = domain.sniff_attachment_type(content)
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()[:200] or f"attachment.{media_type.split('/')[1]}"
     return UploadedAttachment(content=content, media_type=media_type, display_name=name)
@@ -278,215 +164,99 @@ def _read_submission() -> tuple[dict[str, Any], list[UploadedAttachment]]:
             upload.close()  # spooled to temporary files; released now, not at garbage collection
 
 
+def _sender() -> Sender:
+    principal = current_principal(required=False)
+    proof_of_work = request.headers.get(PROOF_OF_WORK_HEADER)
+    if principal is None:
+        return Sender(client_address=request.remote_addr, proof_of_work=proof_of_work)
+    return Sender(
+        client_address=request.remote_addr,
+        account_id=principal.subject,
+        account_kind=principal.kind,
+        account_email=str(principal.claims.get("email") or "") or None,
+        proof_of_work=proof_of_work,
+    )
+
+
 @blueprint.post("/api/v1/petitions")
 @idempotent
 def submit_petition() -> tuple[Response, int]:
-    principal = current_principal(required=False)
     submission, attachments = _read_submission()
-    context = _context()
-    with _unit_of_work() as uow:
-        if attachments:
-            _admit_attachments(uow.session, context, principal, submission["email"], attachments)
-        petition = handlers.register_petition(
-            uow,
-            NewPetition(**submission),
-            directory=context.directory,
-            store=context.store,
-            attachments=attachments,
-            channel="web",
-            citizen_id=principal.subject if principal is not None and principal.kind == "citizen" else None,
-        )
-        uow.commit()
-        if attachments and context.storage is not None:
-            context.storage.add(sum(len(item.content) for item in attachments))
-        body = PetitionRegisteredSchema().dump(
-            {
-                "registration_number": petition.registration_number,
-                "status": petition.status,
-                "kind": petition.kind,
-                "institution": _institution_ref(petition.institution),
-                "registered_at": petition.registered_at,
-                "answer_due_on": petition.answer_due_on,
-                "attachment_count": len(attachments),
-                "repeat_of": petition.repeat_of.registration_number if petition.repeat_of else None,
-            }
-        )
-    PETITIONS_REGISTERED.labels(context.settings.service_name, petition.institution, petition.kind, "web").inc()
-    logger.info("petition registered: %s", body["registration_number"])
+    command = handlers.SubmitPetition(**submission, sender=_sender(), attachments=tuple(attachments), channel="web")
+    with unit_of_work() as uow:
+        petition = handlers.submit_petition(uow, _deps(), command)
+        body = PetitionRegisteredSchema().dump(petition)
     return jsonify(body), 201
-
-
-def _refuse(reason: str, problem: Problem) -> Problem:
-    SUBMISSIONS_REFUSED.labels(_context().settings.service_name, reason).inc()
-    return problem
-
-
-def _admit_attachments(
-    session: Session,
-    context: PetitionContext,
-    principal: Principal | None,
-    email: str,
-    attachments: list[UploadedAttachment],
-) -> None:
-    """Count a petition with attachments against its client's and its recipient address's quotas,
-    ask an anonymous client past the threshold for a solved challenge (when one is configured), and
-    keep the attachment store within its budget. Refusals roll the counts back with the request's
-    transaction; nothing is stored."""
-    limits, now = context.quotas, domain.now()
-    size = sum(len(item.content) for item in attachments)
-    subject = principal.subject if principal is not None else None
-    client = quotas.count_submission(session, client_key(subject, request.remote_addr), size, now, limits.window)
-    if client.petitions > limits.petitions_per_client or client.attachment_bytes > limits.bytes_per_client:
-        raise _refuse("client-quota", _quota_problem("client", client, now, limits))
-    own_address = principal is not None and str(principal.claims.get("email", "")).lower() == email.strip().lower()
-    if not own_address:  # a signed-in citizen writing from their own address is limited as a client only
-        recipient = quotas.count_submission(session, quotas.recipient_key(email), size, now, limits.window)
-        if (
-            recipient.petitions > limits.petitions_per_recipient
-            or recipient.attachment_bytes > limits.bytes_per_recipient
-        ):
-            raise _refuse("recipient-quota", _quota_problem("recipient", recipient, now, limits))
-    if (
-        context.challenge is not None
-        and principal is None
-        and client.petitions > context.settings.submission_challenge_after
-        and not spend_once(
-            session, SpentChallenge, context.challenge.check(request.headers.get(PROOF_OF_WORK_HEADER)), now
-        )
-    ):
-        raise _refuse(
-            "challenge-required",
-            challenge_required(
-                context.challenge,
-                "Many petitions with attachments came from your connection today. Solve the challenge and send "
-                "the petition again, or send it without attachments.",
-            ),
-        )
-    if context.storage is not None and context.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
-        logger.error("attachment store budget reached: attachments refused until room is made")
-        raise _refuse(
-            "storage-full",
-            Problem(
-                503,
-                "Attachments cannot be accepted at the moment. Send the petition without them, or try again later.",
-                kind="attachment-storage-full",
-                headers={"Retry-After": "3600"},
-            ),
-        )
-
-
-def _quota_problem(scope: str, usage: quotas.Usage, now: datetime, limits: AttachmentQuotas) -> Problem:
-    retry_after = quotas.seconds_until(domain.as_utc(usage.window_started_at) + limits.window, now)
-    whose = "from your connection" if scope == "client" else "to this e-mail address"
-    return Problem(
-        429,
-        f"Too many petitions with attachments were sent {whose} today. Send the petition without attachments, "
-        "or try again later.",
-        kind="submission-quota-exceeded",
-        headers={"Retry-After": str(retry_after)},
-        retry_after=retry_after,
-        quota=scope,
-    )
 
 
 @blueprint.post("/api/v1/petitions/status-lookup")
 def look_up_status() -> Response:
     """Public status by number and e-mail; POST keeps the e-mail out of URLs and access logs."""
-    query = load_json(StatusLookupSchema)
-    with _context().database.session() as session:
-        petition = handlers.find_for_petitioner(session, query["registration_number"], query["email"])
-        return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
+    query = handlers.StatusLookup(**load_json(StatusLookupSchema))
+    with unit_of_work() as uow:
+        petition = handlers.look_up_status(uow, _deps(), query)
+        return jsonify(PetitionStatusSchema().dump(petition))
 
 
 @blueprint.get("/api/v1/petitions/mine")
 @require_auth()
 def own_petitions() -> Response:
     """The signed-in citizen's petitions (those sent while signed in), newest first, with their status."""
-    principal = current_principal()
-    assert principal is not None
+    principal = _principal()
     if principal.kind != "citizen":
         raise Problem(403, "Only a citizen has petitions of their own.", kind="forbidden")
-    with _context().database.session() as session:
-        rows = handlers.petitions_of_citizen(session, principal.subject)
-        return jsonify({"items": PetitionStatusSchema(many=True).dump([_status_view(row) for row in rows])})
+    with unit_of_work() as uow:
+        petitions = handlers.list_citizens_petitions(uow, _deps(), handlers.CitizensPetitions(principal.subject))
+        return jsonify({"items": PetitionStatusSchema(many=True).dump(petitions)})
 
 
 # --- staff --------------------------------------------------------------------------------------
 
 
-def _require_clerk_of(institution: str) -> str:
-    principal = current_principal()
-    assert principal is not None
-    if not principal.has_role(CLERK, institution):
-        raise Problem(403, "You are not a petition clerk of this institution.", kind="forbidden")
-    return principal.subject
-
-
 @blueprint.get("/api/v1/petitions/<number>/status")
 @require_auth(PHONE_OPERATOR, CLERK)
 def staff_status(number: str) -> Response:
-    """Status by registration number alone, for the phone line (TELVERDE) and clerks of the
-    petition's institution (a national line's operators hold the role in every unit)."""
-    principal = current_principal()
-    assert principal is not None
-    with _context().database.session() as session:
-        petition = handlers.find_by_number(session, number)
-        if not (
-            principal.has_role(PHONE_OPERATOR, petition.institution) or principal.has_role(CLERK, petition.institution)
-        ):
-            raise Problem(403, "You answer for another institution's petitions.", kind="forbidden")
-        return jsonify(PetitionStatusSchema().dump(_status_view(petition)))
+    """Status by registration number alone, for the phone line and the clerks of its institution."""
+    with unit_of_work() as uow:
+        petition = handlers.read_status_for_staff(uow, _deps(), handlers.StaffStatusLookup(number, _principal()))
+        return jsonify(PetitionStatusSchema().dump(petition))
 
 
 @blueprint.get("/api/v1/petitions/<number>")
 @require_auth(CLERK)
 def show_petition(number: str) -> Response:
-    with _context().database.session() as session:
-        petition = handlers.find_by_number(session, number)
-        _require_clerk_of(petition.institution)
-        return jsonify(PetitionDetailSchema().dump(_detail_view(petition)))
+    with unit_of_work() as uow:
+        petition = handlers.read_petition(uow, _deps(), handlers.ClerksPetition(number, _principal()))
+        return jsonify(dump_as_of(PetitionDetailSchema(), petition, uow.clock.today()))
 
 
 @blueprint.get("/api/v1/petitions/<number>/attachments/<int:position>")
 @require_auth(CLERK)
 def download_attachment(number: str, position: int) -> Response:
-    with _context().database.session() as session:
-        petition = handlers.find_by_number(session, number)
-        _require_clerk_of(petition.institution)
-        item = next((a for a in petition.attachments if a.position == position), None)
-        if item is None:
-            raise Problem(404, "No such attachment.", kind="attachment-not-found")
-        content = _context().store.read(item.sha256)
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[item.media_type]
-    response = Response(content, mimetype=item.media_type)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{petition.registration_number}-{position}.{extension}"'
-    )
+    with unit_of_work() as uow:
+        attachment = handlers.read_attachment(uow, _deps(), handlers.ClerksAttachment(number, position, _principal()))
+    response = Response(attachment.content, mimetype=attachment.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{attachment.file_name}"'
     return response
 
 
-def _default_institution() -> dict[str, str]:
-    """A clerk of exactly one institution need not name it."""
+def _queue_arguments() -> dict[str, str]:
+    """The query string; a clerk of exactly one institution need not name it."""
     args = request.args.to_dict()
     if "institution" not in args:
-        principal = current_principal()
-        assert principal is not None
-        units = principal.units_for(CLERK) - {"*"}
+        units = _principal().units_for(CLERK) - {"*"}
         if len(units) == 1:
             args["institution"] = units.pop()
     return args
 
 
-def _queue_response(overdue_only: bool) -> Response:
-    criteria = QueueQuerySchema().load(_default_institution(), unknown=RAISE)
-    _require_clerk_of(criteria["institution"])
-    page, page_size = criteria.pop("page"), criteria.pop("page_size")
+def _queue_response(*, overdue_only: bool) -> Response:
+    criteria = QueueQuerySchema().load(_queue_arguments(), unknown=RAISE)
     if overdue_only:
         criteria["overdue"] = True
-    with _context().database.session() as session:
-        rows, total = handlers.queue(session, QueueFilter(**criteria), page=page, page_size=page_size)
-        items = [_detail_view(row) for row in rows]
-    return jsonify(QueuePageSchema().dump({"items": items, "page": page, "page_size": page_size, "total": total}))
+    with unit_of_work() as uow:
+        page = handlers.read_queue(uow, _deps(), handlers.ClerksQueue(clerk=_principal(), **criteria))
+        return jsonify(dump_as_of(QueuePageSchema(), page, uow.clock.today()))
 
 
 @blueprint.get("/api/v1/petitions")
@@ -501,82 +271,59 @@ def overdue_petitions() -> Response:
     return _queue_response(overdue_only=True)
 
 
-def _act(number: str, action: Any) -> Response:
-    """Run a clerk action on a locked petition in one unit of work; answer with its new state."""
-    with _unit_of_work() as uow:
-        petition = handlers.find_by_number(uow.session, number, for_update=True)
-        clerk = _require_clerk_of(petition.institution)
-        action(uow, petition, clerk)
-        uow.commit()
-        return jsonify(PetitionDetailSchema().dump(_detail_view(petition)))
+def _act(handler: Callable[[UnitOfWork, PetitionDeps, Command], Petition], command: Command) -> Response:
+    """Run a clerk action in one unit of work; answer with the petition's new state."""
+    with unit_of_work() as uow:
+        petition = handler(uow, _deps(), command)
+        return jsonify(dump_as_of(PetitionDetailSchema(), petition, uow.clock.today()))
 
 
 @blueprint.post("/api/v1/petitions/<number>/assignment")
 @require_auth(CLERK)
 def assign_petition(number: str) -> Response:
     body = load_json(AssignmentSchema)
-    return _act(number, lambda uow, petition, clerk: handlers.assign(uow, petition, assignee=body["assignee"] or clerk))
+    return _act(handlers.assign_petition, handlers.AssignPetition(number, _principal(), assignee=body["assignee"]))
 
 
 @blueprint.post("/api/v1/petitions/<number>/forwarding")
 @require_auth(CLERK)
 def forward_petition(number: str) -> Response:
     body = load_json(ForwardingSchema)
-    return _act(
-        number,
-        lambda uow, petition, _clerk: handlers.forward(
-            uow, petition, to_institution=body["to_institution"], directory=_context().directory
-        ),
-    )
+    return _act(handlers.forward_petition, handlers.ForwardPetition(number, _principal(), body["to_institution"]))
 
 
 @blueprint.post("/api/v1/petitions/<number>/answer")
 @require_auth(CLERK)
 def answer_petition(number: str) -> Response:
     body = load_json(AnswerSchema)
-    return _act(
-        number, lambda uow, petition, clerk: handlers.answer(uow, petition, text=body["text"], answered_by=clerk)
-    )
+    return _act(handlers.answer_petition, handlers.AnswerPetition(number, _principal(), body["text"]))
 
 
 @blueprint.post("/api/v1/petitions/<number>/joined-petitions")
 @require_auth(CLERK)
 def join_petitions(number: str) -> Response:
     body = load_json(JoinSchema)
-
-    def action(uow: UnitOfWork, petition: Petition, _clerk: str) -> None:
-        wanted = sorted({n.strip().upper() for n in body["registration_numbers"]})
-        others = [handlers.find_by_number(uow.session, other, for_update=True) for other in wanted]
-        handlers.join(uow, petition, others)
-
-    return _act(number, action)
+    command = handlers.JoinPetitions(number, _principal(), tuple(body["registration_numbers"]))
+    return _act(handlers.join_petitions, command)
 
 
 @blueprint.post("/api/v1/petitions/<number>/closure")
 @require_auth(CLERK)
 def close_petition(number: str) -> Response:
     body = load_json(ClosureSchema)
-    closure = Closure(body["outcome"])
-    if closure is Closure.REPEAT and not body["repeat_of"]:
+    outcome = Closure(body["outcome"])
+    if outcome is Closure.REPEAT and not body["repeat_of"]:
         raise ValidationError({"repeat_of": ["Required when the outcome is repeat."]})
-
-    def action(uow: UnitOfWork, petition: Petition, _clerk: str) -> None:
-        original = handlers.find_by_number(uow.session, body["repeat_of"]) if body["repeat_of"] else None
-        if original is not None:
-            _require_clerk_of(original.institution)  # another institution's petitions are not the clerk's to read
-        handlers.close(uow, petition, closure=closure, repeat_of=original)
-
-    return _act(number, action)
+    command = handlers.ClosePetition(number, _principal(), outcome, repeat_of=body["repeat_of"])
+    return _act(handlers.close_petition, command)
 
 
 @blueprint.post("/api/v1/petitions/<number>/deadline-extension")
 @require_auth(CLERK)
 def extend_deadline(number: str) -> Response:
     body = load_json(DeadlineExtensionSchema)
-    return _act(
-        number,
-        lambda uow, petition, _clerk: handlers.extend_deadline(uow, petition, days=body["days"], reason=body["reason"]),
-    )
+    command = handlers.ExtendDeadline(number, _principal(), days=body["days"], reason=body["reason"])
+    return _act(handlers.extend_deadline, command)
 
 
 @blueprint.get("/openapi.json")

@@ -28,17 +28,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mai_chassis.calendar import romanian_public_holidays
+from mai_chassis.holidays import romanian_public_holidays
 from mai_chassis.uploads import UploadRefused, check_upload
+
+from .errors import (
+    AttachmentRefused,
+    ClosureNotAllowed,
+    DeadlineAlreadyExtended,
+    ExtensionTooLong,
+    ForwardToSameInstitution,
+    JoinOfAnotherInstitution,
+    JoinOfAnotherPetitioner,
+    JoinToItself,
+    PetitionNotOpen,
+)
 
 __all__ = [
     "ANSWER_DAYS",
     "FORWARD_DAYS",
     "MAX_EXTENSION_DAYS",
     "ROMANIA",
-    "AttachmentRefused",
     "Closure",
-    "PetitionRuleBroken",
     "RegistrationNumber",
     "Status",
     "answer_due_on",
@@ -62,15 +72,6 @@ ROMANIA = ZoneInfo("Europe/Bucharest")
 ANSWER_DAYS = 30
 FORWARD_DAYS = 5
 MAX_EXTENSION_DAYS = 15
-
-
-class PetitionRuleBroken(Exception):
-    """A request the petition's state or the law does not allow (-> 409 or 422 at the edge)."""
-
-    def __init__(self, message: str, *, kind: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
 
 
 # --- registration numbers -------------------------------------------------------------------
@@ -141,11 +142,9 @@ def forward_due_on(registered_at: datetime) -> date:
 def extended_due_on(current_due_on: date, days: int, *, already_extended: bool) -> date:
     """The deadline after its one extension by ``days`` (1 to 15)."""
     if already_extended:
-        raise PetitionRuleBroken("The answer deadline was already extended once.", kind="deadline-already-extended")
+        raise DeadlineAlreadyExtended()
     if not 1 <= days <= MAX_EXTENSION_DAYS:
-        raise PetitionRuleBroken(
-            f"A deadline can be extended by 1 to {MAX_EXTENSION_DAYS} days.", kind="extension-too-long", status=422
-        )
+        raise ExtensionTooLong(f"A deadline can be extended by 1 to {MAX_EXTENSION_DAYS} days.")
     return next_working_day(current_due_on + timedelta(days=days))
 
 
@@ -175,31 +174,21 @@ class Closure(enum.StrEnum):
 
 def require_open(status: Status, action: str) -> None:
     if not status.is_open:
-        raise PetitionRuleBroken(f"A petition that is {status.value} cannot be {action}.", kind="petition-not-open")
+        raise PetitionNotOpen(status.value, action)
 
 
 def require_can_forward(status: Status, from_institution: str, to_institution: str) -> None:
     require_open(status, "forwarded")
     if from_institution == to_institution:
-        raise PetitionRuleBroken(
-            "The petition is already at that institution.", kind="forward-to-same-institution", status=422
-        )
+        raise ForwardToSameInstitution()
 
 
 def require_can_close(status: Status, closure: Closure, *, kind: str) -> None:
     require_open(status, "closed")
     if closure in (Closure.ANSWERED, Closure.JOINED):
-        raise PetitionRuleBroken(
-            f"Use the {closure.value} action; a file is not closed as {closure.value} directly.",
-            kind="closure-not-allowed",
-            status=422,
-        )
+        raise ClosureNotAllowed(f"Use the {closure.value} action; a file is not closed as {closure.value} directly.")
     if closure is Closure.NOTED and kind != "opinion":
-        raise PetitionRuleBroken(
-            "Only an opinion or suggestion may be closed as noted; a petition must be answered.",
-            kind="closure-not-allowed",
-            status=422,
-        )
+        raise ClosureNotAllowed("Only an opinion or suggestion may be closed as noted; a petition must be answered.")
 
 
 @dataclass(frozen=True)
@@ -218,17 +207,11 @@ def require_can_join(main: JoinCandidate, others: Iterable[JoinCandidate]) -> No
     require_open(main.status, "joined")
     for other in others:
         if other.petition_id == main.petition_id:
-            raise PetitionRuleBroken("A petition cannot be joined to itself.", kind="join-to-itself", status=422)
+            raise JoinToItself()
         if other.petitioner_email != main.petitioner_email:
-            raise PetitionRuleBroken(
-                f"{other.registration_number} is from another petitioner; only one petitioner's petitions are joined.",
-                kind="join-other-petitioner",
-                status=422,
-            )
+            raise JoinOfAnotherPetitioner(other.registration_number)
         if other.institution != main.institution:
-            raise PetitionRuleBroken(
-                f"{other.registration_number} is at another institution.", kind="join-other-institution", status=422
-            )
+            raise JoinOfAnotherInstitution(other.registration_number)
         require_open(other.status, "joined")
 
 
@@ -287,10 +270,6 @@ def within_deadline(answered_at: datetime, due_on: date) -> bool:
     return local_date(answered_at) <= due_on
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- content ------------------------------------------------------------------------------------
 
 
@@ -310,12 +289,6 @@ def content_fingerprint(email: str, institution: str, subject: str, text: str) -
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-class AttachmentRefused(Exception):
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def sniff_attachment_type(content: bytes) -> str:
     """The media type the file's bytes prove (a plain PDF, JPEG or PNG, wholly); else refused.
 
@@ -325,4 +298,4 @@ def sniff_attachment_type(content: bytes) -> str:
     try:
         return check_upload(content)
     except UploadRefused as refused:
-        raise AttachmentRefused(f"Attachments must be plain PDF, JPEG or PNG files. {refused}", status=415) from None
+        raise AttachmentRefused(f"Attachments must be plain PDF, JPEG or PNG files. {refused}") from None

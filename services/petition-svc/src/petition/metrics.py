@@ -6,16 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from mai_chassis import Database
+from mai_chassis import Database, SystemClock
 from mai_chassis.metrics import register_collector
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from . import domain, handlers
 from .quotas import StorageUse
 
 __all__ = [
+    "PETITIONS_REGISTERED",
     "SUBMISSIONS_REFUSED",
     "AttachmentStorage",
     "OverduePetitions",
@@ -23,6 +23,9 @@ __all__ = [
     "register_storage_gauge",
 ]
 
+PETITIONS_REGISTERED = Counter(
+    "petitions_registered_total", "Petitions registered.", ["service", "institution", "kind", "channel"]
+)
 SUBMISSIONS_REFUSED = Counter(
     "petition_submissions_refused_total",
     "Petitions with attachments refused before anything was stored: client-quota, recipient-quota, "
@@ -40,14 +43,17 @@ class OverduePetitions(Collector):
 
     def __init__(self, service: str, database: Database, *, ttl: float = 15.0) -> None:
         self.service, self.database, self.ttl = service, database, ttl
+        self.clock = SystemClock()
         self.identity = f"petitions_overdue:{service}"
         self._cached: tuple[float, dict[str, int]] | None = None
 
     def counts(self) -> dict[str, int]:
+        from .handlers.queries import count_overdue
+
         now = time.monotonic()
         if self._cached is None or now - self._cached[0] > self.ttl:
             with self.database.session() as session:
-                self._cached = (now, handlers.count_overdue(session, domain.local_date(domain.now())))
+                self._cached = (now, count_overdue(session, self.clock.today()))
         return self._cached[1]
 
     def collect(self) -> Iterable[GaugeMetricFamily]:

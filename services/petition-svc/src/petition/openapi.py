@@ -46,7 +46,7 @@ def _items(schema: str) -> dict[str, Any]:
 
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}, "example": "IGPR-2026-000123"}
 FIELD_FILTER = {"name": "field", "in": "query", "required": False, "schema": {"type": "string"}}
-STAFF = [{"bearer": []}]
+STAFF: list[dict[str, list[str]]] = [{"bearer": []}]
 INVALID = _problem("Invalid or unknown fields; `errors` names each field.")
 STAFF_ERRORS = {"401": _problem("No valid access token."), "403": _problem("Not a clerk of this institution.")}
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from datetime import date
 from typing import Any
 
 from mai_chassis.schemas import StrictSchema
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .directory import load_directory
-from .domain import MAX_EXTENSION_DAYS, RegistrationNumber
+from .domain import MAX_EXTENSION_DAYS, RegistrationNumber, Status, as_utc, is_overdue
 
 MAX_SUBJECT = 200
 MAX_TEXT = 10_000
@@ -127,7 +129,22 @@ class DirectoryQuerySchema(StrictSchema):
     field = fields.String(load_default=None, validate=_known_field)
 
 
-# --- responses (documentation and serialisation) ------------------------------------------------
+# --- responses ----------------------------------------------------------------------------------
+#
+# Petitions are dumped straight from the ``Petition`` rows; the few values not stored as such
+# (an institution's name, an instant read back from SQLite, whether a petition is overdue today)
+# come from the fields below.
+
+_today: ContextVar[date] = ContextVar("petition_schemas_today")
+
+
+def dump_as_of(schema: Schema, value: Any, today: date) -> Any:
+    """Dump ``value`` with ``today`` as the day that decides whether a petition is overdue."""
+    token = _today.set(today)
+    try:
+        return schema.dump(value)
+    finally:
+        _today.reset(token)
 
 
 class LocalisedTextSchema(Schema):
@@ -140,48 +157,101 @@ class InstitutionRefSchema(Schema):
     name = fields.Nested(LocalisedTextSchema)
 
 
+class InstitutionRef(fields.Nested):
+    """An institution code, shown with the institution's name from the directory."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(InstitutionRefSchema, **kwargs)
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        code = self.get_value(obj, attr, accessor=accessor)
+        if code is None:
+            return None
+        institution = load_directory().institution(code)
+        name = institution.name if institution is not None else {"ro": code, "en": code}
+        return self.schema.dump({"code": code, "name": name})
+
+
+class UtcDateTime(fields.DateTime):
+    """An instant in UTC (SQLite gives stored instants back without their zone: UTC)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else as_utc(value).isoformat()
+
+
+class Overdue(fields.Boolean):
+    """Open, and past its answer deadline or forwarded late, on the day given to :func:`dump_as_of`."""
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        try:
+            today = _today.get()
+        except LookupError:
+            raise RuntimeError("petitions with 'overdue' are dumped with dump_as_of(schema, value, today)") from None
+        return is_overdue(Status(obj.status), obj.answer_due_on, today, forwarded_late=obj.forwarded_late)
+
+
+class ColumnsAsObject(fields.Nested):
+    """A group of the petition's own columns shown as one object (the petitioner)."""
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        return self.schema.dump(obj)
+
+
+class RegistrationNumberSchema(Schema):
+    registration_number = fields.String()
+
+
+def _number_of(description: str) -> fields.Pluck:
+    return fields.Pluck(
+        RegistrationNumberSchema, "registration_number", allow_none=True, metadata={"description": description}
+    )
+
+
 class PetitionRegisteredSchema(Schema):
     registration_number = fields.String(metadata={"example": "IGPR-2026-000123"})
     status = fields.String()
     kind = fields.String()
-    institution = fields.Nested(InstitutionRefSchema)
-    registered_at = fields.DateTime()
+    institution = InstitutionRef()
+    registered_at = UtcDateTime()
     answer_due_on = fields.Date()
-    attachment_count = fields.Integer()
-    repeat_of = fields.String(allow_none=True, metadata={"description": "Filed as a repeat of this answered petition."})
+    attachment_count = fields.Function(lambda petition: len(petition.attachments), metadata={"type": "integer"})
+    repeat_of = _number_of("Filed as a repeat of this answered petition.")
 
 
 class PetitionStatusSchema(Schema):
     registration_number = fields.String()
     kind = fields.String()
     status = fields.String(metadata={"description": "registered, in_progress, answered or closed."})
-    outcome = fields.String(allow_none=True, metadata={"description": "answered, joined, repeat, withdrawn, noted."})
-    institution = fields.Nested(InstitutionRefSchema)
+    outcome = fields.String(
+        attribute="closure", allow_none=True, metadata={"description": "answered, joined, repeat, withdrawn, noted."}
+    )
+    institution = InstitutionRef()
     field = fields.String()
-    registered_at = fields.DateTime()
+    registered_at = UtcDateTime()
     answer_due_on = fields.Date()
     deadline_extended = fields.Boolean()
-    forwarded_from = fields.Nested(InstitutionRefSchema, allow_none=True)
-    forwarded_at = fields.DateTime(allow_none=True)
-    answered_at = fields.DateTime(allow_none=True)
-    answer = fields.String(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    joined_to = fields.String(allow_none=True, metadata={"description": "Answered together with this petition."})
-    repeat_of = fields.String(allow_none=True)
+    forwarded_from = InstitutionRef(allow_none=True)
+    forwarded_at = UtcDateTime(allow_none=True)
+    # A petition joined to another is answered by the other's answer.
+    answered_at = UtcDateTime(attribute="answering.answered_at", allow_none=True)
+    answer = fields.String(attribute="answering.answer", allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    joined_to = _number_of("Answered together with this petition.")
+    repeat_of = _number_of("Filed as a repeat of this answered petition.")
 
 
 class PetitionerSchema(Schema):
-    name = fields.String()
-    email = fields.String()
-    phone = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
+    name = fields.String(attribute="petitioner_name")
+    email = fields.String(attribute="petitioner_email")
+    phone = fields.String(attribute="petitioner_phone", allow_none=True)
+    address = fields.String(attribute="petitioner_address", allow_none=True)
 
 
 class AttachmentInfoSchema(Schema):
     position = fields.Integer()
     media_type = fields.String()
     size = fields.Integer()
-    name = fields.String()
+    name = fields.String(attribute="display_name")
     sha256 = fields.String()
 
 
@@ -189,7 +259,7 @@ class PetitionDetailSchema(PetitionStatusSchema):
     subject = fields.String()
     text = fields.String()
     channel = fields.String()
-    petitioner = fields.Nested(PetitionerSchema)
+    petitioner = ColumnsAsObject(PetitionerSchema)
     attachments = fields.List(fields.Nested(AttachmentInfoSchema))
     assignee = fields.String(allow_none=True)
     forward_due_on = fields.Date()
@@ -197,7 +267,7 @@ class PetitionDetailSchema(PetitionStatusSchema):
     forwarded_late = fields.Boolean(
         metadata={"description": "Forwarded to this institution after the 5 days the law allows."}
     )
-    overdue = fields.Boolean(metadata={"description": "Open, and past its answer deadline or forwarded late."})
+    overdue = Overdue(metadata={"description": "Open, and past its answer deadline or forwarded late."})
 
 
 class QueuePageSchema(Schema):
@@ -212,11 +282,22 @@ class FieldOfActivitySchema(Schema):
     name = fields.Nested(LocalisedTextSchema)
 
 
+class FieldsOfActivity(fields.Nested):
+    """An institution's fields of activity by code, shown with their names from the directory."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(FieldOfActivitySchema, many=True, **kwargs)
+
+    def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
+        known = load_directory().fields
+        return self.schema.dump([known[code] for code in self.get_value(obj, attr, accessor=accessor)])
+
+
 class InstitutionSchema(Schema):
     code = fields.String()
     name = fields.Nested(LocalisedTextSchema)
     competencies = fields.Nested(LocalisedTextSchema)
-    fields_ = fields.List(fields.Nested(FieldOfActivitySchema), data_key="fields", attribute="fields")
+    fields_ = FieldsOfActivity(data_key="fields", attribute="fields")
     contact = fields.Dict(keys=fields.String(), values=fields.String())
 
 
@@ -241,7 +322,3 @@ class ProblemSchema(Schema):
     instance = fields.String()
     request_id = fields.String()
     errors = fields.Dict(metadata={"description": "Field name -> messages, for validation errors."})
-
-
-def dump_many(schema: Schema, items: list[Any]) -> list[Any]:
-    return schema.dump(items, many=True)  # type: ignore[no-any-return]

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
 import click
-from mai_chassis import Database, ServiceDefinition, service_main
+from mai_chassis import Clock, Database, ServiceDefinition, service_main
 
 from . import create_app
 from .config import Settings
+from .deps import PetitionDeps, build_deps
 
 logger = logging.getLogger(__name__)
 
 
 def remind_all_deadlines(
-    database: Database, *, service: str, working_days: int, at: datetime | None = None, batch_size: int = 200
+    database: Database, deps: PetitionDeps, *, working_days: int, batch_size: int = 200, clock: Clock | None = None
 ) -> int:
     """Issue every reminder due now, batch after batch (one transaction each); how many were issued."""
-    from .handlers import remind_deadlines
+    from .handlers import RemindDeadlines, remind_deadlines
 
+    command = RemindDeadlines(working_days=working_days, batch_size=batch_size)
     issued = 0
     while True:
-        with database.unit_of_work(source=service) as uow:
-            batch = remind_deadlines(uow, working_days=working_days, at=at, batch_size=batch_size)
-            uow.commit()
+        with database.unit_of_work(source=deps.settings.service_name, clock=clock) as uow:
+            batch = remind_deadlines(uow, deps, command)
         issued += len(batch)
         if not batch:
             return issued
@@ -40,7 +40,7 @@ def remind_deadlines_command() -> None:
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
     try:
         issued = remind_all_deadlines(
-            database, service=settings.service_name, working_days=settings.deadline_reminder_working_days
+            database, build_deps(settings), working_days=settings.deadline_reminder_working_days
         )
     finally:
         database.dispose()

@@ -1,5 +1,6 @@
 """petition-svc's own tables: petitions, their attachments, the registration counters, and the
-submission quotas and spent challenges that keep anonymous uploads in bounds."""
+submission quotas that keep anonymous uploads in bounds (solved challenges are kept in the
+chassis' ``used_challenges``)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,11 @@ class Petition(Base):
     joined_to: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[joined_to_id])
     repeat_of: Mapped[Petition | None] = relationship(remote_side="Petition.id", foreign_keys=[repeat_of_id])
 
+    @property
+    def answering(self) -> Petition:
+        """The petition whose answer covers this one: the one it was joined to, else itself."""
+        return self.joined_to if self.joined_to is not None else self
+
     __table_args__ = (
         Index("ix_petitions_queue", "institution", "status", "answer_due_on"),
         Index("ix_petitions_fingerprint", "content_fingerprint"),
@@ -114,12 +120,3 @@ class SubmissionQuota(Base):
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     petitions: Mapped[int] = mapped_column(Integer)
     attachment_bytes: Mapped[int] = mapped_column(BigInteger)
-
-
-class SpentChallenge(Base):
-    """A solved challenge, accepted once: kept until it would have expired anyway."""
-
-    __tablename__ = "spent_challenges"
-
-    challenge: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

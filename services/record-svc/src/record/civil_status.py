@@ -6,12 +6,12 @@ import logging
 from typing import Any, Protocol
 
 import requests
-from mai_chassis import Problem
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .domain import CivilStatus, is_valid_cnp
+from .errors import CivilStatusUnavailable, CivilStatusUnreadable, IdentityServiceDown
 
 __all__ = ["CIVIL_STATUS_PATH", "CivilStatusSource", "IdentityCivilStatusClient", "parse_civil_status"]
 
@@ -22,7 +22,7 @@ CIVIL_STATUS_PATH = "/internal/v1/civil-status"
 
 class CivilStatusSource(Protocol):
     def fetch(self, bearer_token: str) -> CivilStatus:
-        """The civil status of the token's subject; raises Problem (502/503) when unavailable."""
+        """The civil status of the token's subject; raises a ``NeighbourUnavailable`` when it cannot."""
         ...
 
 
@@ -72,26 +72,19 @@ class IdentityCivilStatusClient:
             )
         except requests.RequestException as exc:
             logger.warning("identity-svc unreachable for civil status: %s", exc.__class__.__name__)
-            raise _unavailable() from None
+            raise IdentityServiceDown() from None
         if response.status_code in (401, 403, 404):
-            raise Problem(
-                409,
-                "Your civil-status data is not available yet; complete your profile and identity "
-                "verification, then apply again.",
-                kind="civil-status-unavailable",
-            )
+            raise CivilStatusUnavailable()
         if response.status_code != 200:
             logger.warning("identity-svc answered %d for civil status", response.status_code)
-            raise _unavailable()
+            raise IdentityServiceDown()
         try:
             return parse_civil_status(response.json())
         except (ValueError, ValidationError) as exc:
             # Field names only: the values are personal data.
             bad = sorted(exc.messages) if isinstance(exc, ValidationError) and isinstance(exc.messages, dict) else []
             logger.error("identity-svc sent unusable civil status (fields: %s)", ", ".join(bad) or "body")
-            raise Problem(
-                502, "The civil-status data could not be read; try again later.", kind="bad-gateway"
-            ) from None
+            raise CivilStatusUnreadable() from None
 
 
 def _session() -> requests.Session:
@@ -102,12 +95,3 @@ def _session() -> requests.Session:
     session.mount("http://", HTTPAdapter(max_retries=retries))
     session.mount("https://", HTTPAdapter(max_retries=retries))
     return session
-
-
-def _unavailable() -> Problem:
-    return Problem(
-        503,
-        "Your civil-status data cannot be fetched right now; nothing was saved. Try again shortly.",
-        kind="service-unavailable",
-        headers={"Retry-After": "5"},
-    )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol, cast
 
 import zxingcpp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -27,7 +29,14 @@ from reportlab.pdfgen.canvas import Canvas
 from .domain import ROMANIAN_TIME, CivilStatus, Purpose
 from .signing import SigningFiles
 
-__all__ = ["SIGNATURE_FIELD", "CertificateContent", "CertificateMaker", "CertificateRenderer", "PadesSigner"]
+__all__ = [
+    "SIGNATURE_FIELD",
+    "CertificateContent",
+    "CertificateMaker",
+    "CertificateRenderer",
+    "MakesCertificates",
+    "PadesSigner",
+]
 
 SIGNATURE_FIELD = "SemnaturaMAI"
 #: Room for the CMS signature: the certificate chain plus the signature, with margin for RSA-4096.
@@ -218,9 +227,10 @@ def _draw_qr(canvas: Canvas, value: str, *, x: float, y: float, size: float, bor
     """
     symbol = zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = memoryview(symbol.to_image(size_hint=0, with_quiet_zones=False))  # one byte per module, 0 = dark
-    count = image.shape[0] if image.shape else 0
-    if image.ndim != 2 or image.shape[1] != count or count < 21 or (count - 17) % 4:
-        raise ValueError(f"unexpected QR symbol shape {image.shape}")
+    shape = image.shape or ()
+    count = shape[0] if shape else 0
+    if image.ndim != 2 or shape[1] != count or count < 21 or (count - 17) % 4:
+        raise ValueError(f"unexpected QR symbol shape {shape}")
     modules = image.tobytes()
     box = size / (count + 2 * border)
     path = canvas.beginPath()
@@ -240,14 +250,17 @@ class PadesSigner:
     """Signs a PDF with an invisible PAdES baseline (B-B) signature covering the whole document."""
 
     def __init__(self, files: SigningFiles) -> None:
-        self._signer = signers.SimpleSigner.load(
+        # pyHanko leaves load() unannotated; it answers a signer, or None when the files cannot be read.
+        load = cast(Callable[..., signers.SimpleSigner | None], signers.SimpleSigner.load)
+        signer = load(
             str(files.key_file),
             str(files.cert_file),
             ca_chain_files=(str(files.chain_file),) if files.chain_file else None,
             key_passphrase=files.key_password,
         )
-        if self._signer is None:
+        if signer is None:
             raise ValueError("the signing key or certificate could not be read")
+        self._signer: signers.SimpleSigner = signer
 
     def sign(self, pdf: bytes, *, reason: str) -> bytes:
         metadata = signers.PdfSignatureMetadata(
@@ -261,6 +274,12 @@ class PadesSigner:
         # A fixed reservation spares pyHanko a trial signature to estimate the size.
         output = signers.sign_pdf(writer, metadata, signer=self._signer, bytes_reserved=_SIGNATURE_BYTES)
         return output.getvalue()  # type: ignore[no-any-return]
+
+
+class MakesCertificates(Protocol):
+    def make(self, content: CertificateContent) -> bytes:
+        """The certificate's bytes as stored and downloaded: rendered and signed."""
+        ...
 
 
 class CertificateMaker:

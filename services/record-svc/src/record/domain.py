@@ -9,12 +9,17 @@ import math
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mai_chassis.auth import ANY_UNIT
+
+from .errors import UnknownPurpose
+
 __all__ = [
+    "ANY_UNIT",
     "PURPOSE_TEXT_MAX",
     "ROMANIAN_TIME",
     "VALIDITY_MONTHS",
@@ -25,11 +30,12 @@ __all__ = [
     "FailureBudget",
     "Purpose",
     "PurposeCatalogue",
+    "ReferralOutcome",
     "RegistryAnswer",
     "UnknownPurpose",
     "VerificationAttempts",
-    "VerificationLocked",
     "VerificationResult",
+    "acts_in",
     "add_months",
     "application_day",
     "can_be_downloaded",
@@ -69,15 +75,22 @@ class ApplicationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class ReferralOutcome(enum.StrEnum):
+    """What the counter found about an application referred to it because of a registry entry."""
+
+    #: The entry does not bar a certificate (another person's, or rehabilitated): the counter issues it.
+    CLEARED = "cleared"
+    #: The entry stands: no certificate from this service; the registry's own procedure follows.
+    ENTRY_CONFIRMED = "entry_confirmed"
+    #: The applicant withdrew the application.
+    WITHDRAWN = "withdrawn"
+
+
 class VerificationResult(enum.StrEnum):
     VALID = "valid"
     EXPIRED = "expired"
     REVOKED = "revoked"
     NOT_FOUND = "not_found"
-
-
-class UnknownPurpose(ValueError):
-    """The purpose code is not in the catalogue, or 'other' came without its text."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +267,7 @@ class FailureBudget:
     max_lock: timedelta = timedelta(days=30)
 
     def lock_for(self, earlier_locks: int) -> timedelta:
-        return min(self.lock * 2 ** min(earlier_locks, 16), self.max_lock)
+        return min(self.lock * (1 << min(earlier_locks, 16)), self.max_lock)
 
 
 @dataclass(frozen=True)
@@ -304,41 +317,6 @@ def has_sufficient_assurance(level: str | None) -> bool:
     return level in SUFFICIENT_ASSURANCE
 
 
-class CertificateError(Exception):
-    """Base of the refusals a certificate use case can end in."""
-
-
-class IdentityNotVerified(CertificateError):
-    """The applicant's identity was never verified (online with a bank card, or at a counter)."""
-
-
-class CertificateNotFound(CertificateError):
-    """No such certificate for this caller (another citizen's certificate is 'not found' too)."""
-
-
-class CertificateNotDownloadable(CertificateError):
-    """The certificate exists but is expired, revoked, or was never issued (referred)."""
-
-    def __init__(self, result: VerificationResult | str) -> None:
-        super().__init__(str(result))
-        self.result = result
-
-
-class CertificateNotRevocable(CertificateError):
-    """Only an issued, not yet revoked certificate can be revoked."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-class ContactUnknown(CertificateError):
-    """No e-mail address is known for the account, so the applicant could not be told the outcome."""
-
-
-class VerificationLocked(CertificateError):
-    """Too many wrong CNPs were given for this registration number: verification by CNP waits."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"locked for {retry_after} s")
-        self.retry_after = retry_after
+def acts_in(units: Collection[str], unit: str) -> bool:
+    """Whether a staff member holding a role in ``units`` holds it in ``unit`` (``*``: every unit)."""
+    return unit in units or ANY_UNIT in units

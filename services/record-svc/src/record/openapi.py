@@ -10,11 +10,19 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .schemas import (
     ApplicationRequestSchema,
+    CertificateHistorySchema,
     CertificateListSchema,
     CertificateSchema,
+    CounterIssueRequestSchema,
     ProblemSchema,
     PurposeListSchema,
+    ReferralCaseSchema,
+    ReferralDecisionRequestSchema,
+    ReferralListSchema,
     RevocationRequestSchema,
+    RevocationSchema,
+    StaffCertificateSchema,
+    StaffRevocationRequestSchema,
     VerificationRequestSchema,
     VerificationSchema,
 )
@@ -74,6 +82,7 @@ def openapi_document() -> dict[str, Any]:
         "VerificationRequest": VerificationRequestSchema,
         "Verification": VerificationSchema,
         "RevocationRequest": RevocationRequestSchema,
+        "Revocation": RevocationSchema,
         "Problem": ProblemSchema,
     }.items():
         spec.components.schema(name, schema=schema)
@@ -206,7 +215,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [_ID],
                 "requestBody": _body("RevocationRequest"),
                 "responses": {
-                    "200": {"description": "Revoked; verification now says revoked."},
+                    "200": _json("Revocation", "Revoked; verification now says revoked."),
                     "403": _problem("Not a certificate clerk of the unit that issued the certificate."),
                     "404": _problem("No such certificate."),
                     "409": _problem("Not an issued, unrevoked certificate."),
@@ -216,6 +225,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     )
+    _staff_paths(spec)
     document = spec.to_dict()
     # marshmallow cannot say "exactly one of": the schema says it for clients and generators.
     document["components"]["schemas"]["VerificationRequest"]["oneOf"] = [
@@ -223,3 +233,185 @@ def openapi_document() -> dict[str, Any]:
         {"required": ["verification_code"]},
     ]
     return document
+
+
+_NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "description": "Registration number as printed (case and spaces do not matter).",
+    "schema": {"type": "string", "example": "CJ-2026-0004512"},
+}
+_REFERRAL_ID = {**_ID, "description": "Id of the referred application."}
+_STAFF: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_CLERK_403 = _problem("Not a certificate clerk (staff token with role certificate_clerk).")
+_COUNTER_403 = _problem("Not a counter officer (staff token with role counter_clerk).")
+
+
+def _staff_paths(spec: APISpec) -> None:
+    """Certificate clerks (role certificate_clerk) and counter officers (role counter_clerk), each
+    scoped to the units their role names: another unit's certificate or referral is not found."""
+    for name, schema in {
+        "StaffCertificate": StaffCertificateSchema,
+        "CertificateHistory": CertificateHistorySchema,
+        "StaffRevocationRequest": StaffRevocationRequestSchema,
+        "ReferralCase": ReferralCaseSchema,
+        "ReferralList": ReferralListSchema,
+        "ReferralDecisionRequest": ReferralDecisionRequestSchema,
+        "CounterIssueRequest": CounterIssueRequestSchema,
+    }.items():
+        spec.components.schema(name, schema=schema)
+    not_in_units = _problem("No certificate with this number was issued in the clerk's units.")
+    spec.path(
+        path="/api/v1/certificates/numbers/{number}",
+        operations={
+            "get": {
+                "summary": "Find a certificate by its number (certificate clerks of the unit that issued it)",
+                "tags": ["staff: certificates"],
+                "security": _STAFF,
+                "parameters": [_NUMBER],
+                "responses": {
+                    "200": _json("StaffCertificate", "The certificate, with the holder's name as printed."),
+                    "403": _CLERK_403,
+                    "404": not_in_units,
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/certificates/numbers/{number}/history",
+        operations={
+            "get": {
+                "summary": "A certificate's history: requested, referred and decided, issued, revoked; verifications",
+                "tags": ["staff: certificates"],
+                "security": _STAFF,
+                "parameters": [_NUMBER],
+                "responses": {
+                    "200": _json("CertificateHistory", "Oldest first, with how often it was verified."),
+                    "403": _CLERK_403,
+                    "404": not_in_units,
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/certificates/numbers/{number}/revocation",
+        operations={
+            "post": {
+                "summary": "Revoke a certificate by its number, with a reason (clerks of the unit that issued it)",
+                "description": "The holder is told (certificate.revoked); verification then answers revoked. "
+                "The reason 'other' needs a note.",
+                "tags": ["staff: certificates"],
+                "security": _STAFF,
+                "parameters": [_NUMBER],
+                "requestBody": _body("StaffRevocationRequest"),
+                "responses": {
+                    "200": _json("Revocation", "Revoked."),
+                    "403": _CLERK_403,
+                    "404": not_in_units,
+                    "409": _problem("Already revoked."),
+                    "422": _problem("No reason, an unknown one, or 'other' without a note."),
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/certificates/referrals",
+        operations={
+            "get": {
+                "summary": "Applications referred to the counters of the officer's units (oldest first)",
+                "tags": ["staff: counter"],
+                "security": _STAFF,
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "description": "awaiting (default: no outcome yet), cleared (to issue), decided, or all.",
+                        "schema": {"type": "string", "enum": ["awaiting", "cleared", "decided", "all"]},
+                    },
+                    {
+                        "name": "unit",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this unit's counter (one of the officer's units).",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": _json("ReferralList", "At most 200."),
+                    "403": _COUNTER_403,
+                    "422": _problem("Unknown state or query parameter."),
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    no_referral = _problem("No referred application with this id at the counters of the officer's units.")
+    spec.path(
+        path="/api/v1/certificates/referrals/{certificate_id}",
+        operations={
+            "get": {
+                "summary": "One referral: the applicant's name, purpose, reason and what was decided",
+                "tags": ["staff: counter"],
+                "security": _STAFF,
+                "parameters": [_REFERRAL_ID],
+                "responses": {
+                    "200": _json("ReferralCase", "The referral."),
+                    "403": _COUNTER_403,
+                    "404": no_referral,
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/certificates/referrals/{certificate_id}/outcome",
+        operations={
+            "post": {
+                "summary": "Record what the counter found (once)",
+                "description": "cleared: the entry does not bar a certificate, which is issued next; "
+                "entry_confirmed: the entry stands; withdrawn: the applicant withdrew. Publishes "
+                "certificate.referral_decided.",
+                "tags": ["staff: counter"],
+                "security": _STAFF,
+                "parameters": [_REFERRAL_ID],
+                "requestBody": _body("ReferralDecisionRequest"),
+                "responses": {
+                    "200": _json("ReferralCase", "Decided."),
+                    "403": _COUNTER_403,
+                    "404": no_referral,
+                    "409": _problem("The outcome was already recorded."),
+                    "422": _problem("Invalid or unknown fields."),
+                    **_COMMON,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/certificates/referrals/{certificate_id}/certificate",
+        operations={
+            "post": {
+                "summary": "Issue the certificate of a cleared referral at the counter",
+                "description": "The officer enters the identity read from the document they checked; the CNP "
+                "must be the applicant's (only its keyed hash was kept). The certificate is the same signed PDF "
+                "as online, in the name of the counter's unit; the holder downloads it from their account and "
+                "is told (certificate.issued).",
+                "tags": ["staff: counter"],
+                "security": _STAFF,
+                "parameters": [_REFERRAL_ID, _IDEMPOTENCY],
+                "requestBody": _body("CounterIssueRequest"),
+                "responses": {
+                    "201": _json("StaffCertificate", "Issued."),
+                    "403": _COUNTER_403,
+                    "404": no_referral,
+                    "409": _problem("Not cleared yet, closed without a certificate, or already issued."),
+                    "422": _problem("Invalid fields, or a CNP that is not the applicant's (holder-mismatch)."),
+                    **_COMMON,
+                },
+            }
+        },
+    )

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import requests
-from mai_chassis import Database, Problem
+from mai_chassis import Database
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .domain import RegistryAnswer, is_valid_cnp
+from .errors import RegistryUnavailable
 from .tables import RegistryEntry
 
 __all__ = ["CnpHasher", "CriminalRegistry", "DatabaseRegistry", "HttpRegistry", "import_registry_csv"]
@@ -50,7 +51,7 @@ class CnpHasher:
 
 class CriminalRegistry(Protocol):
     def check(self, cnp: str) -> RegistryAnswer:
-        """Whether the person has an entry; raises Problem(503) when the registry cannot answer."""
+        """Whether the person has an entry; raises RegistryUnavailable when the registry cannot answer."""
         ...
 
 
@@ -100,12 +101,7 @@ class HttpRegistry:
                 raise ValueError("has_entry is not a boolean")
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
             logger.warning("criminal-records registry unavailable: %s", exc.__class__.__name__)
-            raise Problem(
-                503,
-                "The criminal-records registry cannot be checked right now; nothing was saved. Try again shortly.",
-                kind="registry-unavailable",
-                headers={"Retry-After": "30"},
-            ) from None
+            raise RegistryUnavailable() from None
         unit = body.get("unit")
         return RegistryAnswer(has_entry=has_entry, unit=str(unit) if unit else None)
 

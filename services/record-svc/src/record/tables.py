@@ -65,10 +65,23 @@ class CertificateApplication(Base):
     revocation_note: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoked_in_unit: Mapped[str | None] = mapped_column(String(64))
+    #: The unit in whose name the certificate was issued (None on older rows: the online issuing unit).
+    issued_in_unit: Mapped[str | None] = mapped_column(String(64))
+    #: The counter officer who issued it (None: issued online).
+    issued_by: Mapped[str | None] = mapped_column(String(64))
+    #: What the counter decided about a referral: cleared, entry_confirmed or withdrawn.
+    referral_outcome: Mapped[str | None] = mapped_column(String(32))
+    referral_note: Mapped[str | None] = mapped_column(Text)
+    referral_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    referral_decided_by: Mapped[str | None] = mapped_column(String(64))
+    #: Verifications that found the certificate (by CNP or code), for the clerks' history.
+    verifications: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("uq_certificate_applications_daily", "citizen_id", "purpose", "application_day", unique=True),
         Index("ix_certificate_applications_citizen", "citizen_id", "requested_at"),
+        Index("ix_certificate_applications_referrals", "referred_to_unit", "status", "requested_at"),
     )
 
 

@@ -13,8 +13,9 @@ import jwt
 from mai_chassis.testing import QuietHandler, send_json, serve_http
 
 from .domain import CivilStatus
+from .errors import CivilStatusUnavailable
 
-__all__ = ["UNVERIFIED_PROFILE", "FakeCivilStatus", "make_cnp", "make_person", "serve_civil_status"]
+__all__ = ["UNVERIFIED_PROFILE", "FakeCivilStatus", "make_cnp", "make_person", "serve_civil_status", "token_for"]
 
 _WEIGHTS = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
 
@@ -40,6 +41,11 @@ def make_person(*, first_name: str = "Ana-Maria", last_name: str = "Popescu", em
     )
 
 
+def token_for(subject: object) -> str:
+    """A bearer token as :class:`FakeCivilStatus` reads it (only its subject; the signature is not checked)."""
+    return jwt.encode({"sub": str(subject)}, "fake-civil-status-tokens-are-not-verified", algorithm="HS256")
+
+
 def _subject_of(bearer_token: str) -> str:
     claims = jwt.decode(bearer_token, options={"verify_signature": False})
     return str(claims["sub"])
@@ -56,11 +62,9 @@ class FakeCivilStatus:
         return person
 
     def fetch(self, bearer_token: str) -> CivilStatus:
-        from mai_chassis import Problem
-
         person = self.people.get(_subject_of(bearer_token))
         if person is None:
-            raise Problem(409, "no civil status", kind="civil-status-unavailable")
+            raise CivilStatusUnavailable()
         return person
 
 

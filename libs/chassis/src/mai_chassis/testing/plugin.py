@@ -19,6 +19,7 @@ from . import TokenIssuer, create_database, delete_topics, drop_database, ensure
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: fast, in memory: no broker, database server or Flask app")
     config.addinivalue_line("markers", "integration: needs a real Kafka broker and PostgreSQL server")
     config.addinivalue_line("markers", "slow: takes more than a few seconds (outages, load)")
 

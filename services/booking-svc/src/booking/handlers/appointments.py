@@ -1,0 +1,303 @@
+"""Counter appointments: booking a slot, cancelling, rescheduling, the e-mailed link, the day's schedule.
+
+Why a slot is never booked twice: the applicant's application row is locked first, then the slot
+is flipped with ``UPDATE ... WHERE NOT is_booked`` (concurrent claimants queue on the row lock and
+all but the first find it booked); the partial unique indexes on ``appointments`` are the
+database's last word.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from mai_chassis import UnitOfWork
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import domain
+from ..appointment_links import InvalidLinkError
+from ..deps import BookingDeps
+from ..domain import OFFICE_TIME_ZONE, ApplicationStatus, AppointmentStatus, Officer, aware, office_time
+from ..errors import InvalidLink, NotFound, SlotAtAnotherOffice, SlotTaken
+from ..events import AppointmentBooked, AppointmentCancelled
+from ..metrics import count_booking_outcome
+from ..tables import Application, Appointment, Slot
+from .queries import note, own_application, own_appointment, recipient_of
+from .slots import earliest_free_slots
+
+#: How many of the earliest free slots booking "the earliest" tries before giving up (lost races).
+EARLIEST_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class BookAppointment:
+    """Book ``slot_id``, or with None the earliest free slot of the application's office."""
+
+    application_id: str
+    citizen_id: str
+    slot_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelAppointment:
+    """As its applicant, or with ``citizen_id`` None as the holder of its signed link."""
+
+    appointment_id: str
+    citizen_id: str | None
+
+
+@dataclass(frozen=True)
+class RescheduleAppointment:
+    """Move to ``slot_id``; ``citizen_id`` None: as the holder of the appointment's signed link."""
+
+    appointment_id: str
+    citizen_id: str | None
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class ShowAppointment:
+    appointment_id: str
+    citizen_id: str
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """The appointment an e-mailed link names; ``changeable``: refuse one that can no longer change."""
+
+    link_token: str
+    changeable: bool = False
+
+
+@dataclass(frozen=True)
+class LinkedAppointment:
+    """What a link opens: the appointment (to show), and who and where it is for (to act on)."""
+
+    appointment: Appointment
+    appointment_id: str
+    citizen_id: str
+    office: str
+    application_type: str
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    """An office's appointments of one day, for an officer of that office."""
+
+    office: str
+    day: date
+    officer: Officer
+
+
+# --- booking and releasing a slot -------------------------------------------------------------------------
+
+
+def _claim_slot(session: Session, slot_id: int) -> bool:
+    """Flip the slot to booked only if it is free: concurrent claimants queue on the row lock and
+    all but the first find it booked when their turn comes (READ COMMITTED re-checks the WHERE)."""
+    result = session.execute(update(Slot).where(Slot.id == slot_id, Slot.is_booked.is_(False)).values(is_booked=True))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def take_slot(
+    uow: UnitOfWork, application: Application, slot_id: int, now: datetime, rescheduled_from: str | None
+) -> Appointment:
+    """Claim a free slot of the application's office for it: the appointment, its status and timeline."""
+    session = uow.session
+    slot = session.get(Slot, slot_id)
+    if slot is None:
+        raise NotFound
+    if slot.office != application.office:
+        raise SlotAtAnotherOffice(f"Book a slot at {application.office}, the office handling this application.")
+    domain.check_slot_bookable(aware(slot.starts_at), now)
+    if not _claim_slot(session, slot.id):
+        raise SlotTaken
+    appointment = Appointment(
+        id=str(uuid.uuid4()),
+        application_id=application.id,
+        citizen_id=application.citizen_id,
+        slot_id=slot.id,
+        office=slot.office,
+        counter=slot.counter,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        status=AppointmentStatus.BOOKED.value,
+        booked_at=now,
+        rescheduled_from=rescheduled_from,
+    )
+    session.add(appointment)
+    try:
+        session.flush()
+    except IntegrityError:  # the partial unique indexes: the database's last word on double booking
+        raise SlotTaken from None
+    application.status = ApplicationStatus.APPOINTMENT_BOOKED.value
+    note(session, application, ApplicationStatus.APPOINTMENT_BOOKED.value, now, office_time(slot.starts_at).isoformat())
+    return appointment
+
+
+def _book_slot(
+    uow: UnitOfWork,
+    deps: BookingDeps,
+    application: Application,
+    slot_id: int,
+    now: datetime,
+    rescheduled_from: str | None,
+) -> Appointment:
+    appointment = take_slot(uow, application, slot_id, now, rescheduled_from)
+    uow.publish(
+        AppointmentBooked(
+            appointment_id=appointment.id,
+            application_id=application.id,
+            citizen_id=application.citizen_id,
+            application_type=application.application_type,
+            office=appointment.office,
+            counter=appointment.counter,
+            starts_at=office_time(appointment.starts_at),
+            ends_at=office_time(appointment.ends_at),
+            booked_at=now,
+            recipient=recipient_of(application),
+            rescheduled_from=rescheduled_from,
+            sealed_manage_link=sealed_manage_link(deps, appointment),
+        )
+    )
+    return appointment
+
+
+def sealed_manage_link(deps: BookingDeps, appointment: Appointment) -> str | None:
+    """The appointment's manage link sealed for notify-svc (None without a sealing key)."""
+    links = deps.links
+    return links.sealer.seal(links.manage_url(appointment)) if links.sealer is not None else None
+
+
+def release_slot(
+    uow: UnitOfWork, appointment: Appointment, application: Application, now: datetime, *, by: str, reason: str
+) -> None:
+    """Cancel an appointment that has not started (``by`` the applicant or the office); its slot is free."""
+    session = uow.session
+    domain.check_can_change_appointment(AppointmentStatus(appointment.status), aware(appointment.starts_at), now)
+    appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.cancelled_at, appointment.cancelled_by, appointment.cancel_reason = now, by, reason
+    session.execute(update(Slot).where(Slot.id == appointment.slot_id).values(is_booked=False))
+    session.flush()
+    application.status = ApplicationStatus.DOCUMENTS_ACCEPTED.value
+    note(session, application, "appointment_cancelled", now, office_time(appointment.starts_at).isoformat())
+
+
+def _release(uow: UnitOfWork, appointment: Appointment, application: Application, reason: str, now: datetime) -> None:
+    release_slot(uow, appointment, application, now, by="applicant", reason=reason)
+    publish_cancellation(uow, appointment, application, now)
+
+
+def publish_cancellation(uow: UnitOfWork, appointment: Appointment, application: Application, now: datetime) -> None:
+    uow.publish(
+        AppointmentCancelled(
+            appointment_id=appointment.id,
+            application_id=application.id,
+            citizen_id=application.citizen_id,
+            office=appointment.office,
+            starts_at=office_time(appointment.starts_at),
+            cancelled_by=appointment.cancelled_by or "applicant",
+            reason=appointment.cancel_reason or "other",
+            cancelled_at=now,
+            recipient=recipient_of(application),
+        )
+    )
+
+
+def _locked_pair(session: Session, appointment_id: str, citizen_id: str | None) -> tuple[Appointment, Application]:
+    # Lock the application first (the order every handler uses), then the appointment.
+    peek = own_appointment(session, appointment_id, citizen_id)
+    application = session.get(Application, peek.application_id, with_for_update=True)
+    assert application is not None
+    session.refresh(peek, with_for_update=True)
+    return peek, application
+
+
+# --- handlers ------------------------------------------------------------------------------------------
+
+
+def book_appointment(uow: UnitOfWork, deps: BookingDeps, command: BookAppointment) -> Appointment:
+    session = uow.session
+    application = own_application(session, command.application_id, command.citizen_id, lock=True)
+    domain.check_can_book(ApplicationStatus(application.status))
+    now = uow.clock.now()
+    with count_booking_outcome(deps.settings.service_name):
+        if command.slot_id is None:
+            appointment = None
+            for candidate in earliest_free_slots(session, application.office, now, EARLIEST_CANDIDATES):
+                try:
+                    with session.begin_nested():  # a lost race on one candidate moves on to the next
+                        appointment = _book_slot(uow, deps, application, candidate.id, now, None)
+                except SlotTaken:
+                    continue
+                break
+            if appointment is None:
+                raise SlotTaken
+        else:
+            appointment = _book_slot(uow, deps, application, command.slot_id, now, None)
+        uow.commit()
+    return appointment
+
+
+def cancel_appointment(uow: UnitOfWork, deps: BookingDeps, command: CancelAppointment) -> Appointment:
+    appointment, application = _locked_pair(uow.session, command.appointment_id, command.citizen_id)
+    _release(uow, appointment, application, "applicant_request", uow.clock.now())
+    uow.commit()
+    return appointment
+
+
+def reschedule_appointment(uow: UnitOfWork, deps: BookingDeps, command: RescheduleAppointment) -> Appointment:
+    """Move to another slot: the old one is freed only if the new one is won, in one transaction."""
+    appointment, application = _locked_pair(uow.session, command.appointment_id, command.citizen_id)
+    now = uow.clock.now()
+    with count_booking_outcome(deps.settings.service_name, booked=False):
+        _release(uow, appointment, application, "rescheduled", now)
+        replacement = _book_slot(uow, deps, application, command.slot_id, now, rescheduled_from=appointment.id)
+        uow.commit()
+    return replacement
+
+
+# --- queries (nothing to commit) ------------------------------------------------------------------------
+
+
+def show_appointment(uow: UnitOfWork, deps: BookingDeps, query: ShowAppointment) -> Appointment:
+    return own_appointment(uow.session, query.appointment_id, query.citizen_id)
+
+
+def open_link(uow: UnitOfWork, deps: BookingDeps, query: OpenLink) -> LinkedAppointment:
+    """The appointment a signed link (from the confirmation e-mail) names, valid until it starts."""
+    now = uow.clock.now()
+    try:
+        appointment_id = deps.links.signer.verify(query.link_token, now=now)
+    except InvalidLinkError:
+        raise InvalidLink from None
+    appointment = own_appointment(uow.session, appointment_id, None)
+    if query.changeable:
+        domain.check_can_change_appointment(AppointmentStatus(appointment.status), aware(appointment.starts_at), now)
+    application = uow.session.get(Application, appointment.application_id)
+    assert application is not None
+    return LinkedAppointment(
+        appointment, appointment.id, appointment.citizen_id, appointment.office, application.application_type
+    )
+
+
+def day_schedule(uow: UnitOfWork, deps: BookingDeps, query: DaySchedule) -> list[Appointment]:
+    """The day's appointments at the office's counters (not the cancelled ones)."""
+    if query.office not in deps.catalog.offices or not query.officer.covers(query.office):
+        raise NotFound
+    start = datetime.combine(query.day, time.min, OFFICE_TIME_ZONE)
+    return list(
+        uow.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.office == query.office,
+                Appointment.status != AppointmentStatus.CANCELLED.value,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < start + timedelta(days=1),
+            )
+            .order_by(Appointment.starts_at, Appointment.counter)
+        )
+    )

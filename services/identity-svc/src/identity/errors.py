@@ -1,0 +1,180 @@
+"""identity-svc's domain errors and the ONE table that shows them as problems (RFC 9457)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mai_chassis.problems import DomainError, ProblemType
+
+__all__ = [
+    "PROBLEMS",
+    "AccountDisabled",
+    "AccountExists",
+    "AlreadyVerified",
+    "AssuranceInsufficient",
+    "ChallengeRequired",
+    "CodeRefused",
+    "EmailUnconfirmed",
+    "Forbidden",
+    "IdentificationNotAccepted",
+    "IdentityError",
+    "IdentityInUse",
+    "IdentityLocked",
+    "IdentityMismatch",
+    "InvalidInput",
+    "LoginRefused",
+    "NotFound",
+    "ProviderError",
+    "ProviderUnreachable",
+    "SessionEnded",
+    "TooManyFailedLogins",
+    "VerificationExpired",
+    "VerificationUsed",
+]
+
+
+class IdentityError(DomainError):
+    """Base of identity-svc's domain errors."""
+
+
+class NotFound(IdentityError):
+    """No such account, profile, verification or staff member — or not one the caller may see."""
+
+
+class Forbidden(IdentityError):
+    """The caller lacks the role or the kind of account the command needs."""
+
+
+class InvalidInput(IdentityError):
+    """A value the schema let through but the domain refuses; ``errors`` names the fields."""
+
+    def __init__(self, detail: str, errors: Mapping[str, list[str]]) -> None:
+        super().__init__(detail, extensions={"errors": dict(errors)})
+
+
+class AccountExists(IdentityError):
+    pass
+
+
+class ChallengeRequired(IdentityError):
+    """Too many anonymous forms from the client: it must send a solved ``challenge`` with the form."""
+
+    def __init__(self, detail: str, challenge: Any) -> None:
+        super().__init__(detail, extensions={"challenge": challenge})
+
+
+class CodeRefused(IdentityError):
+    """A mailed code that is wrong, expired or used up."""
+
+
+class LoginRefused(IdentityError):
+    pass
+
+
+class TooManyFailedLogins(IdentityError):
+    """Failed logins slowed this client down: it waits ``seconds`` before the next try."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(
+            "Too many failed logins; wait before trying again.",
+            extensions={"retry_after": seconds},
+            headers={"Retry-After": str(seconds)},
+        )
+        self.seconds = seconds
+
+
+class AccountDisabled(IdentityError):
+    pass
+
+
+class EmailUnconfirmed(IdentityError):
+    pass
+
+
+class SessionEnded(IdentityError):
+    pass
+
+
+class IdentityLocked(IdentityError):
+    """Identity fields of a verified profile (or one under verification) cannot change."""
+
+    def __init__(self, detail: str, *, fields: list[str], reason: str) -> None:
+        super().__init__(detail, extensions={"fields": fields, "reason": reason})
+
+
+class AlreadyVerified(IdentityError):
+    pass
+
+
+class IdentityMismatch(IdentityError):
+    """The identified person or the shown document differs from the account's civil status."""
+
+    def __init__(self, detail: str, *, fields: list[str]) -> None:
+        super().__init__(detail, extensions={"fields": fields})
+
+
+class IdentityInUse(IdentityError):
+    """The person's identity already verifies another account."""
+
+
+class ProviderUnreachable(IdentityError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The identification provider cannot be reached; try again in a few minutes.",
+            headers={"Retry-After": "30"},
+        )
+
+
+class ProviderError(IdentityError):
+    """The provider answered with an OAuth error (or without a code)."""
+
+    def __init__(self, provider_error: str) -> None:
+        super().__init__(
+            "The identification provider did not identify you.", extensions={"provider_error": provider_error}
+        )
+
+
+class AssuranceInsufficient(IdentityError):
+    def __init__(self, *, asserted: str, required: str) -> None:
+        super().__init__(
+            "The provider identified you at a lower level of assurance than identity verification needs.",
+            extensions={"asserted": asserted, "required": required},
+        )
+
+
+class IdentificationNotAccepted(IdentityError):
+    pass
+
+
+class VerificationUsed(IdentityError):
+    pass
+
+
+class VerificationExpired(IdentityError):
+    pass
+
+
+PROBLEMS: Mapping[type[DomainError], ProblemType] = {
+    NotFound: ProblemType(404, "not-found"),
+    Forbidden: ProblemType(403, "forbidden"),
+    InvalidInput: ProblemType(422, "validation-error"),
+    AccountExists: ProblemType(409, "account-exists"),
+    ChallengeRequired: ProblemType(428, "challenge-required"),
+    CodeRefused: ProblemType(400, "code-refused"),
+    LoginRefused: ProblemType(401, "login-refused"),
+    TooManyFailedLogins: ProblemType(429, "login-throttled"),
+    AccountDisabled: ProblemType(403, "account-disabled"),
+    EmailUnconfirmed: ProblemType(403, "email-unconfirmed"),
+    SessionEnded: ProblemType(401, "session-ended"),
+    IdentityLocked: ProblemType(409, "identity-locked"),
+    AlreadyVerified: ProblemType(409, "already-verified"),
+    IdentityMismatch: ProblemType(422, "identity-mismatch"),
+    IdentityInUse: ProblemType(409, "identity-in-use"),
+    ProviderUnreachable: ProblemType(503, "provider-unavailable"),
+    ProviderError: ProblemType(400, "provider-error"),
+    AssuranceInsufficient: ProblemType(422, "assurance-too-low"),
+    IdentificationNotAccepted: ProblemType(400, "identification-refused"),
+    VerificationUsed: ProblemType(409, "verification-used"),
+    VerificationExpired: ProblemType(410, "verification-expired"),
+}

@@ -1,0 +1,44 @@
+"""identity-svc's use cases, a module per area; each is ``handler(uow, deps, command)``.
+
+A handler commits once: at its end, or — when a refusal must be remembered (a wrong code's
+attempt, a failed login, a spent verification) — just before it raises.
+"""
+
+from __future__ import annotations
+
+from .accounts import admit_anonymous_form, confirm_email, register_citizen, resend_confirmation
+from .profiles import read_profile, update_profile
+from .sessions import TokenPair, log_in, log_out, refresh_session, request_password_reset, reset_password
+from .staff import create_first_admin, create_staff_account, grant_role, read_audit_log, revoke_role
+from .verification import (
+    find_for_counter,
+    finish_verification,
+    issue_counter_code,
+    start_verification,
+    verify_at_counter,
+)
+
+__all__ = [
+    "TokenPair",
+    "admit_anonymous_form",
+    "confirm_email",
+    "create_first_admin",
+    "create_staff_account",
+    "find_for_counter",
+    "finish_verification",
+    "grant_role",
+    "issue_counter_code",
+    "log_in",
+    "log_out",
+    "read_audit_log",
+    "read_profile",
+    "refresh_session",
+    "register_citizen",
+    "request_password_reset",
+    "resend_confirmation",
+    "reset_password",
+    "revoke_role",
+    "start_verification",
+    "update_profile",
+    "verify_at_counter",
+]

@@ -1,0 +1,102 @@
+"""Staff accounts, roles and the audit log, run on the handlers alone."""
+
+from __future__ import annotations
+
+import pytest
+from identity import handlers
+from identity.commands import CreateFirstAdmin, CreateStaffAccount, GrantRole, ReadAuditLog, RevokeRole
+from identity.errors import AccountExists, Forbidden, NotFound
+from identity.events import PasswordResetRequested
+from identity.tables import Account, StaffAuditEntry
+from sqlalchemy import select
+
+pytestmark = pytest.mark.unit
+
+
+def test_an_admin_creates_a_member_who_is_invited_to_set_a_password(uow, deps, staff_member, clock):
+    admin = staff_member("admin@IGPR")
+
+    created = handlers.create_staff_account(
+        uow,
+        deps,
+        CreateStaffAccount(
+            principal=admin,
+            email="Clerk@MAI.gov.ro",
+            name="Ion Clerk",
+            roles=(("petition_clerk", "IGPR"), ("petition_clerk", "IGPR")),
+            request_id="req-1",
+        ),
+    )
+
+    assert created["email"] == "clerk@mai.gov.ro" and created["roles"] == [{"role": "petition_clerk", "unit": "IGPR"}]
+    assert created["created_at"] == clock.now()
+    member = uow.session.scalars(select(Account).where(Account.email == "clerk@mai.gov.ro")).one()
+    assert (member.kind, member.password_hash) == ("staff", None)
+    [invitation] = uow.events_of(PasswordResetRequested)
+    assert invitation.purpose == "staff_invitation" and str(invitation.account_id) == created["staff_id"]
+    [entry] = uow.session.scalars(select(StaffAuditEntry)).all()
+    assert (entry.action, entry.request_id, str(entry.actor_id)) == ("staff.account_created", "req-1", admin.subject)
+    assert uow.commits == 1
+
+
+def test_an_admin_grants_only_in_their_units_and_an_address_is_taken_once(uow, deps, staff_member):
+    admin = staff_member("admin@IGPR")
+    command = CreateStaffAccount(
+        principal=admin, email="a@mai.gov.ro", name="A", roles=(("petition_clerk", "IGPJ-CJ"),)
+    )
+    with pytest.raises(Forbidden):
+        handlers.create_staff_account(uow, deps, command)
+
+    allowed = CreateStaffAccount(principal=admin, email="a@mai.gov.ro", name="A", roles=(("petition_clerk", "IGPR"),))
+    handlers.create_staff_account(uow, deps, allowed)
+    with pytest.raises(AccountExists):
+        handlers.create_staff_account(uow, deps, allowed)
+    assert len(uow.events_of(PasswordResetRequested)) == 1
+
+
+def test_role_changes_are_audited_and_admins_read_the_trail_of_their_units(uow, deps, staff_member):
+    admin = staff_member("admin@IGPR")
+    member = handlers.create_staff_account(
+        uow,
+        deps,
+        CreateStaffAccount(principal=admin, email="m@mai.gov.ro", name="M", roles=(("petition_clerk", "IGPR"),)),
+    )
+    staff_id = member["staff_id"]
+
+    granted = handlers.grant_role(
+        uow, deps, GrantRole(principal=admin, staff_id=staff_id, role="phone_operator", unit="IGPR")
+    )
+    assert {"role": "phone_operator", "unit": "IGPR"} in granted["roles"]
+    revoked = handlers.revoke_role(
+        uow, deps, RevokeRole(principal=admin, staff_id=staff_id, role="petition_clerk", unit="IGPR")
+    )
+    assert revoked["roles"] == [{"role": "phone_operator", "unit": "IGPR"}]
+
+    entries = handlers.read_audit_log(uow, deps, ReadAuditLog(principal=staff_member("admin@*")))
+    assert [e["action"] for e in entries] == ["staff.role_revoked", "staff.role_granted", "staff.account_created"]
+    in_unit = handlers.read_audit_log(uow, deps, ReadAuditLog(principal=admin))
+    assert [e["action"] for e in in_unit] == ["staff.role_revoked", "staff.role_granted"]  # the unit's entries only
+    with pytest.raises(Forbidden):
+        handlers.read_audit_log(uow, deps, ReadAuditLog(principal=staff_member("petition_clerk@IGPR")))
+
+
+def test_roles_belong_to_staff_accounts_only(uow, deps, staff_member, register):
+    citizen_id = register()
+    with pytest.raises(NotFound):
+        handlers.grant_role(
+            uow,
+            deps,
+            GrantRole(principal=staff_member("admin@*"), staff_id=str(citizen_id), role="petition_clerk", unit="IGPR"),
+        )
+
+
+def test_the_first_admin_administers_every_unit_and_cannot_be_created_twice(uow, deps):
+    command = CreateFirstAdmin(email="root@mai.gov.ro", name="Root", password="the first admin secret")
+
+    account = handlers.create_first_admin(uow, deps, command)
+
+    assert account.email_confirmed_at is not None and deps.hasher.verify(account.password_hash, command.password)
+    [entry] = uow.session.scalars(select(StaffAuditEntry)).all()
+    assert (entry.action, entry.unit, entry.actor_id) == ("staff.first_admin_created", "*", None)
+    with pytest.raises(AccountExists):
+        handlers.create_first_admin(uow, deps, command)

@@ -1,0 +1,243 @@
+"""Submitting a petition: the quotas on attachments, the registration number, the deadlines, the events."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from mai_chassis import UnitOfWork
+from mai_chassis.challenges import client_key, spend_once
+from mai_chassis.tables import UsedChallenge
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .. import domain, quotas
+from ..deps import PetitionDeps
+from ..domain import Closure, RegistrationNumber, Status
+from ..errors import (
+    AttachmentStorageFull,
+    ChallengeRequired,
+    PetitionError,
+    SubmissionQuotaExceeded,
+    UnknownInstitution,
+)
+from ..events import PetitionClosed, PetitionSubmitted, Recipient
+from ..metrics import PETITIONS_REGISTERED, SUBMISSIONS_REFUSED
+from ..tables import Attachment, Petition, RegistrationCounter
+
+__all__ = ["Sender", "SubmitPetition", "UploadedAttachment", "next_registration_number", "submit_petition"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadedAttachment:
+    """A file sent with a petition, its media type already proven from its bytes."""
+
+    content: bytes
+    media_type: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends a petition, as far as the quotas and the challenge need to know."""
+
+    #: The client's address (behind the gateway: the citizen's, not the gateway's).
+    client_address: str | None
+    #: The signed-in account, if any, with its kind and the e-mail address its token names.
+    account_id: str | None = None
+    account_kind: str | None = None
+    account_email: str | None = None
+    #: The solved challenge sent with the petition (the proof-of-work header), if any.
+    proof_of_work: str | None = None
+
+    @property
+    def citizen_id(self) -> str | None:
+        """A signed-in citizen's account id: their petitions are listed to them."""
+        return self.account_id if self.account_kind == "citizen" else None
+
+
+@dataclass(frozen=True)
+class SubmitPetition:
+    kind: str
+    institution: str
+    field: str
+    subject: str
+    text: str
+    name: str
+    email: str
+    language: str = "ro"
+    phone: str | None = None
+    address: str | None = None
+    sender: Sender = Sender(client_address=None)
+    attachments: tuple[UploadedAttachment, ...] = ()
+    channel: str = "web"
+
+
+def submit_petition(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition) -> Petition:
+    """Register a petition at once: number, deadlines, attachments, ``petition.submitted``.
+
+    A petition with attachments is first counted against its client's and its recipient address's
+    quotas (and may need a solved challenge); a refusal stores nothing. A petition with the same
+    content as one of the same petitioner that was already answered is registered and filed at
+    once as its repeat (OG 27/2002 art. 16), with a reference to it.
+    """
+    institution = deps.directory.institution(command.institution)
+    if institution is None:  # the schema checked it; a handler never trusts its caller on this
+        raise UnknownInstitution()
+    now = uow.clock.now()
+    size = sum(len(item.content) for item in command.attachments)
+    if command.attachments:
+        try:
+            _admit_attachments(uow, deps, command, size, now)
+        except PetitionError as refused:
+            SUBMISSIONS_REFUSED.labels(deps.settings.service_name, _refusal_reason(refused)).inc()
+            raise
+    petition = _register(uow, deps, command, institution.code, now)
+    uow.commit()
+    if command.attachments and deps.storage is not None:
+        deps.storage.add(size)
+    PETITIONS_REGISTERED.labels(deps.settings.service_name, petition.institution, petition.kind, command.channel).inc()
+    logger.info("petition registered: %s", petition.registration_number)
+    return petition
+
+
+def _refusal_reason(refused: PetitionError) -> str:
+    if isinstance(refused, SubmissionQuotaExceeded):
+        return f"{refused.quota}-quota"
+    if isinstance(refused, ChallengeRequired):
+        return "challenge-required"
+    return "storage-full"
+
+
+def _admit_attachments(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition, size: int, now: datetime) -> None:
+    """Count a petition with attachments against its client's and its recipient address's quotas,
+    ask an anonymous client past the threshold for a solved challenge (when one is configured), and
+    keep the attachment store within its budget. Refusals roll the counts back with the
+    transaction; nothing is stored."""
+    limits, session, sender = deps.quotas, uow.session, command.sender
+    client = quotas.count_submission(
+        session, client_key(sender.account_id, sender.client_address), size, now, limits.window
+    )
+    if client.petitions > limits.petitions_per_client or client.attachment_bytes > limits.bytes_per_client:
+        raise SubmissionQuotaExceeded("client", _retry_after(client, now, deps))
+    own_address = sender.account_email is not None and sender.account_email.lower() == command.email.strip().lower()
+    if not own_address:  # a signed-in citizen writing from their own address is limited as a client only
+        recipient = quotas.count_submission(session, quotas.recipient_key(command.email), size, now, limits.window)
+        if (
+            recipient.petitions > limits.petitions_per_recipient
+            or recipient.attachment_bytes > limits.bytes_per_recipient
+        ):
+            raise SubmissionQuotaExceeded("recipient", _retry_after(recipient, now, deps))
+    if (
+        deps.challenge is not None
+        and sender.account_id is None
+        and client.petitions > deps.settings.submission_challenge_after
+        and not spend_once(session, UsedChallenge, deps.challenge.check(sender.proof_of_work), now)
+    ):
+        raise ChallengeRequired(deps.challenge.issue())
+    if deps.storage is not None and deps.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
+        logger.error("attachment store budget reached: attachments refused until room is made")
+        raise AttachmentStorageFull()
+
+
+def _retry_after(usage: quotas.Usage, now: datetime, deps: PetitionDeps) -> int:
+    return quotas.seconds_until(domain.as_utc(usage.window_started_at) + deps.quotas.window, now)
+
+
+def next_registration_number(session: Session, institution: str, year: int) -> RegistrationNumber:
+    """Take the next number of ``institution`` in ``year``.
+
+    One upsert increments the counter row and returns the new value; the row stays locked until
+    the submit transaction ends, so concurrent submits queue on it, and a rolled-back submit gives
+    its number back — the sequence has no gaps and no duplicates.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(RegistrationCounter)
+        .values(institution=institution, year=year, last_sequence=1)
+        .on_conflict_do_update(
+            index_elements=[RegistrationCounter.institution, RegistrationCounter.year],
+            set_={"last_sequence": RegistrationCounter.last_sequence + 1},
+        )
+        .returning(RegistrationCounter.last_sequence)
+    )
+    return RegistrationNumber(institution, year, int(session.execute(statement).scalar_one()))
+
+
+def _register(
+    uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition, institution: str, registered_at: datetime
+) -> Petition:
+    email = domain.normalise_email(command.email)
+    fingerprint = domain.content_fingerprint(email, institution, command.subject, command.text)
+    session = uow.session
+    answered_original = session.scalar(
+        select(Petition)
+        .where(Petition.content_fingerprint == fingerprint, Petition.status == Status.ANSWERED.value)
+        .order_by(Petition.answered_at)
+        .limit(1)
+    )
+    stored = [deps.store.put(item.content) for item in command.attachments]
+
+    # Everything else is ready: take the number last, so the counter row is locked only briefly.
+    number = next_registration_number(session, institution, domain.local_date(registered_at).year)
+    petition = Petition(
+        id=str(uuid.uuid4()),
+        registration_number=str(number),
+        kind=command.kind,
+        channel=command.channel,
+        institution=institution,
+        field=command.field,
+        subject=command.subject,
+        text=command.text,
+        language=command.language,
+        petitioner_name=command.name,
+        petitioner_email=email,
+        petitioner_phone=command.phone,
+        petitioner_address=command.address,
+        citizen_id=command.sender.citizen_id,
+        content_fingerprint=fingerprint,
+        status=Status.REGISTERED.value,
+        registered_at=registered_at,
+        answer_due_on=domain.answer_due_on(registered_at),
+        forward_due_on=domain.forward_due_on(registered_at),
+        deadline_extended=False,
+        attachments=[
+            Attachment(
+                position=position,
+                sha256=file.sha256,
+                media_type=item.media_type,
+                size=file.size,
+                display_name=item.display_name,
+            )
+            for position, (item, file) in enumerate(zip(command.attachments, stored, strict=True), start=1)
+        ],
+    )
+    if answered_original is not None:
+        petition.status, petition.closure = Status.CLOSED.value, Closure.REPEAT.value
+        petition.repeat_of, petition.closed_at = answered_original, registered_at
+    session.add(petition)
+    uow.publish(
+        PetitionSubmitted(
+            petition_id=petition.id,
+            registration_number=petition.registration_number,
+            institution=petition.institution,
+            field=petition.field,
+            kind=petition.kind,
+            registered_at=petition.registered_at,
+            channel=petition.channel,
+            attachment_count=len(stored),
+            answer_due_on=petition.answer_due_on,
+            recipient=Recipient.of(petition),
+            citizen_id=petition.citizen_id,
+            repeat_of_registration_number=answered_original.registration_number if answered_original else None,
+        )
+    )
+    if answered_original is not None:
+        uow.publish(PetitionClosed.of(petition, at=registered_at, related=answered_original))
+    return petition

@@ -1,0 +1,81 @@
+"""record-svc's use cases, one module per area; each handler is ``(uow, deps, command)``."""
+
+from .applications import (
+    ApplyForCertificate,
+    CertificatePdf,
+    CertificateSummary,
+    DownloadCertificate,
+    ListCertificates,
+    Referral,
+    ShowCertificate,
+    apply_for_certificate,
+    download_certificate,
+    list_certificates,
+    show_certificate,
+)
+from .identities import record_verified_identity
+from .lookup import (
+    CertificateHistory,
+    FindCertificate,
+    HistoryEntry,
+    StaffCertificate,
+    certificate_history,
+    find_certificate,
+)
+from .referrals import (
+    DecideReferral,
+    IssueAtCounter,
+    ListReferrals,
+    ReferralCase,
+    ShowReferral,
+    decide_referral,
+    issue_at_counter,
+    list_referrals,
+    show_referral,
+)
+from .revocation import (
+    Revocation,
+    RevokeCertificate,
+    RevokeCertificateByNumber,
+    revoke_certificate,
+    revoke_certificate_by_number,
+)
+from .verification import Verification, VerifyCertificate, verify_certificate
+
+__all__ = [
+    "ApplyForCertificate",
+    "CertificateHistory",
+    "CertificatePdf",
+    "CertificateSummary",
+    "DecideReferral",
+    "DownloadCertificate",
+    "FindCertificate",
+    "HistoryEntry",
+    "IssueAtCounter",
+    "ListCertificates",
+    "ListReferrals",
+    "Referral",
+    "ReferralCase",
+    "Revocation",
+    "RevokeCertificate",
+    "RevokeCertificateByNumber",
+    "ShowCertificate",
+    "ShowReferral",
+    "StaffCertificate",
+    "Verification",
+    "VerifyCertificate",
+    "apply_for_certificate",
+    "certificate_history",
+    "decide_referral",
+    "download_certificate",
+    "find_certificate",
+    "issue_at_counter",
+    "list_certificates",
+    "list_referrals",
+    "record_verified_identity",
+    "revoke_certificate",
+    "revoke_certificate_by_number",
+    "show_certificate",
+    "show_referral",
+    "verify_certificate",
+]
