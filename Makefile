@@ -75,8 +75,8 @@ infra-up: ## Start the local Kafka broker and PostgreSQL server (writes var/infr
 infra-down: ## Stop them
 	deploy/local/infra.sh down
 
-topics: venv ## Create every declared topic on the local broker (replication factor 1)
-	$(BIN)/mai-topics create --bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" --replication-factor 1
+topics: venv ## Create every declared topic, each service's broker user and its ACLs (as the administrator of var/infra.env)
+	$(BIN)/mai-kafka provision --bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" --replication-factor 1
 
 k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 	mkdir -p var/k8s
@@ -86,10 +86,11 @@ k8s-render: ## Render the Kubernetes overlays (dev, prod) into var/k8s/
 k8s-validate: venv ## Validate the rendered manifests offline (schemas, CRDs, policies)
 	$(BIN)/pytest deploy/k8s/tests
 
-generated: venv ## Regenerate what contracts/ and deploy/services.yaml declare (AsyncAPI, data dictionary, topics, Procfile, routes, policies)
+generated: venv ## Regenerate what contracts/ and deploy/services.yaml declare (AsyncAPI, data dictionary, topics, Kafka users, Procfile, routes, policies)
 	$(BIN)/python -m mai_contracts.asyncapi > contracts/asyncapi.yaml
 	$(BIN)/mai-events dictionary > docs/data-dictionary.md
 	$(BIN)/python deploy/k8s/generate_topics.py
+	$(BIN)/python deploy/k8s/generate_kafka_users.py
 	$(BIN)/mai-services write
 
 clean: ## Remove the virtualenv and local state (var/)

@@ -16,8 +16,7 @@ from typing import Any
 warnings.simplefilter("ignore", DeprecationWarning)
 
 import mai_contracts  # noqa: E402
-from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
-from mai_chassis import Database, EventConsumer  # noqa: E402
+from mai_chassis import Database, EventConsumer, kafka_clients  # noqa: E402
 from mai_chassis.migrations import upgrade  # noqa: E402
 from mai_chassis.outbox import OutboxRelay, add_to_outbox, pending_count  # noqa: E402
 from mai_chassis.testing import create_database, drop_database, ensure_topics  # noqa: E402
@@ -56,7 +55,7 @@ def fill_outbox(database: Database, count: int) -> float:
 
 
 def raw_produce_rate(servers: str, topic: str, payloads: list[bytes]) -> float:
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all", enable_idempotence=True, linger_ms=5)
+    producer = kafka_clients.producer(servers, acks="all", enable_idempotence=True, linger_ms=5)
     started = time.perf_counter()
     for i, payload in enumerate(payloads):
         producer.send(topic, key=str(i).encode(), value=payload)
@@ -81,9 +80,9 @@ def relay_rate(database: Database, servers: str, prefix: str, count: int) -> flo
 
 
 def raw_consume_rate(servers: str, topic: str, count: int) -> float:
-    consumer = KafkaConsumer(
+    consumer = kafka_clients.consumer(
         topic,
-        bootstrap_servers=servers.split(","),
+        bootstrap_servers=servers,
         group_id=f"raw-{uuid.uuid4().hex[:6]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -35,8 +35,7 @@ from typing import Any
 warnings.simplefilter("ignore", DeprecationWarning)
 
 import mai_contracts  # noqa: E402
-from kafka import KafkaProducer  # noqa: E402
-from mai_chassis import Database, OutboxRelay  # noqa: E402
+from mai_chassis import Database, OutboxRelay, kafka_clients  # noqa: E402
 from mai_chassis.events import build_event, encode_event  # noqa: E402
 from mai_chassis.migrations import upgrade  # noqa: E402
 from mai_chassis.sealing import generate_key  # noqa: E402
@@ -164,7 +163,7 @@ def measure(bootstrap: str, admin_url: str, loops_count: int) -> tuple[list[Row]
     try:
         baseline = baseline_smtplib(baseline_sink, EVENTS, loops_count)
 
-        producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+        producer = kafka_clients.producer(bootstrap, acks="all", linger_ms=5)
         for number in range(EVENTS):
             key, value = petition_event(number)
             producer.send(prefix + "petition.submitted", key=key, value=value)

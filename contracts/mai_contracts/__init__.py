@@ -14,10 +14,12 @@ Public surface:
     analytics_topics()         the redacted copies `analytics.<topic>` of every declared topic
     staff_action_topic(owner)  the `<name>.staff_action` topic a service publishes its staff actions on
     staff_action_topics()      all of them (one per service, one shared schema: staff.action.v1)
+    kafka_users(prefix)        each service's and stream's broker user with its ACLs (KafkaUser, Grant)
 """
 
 from __future__ import annotations
 
+from ._access import ANALYST, ARCHIVER, REDACTOR, Grant, KafkaUser, kafka_user, kafka_users
 from ._schemas import (
     REDACTED,
     ContractViolation,
@@ -43,12 +45,19 @@ from ._topics import (
 )
 
 __all__ = [
+    "ANALYST",
     "ANALYTICS_PREFIX",
+    "ARCHIVER",
     "DLQ_SUFFIX",
     "REDACTED",
+    "REDACTOR",
     "ContractViolation",
+    "Grant",
+    "KafkaUser",
     "Topic",
     "analytics_topics",
+    "kafka_user",
+    "kafka_users",
     "load_topics",
     "pii_paths",
     "pseudonym",

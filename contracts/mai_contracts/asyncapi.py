@@ -53,6 +53,10 @@ _DESCRIPTION: Final = (
 )
 
 
+#: The brokers' authentication, named by both servers.
+SECURITY_SCHEME = "scramSha512"
+
+
 def _channel_id(topic: Topic) -> str:
     """`petition.submitted` -> `petitionSubmitted`; `petition.submitted.dlq` -> `petitionSubmittedDeadLetters`."""
     base = topic.name.removesuffix(".dlq") if topic.is_dlq else topic.name
@@ -330,20 +334,39 @@ def asyncapi_document() -> dict[str, Any]:
         "servers": {
             "production": {
                 "host": "mai-kafka-kafka-bootstrap.mai.svc:9092",
-                "protocol": "kafka",
+                "protocol": "kafka-secure",
                 "protocolVersion": "4.0",
-                "description": "The Strimzi-managed Kafka cluster inside the platform's Kubernetes namespace.",
+                "description": (
+                    "The Strimzi-managed Kafka cluster inside the platform's Kubernetes namespace: TLS "
+                    "(certificates of the cluster CA) and SASL/SCRAM-SHA-512, one user per service and "
+                    "stream, each allowed only the topics it owns (write) and consumes (read)."
+                ),
+                "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
             },
             "local": {
                 "host": "127.0.0.1:9092",
                 "protocol": "kafka",
-                "description": "The single-node broker started by deploy/local/infra.sh (replication factor 1).",
+                "description": (
+                    "The single-node broker started by deploy/local/infra.sh (replication factor 1): "
+                    "SASL/SCRAM-SHA-512 over plaintext on the loopback interface, the same ACLs."
+                ),
+                "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
             },
         },
         "channels": {_channel_id(t): _channel(t) for t in topics},
         "operations": _operations(topics),
         "components": {
             "schemas": {ENVELOPE_SCHEMA: _envelope_schema()},
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "scramSha512",
+                    "description": (
+                        "Each service and stream has its own user (Strimzi KafkaUser, generated from "
+                        "contracts/); analysts use the read-only `analyst` user, allowed only the "
+                        "redacted `analytics.` topics."
+                    ),
+                }
+            },
             "messages": messages,
         },
     }

@@ -7,7 +7,7 @@ import importlib
 import logging
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Final, Protocol, TextIO
@@ -201,8 +201,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; return the process exit status."""
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, client_options: Mapping[str, Any] | None = None
+) -> int:
+    """Run the command line; return the process exit status.
+
+    ``client_options`` are the admin client's security settings; the `mai-topics` command of
+    ``mai_chassis.kafka_admin`` passes those it reads from the environment.
+    """
     args = _parser().parse_args(argv)
     out = out or sys.stdout
     logging.basicConfig(
@@ -215,10 +221,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         listed = (*declared_topics(), *analytics_topics())
         print(format_table(t for t in listed if not (args.no_dlq and t.is_dlq)), file=out)
         return EXIT_OK
-    return _run_create(args, out)
+    return _run_create(args, out, client_options or {})
 
 
-def _run_create(args: argparse.Namespace, out: TextIO) -> int:
+def _run_create(args: argparse.Namespace, out: TextIO, client_options: Mapping[str, Any]) -> int:
     admin_client = _kafka_module("kafka.admin").KafkaAdminClient
     kafka_error = _kafka_module("kafka.errors").KafkaError
 
@@ -233,6 +239,7 @@ def _run_create(args: argparse.Namespace, out: TextIO) -> int:
             client_id=CLIENT_ID,
             request_timeout_ms=args.timeout_ms,
             bootstrap_timeout_ms=args.timeout_ms,
+            **client_options,
         )
     except kafka_error as exc:
         print(f"mai-topics: cannot reach Kafka at {args.bootstrap_servers}: {exc!r}", file=sys.stderr)

@@ -29,6 +29,16 @@ def test_the_committed_asyncapi_document_is_what_the_generator_produces_now() ->
     )
 
 
+def test_every_server_requires_scram_authentication_and_production_tls() -> None:
+    document = asyncapi_document()
+    schemes = document["components"]["securitySchemes"]
+
+    for name, server in document["servers"].items():
+        (reference,) = server["security"]
+        assert schemes[reference["$ref"].rsplit("/", 1)[1]]["type"] == "scramSha512", name
+    assert document["servers"]["production"]["protocol"] == "kafka-secure"
+
+
 def test_every_topic_is_a_channel_with_its_kafka_sizing_key_and_classification() -> None:
     document = asyncapi_document()
     channels = {channel["address"]: channel for channel in document["channels"].values()}

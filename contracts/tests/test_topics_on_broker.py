@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import mai_contracts
@@ -20,7 +21,8 @@ REPLICATION = os.environ.get("KAFKA_REPLICATION_FACTOR", "1")
 
 
 def _mai_topics(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "mai_contracts.topics_cli", *args]
+    # The installed command, which takes the broker's security settings from the environment.
+    command = [str(Path(sys.executable).with_name("mai-topics")), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
@@ -30,9 +32,9 @@ def admin() -> Iterator[Any]:
         pytest.skip("KAFKA_BOOTSTRAP_SERVERS is not set: no broker to create topics on")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", r"\w+ is deprecated\. Use files\(\) instead", DeprecationWarning)
-        from kafka.admin import KafkaAdminClient
+        from mai_chassis import kafka_clients
 
-        client = KafkaAdminClient(bootstrap_servers=BOOTSTRAP.split(","), client_id="contracts-tests")
+        client = kafka_clients.admin(BOOTSTRAP, client_id="contracts-tests")
     yield client
     client.close()
 

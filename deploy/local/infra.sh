@@ -2,7 +2,8 @@
 # Start or stop the local infrastructure: a Kafka broker and a PostgreSQL server.
 #
 #   infra.sh up     start both (or check the ones named by KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL),
-#                   create the service databases, write var/infra.env
+#                   create the service databases, write var/infra.env (with the local broker's
+#                   administrator settings, KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_*)
 #   infra.sh down   stop both, remove var/infra.env
 #
 # Use the written variables with:  set -a; source var/infra.env; set +a
@@ -25,11 +26,18 @@ cmd_up() {
   DATABASE_URL=$database_url create_service_databases
   # Started by hand now: no test run may stop them on its way out.
   rm -f "$INFRA_STATE_DIR/kafka.ephemeral" "$INFRA_STATE_DIR/postgres.ephemeral"
-  printf 'KAFKA_BOOTSTRAP_SERVERS=%s\nDATABASE_URL=%s\n' "$bootstrap" "$database_url" >"$INFRA_ENV_FILE.tmp"
+  (
+    umask 077
+    printf 'KAFKA_BOOTSTRAP_SERVERS=%s\nDATABASE_URL=%s\n' "$bootstrap" "$database_url" >"$INFRA_ENV_FILE.tmp"
+    # A broker named from outside brings its own credentials (in the caller's environment).
+    if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+      "$HERE/kafka.sh" client-env >>"$INFRA_ENV_FILE.tmp"
+    fi
+  )
   mv "$INFRA_ENV_FILE.tmp" "$INFRA_ENV_FILE"
   infra_unlock
   log infra "up; variables written to $INFRA_ENV_FILE:"
-  cat "$INFRA_ENV_FILE"
+  sed 's/^\(KAFKA_SASL_PASSWORD\)=.*/\1=(hidden)/' "$INFRA_ENV_FILE"
 }
 
 cmd_down() {

@@ -2,10 +2,17 @@
 # A real single-node Apache Kafka 4.x (KRaft, broker and controller in one process) for local runs
 # and tests. Jars come from Maven Central once and are cached; data lives under var/kafka.
 #
-#   kafka.sh fetch    resolve the broker's jars into the cache (offline afterwards)
-#   kafka.sh start    start the broker in the background, wait until it answers, print its address
-#   kafka.sh stop     stop it cleanly (SIGTERM, then SIGKILL after KAFKA_STOP_TIMEOUT seconds)
-#   kafka.sh status   say whether it runs and answers (exit 0) or not (exit 3)
+# The broker is secured as in production, without TLS (loopback only): clients authenticate with
+# SASL/SCRAM-SHA-512, the StandardAuthorizer allows nothing that no ACL grants, and the one super
+# user, `admin`, exists for administration (topics, users, ACLs: `mai-kafka provision`). Its password
+# is generated at the first start into var/kafka/admin.password; `client-env` prints the client
+# settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*) of that user.
+#
+#   kafka.sh fetch       resolve the broker's jars into the cache (offline afterwards)
+#   kafka.sh start       start the broker in the background, wait until it answers, print its address
+#   kafka.sh stop        stop it cleanly (SIGTERM, then SIGKILL after KAFKA_STOP_TIMEOUT seconds)
+#   kafka.sh status      say whether it runs and answers (exit 0) or not (exit 3)
+#   kafka.sh client-env  print the administrator's client settings, one VARIABLE=value a line
 #
 # Environment: KAFKA_VERSION (4.1.1), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
 # KAFKA_HEAP_OPTS (-Xms256m -Xmx1536m), KAFKA_START_TIMEOUT (90), KAFKA_STOP_TIMEOUT (60),
@@ -32,7 +39,10 @@ DATA_DIR=$STATE_DIR/data
 LOG_DIR=$STATE_DIR/logs
 PID_FILE=$STATE_DIR/kafka.pid
 CONFIG_FILE=$STATE_DIR/server.properties
+ADMIN_PASSWORD_FILE=$STATE_DIR/admin.password
 LOCAL_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
+ADMIN_USER=admin
+SASL_MECHANISM=SCRAM-SHA-512
 
 # The local broker is ours unless KAFKA_BOOTSTRAP_SERVERS names a different one.
 external_bootstrap() {
@@ -50,6 +60,25 @@ broker_running() {
 
 probe() {
   python3 "$HERE/lib/kafka_ready.py" "$@"
+}
+
+# probe_local ARGS... — probe our broker as its administrator (it answers nobody else).
+probe_local() {
+  KAFKA_SASL_MECHANISM=$SASL_MECHANISM KAFKA_SASL_USERNAME=$ADMIN_USER \
+    KAFKA_SASL_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE" 2>/dev/null) probe "$@"
+}
+
+# admin_password — the super user's password, generated once (never a default in a file we ship).
+admin_password() {
+  if [[ ! -s $ADMIN_PASSWORD_FILE ]]; then
+    mkdir -p "$STATE_DIR"
+    (
+      umask 077
+      python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$ADMIN_PASSWORD_FILE.tmp"
+    )
+    mv "$ADMIN_PASSWORD_FILE.tmp" "$ADMIN_PASSWORD_FILE"
+  fi
+  cat "$ADMIN_PASSWORD_FILE"
 }
 
 cmd_fetch() {
@@ -80,17 +109,37 @@ cmd_fetch() {
 
 write_config() {
   mkdir -p "$DATA_DIR" "$LOG_DIR"
-  cat >"$CONFIG_FILE" <<PROPERTIES
+  local password
+  password=$(admin_password)
+  (
+    umask 077
+    cat >"$CONFIG_FILE" <<PROPERTIES
 # Written by deploy/local/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listeners=BROKER://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=BROKER://$KAFKA_HOST:$KAFKA_PORT
+listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=BROKER
 controller.listener.names=CONTROLLER
 log.dirs=$DATA_DIR
+
+# Every client authenticates: SCRAM-SHA-512 on the clients' listener (users and their credentials
+# live in the cluster metadata, created by \`mai-kafka provision\`). The controller listener cannot
+# use SCRAM (the credentials it would check are in the metadata it serves), so the broker talks to
+# its controller with PLAIN as the administrator, a user known only to this file.
+sasl.enabled.mechanisms=$SASL_MECHANISM
+sasl.mechanism.inter.broker.protocol=$SASL_MECHANISM
+listener.name.broker.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$password";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$ADMIN_USER" password="$password" user_$ADMIN_USER="$password";
+
+# Authorisation: what no ACL allows is denied; the administrator is the only super user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:$ADMIN_USER
 
 # Topics are declared in contracts/ and created from there, never by a stray producer.
 auto.create.topics.enable=false
@@ -113,17 +162,30 @@ log.segment.bytes=104857600
 num.network.threads=2
 num.io.threads=4
 PROPERTIES
+  )
 }
 
 format_storage() {
-  if [[ -f $DATA_DIR/meta.properties ]]; then
+  if [[ -f $DATA_DIR/meta.properties && -f $STATE_DIR/secured ]]; then
     return 0
+  fi
+  if [[ -f $DATA_DIR/meta.properties ]]; then
+    # Formatted by an earlier, unsecured version of this script: its metadata has no administrator.
+    local aside
+    aside=$STATE_DIR/data.unsecured.$(date +%Y%m%d%H%M%S)
+    log kafka "storage in $DATA_DIR has no SCRAM users: moved to $aside, formatting anew"
+    mv "$DATA_DIR" "$aside"
+    mkdir -p "$DATA_DIR"
   fi
   local cluster_id
   cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())')
-  log kafka "formatting storage in $DATA_DIR (cluster id $cluster_id)"
-  java_args kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$CONFIG_FILE"
+  log kafka "formatting storage in $DATA_DIR (cluster id $cluster_id, SCRAM user $ADMIN_USER)"
+  # The administrator's SCRAM credential is written into the first metadata, so that the broker
+  # can authenticate to itself before anyone could create users.
+  java_args kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$CONFIG_FILE" \
+    --add-scram "$SASL_MECHANISM=[name=$ADMIN_USER,password=$(admin_password)]"
   "${JAVA_ARGS[@]}" >>"$LOG_DIR/format.log" 2>&1 || die kafka "formatting failed, see $LOG_DIR/format.log"
+  touch "$STATE_DIR/secured"
 }
 
 # java_args MAIN_CLASS ARGS... — sets JAVA_ARGS to the JVM command line for a Kafka main class.
@@ -144,9 +206,12 @@ cmd_start() {
     echo "$KAFKA_BOOTSTRAP_SERVERS"
     return 0
   fi
+  if broker_running && [[ ! -f $STATE_DIR/secured ]]; then
+    die kafka "the running broker (pid $(<"$PID_FILE")) was started unsecured by an earlier version of this script: stop it (kafka.sh stop, or infra.sh down) and start again"
+  fi
   if broker_running; then
     log kafka "already running (pid $(<"$PID_FILE"))"
-    probe "$LOCAL_BOOTSTRAP" --timeout "$KAFKA_START_TIMEOUT" --pid "$(<"$PID_FILE")" ||
+    probe_local "$LOCAL_BOOTSTRAP" --timeout "$KAFKA_START_TIMEOUT" --pid "$(<"$PID_FILE")" ||
       die kafka "running but not answering, see $LOG_DIR/server.log"
     echo "$LOCAL_BOOTSTRAP"
     return 0
@@ -175,7 +240,7 @@ cmd_start() {
     ((++tries < 50)) || die kafka "the broker process did not start, see $LOG_DIR/stdout.log"
     sleep 0.1
   done
-  if ! probe "$LOCAL_BOOTSTRAP" --timeout "$KAFKA_START_TIMEOUT" --pid "$(<"$PID_FILE")"; then
+  if ! probe_local "$LOCAL_BOOTSTRAP" --timeout "$KAFKA_START_TIMEOUT" --pid "$(<"$PID_FILE")"; then
     tail -n 20 "$LOG_DIR/server.log" "$LOG_DIR/stdout.log" >&2 2>/dev/null || true
     cmd_stop
     die kafka "the broker did not come up, see $LOG_DIR/server.log"
@@ -220,7 +285,7 @@ cmd_status() {
     echo "stopped"
     return 3
   fi
-  if probe "$LOCAL_BOOTSTRAP" --timeout 5 2>/dev/null; then
+  if probe_local "$LOCAL_BOOTSTRAP" --timeout 5 2>/dev/null; then
     echo "running (pid $(<"$PID_FILE")) at $LOCAL_BOOTSTRAP"
     return 0
   fi
@@ -228,13 +293,23 @@ cmd_status() {
   return 3
 }
 
+# The administrator's client settings, as the chassis reads them (mai_chassis.kafka).
+cmd_client_env() {
+  if external_bootstrap; then
+    die kafka "KAFKA_BOOTSTRAP_SERVERS names another broker: its credentials are not ours to print"
+  fi
+  printf 'KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\nKAFKA_SASL_MECHANISM=%s\nKAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD=%s\n' \
+    "$SASL_MECHANISM" "$ADMIN_USER" "$(admin_password)"
+}
+
 case ${1:-} in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
+  client-env) cmd_client_env ;;
   *)
-    echo "usage: $0 {fetch|start|stop|status}" >&2
+    echo "usage: $0 {fetch|start|stop|status|client-env}" >&2
     exit 2
     ;;
 esac

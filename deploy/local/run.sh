@@ -35,9 +35,19 @@ PG_BASE=${DATABASE_URL%/*}
 PG_BASE=${PG_BASE/#postgresql:/postgresql+psycopg:}
 export PG_BASE
 
-# 2. Topics, from the one declaration in contracts/.
-say "creating topics on $KAFKA_BOOTSTRAP_SERVERS"
-"$BIN/mai-topics" create --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" --replication-factor 1 >/dev/null
+# 2. Topics, and each service's broker user with its ACLs, from the one declaration in contracts/.
+say "creating topics, users and ACLs on $KAFKA_BOOTSTRAP_SERVERS"
+"$BIN/mai-kafka" provision --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" --replication-factor 1 >/dev/null
+# Every process that talks to Kafka runs as its own user (Procfile); none gets the administrator's password.
+if [[ ${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT} == SASL_* ]]; then
+  # The users contracts/ derive, but the analysts': no process here runs as them.
+  for user in $("$BIN/mai-kafka" acls | cut -f1 | sort -u | sed 's/^User://' | grep -vx analyst); do
+    variable=KAFKA_PASSWORD_${user//-/_}
+    printf -v "${variable^^}" '%s' "$("$BIN/mai-kafka" user-env "$user" | sed -n 's/^KAFKA_SASL_PASSWORD=//p')"
+    export "${variable^^}"
+  done
+fi
+unset KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD
 
 # 3. Development-only secrets, generated once under var/ (never used in production).
 DEV_ENV=$VAR/dev.env
@@ -81,10 +91,14 @@ export EID_PROVIDERS=${EID_PROVIDERS:-bank-card} EID_BANK_CARD_ISSUER=${EID_BANK
 export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID_BANK_CARD_TEST_PROVIDER=true
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
 
-# 4. Migrations, one database per service (deploy/services.yaml, through services.sh).
+# 4. Migrations, one database per service (deploy/services.yaml, through services.sh), each as the
+# service's own Kafka user (a service without one has no broker to talk to).
 while read -r service database _ _; do
   if [[ -x $BIN/$service ]]; then
-    DATABASE_URL=$PG_BASE/$database "$BIN/$service" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
+    password_variable=KAFKA_PASSWORD_${service//-/_}
+    password_variable=${password_variable^^}
+    KAFKA_SASL_USERNAME=$service KAFKA_SASL_PASSWORD=${!password_variable:-} \
+      DATABASE_URL=$PG_BASE/$database "$BIN/$service" migrate >/dev/null 2>"$VAR/run/migrate-$service.log" ||
       { cat "$VAR/run/migrate-$service.log" >&2; exit 1; }
     say "migrated $service"
   fi
@@ -93,7 +107,8 @@ done <<<"$MAI_SERVICE_TABLE"
 # 5. Appointment slots: every office's calendar generated SLOT_WEEKS ahead now, then hourly (Procfile).
 export SLOT_WEEKS=${SLOT_WEEKS:-8}
 if [[ -x $BIN/booking-svc ]]; then
-  slots=$(DATABASE_URL=$PG_BASE/booking "$BIN/booking-svc" generate-slots --weeks "$SLOT_WEEKS" 2>"$VAR/run/slots.log") ||
+  slots=$(KAFKA_SASL_USERNAME=booking-svc KAFKA_SASL_PASSWORD=${KAFKA_PASSWORD_BOOKING_SVC:-} \
+    DATABASE_URL=$PG_BASE/booking "$BIN/booking-svc" generate-slots --weeks "$SLOT_WEEKS" 2>"$VAR/run/slots.log") ||
     { cat "$VAR/run/slots.log" >&2; exit 1; }
   say "$slots"
 fi

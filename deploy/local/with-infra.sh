@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a command with Kafka and PostgreSQL available, e.g.:  deploy/local/with-infra.sh pytest
 #
-# What the environment already names (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL) is used as it is;
-# the rest is started locally and exported to the command. On exit, whatever this run had to start
+# What the environment already names (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL) is used as it is
+# (with the KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_* the caller sets for that broker); the rest is
+# started locally and exported to the command, the local broker with its administrator's settings. On exit, whatever this run had to start
 # is stopped again, unless other runs (in the same work tree) still use it. Exits with the command's
 # exit code.
 set -euo pipefail
@@ -49,6 +50,9 @@ trap 'exit 143' TERM
 if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
   "$HERE/kafka.sh" status >/dev/null 2>&1 || touch "$INFRA_STATE_DIR/kafka.ephemeral"
   KAFKA_BOOTSTRAP_SERVERS=$("$HERE/kafka.sh" start)
+  while IFS='=' read -r name value; do
+    export "$name=$value"
+  done < <("$HERE/kafka.sh" client-env)
 fi
 if [[ -z ${DATABASE_URL:-} ]]; then
   "$HERE/postgres.sh" status >/dev/null 2>&1 || touch "$INFRA_STATE_DIR/postgres.ephemeral"

@@ -18,8 +18,7 @@ from booking.catalog import load_catalog
 from booking.config import MAX_DOCUMENT_BYTES, Settings
 from booking.service import worker_loops
 from booking.slot_horizon import generate_between
-from kafka import KafkaProducer
-from mai_chassis import Database
+from mai_chassis import Database, kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.outbox import OutboxRelay
@@ -162,7 +161,7 @@ def announce_verified_identity(booking: Booking, citizen_id: str) -> None:
         "recipient": {"email": "john.smith@example.com", "name": "John Smith", "language": "en"},
     }
     event = build_event("ro.mai.identity.verified.v1", source="identity-svc", subject=citizen_id, data=data)
-    producer = KafkaProducer(bootstrap_servers=booking.settings.kafka_bootstrap_servers.split(","))
+    producer = kafka_clients.producer(booking.settings.kafka_bootstrap_servers)
     try:
         producer.send(
             booking.settings.kafka_topic_prefix + "identity.verified", encode_event(event), key=citizen_id.encode()

@@ -15,7 +15,7 @@ import mai_contracts
 import pytest
 import requests
 import zxingcpp
-from kafka import KafkaProducer
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import TokenIssuer, ensure_topics, read_events, wait_until
 from mai_devtools.local_platform import BIN, Platform
@@ -374,7 +374,7 @@ def test_a_citizen_verified_at_a_counter_can_apply_once_identity_verified_arrive
             "recipient": {"email": citizen.person.email, "name": "Ion Popescu", "language": "ro"},
         },
     )
-    producer = KafkaProducer(bootstrap_servers=platform.kafka.split(","))
+    producer = kafka_clients.producer(platform.kafka)
     try:
         producer.send(
             platform.topic_prefix + "identity.verified", key=citizen.id.encode(), value=encode_event(event)

@@ -42,7 +42,7 @@ from cryptography.fernet import Fernet, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from kafka import KafkaProducer
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics, read_events, samples, wait_until
 from mai_chassis.testing.hostile_files import HOSTILE_UPLOADS
@@ -876,7 +876,7 @@ def immigration_applicant(platform: Platform, accounts: Accounts) -> dict[str, s
         "recipient": {"email": "ana.popescu@example.ro", "name": "Ana Popescu", "language": "ro"},
     }
     event = build_event("ro.mai.identity.verified.v1", source="identity-svc", subject=accounts.citizen_id, data=data)
-    producer = KafkaProducer(bootstrap_servers=platform.kafka.split(","))
+    producer = kafka_clients.producer(platform.kafka)
     try:
         producer.send(
             platform.topic_prefix + "identity.verified", encode_event(event), key=accounts.citizen_id.encode()

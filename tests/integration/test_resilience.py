@@ -22,7 +22,7 @@ from typing import Any
 import mai_contracts
 import pytest
 import requests
-from kafka import KafkaProducer
+from mai_chassis import kafka_clients
 from mai_chassis.testing import read_events, wait_until
 from mai_devtools import SmtpSink
 from mai_devtools.local_platform import Platform
@@ -218,7 +218,7 @@ def test_a_poison_event_on_every_consumed_topic_is_dead_lettered_and_consumption
 ) -> None:
     platform = start_platform(["petition", "notify"])
     consumed = [t.name for t in mai_contracts.load_topics(include_dlq=False) if "notify-svc" in t.consumers]
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
     try:
         for topic in consumed:
             producer.send(platform.topic_prefix + topic, key=b"poison", value=b"{not a cloudevent").get(timeout=30)

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import mai_contracts
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import wait_until
@@ -106,7 +106,7 @@ def _verification(citizen_id: str) -> tuple[str, bytes]:
 
 
 def _produce(servers: str, topic: str, count: int, produced: list[str], pause_s: float) -> None:
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all", linger_ms=5)
+    producer = kafka_clients.producer(servers, acks="all", linger_ms=5)
     try:
         for _ in range(count):
             citizen_id = str(uuid.uuid4())
@@ -122,7 +122,7 @@ def _produce(servers: str, topic: str, count: int, produced: list[str], pause_s:
 
 def _group_members(servers: str, group: str, topic: str) -> dict[str, set[int]]:
     """The group as the broker's coordinator sees it: member id -> partitions of topic it owns."""
-    admin = KafkaAdminClient(bootstrap_servers=servers.split(","), client_id="scaling-test-admin")
+    admin = kafka_clients.admin(servers, client_id="scaling-test-admin")
     try:
         description = admin.describe_groups([group])[group]
     finally:

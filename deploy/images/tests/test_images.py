@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mai_contracts
 import pytest
 import requests
 from mai_chassis.testing import wait_until
@@ -263,7 +264,7 @@ def platform(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """Every service's migrate Job run, then its web and worker Deployments started, as containers."""
-    from mai_chassis.testing import delete_topics, ensure_topics
+    from mai_chassis.testing import delete_topics, ensure_topics, kafka_user_environment
     from mai_devtools import SmtpSink
 
     prefix = f"img{uuid.uuid4().hex[:6]}."
@@ -281,9 +282,19 @@ def platform(
     pods = Pods(rendered_dev, workdir, overrides)
     databases = {service: database_factory(service.removesuffix("-svc")) for service in SERVICES}
     containers: dict[str, Container] = {}
+    kafka_users = {u.name for u in mai_contracts.kafka_users()}
+    kafka_env: dict[str, dict[str, str]] = {}
     try:
         for service in ["identity-svc", *[s for s in SERVICES if s != "identity-svc"]]:
             own = {"DATABASE_URL": databases[service]}
+            if service in kafka_users:
+                # The test broker's security in place of the cluster's (TLS with Strimzi's CA): the
+                # service's own user, with its ACLs on this run's topics.
+                kafka_env[service] = {
+                    "KAFKA_SSL_CAFILE": "",
+                    **kafka_user_environment(kafka_bootstrap_servers, service, prefix=prefix),
+                }
+                own |= kafka_env[service]
             if "identity-svc-web" in containers:
                 identity = f"http://127.0.0.1:{containers['identity-svc-web'].port('http')}"
                 own |= {"IDENTITY_URL": identity, "JWT_JWKS_URL": f"{identity}/.well-known/jwks.json"}
@@ -299,7 +310,13 @@ def platform(
                 started = pods.run(pods.workload("Deployment", f"{service}-{component}"), service_overrides=own)
                 assert isinstance(started, Container)
                 containers[f"{service}-{component}"] = started
-        yield {"pods": pods, "containers": containers, "databases": databases, "prefix": prefix}
+        yield {
+            "pods": pods,
+            "containers": containers,
+            "databases": databases,
+            "prefix": prefix,
+            "kafka_env": kafka_env,
+        }
     finally:
         pods.stop_all()
         sink.stop()
@@ -388,6 +405,7 @@ def test_scheduled_jobs_run_to_completion_in_their_images(platform: dict[str, An
     assert crons
     for cron in crons:
         service = cron["metadata"]["labels"]["app.kubernetes.io/name"]
-        result = pods.run(cron, service_overrides={"DATABASE_URL": platform["databases"][service]}, detach=False)
+        own = {"DATABASE_URL": platform["databases"][service], **platform["kafka_env"].get(service, {})}
+        result = pods.run(cron, service_overrides=own, detach=False)
         assert isinstance(result, subprocess.CompletedProcess)
         assert result.returncode == 0, f"{cron['metadata']['name']}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"

@@ -13,9 +13,9 @@ from typing import Any
 
 import mai_contracts
 import pytest
-from kafka import KafkaProducer
 from mai_analytics import Archiver, RedactionStream
 from mai_analytics.archive import CHECKPOINT, ArchiveStore
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.testing import ensure_topics, read_events
 from mai_devtools.ports import free_port
@@ -42,7 +42,7 @@ def analytics_topics(kafka_bootstrap_servers: str, topic_prefix: str) -> str:
 
 
 def publish(servers: str, prefix: str, events: list[tuple[str, Any]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all")
+    producer = kafka_clients.producer(servers, acks="all")
     try:
         for topic, event in events:
             producer.send(prefix + topic, key=event.get_subject().encode(), value=encode_event(event)).get(timeout=30)

@@ -15,10 +15,10 @@ from pathlib import Path
 import mai_contracts
 import pyarrow.parquet as pq
 import pytest
-from kafka import KafkaProducer
 from mai_analytics import Archiver
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
-from mai_chassis.testing import ensure_topics
+from mai_chassis.testing import ensure_topics, kafka_user_environment
 from mai_devtools.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,10 @@ def start(
     started: list[subprocess.Popen[bytes]] = []
 
     def run(command: str) -> subprocess.Popen[bytes]:
+        # Each stream as its own broker user (the redactor writes the copies the archiver reads).
+        user = mai_contracts.REDACTOR if command == "redact" else mai_contracts.ARCHIVER
         env = {
+            **kafka_user_environment(kafka_bootstrap_servers, user, prefix=topic_prefix),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
             "KAFKA_TOPIC_PREFIX": topic_prefix,
@@ -57,7 +60,7 @@ def start(
 
 def publish(servers: str, prefix: str, count: int) -> list[str]:
     topic = mai_contracts.topic_for_event_type(EVENT_TYPE)
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all")
+    producer = kafka_clients.producer(servers, acks="all")
     ids = []
     try:
         for _ in range(count):

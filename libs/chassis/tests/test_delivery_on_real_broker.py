@@ -15,8 +15,7 @@ from typing import Any
 
 import mai_contracts
 import pytest
-from kafka import KafkaProducer
-from mai_chassis import Database, EventConsumer
+from mai_chassis import Database, EventConsumer, kafka_clients
 from mai_chassis.events import build_event, decode_event, encode_event
 from mai_chassis.migrations import upgrade
 from mai_chassis.outbox import OutboxRelay, pending_count
@@ -186,7 +185,7 @@ def test_stopping_the_broker_for_30_seconds_during_writes_loses_no_event(
 
 
 def _produce(servers: str, topic: str, values: list[bytes], key: bytes = b"k") -> None:
-    producer = KafkaProducer(bootstrap_servers=servers.split(","), acks="all")
+    producer = kafka_clients.producer(servers, acks="all")
     try:
         for value in values:
             producer.send(topic, key=key, value=value).get(timeout=30)

@@ -8,6 +8,7 @@ import time
 import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
+from mai_chassis import kafka_clients
 from mai_chassis.producers import discard_producer
 from mai_chassis.testing import ensure_topics, wait_until
 
@@ -27,9 +28,7 @@ def test_a_producer_with_a_record_in_flight_is_closed_without_blocking_or_leakin
 
     def lingering_producer() -> KafkaProducer:
         # A record held back for a minute is still in flight when the producer is closed.
-        return KafkaProducer(
-            bootstrap_servers=kafka_bootstrap_servers.split(","), client_id=client_id, acks="all", linger_ms=60_000
-        )
+        return kafka_clients.producer(kafka_bootstrap_servers, client_id=client_id, acks="all", linger_ms=60_000)
 
     # What the relay used to do: kafka-python's close flushes first and gives up half-closed,
     # its network thread still running.
@@ -54,7 +53,7 @@ def test_a_producer_with_a_record_in_flight_is_closed_without_blocking_or_leakin
 
 
 def test_an_idle_producer_is_closed_at_once(kafka_bootstrap_servers: str) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), client_id="idle-discard")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, client_id="idle-discard")
     started = time.monotonic()
     discard_producer(producer, what="test").join(timeout=10)
     assert time.monotonic() - started < 5

@@ -149,7 +149,7 @@ def test_every_api_service_may_reach_the_kafka_brokers() -> None:
         for d in yaml.safe_load_all((ROOT / "deploy/k8s/base/kafka/kafka.yaml").read_text(encoding="utf-8"))
         if d and d.get("kind") == "Kafka"
     )
-    (listener,) = [entry for entry in kafka["spec"]["kafka"]["listeners"] if entry["name"] == "plain"]
+    (listener,) = [entry for entry in kafka["spec"]["kafka"]["listeners"] if entry["type"] == "internal"]
     allowed = {
         name
         for peer in listener["networkPolicyPeers"]

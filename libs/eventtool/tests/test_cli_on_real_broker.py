@@ -14,8 +14,9 @@ from typing import Any
 
 import mai_contracts
 import pytest
-from kafka import KafkaProducer
+from mai_chassis import kafka_clients
 from mai_chassis.events import build_event, encode_event
+from mai_chassis.kafka_clients import KafkaSecurity
 from mai_eventtool import read_rows
 from mai_eventtool.cli import main
 
@@ -39,7 +40,7 @@ def certificate(number: int, issued_at: datetime) -> tuple[str, bytes]:
 @pytest.fixture
 def issued(kafka_bootstrap_servers: str, topic_prefix: str) -> dict[str, Any]:
     """Five valid certificates, then one message that is no event, then one that breaks its contract."""
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
     ids = []
     try:
         for number in range(5):
@@ -114,7 +115,7 @@ def test_tail_since_a_time_skips_what_came_before(
 
 def test_show_pii_needs_the_flag_and_warns_on_stderr(kafka_bootstrap_servers: str, topic_prefix: str) -> None:
     event_id, value = certificate(1, datetime(2025, 3, 14, 9, tzinfo=UTC))
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
     producer.send(topic_prefix + TOPIC, key=b"k", value=value).get(timeout=30)
     producer.close()
     # Through the installed console script, as an analyst runs it.
@@ -122,7 +123,9 @@ def test_show_pii_needs_the_flag_and_warns_on_stderr(kafka_bootstrap_servers: st
         [str(Path(sys.executable).with_name("mai-events")), "tail", TOPIC, "--from-beginning", "--max", "1",
          "--timeout", "10", "--show-pii", "--original", "--topic-prefix", topic_prefix],
         capture_output=True, text=True, timeout=60,
-        env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers, "PATH": "/usr/bin:/bin"},
+        # The originals, so a user allowed to read them: the test's (its settings from the environment).
+        env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers, "PATH": "/usr/bin:/bin",
+             **KafkaSecurity.from_env().environment()},
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "WARNING: --show-pii" in shown.stderr
@@ -156,7 +159,7 @@ def test_by_default_the_redacted_copy_is_read_and_show_pii_is_refused_there(
     event_id, value = certificate(2, datetime(2025, 3, 14, 9, tzinfo=UTC))
     original = decode_event(value)
     copied = dict(json.loads(value), data=mai_contracts.pseudonymise(EVENT_TYPE, original.data, b"k" * 32))
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
     producer.send(topic_prefix + copy_topic, key=b"k", value=json.dumps(copied).encode()).get(timeout=30)
     producer.close()
 

@@ -96,9 +96,9 @@ def worker(live_settings: Settings, pg_database: Database, monkeypatch: pytest.M
 
 @pytest.fixture
 def publish(kafka_bootstrap_servers: str, topic_prefix: str) -> Iterator[Callable[..., str]]:
-    from kafka import KafkaProducer
+    from mai_chassis import kafka_clients
 
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
 
     def send(
         event_type: str = PETITION, *, raw: bytes | None = None, event_id: str | None = None, **changes: Any

@@ -33,6 +33,7 @@ import mai_contracts
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from mai_chassis import kafka_clients
 from mai_chassis.events import EventDecodeError, decode_event
 
 __all__ = ["CHECKPOINT", "GROUP_ID", "ArchiveStore", "Archiver"]
@@ -148,7 +149,7 @@ class Archiver:
         self.group_id = topic_prefix + group_id
         self.batch_size = batch_size
         self.poll_timeout_ms = poll_timeout_ms
-        self.client_options = dict(client_options or {})
+        self.client_options = kafka_clients.client_options(client_options)  # the environment's if None
         self.topics = [topic_prefix + t.name for t in mai_contracts.analytics_topics()]
         self._consumer: Any = None
         #: Rows written since this archiver was created.
@@ -212,19 +213,19 @@ class Archiver:
     # -- the Kafka loop --------------------------------------------------------------------------
 
     def _open(self) -> tuple[Any, int, dict[str, int]]:
-        from kafka import KafkaConsumer, TopicPartition
+        from kafka import TopicPartition
 
         batch, offsets = self.read_checkpoint()
         self._discard_unfinished(batch)
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers.split(","),
+        consumer = kafka_clients.consumer(
+            bootstrap_servers=self.bootstrap_servers,
+            security=self.client_options,
             group_id=self.group_id,
             client_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=1000,
             bootstrap_timeout_ms=10000,
-            **self.client_options,
         )
         partitions = []
         for topic in self.topics:

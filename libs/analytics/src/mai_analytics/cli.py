@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from environs import Env
-from mai_chassis.config import _kafka_security_options
+from mai_chassis.kafka_clients import KafkaSecurity
 from mai_chassis.logs import configure_logging
 from mai_chassis.worker import run_worker
 
@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = Env(expand_vars=False)
     bootstrap = env.str("KAFKA_BOOTSTRAP_SERVERS")
     prefix = env.str("KAFKA_TOPIC_PREFIX", "")
-    options = _kafka_security_options(env)
+    try:
+        options = KafkaSecurity.from_env().client_options()
+    except ValueError as exc:
+        print(f"mai-analytics: {exc}", file=sys.stderr)
+        return 2
     configure_logging(
         f"analytics-{args.command}", level=env.str("LOG_LEVEL", "INFO"), json_format=env.bool("LOG_JSON", True)
     )

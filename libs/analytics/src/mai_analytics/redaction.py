@@ -84,7 +84,7 @@ class RedactionStream(EventConsumer):
             **options,
         )
         self._key = pseudonym_key
-        self._client_options = dict(client_options or {})
+        self._client_options = self.consumer_options  # the environment's when none were given
         self._producer: Any = None
         self._in_flight: list[Any] = []
         self._message_key: bytes | None = None
@@ -94,18 +94,18 @@ class RedactionStream(EventConsumer):
         super()._handle_message(message)
 
     def _apply_once(self, handler: Any, event: Event, attempt: int) -> _Outcome:
-        from kafka import KafkaProducer
+        from mai_chassis import kafka_clients
 
         if self._producer is None:
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap_servers.split(","),
+            self._producer = kafka_clients.producer(
+                self.bootstrap_servers,
+                security=self._client_options,
                 client_id=SERVICE,
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=20,
                 max_block_ms=10000,
                 bootstrap_timeout_ms=10000,
-                **self._client_options,
             )
         source = mai_contracts.topic_for_event_type(event.type)
         target = self.topic_prefix + mai_contracts.ANALYTICS_PREFIX + source.name

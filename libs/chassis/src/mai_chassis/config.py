@@ -12,6 +12,8 @@ from environs.exceptions import EnvValidationError
 from marshmallow import ValidationError
 from marshmallow.validate import OneOf, Range
 
+from .kafka_clients import KafkaSecurity
+
 __all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -19,6 +21,10 @@ ENVIRONMENTS = ("development", "test", "production")
 
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the process must not start."""
+
+
+def _environment_kafka_options() -> dict[str, Any]:
+    return KafkaSecurity.from_env().client_options()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +56,8 @@ class ServiceSettings:
     kafka_bootstrap_servers: str = ""
     #: Prepended to every topic name; empty in production, unique per test run for isolation.
     kafka_topic_prefix: str = ""
-    kafka_client_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: kafka-python's security options (mai_chassis.kafka_clients); settings made in code take the environment's.
+    kafka_client_options: Mapping[str, Any] = dataclasses.field(default_factory=_environment_kafka_options)
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""
@@ -117,7 +124,13 @@ class ServiceSettings:
             else env.str("KAFKA_BOOTSTRAP_SERVERS", "")
         )
         values["kafka_topic_prefix"] = env.str("KAFKA_TOPIC_PREFIX", "")
-        values["kafka_client_options"] = _kafka_security_options(env)
+        try:
+            values["kafka_client_options"] = _kafka_security_options(env)
+        except ValueError as exc:
+            if cls.needs_broker:
+                raise ConfigurationError(f"{cls.service_name} cannot start: {exc}") from None
+            # A process that never talks to Kafka has no broker user: the settings are not its own.
+            values["kafka_client_options"] = {}
         try:
             try:
                 values.update(cls.read_own(env))
@@ -140,17 +153,14 @@ def _empty_or_long_key(value: str) -> None:
 
 
 def _kafka_security_options(env: Env) -> dict[str, Any]:
-    """TLS/SASL options for kafka-python, present only when configured."""
-    options: dict[str, Any] = {}
-    protocol = env.str("KAFKA_SECURITY_PROTOCOL", "")
-    if protocol:
-        options["security_protocol"] = protocol
-    cafile = env.str("KAFKA_SSL_CAFILE", "")
-    if cafile:
-        options["ssl_cafile"] = cafile
-    mechanism = env.str("KAFKA_SASL_MECHANISM", "")
-    if mechanism:
-        options["sasl_mechanism"] = mechanism
-        options["sasl_plain_username"] = env.str("KAFKA_SASL_USERNAME")
-        options["sasl_plain_password"] = env.str("KAFKA_SASL_PASSWORD")
-    return options
+    """kafka-python's security options, read as :mod:`mai_chassis.kafka_clients` reads them everywhere."""
+    names = (
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+        "KAFKA_SSL_CAFILE",
+    )
+    # Read through environs, so that these names are part of the settings this process declares.
+    values = {name: env.str(name, "") or "" for name in names}
+    return KafkaSecurity.from_env(values).client_options()

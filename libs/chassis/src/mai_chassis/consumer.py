@@ -29,8 +29,10 @@ from typing import Any
 import mai_contracts
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from . import kafka_clients
 from .db import Database
 from .events import Event, EventDecodeError, decode_event
+from .kafka_clients import client_options
 from .logs import bind_context
 from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
 from .producers import discard_producer
@@ -104,7 +106,8 @@ class EventConsumer:
         self.max_backoff = max_backoff
         self.poll_timeout_ms = poll_timeout_ms
         self.commit_interval = commit_interval
-        self.consumer_options = dict(consumer_options or {})
+        #: Security options of both the consumer and its dead-letter producer (the environment's if None).
+        self.consumer_options = client_options(consumer_options)
         self._sleep = sleep
         self._consumer: Any = None
         self._dlq_producer: Any = None
@@ -198,11 +201,10 @@ class EventConsumer:
     # -- the Kafka loop --------------------------------------------------------------------------
 
     def _make_consumer(self) -> Any:
-        from kafka import KafkaConsumer
-
-        return KafkaConsumer(
+        return kafka_clients.consumer(
             *self.topics,
-            bootstrap_servers=self.bootstrap_servers.split(","),
+            bootstrap_servers=self.bootstrap_servers,
+            security=self.consumer_options,
             group_id=self.group_id,
             client_id=f"{self.service}-{self.group_id}",
             enable_auto_commit=False,
@@ -212,15 +214,14 @@ class EventConsumer:
             heartbeat_interval_ms=3000,
             reconnect_backoff_max_ms=2000,
             bootstrap_timeout_ms=10000,
-            **self.consumer_options,
         )
 
     def _dead_letter(self, message: Any, outcome: _Outcome) -> None:
-        from kafka import KafkaProducer
-
         if self._dlq_producer is None:
-            self._dlq_producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap_servers.split(","),
+            # The same user as the consumer: its ACLs allow writing the dead letters of what it reads.
+            self._dlq_producer = kafka_clients.producer(
+                self.bootstrap_servers,
+                security=self.consumer_options,
                 client_id=f"{self.service}-dlq",
                 acks="all",
                 enable_idempotence=True,

@@ -13,8 +13,10 @@ import mai_contracts
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from . import kafka_clients
 from .db import Database
 from .events import build_event, encode_event
+from .kafka_clients import client_options
 from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, register_collector
 from .producers import discard_producer
 from .tables import OutboxEvent
@@ -113,7 +115,8 @@ class OutboxRelay:
         self.idle_timeout = idle_timeout
         self._wakeup = Wakeup(database, OUTBOX_CHANNEL, fallback_interval=idle_interval)
         self.max_backoff = max_backoff
-        self.producer_options = dict(producer_options or {})
+        #: Security options of the producer (the environment's if None).
+        self.producer_options = client_options(producer_options)
         self._producer: Any = None
         self._lock_key = _advisory_key(f"outbox:{service}")
         #: monotonic() of the last clean-up; None until the first, which runs at once (monotonic()
@@ -130,10 +133,9 @@ class OutboxRelay:
 
     def _get_producer(self) -> Any:
         if self._producer is None:
-            from kafka import KafkaProducer
-
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap_servers.split(","),
+            self._producer = kafka_clients.producer(
+                self.bootstrap_servers,
+                security=self.producer_options,
                 client_id=f"{self.service}-outbox",
                 acks="all",
                 enable_idempotence=True,
@@ -144,7 +146,6 @@ class OutboxRelay:
                 request_timeout_ms=10000,
                 delivery_timeout_ms=20000,
                 reconnect_backoff_max_ms=2000,
-                **self.producer_options,
             )
         return self._producer
 

@@ -66,9 +66,26 @@ def stale_files(root: Path, listed: ServiceList) -> list[Path]:
 # -- make run ----------------------------------------------------------------------------------
 
 
+def _kafka_user(name: str) -> str:
+    """The Kafka user settings a process of ``name`` runs with (its password exported by run.sh), if it has one."""
+    import mai_contracts
+
+    if name not in {user.name for user in mai_contracts.kafka_users()}:
+        return ""
+    variable = "KAFKA_PASSWORD_" + name.replace("-", "_").upper()
+    return f"KAFKA_SASL_USERNAME={name} KAFKA_SASL_PASSWORD=${variable} "
+
+
+def _as_user(name: str, command: str) -> str:
+    user = _kafka_user(name)
+    if not user:
+        return command
+    return f"env {user}{command.removeprefix('env ')}"
+
+
 def procfile(listed: ServiceList) -> str:
     lines = [f"# {_GENERATED}"]
-    lines += [f"{name}: {command}" for name, command in listed.local_processes.items()]
+    lines += [f"{name}: {_as_user(name, command)}" for name, command in listed.local_processes.items()]
     lines.append(
         f"gateway: env PORT={listed.gateway_port} GATEWAY_INTERNAL_PORT={listed.gateway_internal_port} "
         "GATEWAY_ROUTES_FILE=gateway/routes.local.yaml GATEWAY_TRUSTED_PROXY_NETWORKS=127.0.0.1/32 "
@@ -84,14 +101,16 @@ def procfile(listed: ServiceList) -> str:
                 f" API_BASE_URL=http://127.0.0.1:{listed.gateway_internal_port} SESSION_COOKIE_SECURE=false"
                 f" FORM_ACTION_ORIGINS={EID_PROVIDER_URL}"
             )
-        lines.append(f"{service.short_name}-web: env {web_env} .venv/bin/{service.command} web")
+        # Every process of a service that talks to Kafka runs as the service's own broker user.
+        user = _kafka_user(service.name)
+        lines.append(f"{service.short_name}-web: env {user}{web_env} .venv/bin/{service.command} web")
         if service.worker:
             lines.append(
-                f"{service.short_name}-worker: env METRICS_PORT={service.metrics_port} {database} "
+                f"{service.short_name}-worker: env {user}METRICS_PORT={service.metrics_port} {database} "
                 f".venv/bin/{service.command} worker"
             )
         for name, command in service.local_processes.items():
-            lines.append(f"{service.short_name}-{name}: env {database} {command}")
+            lines.append(f"{service.short_name}-{name}: env {user}{database} {command}")
     return "\n".join(lines) + "\n"
 
 

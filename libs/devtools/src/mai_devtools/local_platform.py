@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -147,6 +148,8 @@ class Platform:
         #: How long each process may take to become healthy (longer for the whole platform on a busy machine).
         self.startup_timeout = startup_timeout
         self._extra_env = dict(extra_env or {})
+        #: Each service's broker user, when the broker authenticates (see start()).
+        self._kafka_users: dict[str, Any] | None = None
         #: The "bank-card" identification provider (started with identity-svc): ``enrol`` people,
         #: ``identify`` on its authorization page.
         self.eid_provider: LocalEidProvider | None = (
@@ -224,7 +227,17 @@ class Platform:
             "CERTIFICATES_DIR": str(data_dir / "certificates"),
             "SIGNING_DIR": str(data_dir / "signing"),
             **(self._front_end_env() if self.declared[service].front_end else {}),
+            **self._kafka_env(service),
         }
+
+    def _kafka_env(self, service: str) -> dict[str, str]:
+        """The service's own broker user (its ACLs on this platform's topics), never the administrator's."""
+        if self._kafka_users is None:
+            return {}
+        user = self._kafka_users.get(self.declared[service].name if service in self.declared else service)
+        if user is None:  # a front end: it publishes and consumes nothing
+            return {"KAFKA_SASL_USERNAME": "", "KAFKA_SASL_PASSWORD": "", "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        return user.environment()
 
     def _front_end_env(self) -> dict[str, str]:
         return {
@@ -264,6 +277,13 @@ class Platform:
     def start(self) -> Platform:
         logs = self.workdir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        from mai_chassis.kafka_admin import provision
+        from mai_chassis.kafka_clients import KafkaSecurity
+
+        administrator = KafkaSecurity.from_env(self.common_env)
+        if administrator.uses_sasl:
+            # Each service runs as its own user, allowed only what contracts/ say (on this prefix).
+            self._kafka_users = provision(self.kafka, administrator=administrator, topic_prefix=self.topic_prefix)
         if self.eid_provider is not None:
             self.eid_provider.start()
         for service in self.services:
@@ -290,7 +310,12 @@ class Platform:
                 health_url=f"http://127.0.0.1:{self.metrics_ports[service]}/healthz",
             )
         if self.gateway_port is not None:
-            env = {**self.common_env, "PORT": str(self.gateway_port), "GATEWAY_ROUTES_FILE": str(self._routes_file())}
+            env = {
+                **self.common_env,
+                **self._kafka_env("gateway"),
+                "PORT": str(self.gateway_port),
+                "GATEWAY_ROUTES_FILE": str(self._routes_file()),
+            }
             self.processes["gateway"] = ServiceProcess(
                 "gateway",
                 [

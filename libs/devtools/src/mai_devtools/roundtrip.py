@@ -79,14 +79,14 @@ def put_example_in_outbox(database_url: str, service: str, event_type: str) -> s
 def produce_example(bootstrap_servers: str, topic_prefix: str, event_type: str) -> str:
     """Send the contract's example of ``event_type`` to its (prefixed) topic; returns the event id."""
     import mai_contracts
-    from kafka import KafkaProducer
+    from mai_chassis import kafka_clients
     from mai_chassis.events import build_event, encode_event
 
     subject = str(uuid.uuid4())
     # As the topic's owner sends it: consumers dead-letter an event from anyone else.
     owner = mai_contracts.topic_for_event_type(event_type).owner
     event = build_event(event_type, source=owner, subject=subject, data=_example(event_type))
-    producer = KafkaProducer(bootstrap_servers=bootstrap_servers.split(","), acks="all")
+    producer = kafka_clients.producer(bootstrap_servers, acks="all")
     try:
         topic = topic_prefix + mai_contracts.topic_for_event_type(event_type).name
         producer.send(topic, value=encode_event(event), key=subject.encode()).get(timeout=30)

@@ -94,10 +94,12 @@ def read_topic(
     Stops after max_messages, after idle_timeout_s without a new message, or (stop_at_end) once
     every partition reached the end it had when reading began — whichever comes first.
     """
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
+    from mai_chassis import kafka_clients
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers.split(","),
+    # The analyst's credentials (KAFKA_SASL_*), read where every client reads them.
+    consumer = kafka_clients.consumer(
+        bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         client_id="mai-events",

@@ -32,6 +32,7 @@ __all__ = [
     "delete_topics",
     "drop_database",
     "ensure_topics",
+    "kafka_user_environment",
     "read_events",
     "send_json",
     "serve_http",
@@ -178,14 +179,16 @@ def ensure_topics(
 ) -> None:
     """Create the contract's topics (or the given ones), prefixed, on a test broker (replication 1)."""
     import mai_contracts
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
+
+    from .. import kafka_clients
 
     declared = {t.name: t for t in mai_contracts.load_topics(include_dlq=True)}
     wanted = list(names) if names is not None else list(declared)
     # The analysts' redacted copies are created only when asked for, as declared too.
     declared.update({t.name: t for t in mai_contracts.analytics_topics()})
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+    admin = kafka_clients.admin(bootstrap_servers, client_id="tests")
     try:
         existing = set(admin.list_topics())
         new = [
@@ -208,20 +211,39 @@ def ensure_topics(
         admin.close()
 
 
+def kafka_user_environment(bootstrap_servers: str, user: str, *, prefix: str) -> dict[str, str]:
+    """The Kafka variables a process started by a test needs to run as ``user`` on ``prefix``'s topics.
+
+    On a broker that authenticates, the user is provisioned (its ACLs on the prefixed topics, as
+    contracts/ derive them) and its own settings are returned; on one that does not, the environment's.
+    """
+    from ..kafka_admin import provision
+    from ..kafka_clients import KafkaSecurity
+
+    administrator = KafkaSecurity.from_env()
+    if not administrator.uses_sasl:
+        return administrator.environment()
+    return provision(bootstrap_servers, administrator=administrator, topic_prefix=prefix, users=[user])[
+        user
+    ].environment()
+
+
 def delete_topics(bootstrap_servers: str, prefix: str) -> None:
-    """Delete every topic whose name starts with ``prefix`` (best effort: a test's clean-up)."""
-    from kafka.admin import KafkaAdminClient
+    """Delete every topic whose name starts with ``prefix``, and the ACLs on them (best effort: a test's clean-up)."""
+    from .. import kafka_admin, kafka_clients
 
     if not prefix:
         raise ValueError("refusing to delete topics without a prefix")
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="tests")
+        admin = kafka_clients.admin(bootstrap_servers, client_id="tests")
     except Exception:  # the broker may be down at the end of an outage test; nothing to clean then
         return
     try:
         doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
         if doomed:
             admin.delete_topics(doomed, timeout_ms=30000)
+        if kafka_clients.KafkaSecurity.from_env().uses_sasl:
+            kafka_admin.delete_acls_under(admin, prefix)
     except Exception:
         logging.getLogger(__name__).debug("test topics under %s not deleted", prefix, exc_info=True)
     finally:
@@ -240,11 +262,11 @@ def read_events(
 
     With ``raw=True`` returns the kafka-python records themselves (headers, key, value).
     """
-    from kafka import KafkaConsumer
+    from .. import kafka_clients
 
-    consumer = KafkaConsumer(
+    consumer = kafka_clients.consumer(
         topic,
-        bootstrap_servers=bootstrap_servers.split(","),
+        bootstrap_servers=bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

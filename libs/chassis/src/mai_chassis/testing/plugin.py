@@ -69,6 +69,22 @@ def topic_prefix(kafka_bootstrap_servers: str) -> Iterator[str]:
     delete_topics(kafka_bootstrap_servers, prefix)
 
 
+@pytest.fixture
+def kafka_users(kafka_bootstrap_servers: str, topic_prefix: str) -> dict[str, Any]:
+    """Each service's and stream's broker user, with its ACLs on this test's topics: name -> KafkaSecurity.
+
+    Needs a broker that authenticates (``KAFKA_SECURITY_PROTOCOL=SASL_*``, as ``make test`` starts
+    one); the tests are skipped, saying so, against one that takes anybody.
+    """
+    from ..kafka_admin import provision
+    from ..kafka_clients import KafkaSecurity
+
+    administrator = KafkaSecurity.from_env()
+    if not administrator.uses_sasl:
+        pytest.skip("the broker takes unauthenticated clients: no users or ACLs to test (make test secures it)")
+    return provision(kafka_bootstrap_servers, administrator=administrator, topic_prefix=topic_prefix)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     named = os.environ.get("DATABASE_URL")
