@@ -237,7 +237,7 @@ class Platform:
         user = self._kafka_users.get(self.declared[service].name if service in self.declared else service)
         if user is None:  # a front end: it publishes and consumes nothing
             return {"KAFKA_SASL_USERNAME": "", "KAFKA_SASL_PASSWORD": "", "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
-        return user.environment()
+        return {str(name): str(value) for name, value in user.environment().items()}
 
     def _front_end_env(self) -> dict[str, str]:
         return {

@@ -83,7 +83,9 @@ def _units() -> list[SelectChoice]:
     return [SelectChoice(unit) for unit in current_staff().units_for(COUNTER_CLERK) if unit != "*"]
 
 
-def _page(lookup: LookupForm, account: dict[str, Any] | None, verify: VerificationForm | None, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(
+    lookup: LookupForm, account: dict[str, Any] | None, verify: VerificationForm | None, status: int = 200
+) -> tuple[str, int]:
     return render_template("counter/counter.html", lookup=lookup, account=account, verify=verify), status
 
 
