@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from mai_chassis.testing import TokenIssuer, wait_until
-from mai_devtools.platform import Platform
+from mai_devtools.local_platform import Platform
 
 pytestmark = pytest.mark.integration
 
