@@ -94,6 +94,10 @@ class Pods:
         self.run_id = uuid.uuid4().hex[:8]
         self.configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
         self.secrets = {s["metadata"]["name"]: _secret_data(s) for s in of_kind(objects, "Secret")}
+        # Made by Strimzi in a cluster, so in no rendered manifest: the cluster CA the Kafka clients
+        # mount. The test broker speaks SCRAM without TLS (KAFKA_SSL_CAFILE is blanked), so the mounted
+        # file stands in empty.
+        self.secrets.setdefault("mai-kafka-cluster-ca-cert", {"ca.crt": ""})
 
     def workload(self, kind: str, name: str) -> dict[str, Any]:
         (found,) = [o for o in of_kind(self.objects, kind) if o["metadata"]["name"] == name]
@@ -346,8 +350,9 @@ def test_worker_relays_its_outbox_once_and_applies_what_it_consumes_once(
     database, prefix = platform["databases"][service], platform["prefix"]
     check_probes(worker)
     case = roundtrip_for(service)
-    published = put_example_in_outbox(database, service, case.publishes)
-    assert topic_has_event(kafka_bootstrap_servers, prefix, case.publishes, published) == 1
+    published = put_example_in_outbox(database, service, case.publishes) if case.publishes else None
+    if case.publishes and published:
+        assert topic_has_event(kafka_bootstrap_servers, prefix, case.publishes, published) == 1
     if case.consumes:
         consumed = produce_example(kafka_bootstrap_servers, prefix, case.consumes)
         wait_until(lambda: applied_count(database, consumed) == 1, timeout=60, what=f"{service} applied the event")
@@ -361,14 +366,16 @@ def test_worker_relays_its_outbox_once_and_applies_what_it_consumes_once(
             # A scrape that meets a process's metric file while it is being created is dropped
             # (prometheus_client's multi-process mode); Prometheus, like this, asks again.
             return None
-        return body if metric_samples(body, "outbox_published_total", service=service) >= 1 else None
+        metric, labels = case.counted_metric
+        return body if metric_samples(body, metric, service=service, **labels) >= 1 else None
 
     text = wait_until(published_counted, timeout=30, interval=0.5, what=f"{service} worker metrics")
     if case.consumes:
         assert metric_samples(text, "events_processed_total", service=service, outcome="processed") >= 1
     # Still once: the worker did not crash and publish its batch again, nor apply the event twice.
     assert worker.running(), worker.logs()
-    assert topic_has_event(kafka_bootstrap_servers, prefix, case.publishes, published) == 1
+    if case.publishes and published:
+        assert topic_has_event(kafka_bootstrap_servers, prefix, case.publishes, published) == 1
     if case.consumes:
         assert applied_count(database, consumed) == 1
 

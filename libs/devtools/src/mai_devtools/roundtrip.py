@@ -30,8 +30,15 @@ class Roundtrip:
     """What one service's worker is checked with: an event it publishes and one it consumes."""
 
     service: str  # e.g. "booking-svc"
-    publishes: str  # an event type the service owns
+    publishes: str | None  # an event type the service owns (None: it only consumes, as audit-svc)
     consumes: str | None  # an event type it consumes (None: it consumes nothing)
+
+    @property
+    def counted_metric(self) -> tuple[str, dict[str, str]]:
+        """The worker's metric that shows the round trip happened: published, else applied."""
+        if self.publishes:
+            return "outbox_published_total", {}
+        return "events_processed_total", {"outcome": "processed"}
 
 
 def roundtrip_for(service: str) -> Roundtrip:
@@ -40,9 +47,9 @@ def roundtrip_for(service: str) -> Roundtrip:
     topics = mai_contracts.load_topics(include_dlq=False)
     owned = [t.event_type for t in topics if t.owner == service]
     consumed = [t.event_type for t in topics if service in t.consumers]
-    if not owned:
-        raise ValueError(f"{service} owns no topic")
-    return Roundtrip(service, owned[0], consumed[0] if consumed else None)
+    if not owned and not consumed:
+        raise ValueError(f"{service} owns and consumes no topic")
+    return Roundtrip(service, owned[0] if owned else None, consumed[0] if consumed else None)
 
 
 def _example(event_type: str) -> dict[str, Any]:
