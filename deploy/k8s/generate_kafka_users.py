@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mai_devtools.service_list import service_list
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE = Path(__file__).resolve().parent / "base"
@@ -35,13 +36,10 @@ KAFKA_CLUSTER = "mai-kafka"
 #: The Secret in which Strimzi publishes the cluster CA's certificate (key ca.crt).
 CLUSTER_CA_SECRET = f"{KAFKA_CLUSTER}-cluster-ca-cert"
 CA_DIR = "/var/run/secrets/kafka"
-#: Users whose processes run in this namespace (the analyst connects from outside, with its own Secret).
+#: Users whose processes run in this namespace (the analyst connects from outside, with its own
+#: Secret): every API service of deploy/services.yaml, then the analytics streams.
 WORKLOAD_USERS = (
-    "petition-svc",
-    "identity-svc",
-    "record-svc",
-    "booking-svc",
-    "notify-svc",
+    *(service.name for service in service_list().apis),
     "analytics-redactor",
     "analytics-archiver",
 )

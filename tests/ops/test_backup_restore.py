@@ -78,7 +78,7 @@ class Platform:
         return self.petition.test_client(), self.identity.test_client(), self.record.test_client()
 
     def dispose(self) -> None:
-        self.petition.extensions["petition"].database.dispose()
+        self.petition.extensions["mai_database"].dispose()
         self.identity.extensions["mai_database"].dispose()
         self.record.extensions["mai_database"].dispose()
 
