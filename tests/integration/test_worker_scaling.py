@@ -154,7 +154,7 @@ def test_killing_one_of_three_workers_mid_stream_loses_and_doubles_nothing_and_i
             all(w.last_assignment() for w in workers)
             and set().union(*(w.last_assignment() or set() for w in workers)) == partitions
         ),
-        timeout=45,
+        timeout=120,  # a rebalance waits for every member to rejoin: slow on a loaded 2-core machine
         what="three workers sharing the six partitions",
     )
     first_assignment = {w.name: w.last_assignment() for w in workers}

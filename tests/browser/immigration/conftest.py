@@ -23,12 +23,14 @@ import pytest
 import requests
 from booking.catalog import load_catalog
 from booking.slot_horizon import generate_between
+from booking.tables import Slot
 from mai_chassis import Database
 from mai_chassis.testing import wait_until
 from mai_devtools import SmtpSink
 from mai_devtools.eid_provider import SUBSTANTIAL
 from mai_devtools.local_platform import BIN, EID_PROVIDER, Platform
 from record_testing import make_cnp
+from sqlalchemy import func, select
 
 PASSWORD = "Parola-lunga-2024!"
 TIMEOUT = 20
@@ -169,13 +171,15 @@ def officer(portal_platform: Platform) -> Person:
 
 @pytest.fixture(scope="session")
 def office_slots(portal_platform: Platform) -> int:
-    """Counter slots at the test office for the next three weeks."""
+    """Free counter slots at the test office for the next three weeks (generated here unless the
+    platform's booking-svc already did)."""
     database = Database(portal_platform.database_urls["booking"], pool_size=1, max_overflow=0)
     today = datetime.now(UTC).date()
     try:
-        return generate_between(
-            database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE]
-        )
+        generate_between(database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
+        with database.session() as session:
+            free = select(func.count()).select_from(Slot).where(Slot.office == OFFICE, Slot.is_booked.is_(False))
+            return int(session.scalar(free) or 0)
     finally:
         database.dispose()
 
