@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from mai_chassis import UnitOfWork
 from mai_chassis.auth import Principal
-from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from sqlalchemy import select
 
 from .. import domain
@@ -19,7 +18,7 @@ from ..domain import Closure, Status
 from ..errors import RepeatOfAnotherPetitioner, RepeatOfUnanswered, UnknownInstitution
 from ..events import PetitionAnswered, PetitionClosed, PetitionDeadlineExtended, PetitionForwarded, Recipient
 from ..tables import Petition
-from .access import CLERK, find_by_number, petition_of_clerk, require_clerk_of
+from .access import find_by_number, petition_of_clerk, record_clerk_action, require_clerk_of
 
 __all__ = [
     "AnswerPetition",
@@ -90,14 +89,7 @@ def assign_petition(uow: UnitOfWork, deps: PetitionDeps, command: AssignPetition
     petition.assignee = command.assignee or command.clerk.subject
     petition.assigned_at = uow.clock.now()
     petition.status = Status.IN_PROGRESS.value
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.assign",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.assign", petition)
     uow.commit()
     return petition
 
@@ -117,14 +109,7 @@ def forward_petition(uow: UnitOfWork, deps: PetitionDeps, command: ForwardPetiti
     petition.status, petition.assignee, petition.assigned_at = Status.REGISTERED.value, None, None
     petition.answer_due_on = domain.answer_due_on(forwarded_at)
     petition.deadline_extended, petition.extension_reason = False, None
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.forward",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.forwarded_from,
-    )
+    record_clerk_action(uow, command.clerk, "petition.forward", petition, unit=petition.forwarded_from)
     uow.publish(
         PetitionForwarded(
             petition_id=petition.id,
@@ -152,14 +137,7 @@ def answer_petition(uow: UnitOfWork, deps: PetitionDeps, command: AnswerPetition
     joined = uow.session.scalars(select(Petition).where(Petition.joined_to_id == petition.id)).all()
     petition.answer, petition.answered_at, petition.answered_by = command.text, answered_at, command.clerk.subject
     petition.status, petition.closure, petition.closed_at = Status.ANSWERED.value, Closure.ANSWERED.value, answered_at
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.answer",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.answer", petition)
     uow.publish(
         PetitionAnswered(
             petition_id=petition.id,
@@ -196,14 +174,7 @@ def join_petitions(uow: UnitOfWork, deps: PetitionDeps, command: JoinPetitions) 
 
     domain.require_can_join(candidate(petition), [candidate(other) for other in others])
     joined_at = uow.clock.now()
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.join",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.join", petition)
     for other in others:
         other.status, other.closure, other.closed_at = Status.CLOSED.value, Closure.JOINED.value, joined_at
         other.joined_to_id = petition.id
@@ -229,14 +200,7 @@ def close_petition(uow: UnitOfWork, deps: PetitionDeps, command: ClosePetition) 
         petition.repeat_of_id = original.id
     closed_at = uow.clock.now()
     petition.status, petition.closure, petition.closed_at = Status.CLOSED.value, command.outcome.value, closed_at
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.close",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.close", petition)
     uow.publish(PetitionClosed.of(petition, at=closed_at, related=original))
     uow.commit()
     return petition
@@ -249,14 +213,7 @@ def extend_deadline(uow: UnitOfWork, deps: PetitionDeps, command: ExtendDeadline
     previous = petition.answer_due_on
     petition.answer_due_on = domain.extended_due_on(previous, command.days, already_extended=petition.deadline_extended)
     petition.deadline_extended, petition.extension_reason = True, command.reason
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.extend",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.extend", petition)
     uow.publish(
         PetitionDeadlineExtended(
             petition_id=petition.id,

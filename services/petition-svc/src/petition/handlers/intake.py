@@ -10,7 +10,6 @@ from datetime import date
 
 from mai_chassis import UnitOfWork
 from mai_chassis.auth import Principal
-from mai_chassis.staff_actions import AuditSubject, record_staff_action
 
 from .. import domain
 from ..deps import PetitionDeps
@@ -18,7 +17,7 @@ from ..errors import UnknownInstitution
 from ..metrics import PETITIONS_REGISTERED
 from ..receipts import Receipt
 from ..tables import Petition
-from .access import CLERK, petition_of_clerk, require_clerk_of
+from .access import petition_of_clerk, record_clerk_action, require_clerk_of
 from .submission import register
 
 __all__ = [
@@ -85,14 +84,7 @@ def register_received_petition(uow: UnitOfWork, deps: PetitionDeps, command: Reg
     petition = register(
         uow, deps, command, command.institution, now, received_on=received_on, registered_by=registered_by
     )
-    record_staff_action(
-        uow,
-        command.clerk,
-        action="petition.intake",
-        subject=AuditSubject("petition", petition.id, petition.registration_number),
-        role=CLERK,
-        unit=petition.institution,
-    )
+    record_clerk_action(uow, command.clerk, "petition.intake", petition)
     uow.commit()
     PETITIONS_REGISTERED.labels(deps.settings.service_name, petition.institution, petition.kind, command.channel).inc()
     logger.info(
