@@ -2,11 +2,13 @@
 # A real single-node Apache Kafka 4.x (KRaft, broker and controller in one process) for local runs
 # and tests. Jars come from Maven Central once and are cached; data lives under var/kafka.
 #
-# The broker is secured as in production, without TLS (loopback only): clients authenticate with
-# SASL/SCRAM-SHA-512, the StandardAuthorizer allows nothing that no ACL grants, and the one super
-# user, `admin`, exists for administration (topics, users, ACLs: `mai-kafka provision`). Its password
-# is generated at the first start into var/kafka/admin.password; `client-env` prints the client
-# settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*) of that user.
+# The broker is secured as in production: its clients' listener speaks TLS (a certificate of a CA
+# made for this broker alone, under var/kafka/tls/, ca.crt being the file clients trust), clients
+# authenticate with SASL/SCRAM-SHA-512, the StandardAuthorizer allows nothing that no ACL grants,
+# and the one super user, `admin`, exists for administration (topics, users, ACLs: `mai-kafka
+# provision`). Its password is generated at the first start into var/kafka/admin.password;
+# `client-env` prints the client settings (KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_CAFILE, KAFKA_SASL_*)
+# of that user. Only the controller's listener, which no client uses, stays without TLS (loopback).
 #
 #   kafka.sh fetch       resolve the broker's jars into the cache (offline afterwards)
 #   kafka.sh start       start the broker in the background, wait until it answers, print its address
@@ -16,7 +18,8 @@
 #
 # Environment: KAFKA_VERSION (4.1.1), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
 # KAFKA_HEAP_OPTS (-Xms256m -Xmx1536m), KAFKA_START_TIMEOUT (90), KAFKA_STOP_TIMEOUT (60),
-# MAI_CACHE_DIR (~/.cache/mai), MAI_VAR_DIR (var/). When KAFKA_BOOTSTRAP_SERVERS names another
+# KAFKA_CERT_DAYS (397, validity of the broker's certificate; renewed at a start within 30 days of
+# its end), MAI_CACHE_DIR (~/.cache/mai), MAI_VAR_DIR (var/). When KAFKA_BOOTSTRAP_SERVERS names another
 # broker, `start` and `status` only check that broker.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -32,6 +35,7 @@ KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1536m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-60}
+KAFKA_CERT_DAYS=${KAFKA_CERT_DAYS:-397}
 
 LIBS_DIR=$MAI_CACHE_DIR/kafka-$KAFKA_VERSION/libs
 STATE_DIR=$MAI_VAR_DIR/kafka
@@ -40,6 +44,11 @@ LOG_DIR=$STATE_DIR/logs
 PID_FILE=$STATE_DIR/kafka.pid
 CONFIG_FILE=$STATE_DIR/server.properties
 ADMIN_PASSWORD_FILE=$STATE_DIR/admin.password
+TLS_DIR=$STATE_DIR/tls
+CA_CERT=$TLS_DIR/ca.crt
+# Written when this script starts the broker with TLS; a broker started by an earlier version of
+# the script (plaintext SASL) has none, and its clients are told so until it is restarted.
+TLS_MARKER=$STATE_DIR/listener.tls
 LOCAL_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
 ADMIN_USER=admin
 SASL_MECHANISM=SCRAM-SHA-512
@@ -62,10 +71,62 @@ probe() {
   python3 "$HERE/lib/kafka_ready.py" "$@"
 }
 
+# security_protocol — what the clients' listener of our broker speaks (see TLS_MARKER).
+security_protocol() {
+  if [[ -f $TLS_MARKER ]]; then echo SASL_SSL; else echo SASL_PLAINTEXT; fi
+}
+
 # probe_local ARGS... — probe our broker as its administrator (it answers nobody else).
 probe_local() {
-  KAFKA_SASL_MECHANISM=$SASL_MECHANISM KAFKA_SASL_USERNAME=$ADMIN_USER \
+  local cafile=""
+  [[ -f $TLS_MARKER ]] && cafile=$CA_CERT
+  KAFKA_SECURITY_PROTOCOL=$(security_protocol) KAFKA_SSL_CAFILE=$cafile \
+    KAFKA_SASL_MECHANISM=$SASL_MECHANISM KAFKA_SASL_USERNAME=$ADMIN_USER \
     KAFKA_SASL_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE" 2>/dev/null) probe "$@"
+}
+
+# make_certificates — a CA of this broker alone and the broker's certificate signed by it (for
+# 127.0.0.1 and localhost), made once; the broker's is renewed when it nears its end. The CA's
+# private key never leaves var/kafka/tls (mode 600); clients trust ca.crt.
+make_certificates() {
+  command -v openssl >/dev/null || die kafka "OpenSSL is needed for the broker's TLS certificate: apt-get install openssl"
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  if [[ ! -s $CA_CERT || ! -s $TLS_DIR/ca.key ]] || ! openssl x509 -checkend $((30 * 86400)) -noout -in "$CA_CERT" >/dev/null; then
+    log kafka "making the local broker's certificate authority in $TLS_DIR"
+    (
+      umask 077
+      openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+        -subj "/O=MAI e-services (local)/CN=Local Kafka CA" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$TLS_DIR/ca.key.tmp" -out "$CA_CERT.tmp" 2>>"$TLS_DIR/openssl.log"
+    ) || die kafka "could not make the CA, see $TLS_DIR/openssl.log"
+    chmod 644 "$CA_CERT.tmp"
+    mv "$TLS_DIR/ca.key.tmp" "$TLS_DIR/ca.key"
+    mv "$CA_CERT.tmp" "$CA_CERT"
+    rm -f "$TLS_DIR/broker.pem"  # signed by the CA replaced
+  fi
+  if [[ -s $TLS_DIR/broker.pem ]] &&
+    openssl verify -CAfile "$CA_CERT" "$TLS_DIR/broker.crt" >/dev/null 2>&1 &&
+    openssl x509 -checkend $((30 * 86400)) -noout -in "$TLS_DIR/broker.crt" >/dev/null; then
+    return 0
+  fi
+  log kafka "making the broker's certificate for $KAFKA_HOST (valid $KAFKA_CERT_DAYS days)"
+  (
+    umask 077
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+      -subj "/O=MAI e-services (local)/CN=$KAFKA_HOST" -keyout "$TLS_DIR/broker.key" -out "$TLS_DIR/broker.csr" \
+      2>>"$TLS_DIR/openssl.log" &&
+      printf '%s\n' "subjectAltName=IP:$KAFKA_HOST,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth" >"$TLS_DIR/broker.ext" &&
+      openssl x509 -req -in "$TLS_DIR/broker.csr" -CA "$CA_CERT" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+        -sha256 -days "$KAFKA_CERT_DAYS" -extfile "$TLS_DIR/broker.ext" -out "$TLS_DIR/broker.crt" \
+        2>>"$TLS_DIR/openssl.log" &&
+      # Kafka reads a PEM key store: the unencrypted PKCS#8 key, then the chain up to the CA.
+      cat "$TLS_DIR/broker.key" "$TLS_DIR/broker.crt" "$CA_CERT" >"$TLS_DIR/broker.pem.tmp"
+  ) || die kafka "could not make the broker's certificate, see $TLS_DIR/openssl.log"
+  mv "$TLS_DIR/broker.pem.tmp" "$TLS_DIR/broker.pem"
+  rm -f "$TLS_DIR/broker.csr" "$TLS_DIR/broker.ext"
 }
 
 # admin_password — the super user's password, generated once (never a default in a file we ship).
@@ -120,10 +181,20 @@ node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 listeners=BROKER://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 advertised.listeners=BROKER://$KAFKA_HOST:$KAFKA_PORT
-listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+listener.security.protocol.map=BROKER:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
 inter.broker.listener.name=BROKER
 controller.listener.names=CONTROLLER
 log.dirs=$DATA_DIR
+
+# TLS on the clients' listener (server authentication only: clients prove who they are with
+# SCRAM). The broker trusts its own CA, being its own client on that listener.
+listener.name.broker.ssl.keystore.type=PEM
+listener.name.broker.ssl.keystore.location=$TLS_DIR/broker.pem
+listener.name.broker.ssl.truststore.type=PEM
+listener.name.broker.ssl.truststore.location=$CA_CERT
+listener.name.broker.ssl.client.auth=none
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+ssl.endpoint.identification.algorithm=https
 
 # Every client authenticates: SCRAM-SHA-512 on the clients' listener (users and their credentials
 # live in the cluster metadata, created by \`mai-kafka provision\`). The controller listener cannot
@@ -224,8 +295,10 @@ cmd_start() {
     fi
   done
   cmd_fetch
+  make_certificates
   write_config
   format_storage
+  touch "$TLS_MARKER"
   log kafka "starting Kafka $KAFKA_VERSION on $LOCAL_BOOTSTRAP (controller $KAFKA_HOST:$KAFKA_CONTROLLER_PORT, logs in $LOG_DIR)"
   local started=$SECONDS
   java_args kafka.Kafka "$CONFIG_FILE"
@@ -252,7 +325,7 @@ cmd_start() {
 cmd_stop() {
   if ! broker_running; then
     log kafka "not running"
-    rm -f "$PID_FILE"
+    rm -f "$PID_FILE" "$TLS_MARKER"
     return 0
   fi
   local pid waited=0
@@ -268,7 +341,7 @@ cmd_stop() {
     sleep 0.2
     waited=$((waited + 1))
   done
-  rm -f "$PID_FILE"
+  rm -f "$PID_FILE" "$TLS_MARKER"
   log kafka "stopped"
 }
 
@@ -298,7 +371,11 @@ cmd_client_env() {
   if external_bootstrap; then
     die kafka "KAFKA_BOOTSTRAP_SERVERS names another broker: its credentials are not ours to print"
   fi
-  printf 'KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\nKAFKA_SASL_MECHANISM=%s\nKAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD=%s\n' \
+  printf 'KAFKA_SECURITY_PROTOCOL=%s\n' "$(security_protocol)"
+  if [[ -f $TLS_MARKER ]]; then
+    printf 'KAFKA_SSL_CAFILE=%s\n' "$CA_CERT"
+  fi
+  printf 'KAFKA_SASL_MECHANISM=%s\nKAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD=%s\n' \
     "$SASL_MECHANISM" "$ADMIN_USER" "$(admin_password)"
 }
 

@@ -8,6 +8,8 @@ succeeds when the answer lists at least one broker and an active controller.
 
 A broker that requires SASL/SCRAM (the local one does) is first authenticated to, with the user
 that KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD name (SCRAM-SHA-256 or -512).
+With KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL the connection is TLS, the broker's certificate checked
+against KAFKA_SSL_CAFILE (the system's CAs when unset) and its address.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import secrets
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -156,9 +159,19 @@ class _Reader:
         return raw.decode("utf-8")
 
 
-def ask_metadata(host: str, port: int, credentials: Credentials | None = None) -> MetadataAnswer:
-    """Send one Metadata request (authenticated first, if asked) and parse brokers and controller."""
-    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as sock:
+def tls_context_from_env() -> ssl.SSLContext | None:
+    """A client TLS context when KAFKA_SECURITY_PROTOCOL asks for TLS (verifying the broker), else None."""
+    if not os.environ.get("KAFKA_SECURITY_PROTOCOL", "").upper().endswith("SSL"):
+        return None
+    return ssl.create_default_context(cafile=os.environ.get("KAFKA_SSL_CAFILE") or None)
+
+
+def ask_metadata(
+    host: str, port: int, credentials: Credentials | None = None, tls: ssl.SSLContext | None = None
+) -> MetadataAnswer:
+    """Send one Metadata request (over TLS and authenticated first, if asked) and parse brokers and controller."""
+    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as plain:
+        sock = tls.wrap_socket(plain, server_hostname=host) if tls is not None else plain
         if credentials is not None:
             _authenticate(sock, credentials)
         # topics: an empty array (no topic details wanted); allow_auto_topic_creation: false
@@ -186,7 +199,11 @@ def _parse_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
 
 
 def wait_until_ready(
-    bootstrap: str, timeout: float, pid: int | None, credentials: Credentials | None = None
+    bootstrap: str,
+    timeout: float,
+    pid: int | None,
+    credentials: Credentials | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> MetadataAnswer:
     deadline = time.monotonic() + timeout
     last_error = "no answer yet"
@@ -195,7 +212,7 @@ def wait_until_ready(
             raise RuntimeError(f"the broker process {pid} has exited")
         for host, port in _parse_bootstrap(bootstrap):
             try:
-                answer = ask_metadata(host, port, credentials)
+                answer = ask_metadata(host, port, credentials, tls)
             except (OSError, struct.error, UnicodeDecodeError) as exc:
                 last_error = f"{host}:{port}: {exc}"
                 continue
@@ -230,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        answer = wait_until_ready(args.bootstrap, args.timeout, args.pid, Credentials.from_env())
+        answer = wait_until_ready(
+            args.bootstrap, args.timeout, args.pid, Credentials.from_env(), tls_context_from_env()
+        )
     except (TimeoutError, RuntimeError) as exc:
         logger.error("Kafka not ready: %s", exc)
         return 1

@@ -6,6 +6,7 @@ tries to write another service's topic, or read a topic it does not consume, is 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -110,6 +111,29 @@ def _connect(servers: str, security: KafkaSecurity) -> list[str]:
 def test_a_client_without_credentials_is_refused(servers: str, kafka_users: dict[str, KafkaSecurity]) -> None:
     with pytest.raises(KafkaTimeoutError, match="Unable to bootstrap"):
         _connect(servers, KafkaSecurity())
+
+
+def _tls_only(kafka_users: dict[str, KafkaSecurity]) -> KafkaSecurity:
+    """notify-svc's settings, when the broker's clients' listener is TLS (make test's is); else skip."""
+    notify = kafka_users["notify-svc"]
+    if notify.protocol != "SASL_SSL" or not notify.ssl_cafile:
+        pytest.skip("the broker's clients' listener is not TLS with a CA of its own (make test's is)")
+    return notify
+
+
+def test_the_listener_speaks_tls_only_and_a_client_checks_the_brokers_certificate(
+    servers: str, topic_prefix: str, kafka_users: dict[str, KafkaSecurity]
+) -> None:
+    notify = _tls_only(kafka_users)
+
+    # The right credentials without TLS get nowhere: the broker waits for a TLS handshake.
+    with pytest.raises(KafkaTimeoutError, match="Unable to bootstrap"):
+        _connect(servers, dataclasses.replace(notify, protocol="SASL_PLAINTEXT", ssl_cafile=""))
+    # TLS that trusts only the system's CAs refuses the broker's certificate (signed by the local CA).
+    with pytest.raises(KafkaTimeoutError, match="Unable to bootstrap"):
+        _connect(servers, dataclasses.replace(notify, ssl_cafile=""))
+    # With the CA it trusts, the same user gets in.
+    assert topic_prefix + "petition.submitted" in _connect(servers, notify)
 
 
 def test_a_client_with_a_wrong_password_is_refused(
