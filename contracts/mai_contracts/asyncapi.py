@@ -53,8 +53,11 @@ _DESCRIPTION: Final = (
 )
 
 
-#: The brokers' authentication, named by both servers.
+#: The brokers' authentication, named by every server.
 SECURITY_SCHEME = "scramSha512"
+#: The analysts' external listener (deploy/k8s/base/kafka/kafka.yaml: listener `analysts`).
+ANALYSTS_HOST = "kafka-analysts.eservicii.mai.gov.ro"
+ANALYSTS_PORT = 9094
 
 
 def _channel_id(topic: Topic) -> str:
@@ -342,13 +345,27 @@ def asyncapi_document() -> dict[str, Any]:
                     "stream, each allowed only the topics it owns (write) and consumes (read)."
                 ),
                 "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
+                "tags": [{"name": "listener:internal"}],
+            },
+            "analysts": {
+                "host": f"{ANALYSTS_HOST}:{ANALYSTS_PORT}",
+                "protocol": "kafka-secure",
+                "protocolVersion": "4.0",
+                "description": (
+                    "The same cluster's external listener for the analysts' network (a load balancer "
+                    "admitting that network only): TLS with the cluster CA and SASL/SCRAM-SHA-512 as "
+                    "the read-only `analyst` user, which may read the redacted `analytics.` topics "
+                    "and nothing else."
+                ),
+                "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
+                "tags": [{"name": "listener:external"}],
             },
             "local": {
                 "host": "127.0.0.1:9092",
-                "protocol": "kafka",
+                "protocol": "kafka-secure",
                 "description": (
                     "The single-node broker started by deploy/local/infra.sh (replication factor 1): "
-                    "SASL/SCRAM-SHA-512 over plaintext on the loopback interface, the same ACLs."
+                    "TLS with a CA made for it under var/kafka/tls and SASL/SCRAM-SHA-512, the same ACLs."
                 ),
                 "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
             },
