@@ -111,6 +111,11 @@ def test_every_topic_is_copied_without_a_personal_value_and_with_stable_pseudony
                 after = values_at(copy.data, path)
                 assert len(after) == len(before)
                 assert all(str(v).startswith("pn1:") and v not in before for v in after), (topic.name, path)
+                # Nor anywhere else in the copy (another field, the envelope): the text itself is gone.
+                whole = json.dumps(copy.data, ensure_ascii=False) + json.dumps(copy.subject or "")
+                for value in before:
+                    if isinstance(value, str) and len(value) >= 4:
+                        assert value not in whole, (topic.name, path)
         if mai_contracts.pii_paths(topic.event_type):
             checked_pii_types += 1
             # The two examples are one person: the same pseudonym, so analysts can count people.
