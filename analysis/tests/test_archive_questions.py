@@ -77,13 +77,29 @@ def test_time_to_answer_is_set_against_the_days_the_law_allowed_per_month(tmp_pa
     answered = "ro.mai.petition.answered.v1"
     registered = datetime(2026, 3, 2, 9, tzinfo=UTC)
     values = [
-        # 10 and 40 days taken in April, of 30 allowed; 3 days in May, of 30 allowed.
-        copy_of(answered, registered, registered_at=iso(registered), answer_due_on="2026-04-01",
-                answered_at=iso(registered + timedelta(days=10))),  # fmt: skip
-        copy_of(answered, registered, registered_at=iso(registered), answer_due_on="2026-04-01",
-                answered_at=iso(registered + timedelta(days=40)), within_deadline=False),  # fmt: skip
-        copy_of(answered, registered, registered_at=iso(datetime(2026, 5, 1, 9, tzinfo=UTC)),
-                answer_due_on="2026-05-31", answered_at=iso(datetime(2026, 5, 4, 9, tzinfo=UTC))),  # fmt: skip
+        # Answered in 10 days (in March) and in 40 (in April) of 30 allowed; in 3 days (in May) of 30.
+        copy_of(
+            answered,
+            registered,
+            registered_at=iso(registered),
+            answer_due_on="2026-04-01",
+            answered_at=iso(registered + timedelta(days=10)),
+        ),
+        copy_of(
+            answered,
+            registered,
+            registered_at=iso(registered),
+            answer_due_on="2026-04-01",
+            answered_at=iso(registered + timedelta(days=40)),
+            within_deadline=False,
+        ),
+        copy_of(
+            answered,
+            registered,
+            registered_at=iso(datetime(2026, 5, 1, 9, tzinfo=UTC)),
+            answer_due_on="2026-05-31",
+            answered_at=iso(datetime(2026, 5, 4, 9, tzinfo=UTC)),
+        ),
     ]
     values.append(values[0])  # a replayed copy is not a fourth answer
     root = tmp_path / "archive"
@@ -103,8 +119,14 @@ def test_appointments_are_kept_when_the_visit_was_recorded_and_missed_otherwise(
 
     def booking(starts: datetime) -> tuple[str, str, bytes]:
         appointment, application = str(uuid.uuid4()), str(uuid.uuid4())
-        value = copy_of("ro.mai.appointment.booked.v1", day, appointment_id=appointment, application_id=application,
-                        starts_at=iso(starts), ends_at=iso(starts + timedelta(minutes=20)))  # fmt: skip
+        value = copy_of(
+            "ro.mai.appointment.booked.v1",
+            day,
+            appointment_id=appointment,
+            application_id=application,
+            starts_at=iso(starts),
+            ends_at=iso(starts + timedelta(minutes=20)),
+        )
         return appointment, application, value
 
     _kept_id, kept_app, kept = booking(day + timedelta(days=1))
@@ -114,14 +136,24 @@ def test_appointments_are_kept_when_the_visit_was_recorded_and_missed_otherwise(
     _future_id, _future_app, future = booking(datetime(2026, 4, 20, 8, tzinfo=UTC))
     moved_to = str(uuid.uuid4())
     values = [
-        kept, missed, cancelled, moved_from, future,
+        kept,
+        missed,
+        cancelled,
+        moved_from,
+        future,
         copy_of("ro.mai.application.ready.v1", day + timedelta(days=1, hours=1), application_id=kept_app),
         copy_of("ro.mai.appointment.cancelled.v1", day, appointment_id=cancelled_id),
         # Moved into April and missed there; the March slot it left is no appointment any more.
-        copy_of("ro.mai.appointment.moved.v1", day, appointment_id=moved_to, previous_appointment_id=moved_id,
-                application_id=moved_app, starts_at=iso(datetime(2026, 4, 2, 8, tzinfo=UTC)),
-                ends_at=iso(datetime(2026, 4, 2, 8, 20, tzinfo=UTC))),  # fmt: skip
-    ]  # fmt: skip
+        copy_of(
+            "ro.mai.appointment.moved.v1",
+            day,
+            appointment_id=moved_to,
+            previous_appointment_id=moved_id,
+            application_id=moved_app,
+            starts_at=iso(datetime(2026, 4, 2, 8, tzinfo=UTC)),
+            ends_at=iso(datetime(2026, 4, 2, 8, 20, tzinfo=UTC)),
+        ),
+    ]
     values.append(missed)  # replayed
     root = tmp_path / "archive"
     archive(root, values)

@@ -81,6 +81,12 @@ class Container:
         return podman("inspect", "--format", "{{.State.Running}}", self.name).stdout.strip() == "true"
 
 
+def _test_broker_ca() -> str:
+    """The PEM text of the CA the test broker's certificate comes from (empty without TLS)."""
+    cafile = os.environ.get("KAFKA_SSL_CAFILE", "")
+    return Path(cafile).read_text(encoding="ascii") if cafile else ""
+
+
 class Pods:
     """Runs pod specs of the rendered overlay as podman containers on the host network."""
 
@@ -95,9 +101,9 @@ class Pods:
         self.configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(objects, "ConfigMap")}
         self.secrets = {s["metadata"]["name"]: _secret_data(s) for s in of_kind(objects, "Secret")}
         # Made by Strimzi in a cluster, so in no rendered manifest: the cluster CA the Kafka clients
-        # mount. The test broker speaks SCRAM without TLS (KAFKA_SSL_CAFILE is blanked), so the mounted
-        # file stands in empty.
-        self.secrets.setdefault("mai-kafka-cluster-ca-cert", {"ca.crt": ""})
+        # mount. The test broker's CA stands in for it (the local broker's listener is TLS); a broker
+        # without TLS has none, and then KAFKA_SSL_CAFILE is blanked and the file stands in empty.
+        self.secrets.setdefault("mai-kafka-cluster-ca-cert", {"ca.crt": _test_broker_ca()})
 
     def workload(self, kind: str, name: str) -> dict[str, Any]:
         (found,) = [o for o in of_kind(self.objects, kind) if o["metadata"]["name"] == name]
@@ -294,10 +300,10 @@ def platform(
             if service in kafka_users:
                 # The test broker's security in place of the cluster's (TLS with Strimzi's CA): the
                 # service's own user, with its ACLs on this run's topics.
-                kafka_env[service] = {
-                    "KAFKA_SSL_CAFILE": "",
-                    **kafka_user_environment(kafka_bootstrap_servers, service, prefix=prefix),
-                }
+                user_env = kafka_user_environment(kafka_bootstrap_servers, service, prefix=prefix)
+                # The CA is read where the manifests mount it (holding the test broker's CA).
+                user_env.pop("KAFKA_SSL_CAFILE", None)
+                kafka_env[service] = {**({} if _test_broker_ca() else {"KAFKA_SSL_CAFILE": ""}), **user_env}
                 own |= kafka_env[service]
             if "identity-svc-web" in containers:
                 identity = f"http://127.0.0.1:{containers['identity-svc-web'].port('http')}"
