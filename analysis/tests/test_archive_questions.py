@@ -74,33 +74,14 @@ def test_petitions_per_institution_per_month_answers_and_certificates_per_day(tm
 
 
 def test_time_to_answer_is_set_against_the_days_the_law_allowed_per_month(tmp_path: Path) -> None:
-    answered = "ro.mai.petition.answered.v1"
-    registered = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    values = [
-        # Answered in 10 days (in March) and in 40 (in April) of 30 allowed; in 3 days (in May) of 30.
-        copy_of(
-            answered,
-            registered,
-            registered_at=iso(registered),
-            answer_due_on="2026-04-01",
-            answered_at=iso(registered + timedelta(days=10)),
-        ),
-        copy_of(
-            answered,
-            registered,
-            registered_at=iso(registered),
-            answer_due_on="2026-04-01",
-            answered_at=iso(registered + timedelta(days=40)),
-            within_deadline=False,
-        ),
-        copy_of(
-            answered,
-            registered,
-            registered_at=iso(datetime(2026, 5, 1, 9, tzinfo=UTC)),
-            answer_due_on="2026-05-31",
-            answered_at=iso(datetime(2026, 5, 4, 9, tzinfo=UTC)),
-        ),
-    ]
+    def answered(registered: datetime, due: str, days: int) -> bytes:
+        when = registered + timedelta(days=days)
+        return copy_of("ro.mai.petition.answered.v1", when, registered_at=iso(registered), answer_due_on=due,
+                       answered_at=iso(when), within_deadline=when.date().isoformat() <= due)  # fmt: skip
+
+    march, may = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 5, 1, 9, tzinfo=UTC)
+    # Answered in 10 days (in March) and in 40 (in April) of 30 allowed; in 3 days (in May) of 30.
+    values = [answered(march, "2026-04-01", 10), answered(march, "2026-04-01", 40), answered(may, "2026-05-31", 3)]
     values.append(values[0])  # a replayed copy is not a fourth answer
     root = tmp_path / "archive"
     archive(root, values)
