@@ -235,14 +235,14 @@ def draw(figures: ArchiveFigures, path: Path) -> Path:
         answers.legend()
 
     duration_months = list(figures.time_to_answer_per_month)
-    per_month = figures.time_to_answer_per_month
+    timing = figures.time_to_answer_per_month
     durations.plot(
-        duration_months, [per_month[m]["median_days"] for m in duration_months], "o-", label="median days taken"
+        duration_months, [timing[m]["median_days"] for m in duration_months], "o-", label="median days taken"
     )
-    durations.plot(duration_months, [per_month[m]["longest_days"] for m in duration_months], "^:", label="longest")
+    durations.plot(duration_months, [timing[m]["longest_days"] for m in duration_months], "^:", label="longest")
     durations.plot(
         duration_months,
-        [per_month[m]["median_days_allowed"] for m in duration_months],
+        [timing[m]["median_days_allowed"] for m in duration_months],
         "s--",
         color="tab:red",
         label="median days the law allowed",
