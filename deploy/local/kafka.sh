@@ -91,7 +91,7 @@ probe_local() {
 make_certificates() {
   command -v openssl >/dev/null || die kafka "OpenSSL is needed for the broker's TLS certificate: apt-get install openssl"
   mkdir -p "$TLS_DIR"
-  chmod 700 "$TLS_DIR"
+  chmod 755 "$TLS_DIR"  # ca.crt is for every client to read; the keys are mode 600
   if [[ ! -s $CA_CERT || ! -s $TLS_DIR/ca.key ]] || ! openssl x509 -checkend $((30 * 86400)) -noout -in "$CA_CERT" >/dev/null; then
     log kafka "making the local broker's certificate authority in $TLS_DIR"
     (
