@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mai_chassis.openapi import json_response, problem_response, service_spec
+from mai_chassis.openapi import PROBLEM_SCHEMA, json_response, problem_response, service_spec
 
 __all__ = ["openapi_document"]
 
@@ -56,17 +56,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "next_before": {"type": ["integer", "null"]},
         },
     },
-    "Problem": {
-        "type": "object",
-        "description": "RFC 9457 problem details.",
-        "required": ["type", "title", "status"],
-        "properties": {
-            "type": {"type": "string", "format": "uri-reference"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-        },
-    },
+    "Problem": PROBLEM_SCHEMA,
 }
 
 RESPONSES = {

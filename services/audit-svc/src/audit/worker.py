@@ -28,22 +28,13 @@ def build_consumer(
     deps: AuditDeps, database: Database, *, group_id: str = CONSUMER_GROUP, **options: Any
 ) -> EventConsumer:
     """One consumer group over every service's staff-action topic; each event is appended once."""
-    settings = deps.settings
 
     def handler(uow: UnitOfWork, event: Event) -> None:
         if append_staff_action(uow, event) is not None:
             count_appended(event.source)
 
-    return EventConsumer(
-        database,
-        service=SERVICE,
-        group_id=group_id,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topic_prefix=settings.kafka_topic_prefix,
-        handlers=dict.fromkeys(staff_action_event_types(), handler),
-        consumer_options=settings.kafka_client_options,
-        **options,
-    )
+    handlers = dict.fromkeys(staff_action_event_types(), handler)
+    return EventConsumer.of_service(deps.settings, database, handlers=handlers, group_id=group_id, **options)
 
 
 def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:

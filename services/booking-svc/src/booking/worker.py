@@ -20,14 +20,4 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
 
     register_collector(SlotHorizon(database, load_catalog()))
 
-    return [
-        EventConsumer(
-            database,
-            service=settings.service_name,
-            group_id="booking-svc",
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            topic_prefix=settings.kafka_topic_prefix,
-            handlers={IDENTITY_VERIFIED: record_verified_identity},
-            consumer_options=settings.kafka_client_options,
-        )
-    ]
+    return [EventConsumer.of_service(settings, database, handlers={IDENTITY_VERIFIED: record_verified_identity})]

@@ -24,21 +24,12 @@ def build_consumer(
     deps: NotifyDeps, database: Database, *, group_id: str = CONSUMER_GROUP, **options: Any
 ) -> EventConsumer:
     """The consumer of every topic the contracts route to notify-svc."""
-    settings = deps.settings
 
     def handler(uow: UnitOfWork, event: Event) -> None:
         record_notification(uow, deps, event)
 
-    return EventConsumer(
-        database,
-        service=SERVICE,
-        group_id=group_id,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topic_prefix=settings.kafka_topic_prefix,
-        handlers=dict.fromkeys(subscribed_event_types(), handler),
-        consumer_options=settings.kafka_client_options,
-        **options,
-    )
+    handlers = dict.fromkeys(subscribed_event_types(), handler)
+    return EventConsumer.of_service(deps.settings, database, handlers=handlers, group_id=group_id, **options)
 
 
 def build_delivery_loops(deps: NotifyDeps, database: Database) -> list[DeliveryLoop]:
