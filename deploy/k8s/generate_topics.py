@@ -3,6 +3,11 @@
 
 The analysts' redacted copies `analytics.<name>` (derived by mai_contracts as well) come last.
 
+It also writes the Kafka triggers of every consuming worker's KEDA ScaledObject (one per topic the
+worker's consumer group reads, by the `consumers` of topics.yaml; the redaction stream reads them
+all) between the markers `# BEGIN kafka triggers` and `# END kafka triggers` of the services'
+app.yaml; the first trigger there is the pattern (group, authentication, thresholds) of the others.
+
 The one declaration is contracts/mai_contracts/topics.yaml; its loader (mai_contracts) derives the
 `<name>.dlq` topics, so this script never re-implements that rule. The output is committed as
 deploy/k8s/base/kafka/topics.yaml, and a test fails when it differs from a fresh generation.
@@ -15,6 +20,8 @@ deploy/k8s/base/kafka/topics.yaml, and a test fails when it differs from a fresh
 from __future__ import annotations
 
 import argparse
+import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,12 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(__file__).resolve().parent / "base" / "kafka" / "topics.yaml"
+SERVICES_DIR = Path(__file__).resolve().parent / "base" / "services"
+REDACTOR = "analytics-redactor"
+TRIGGERS = re.compile(
+    r"^(?P<indent> *)# BEGIN kafka triggers[^\n]*\n(?P<body>.*?)^(?P=indent)# END kafka triggers[^\n]*$",
+    re.MULTILINE | re.DOTALL,
+)
 KAFKA_CLUSTER = "mai-kafka"
 ANNOTATION_PREFIX = "mai.gov.ro"
 
@@ -81,6 +94,35 @@ def render(topics: list[Any]) -> str:
     return HEADER + "---\n" + body
 
 
+def consumed_topics(group: str, topics: list[Any]) -> list[str]:
+    """The topics a consumer group reads, in declaration order (the redaction stream reads every one)."""
+    main = [t for t in topics if not t.is_dlq and t.owner != REDACTOR]
+    return [t.name for t in main if group == REDACTOR or group in t.consumers]
+
+
+def render_triggers(text: str, topics: list[Any]) -> str:
+    """``text`` (an app.yaml) with each marked Kafka trigger list written anew from the contracts."""
+
+    def _rewrite(match: re.Match[str]) -> str:
+        indent = match.group("indent")
+        [pattern, *_] = yaml.safe_load(match.group("body"))
+        triggers = []
+        for name in consumed_topics(pattern["metadata"]["consumerGroup"], topics):
+            trigger = copy.deepcopy(pattern)
+            trigger["metadata"]["topic"] = name
+            triggers.append(trigger)
+        body = yaml.safe_dump(triggers, sort_keys=False, default_flow_style=False, width=100)
+        marked = match.group(0).splitlines()
+        return "\n".join([marked[0], *(indent + line for line in body.splitlines()), marked[-1]])
+
+    return TRIGGERS.sub(_rewrite, text)
+
+
+def trigger_files() -> list[Path]:
+    """The services' manifests with a marked Kafka trigger list."""
+    return [p for p in sorted(SERVICES_DIR.glob("*/app.yaml")) if TRIGGERS.search(p.read_text(encoding="utf-8"))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -88,18 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--stdout", action="store_true", help="print the resources instead of writing")
     args = parser.parse_args(argv)
 
-    text = render(load_declared_topics())
+    topics = load_declared_topics()
+    text = render(topics)
     if args.stdout:
         sys.stdout.write(text)
         return 0
+    outputs = {OUTPUT: text}
+    for path in trigger_files():
+        outputs[path] = render_triggers(path.read_text(encoding="utf-8"), topics)
     if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{OUTPUT} is stale: run python deploy/k8s/generate_topics.py\n")
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    sys.stderr.write(f"wrote {len(text.splitlines())} lines to {OUTPUT}\n")
+        stale = [p for p, fresh in outputs.items() if (p.read_text(encoding="utf-8") if p.exists() else "") != fresh]
+        for path in stale:
+            sys.stderr.write(f"{path} is stale: run python deploy/k8s/generate_topics.py\n")
+        return 1 if stale else 0
+    for path, fresh in outputs.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != fresh:
+            path.write_text(fresh, encoding="utf-8")
+            sys.stderr.write(f"wrote {len(fresh.splitlines())} lines to {path}\n")
     return 0
 
 

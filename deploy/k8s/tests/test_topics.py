@@ -59,3 +59,16 @@ def test_prod_runs_three_kafka_nodes_in_kraft_mode(rendered):
     assert all({"controller", "broker"} <= set(p["spec"]["roles"]) for p in pools)
     kafka = of_kind(rendered["prod"], "Kafka")[0]
     assert kafka["spec"]["kafka"]["config"]["auto.create.topics.enable"] is False
+
+
+def test_the_workers_kafka_triggers_are_written_from_the_consumers_in_the_contracts():
+    generator = _generator()
+    topics = generator.load_declared_topics()
+    files = generator.trigger_files()
+    # Every worker that consumes a topic scales on the lag of each (test_policies checks the rendered result).
+    assert {path.parent.name for path in files} == {"analytics", "audit-svc", "booking-svc", "notify-svc", "record-svc"}
+    for path in files:
+        committed = path.read_text(encoding="utf-8")
+        assert committed == generator.render_triggers(committed, topics), (
+            f"{path} is stale: run python deploy/k8s/generate_topics.py"
+        )

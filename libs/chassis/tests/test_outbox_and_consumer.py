@@ -260,3 +260,29 @@ def test_offsets_are_committed_at_most_once_per_interval_and_all_of_them_on_stop
     # applied offset of each partition it still owns (the next owner re-delivers the other).
     assert fake.commits == [{mine: 1}, {mine: 5}]
     assert fake.closed
+
+
+def test_a_services_consumer_is_built_from_its_settings(sqlite_database: Database) -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    @dataclass(frozen=True)
+    class Settings:
+        service_name: ClassVar[str] = "record-svc"
+        kafka_bootstrap_servers: str = "broker:9092"
+        kafka_topic_prefix: str = "t1-"
+        kafka_client_options: Any = None
+
+    def handler(uow: Any, event: Any) -> None:
+        return None
+
+    handlers = {"ro.mai.identity.verified.v1": handler}
+    consumer = EventConsumer.of_service(Settings(), sqlite_database, handlers=handlers, max_attempts=2)
+    assert (consumer.service, consumer.group_id, consumer.bootstrap_servers) == (
+        "record-svc",
+        "t1-record-svc",
+        "broker:9092",
+    )
+    assert consumer.topics == ["t1-identity.verified"] and consumer.max_attempts == 2
+    other = EventConsumer.of_service(Settings(), sqlite_database, handlers=handlers, group_id="record-svc-replay")
+    assert other.group_id == "t1-record-svc-replay"

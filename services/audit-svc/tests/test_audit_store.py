@@ -77,6 +77,10 @@ def _decide_referral(uow: UnitOfWork) -> object:
 def filled_trail(settings: Settings, audit_database: Database, database_factory: Callable[..., str]) -> Database:
     """A petition clerk's answer (petition-svc) and a counter clerk's decision (record-svc), each
     written to its service's outbox and taken by audit-svc's consumer as it comes off the topic."""
+    return _fill(settings, audit_database, database_factory)
+
+
+def _fill(settings: Settings, audit_database: Database, database_factory: Callable[..., str]) -> Database:
     consumer = build_consumer(build_deps(settings), audit_database, group_id="audit-svc")
     for service, act in (("petition-svc", _answer), ("record-svc", _decide_referral)):
         source = Database(_source_database(database_factory, service.removesuffix("-svc")))
@@ -175,6 +179,18 @@ def test_staff_actions_of_two_services_arrive_in_the_chained_store(
     assert [row.seq for row in rows] == [1, 2]
     code, output = _verify(settings, monkeypatch)
     assert code == 0 and "intact, 2 rows" in output
+
+
+def test_appended_actions_are_counted_by_the_service_that_reported_them(
+    settings: Settings, audit_database: Database, database_factory: Callable[..., str]
+) -> None:
+    from audit.metrics import AUDIT_RECORDS
+
+    sources = ("petition-svc", "record-svc")
+    before = [AUDIT_RECORDS.labels("audit-svc", source)._value.get() for source in sources]
+    _fill(settings, audit_database, database_factory)  # each action once, and once more as a redelivery
+    after = [AUDIT_RECORDS.labels("audit-svc", source)._value.get() for source in sources]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1]
 
 
 def test_the_database_refuses_to_change_or_remove_a_row(filled_trail: Database) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +14,6 @@ from booking.retention import document_rules
 from booking.tables import Application, ApplicationDocument
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
-from mai_chassis.migrations import upgrade
 from mai_chassis.retention import purge
 from mai_chassis.uploads import content_digest
 from sqlalchemy import insert, select
@@ -28,12 +27,8 @@ A_YEAR_AGO = datetime(2025, 3, 15, 3, 15, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(database_factory: Callable[..., str]) -> Iterator[Database]:
-    url = database_factory("booking_retention")
-    upgrade(url, MIGRATIONS)
-    db = Database(url, pool_size=4, max_overflow=4)
-    yield db
-    db.dispose()
+def database(migrated_database: Callable[..., Database]) -> Database:
+    return migrated_database("booking_retention", MIGRATIONS)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the console sent. The console against the real platform is tested in tests/brows
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from console import create_app
 from console.config import Settings
 from flask import Flask
 from flask.testing import FlaskClient
-from mai_chassis.migrations import upgrade
-from mai_webkit.sessions import SESSIONS_MIGRATIONS
-from mai_webkit.testing import FakeApi, csrf_token_of, fake_api, staff_token, tokens
+from mai_webkit.testing import FakeApi, csrf_token_of, fake_api, migrated_sessions_file, site_app, staff_token, tokens
 
 SECRET = "test-secret-key-of-at-least-32-characters"
 PREFIX = "/staff"
@@ -44,27 +41,15 @@ __all__ = [
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "console.db"
-    upgrade(f"sqlite:///{path}", SESSIONS_MIGRATIONS)
-    return path
+    return migrated_sessions_file(tmp_path_factory.mktemp("template"), "console.db")
 
 
 @pytest.fixture
 def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi) -> Iterator[Flask]:
-    database_file = tmp_path / "console.db"
-    shutil.copy(migrated_template, database_file)
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite:///{database_file}",
-        api_base_url=fake_api.url,
-        secret_key=SECRET,
-        session_cookie_secure=False,
-        log_json=False,
-    )
-    app = create_app(settings)
-    yield app
-    app.extensions["mai_database"].dispose()
-    app.extensions["mai_webkit"].api.close()
+    with site_app(
+        create_app, Settings, template=migrated_template, directory=tmp_path, api_url=fake_api.url, secret=SECRET
+    ) as app:
+        yield app
 
 
 @pytest.fixture

@@ -98,3 +98,22 @@ def test_a_password_reset_lifts_what_unknown_clients_failed_logins_imposed(
     )
     assert reset.status_code == 204
     assert _log_in(client, CITIZEN["email"], "a brand new secret", OWNER_ADDRESS).status_code == 200
+
+
+def test_sign_ins_are_counted_by_outcome(client: Any, owner: dict[str, str]) -> None:
+    from identity.metrics import SIGN_INS
+
+    def count(outcome: str) -> float:
+        return SIGN_INS.labels("identity-svc", outcome)._value.get()
+
+    before = {outcome: count(outcome) for outcome in ("refused", "throttled", "signed_in", "second_factor")}
+    for _ in range(5):
+        _log_in(client, owner["email"], "a wrong guess", STRANGER_ADDRESS)
+    assert _log_in(client, owner["email"], "another guess", STRANGER_ADDRESS).status_code == 429
+    passed = _log_in(client, owner["email"], owner["password"], OWNER_ADDRESS)
+    assert passed.status_code == 200
+    assert count("refused") - before["refused"] == 5
+    assert count("throttled") - before["throttled"] == 1
+    # A staff member's password opens the second step; a citizen is signed in at once.
+    step = "second_factor" if "challenge_token" in passed.get_json() else "signed_in"
+    assert count(step) - before[step] == 1

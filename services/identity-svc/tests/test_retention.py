@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +13,6 @@ from identity.retention import rules
 from identity.tables import Account
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
-from mai_chassis.migrations import upgrade
 from mai_chassis.retention import purge
 from sqlalchemy import insert, select
 
@@ -26,12 +25,8 @@ THIRTY_DAYS_AGO = CLOCK.now() - 30 * DAY
 
 
 @pytest.fixture
-def database(database_factory: Callable[..., str]) -> Iterator[Database]:
-    url = database_factory("identity_retention")
-    upgrade(url, MIGRATIONS)
-    db = Database(url, pool_size=4, max_overflow=4)
-    yield db
-    db.dispose()
+def database(migrated_database: Callable[..., Database]) -> Database:
+    return migrated_database("identity_retention", MIGRATIONS)
 
 
 def _account(

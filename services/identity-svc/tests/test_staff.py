@@ -75,9 +75,9 @@ def test_grants_and_revocations_are_audited(client, sign_token):
 
 
 def test_create_admin_reads_the_password_from_stdin_and_the_admin_can_log_in(settings, client, monkeypatch):
-    from identity.service import create_admin
+    from identity.cli import create_admin
 
-    monkeypatch.setattr("identity.service._settings", lambda: settings)
+    monkeypatch.setattr("identity.cli._settings", lambda: settings)
     result = CliRunner().invoke(
         create_admin,
         ["--email", "root@mai.gov.ro", "--name", "Root", "--password-stdin"],

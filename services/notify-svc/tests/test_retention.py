@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
-from mai_chassis.migrations import upgrade
 from mai_chassis.retention import purge
 from notify.domain import DeliveryStatus
 from notify.retention import rules
@@ -28,12 +27,8 @@ A_YEAR_AGO = datetime(2025, 3, 15, 3, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def database(database_factory: Callable[..., str]) -> Iterator[Database]:
-    url = database_factory("notify_retention")
-    upgrade(url, MIGRATIONS)
-    db = Database(url, pool_size=4, max_overflow=4)
-    yield db
-    db.dispose()
+def database(migrated_database: Callable[..., Database]) -> Database:
+    return migrated_database("notify_retention", MIGRATIONS)
 
 
 def _notification(database: Database, label: str, created_at: datetime, status: DeliveryStatus) -> None:

@@ -72,7 +72,7 @@ def test_every_template_renders_from_the_schema_examples(
 def test_romanian_mails_use_comma_below_diacritics_never_the_cedilla_forms() -> None:
     root = Path(__file__).parents[1] / "src" / "notify" / "templates"
     for path in root.rglob("*"):
-        if path.is_file() and path.suffix in (".subject", ".txt", ".html", ".yaml"):
+        if path.is_file() and path.suffix in (".mail", ".subject", ".txt", ".html", ".yaml"):
             text = path.read_text(encoding="utf-8")
             assert not re.search("[şţŞŢ]", text), f"{path} uses ş/ţ with a cedilla"
 
@@ -109,7 +109,68 @@ def test_values_from_events_are_escaped_in_html_but_not_in_plain_text(registry: 
 def test_an_event_type_without_templates_is_reported_missing(registry: TemplateRegistry) -> None:
     with pytest.raises(TemplateMissingError):
         registry.latest_version("ro.mai.petition.closed.v1")
-    assert len(registry.missing_parts("ro.mai.petition.closed.v1")) == 6
+    assert registry.missing_parts("ro.mai.petition.closed.v1") == [
+        "ro.mai.petition.closed.v1/v1/ro.mail",
+        "ro.mai.petition.closed.v1/v1/en.mail",
+    ]
+
+
+def _one_file_templates(root: Path) -> TemplateRegistry:
+    """A registry over the real frames and labels with one-file templates of a made-up event."""
+    for shared in ("_layout", "_labels"):
+        (root / shared).symlink_to(Path(__file__).parents[1] / "src" / "notify" / "templates" / shared)
+    folder = root / "ro.mai.petition.withdrawn.v1" / "v1"
+    folder.mkdir(parents=True)
+    (folder / "ro.mail").write_text(
+        "Petiția nr. {{ registration_number }} a fost retrasă\n"
+        "\n"
+        "Petiția dumneavoastră nr. {{ registration_number }} a fost retrasă la cererea dumneavoastră.\n"
+        "Motivul: {{ reason }}\n"
+        "\n"
+        'Vedeți petiția: {{ url("/petitions/status", registration_number=registration_number) }}\n',
+        encoding="utf-8",
+    )
+    (folder / "en.mail").write_text("Petition no. {{ registration_number }} withdrawn\n\nReason: {{ reason }}\n")
+    return TemplateRegistry(public_base_url=PUBLIC_BASE_URL, directory=root)
+
+
+def test_a_one_file_template_gives_the_subject_the_text_and_the_html_mail(tmp_path: Path) -> None:
+    registry = _one_file_templates(tmp_path)
+    event_type = "ro.mai.petition.withdrawn.v1"
+    assert registry.missing_parts(event_type) == []
+    data = {
+        "registration_number": "IGPR-2025-000123",
+        "reason": "<b>rezolvat</b> & închis",
+        "recipient": {"name": "Ana"},
+    }
+    context = registry.context(data, event={**EVENT, "type": event_type}, language="ro")
+    mail = registry.render_mail(event_type, 1, "ro", context)
+    assert mail.subject == "Petiția nr. IGPR-2025-000123 a fost retrasă"
+    assert mail.text.startswith("Bună ziua, Ana,\n\nPetiția dumneavoastră nr. IGPR-2025-000123")
+    assert "Motivul: <b>rezolvat</b> & închis\n" in mail.text and "Cu stimă," in mail.text
+    assert "{" not in mail.text and "a fost retrasă\n\nPetiția" not in mail.text  # the subject is not repeated
+    assert mail.html.lstrip().startswith("<!DOCTYPE html>")
+    assert "<title>Petiția nr. IGPR-2025-000123 a fost retrasă</title>" in mail.html
+    assert "la cererea dumneavoastră.<br>\nMotivul: &lt;b&gt;rezolvat&lt;/b&gt; &amp; închis</p>" in mail.html
+    link = f"{PUBLIC_BASE_URL}/petitions/status?registration_number=IGPR-2025-000123"
+    assert f'<a href="{link}" style="color:#002b7f;">{link}</a>' in mail.html
+    english = registry.render_mail(event_type, 1, "en", {**context, "language": "en"})
+    assert english.subject == "Petition no. IGPR-2025-000123 withdrawn"
+    assert "Dear Ana," in english.text and "<p>Reason: &lt;b&gt;" in english.html
+
+
+def test_a_hand_written_part_wins_over_the_one_built_from_the_one_file_template(tmp_path: Path) -> None:
+    registry = _one_file_templates(tmp_path)
+    folder = tmp_path / "ro.mai.petition.withdrawn.v1" / "v1"
+    (folder / "en.subject").write_text("Withdrawn: {{ registration_number }}", encoding="utf-8")
+    (folder / "ro.mail").unlink()
+    (folder / "ro.txt").write_text("{{ registration_number }}", encoding="utf-8")
+    assert registry.missing_parts("ro.mai.petition.withdrawn.v1") == [
+        "ro.mai.petition.withdrawn.v1/v1/ro.subject",
+        "ro.mai.petition.withdrawn.v1/v1/ro.html",
+    ]
+    context = {"registration_number": "X-1", "reason": "r", "recipient": {"name": "A"}, "language": "en"}
+    assert registry.render_subject("ro.mai.petition.withdrawn.v1", 1, "en", context) == "Withdrawn: X-1"
 
 
 def test_the_highest_template_version_is_used(tmp_path: Path) -> None:

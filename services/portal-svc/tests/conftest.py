@@ -8,16 +8,13 @@ browser tests (tests/browser).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from mai_chassis.migrations import upgrade
-from mai_webkit.sessions import SESSIONS_MIGRATIONS as MIGRATIONS
-from mai_webkit.testing import FakeApi, SentRequest, csrf_token_of, fake_api, tokens
+from mai_webkit.testing import FakeApi, SentRequest, csrf_token_of, fake_api, migrated_sessions_file, site_app, tokens
 from portal import create_app
 from portal.config import Settings
 
@@ -28,27 +25,15 @@ __all__ = ["SECRET", "FakeApi", "SentRequest", "csrf_token_of", "fake_api", "tok
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "portal.db"
-    upgrade(f"sqlite:///{path}", MIGRATIONS)
-    return path
+    return migrated_sessions_file(tmp_path_factory.mktemp("template"), "portal.db")
 
 
 @pytest.fixture
 def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi) -> Iterator[Flask]:
-    database_file = tmp_path / "portal.db"
-    shutil.copy(migrated_template, database_file)
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite:///{database_file}",
-        api_base_url=fake_api.url,
-        secret_key=SECRET,
-        session_cookie_secure=False,
-        log_json=False,
-    )
-    app = create_app(settings)
-    yield app
-    app.extensions["mai_database"].dispose()
-    app.extensions["mai_webkit"].api.close()
+    with site_app(
+        create_app, Settings, template=migrated_template, directory=tmp_path, api_url=fake_api.url, secret=SECRET
+    ) as app:
+        yield app
 
 
 @pytest.fixture

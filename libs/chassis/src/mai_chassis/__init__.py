@@ -18,7 +18,7 @@ from .clock import Clock, FixedClock, SystemClock
 from .config import ConfigurationError, ServiceSettings
 from .consumer import EventConsumer, PermanentError
 from .db import NAMING_CONVENTION, Database, SqlUnitOfWork
-from .events import DomainEvent, Event, EventDecodeError
+from .events import DomainEvent, Event, EventDecodeError, Recipient
 from .idempotency import idempotent
 from .outbox import OutboxRelay
 from .problems import DomainError, Problem, ProblemType
@@ -43,6 +43,7 @@ __all__ = [
     "Principal",
     "Problem",
     "ProblemType",
+    "Recipient",
     "ServiceDefinition",
     "ServiceSettings",
     "SqlUnitOfWork",

@@ -119,6 +119,30 @@ class EventConsumer:
         self._last_commit: float | None = None
         self._stop: threading.Event | None = None
 
+    @classmethod
+    def of_service(
+        cls,
+        settings: Any,
+        database: Database,
+        *,
+        handlers: Mapping[str, Handler],
+        group_id: str | None = None,
+        **options: Any,
+    ) -> EventConsumer:
+        """The consumer of a service's worker, from its settings (``ServiceSettings``): its name, the
+        broker, the topic prefix and the Kafka security options; ``group_id`` is the service's name
+        unless given."""
+        return cls(
+            database,
+            service=settings.service_name,
+            group_id=group_id or settings.service_name,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.kafka_topic_prefix,
+            handlers=handlers,
+            consumer_options=settings.kafka_client_options,
+            **options,
+        )
+
     # -- processing one message (no Kafka here: unit-testable) ---------------------------------
 
     def process(self, topic: str, value: bytes | None, key: bytes | None) -> _Outcome:

@@ -36,6 +36,7 @@ __all__ = [
     "Event",
     "EventDecodeError",
     "OutgoingEvent",
+    "Recipient",
     "build_event",
     "decode_event",
     "encode_event",
@@ -62,6 +63,16 @@ class Event:
     data: dict[str, Any]
     traceparent: str | None = None
     dataschema: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom notify-svc mails about an event, in which language: the contracts' ``recipient`` object
+    (its fields are marked ``x-pii``)."""
+
+    email: str
+    name: str
+    language: str
 
 
 @dataclass(frozen=True)

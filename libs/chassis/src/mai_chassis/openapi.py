@@ -1,4 +1,10 @@
-"""The responses every operation of the platform can give, added to an OpenAPI document.
+"""A service's OpenAPI document, and the responses every operation of the platform can give.
+
+:func:`service_spec` starts every service's document the same way (OpenAPI 3.1, marshmallow
+schemas through apispec, the bearer token scheme); the service adds its components and paths and
+returns ``spec.to_dict()``; :func:`serve_openapi` answers it at ``/openapi.json`` (the gateway
+merges every service's document).
+
 
 Whatever a service documents for its own rules, the chassis and the gateway answer some requests
 the same way everywhere: a body that is not JSON (400) or not of a JSON type (415), fields that
@@ -10,9 +16,24 @@ what the service itself wrote.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["PROBLEM_SCHEMA", "add_platform_responses"]
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Response, jsonify
+
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "add_platform_responses",
+    "json_response",
+    "problem_response",
+    "serve_openapi",
+    "service_spec",
+]
+
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -71,3 +92,63 @@ def add_platform_responses(document: dict[str, Any], *, through_gateway: bool = 
             for code in codes:
                 responses.setdefault(code, _problem(code))
     return document
+
+
+def service_spec(
+    *,
+    title: str,
+    description: str,
+    security_scheme: str = "bearer",
+    schemas: Mapping[str, Any] | None = None,
+    responses: Mapping[str, dict[str, Any]] | None = None,
+    **options: Any,
+) -> APISpec:
+    """A service's OpenAPI 3.1 document to add paths to: ``security_scheme`` names the bearer JWT scheme.
+
+    ``schemas`` maps component names to marshmallow schema classes or to JSON Schema dicts;
+    ``responses`` are shared response components; ``options`` go to the top of the document
+    (``servers``, ``security``).
+    """
+    spec = APISpec(
+        title=title,
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": description},
+        **options,
+    )
+    spec.components.security_scheme(security_scheme, dict(BEARER_SCHEME))
+    for name, schema in (schemas or {}).items():
+        if isinstance(schema, Mapping):
+            spec.components.schema(name, dict(schema))
+        else:
+            spec.components.schema(name, schema=schema)
+    for name, response in (responses or {}).items():
+        spec.components.response(name, response)
+    return spec
+
+
+def serve_openapi(app: Flask, document: Callable[[], dict[str, Any]]) -> None:
+    """Answer ``GET /openapi.json`` with ``document()`` (built once)."""
+    built = functools.cache(document)
+
+    def openapi() -> Response:
+        return jsonify(built())
+
+    app.add_url_rule("/openapi.json", endpoint="openapi", view_func=openapi, methods=["GET"])
+
+
+def problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
+    """A response of ``application/problem+json`` with the document's own ``schema`` component."""
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def json_response(description: str, schema: str) -> dict[str, Any]:
+    """A response of ``application/json`` with the document's ``schema`` component."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }

@@ -18,12 +18,15 @@ and the pages then use:
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -38,7 +41,7 @@ from .i18n import init_babel, install_filters, language_blueprint
 from .security import install_security_headers
 from .sessions import ServerSideSessionInterface
 
-__all__ = ["WebkitOptions", "init_webkit"]
+__all__ = ["WebkitOptions", "area_blueprints", "init_webkit", "site_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,35 @@ class WebkitOptions:
     sign_in_endpoint: str = "auth.sign_in"
     site_name: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+
+
+def site_options(settings: Any, *, translations: Path, cookie_name: str, site_name: str, **more: Any) -> WebkitOptions:
+    """A site's options from its settings (the gateway's address, the secret, the session cookie and
+    its lifetimes) and its catalogue tree (``translations/<area>/<lang>/LC_MESSAGES/messages.po``)."""
+    return WebkitOptions(
+        api_base_url=settings.api_base_url,
+        secret_key=settings.secret_key,
+        catalogue_dirs=sorted(p for p in translations.iterdir() if p.is_dir()),
+        cookie_secure=settings.session_cookie_secure,
+        cookie_name=cookie_name,
+        idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+        max_age=timedelta(hours=settings.session_max_hours),
+        site_name=site_name,
+        **more,
+    )
+
+
+def area_blueprints(package_name: str) -> list[Blueprint]:
+    """Every page area's blueprint: each module of the package ``package_name`` that defines ``blueprint``
+    (a site registers its areas without a list to edit)."""
+    package = importlib.import_module(package_name)
+    blueprints = []
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package_name}.{module_info.name}")
+        blueprint = getattr(module, "blueprint", None)
+        if isinstance(blueprint, Blueprint):
+            blueprints.append(blueprint)
+    return blueprints
 
 
 def init_webkit(app: Flask, options: WebkitOptions, *, database: Database) -> None:

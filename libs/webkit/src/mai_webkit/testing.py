@@ -12,12 +12,16 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from mai_chassis.testing import QuietHandler, send_json, serve_http
 
 __all__ = ["FakeApi", "SentRequest", "csrf_token_of", "fake_api", "staff_token", "tokens"]
@@ -117,3 +121,43 @@ def staff_token(*roles: str, subject: str = "staff-1", kind: str = "staff") -> s
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
     return ".".join([part({"alg": "none"}), part({"sub": subject, "kind": kind, "roles": list(roles)}), "x"])
+
+
+def migrated_sessions_file(directory: Path, name: str) -> Path:
+    """A SQLite file with webkit's session tables, to copy for each test (``name``: its file name)."""
+    from mai_chassis.migrations import upgrade
+
+    from .sessions import SESSIONS_MIGRATIONS
+
+    path = directory / name
+    upgrade(f"sqlite:///{path}", SESSIONS_MIGRATIONS)
+    return path
+
+
+@contextmanager
+def site_app(
+    create_app: Callable[[Any], Flask],
+    settings_class: Any,
+    *,
+    template: Path,
+    directory: Path,
+    api_url: str,
+    secret: str,
+) -> Iterator[Flask]:
+    """A site's app (portal, console) on its own copy of ``template``, in front of the API at ``api_url``."""
+    database_file = directory / template.name
+    shutil.copy(template, database_file)
+    settings = settings_class(
+        environment="test",
+        database_url=f"sqlite:///{database_file}",
+        api_base_url=api_url,
+        secret_key=secret,
+        session_cookie_secure=False,
+        log_json=False,
+    )
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        app.extensions["mai_database"].dispose()
+        app.extensions["mai_webkit"].api.close()

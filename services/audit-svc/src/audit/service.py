@@ -1,79 +1,17 @@
-"""audit-svc's definition: web app, migrations, the consumer of every staff-action topic, CLI."""
+"""audit-svc's definition: web app, migrations, worker loops (worker.py) and commands (cli.py)."""
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import click
-import mai_contracts
-from mai_chassis import Database, Event, EventConsumer, ServiceDefinition, UnitOfWork, service_main
+from mai_chassis import ServiceDefinition, service_main
 
 from . import create_app
+from .cli import COMMANDS, verify_audit
 from .config import Settings
-from .deps import AuditDeps, build_deps
-from .handlers import VerifyChain, append_staff_action, verify_chain
+from .worker import SERVICE, build_consumer, worker_loops
 
-__all__ = ["SERVICE", "build_consumer", "definition", "main", "worker_loops"]
-
-logger = logging.getLogger(__name__)
-
-SERVICE = "audit-svc"
-CONSUMER_GROUP = SERVICE
-
-
-def staff_action_event_types() -> list[str]:
-    """The staff-action event type of every service (one topic each), as declared in contracts/."""
-    return [topic.event_type for topic in mai_contracts.staff_action_topics() if SERVICE in topic.consumers]
-
-
-def build_consumer(
-    deps: AuditDeps, database: Database, *, group_id: str = CONSUMER_GROUP, **options: Any
-) -> EventConsumer:
-    """One consumer group over every service's staff-action topic; each event is appended once."""
-    settings = deps.settings
-
-    def handler(uow: UnitOfWork, event: Event) -> None:
-        append_staff_action(uow, event)
-
-    return EventConsumer(
-        database,
-        service=SERVICE,
-        group_id=group_id,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topic_prefix=settings.kafka_topic_prefix,
-        handlers=dict.fromkeys(staff_action_event_types(), handler),
-        consumer_options=settings.kafka_client_options,
-        **options,
-    )
-
-
-def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
-    return [build_consumer(build_deps(settings), database)]
-
-
-@click.command("verify-audit", help="Walk the audit trail's hash chain and report the first broken row.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
-def verify_audit(batch_size: int) -> None:
-    from mai_chassis.logs import configure_logging
-
-    settings = Settings.from_env()
-    configure_logging(SERVICE, level=settings.log_level, json_format=settings.log_json)
-    database = Database(settings.database_url, pool_size=1, max_overflow=0)
-    try:
-        with database.unit_of_work(source=SERVICE) as uow:
-            report = verify_chain(uow, build_deps(settings), VerifyChain(batch_size=batch_size))
-    finally:
-        database.dispose()
-    if report.broken is not None:
-        logger.error("audit chain broken at row %d after %d good rows", report.broken.seq, report.rows_checked)
-        click.echo(f"{SERVICE}: audit chain BROKEN at {report.broken} ({report.rows_checked} rows before it check out)")
-        sys.exit(1)
-    click.echo(f"{SERVICE}: audit chain intact, {report.rows_checked} rows, last hash {report.last_hash}")
-
+__all__ = ["SERVICE", "build_consumer", "definition", "main", "verify_audit", "worker_loops"]
 
 definition = ServiceDefinition(
     name=SERVICE,
@@ -81,7 +19,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
-    commands=[verify_audit],
+    commands=COMMANDS,
 )
 
 main = service_main("audit.service:definition")

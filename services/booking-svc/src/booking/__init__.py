@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify
+from flask import Flask
 from mai_chassis import Database, create_service_app
 
 from .config import Settings
@@ -23,6 +23,8 @@ def create_app(
     store: DocumentStore | None = None,
     clock: Clock | None = None,
 ) -> Flask:
+    from mai_chassis.openapi import serve_openapi
+
     from .api import BLUEPRINTS
     from .deps import booking_deps
     from .errors import PROBLEMS
@@ -35,8 +37,6 @@ def create_app(
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
-    @app.get("/openapi.json")
-    def openapi() -> Response:
-        return jsonify(openapi_document())
+    serve_openapi(app, openapi_document)
 
     return app

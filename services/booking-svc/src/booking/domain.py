@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from mai_chassis.events import Recipient as Recipient  # re-exported: the handlers take it from here
 from mai_chassis.holidays import romanian_public_holidays
 
 from . import errors
@@ -56,15 +57,6 @@ def aware(moment: datetime) -> datetime:
 def office_time(moment: datetime) -> datetime:
     """A stored moment as the offices' wall clock shows it (Europe/Bucharest)."""
     return aware(moment).astimezone(OFFICE_TIME_ZONE)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Where an applicant's e-mails go."""
-
-    email: str
-    name: str
-    language: str
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from mai_chassis.openapi import PROBLEM_SCHEMA
+from mai_chassis.openapi import PROBLEM_SCHEMA, service_spec
 
 from . import schemas
 
@@ -66,17 +64,11 @@ def _query(name: str, description: str, schema: dict[str, Any], required: bool =
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    spec = APISpec(
+    spec = service_spec(
         title="MAI e-services: immigration applications and counter appointments",
-        version="1.0.0",
-        openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "booking-svc: applications to the General Inspectorate for Immigration, document "
-            "review, appointments at territorial office counters and document pickup."
-        },
+        description="booking-svc: applications to the General Inspectorate for Immigration, document "
+        "review, appointments at territorial office counters and document pickup.",
     )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.response(
         "Problem",
         {

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 from mai_chassis import Database, create_service_app
-from mai_webkit import WebkitOptions, init_webkit
+from mai_webkit import area_blueprints, init_webkit, site_options
 from mai_webkit.mounting import mount_under, trust_forwarded_host
 
 from .config import Settings
@@ -34,21 +34,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     database = Database(settings.database_url)
     app = create_service_app(settings, import_name=__name__, database=database, token_verifier=None)
     trust_forwarded_host(app, settings.trusted_proxy_hops)
-    init_webkit(
-        app,
-        WebkitOptions(
-            api_base_url=settings.api_base_url,
-            secret_key=settings.secret_key,
-            catalogue_dirs=sorted(p for p in TRANSLATIONS.iterdir() if p.is_dir()),
-            cookie_secure=settings.session_cookie_secure,
-            cookie_name="console_session",
-            idle_timeout=timedelta(minutes=settings.session_idle_minutes),
-            max_age=timedelta(hours=settings.session_max_hours),
-            sign_in_endpoint="auth.sign_in",
-            site_name="MAI e-services — staff",
-        ),
-        database=database,
+    options = site_options(
+        settings, translations=TRANSLATIONS, cookie_name="console_session", site_name="MAI e-services — staff"
     )
+    init_webkit(app, options, database=database)
     mount_under(app, settings.path_prefix)
     app.jinja_env.globals["layout_template"] = "layout.html"
     app.extensions["console_renderer"] = PageRenderer(
@@ -58,18 +47,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         timeout=settings.render_timeout_seconds,
     )
     install_site(app)
-    for blueprint in area_blueprints():
+    for blueprint in area_blueprints(AREA_PACKAGE):
         app.register_blueprint(blueprint)
     return app
-
-
-def area_blueprints() -> list[Blueprint]:
-    """Every page area's blueprint: each module of ``console.areas`` that defines ``blueprint``."""
-    package = importlib.import_module(AREA_PACKAGE)
-    blueprints = []
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{AREA_PACKAGE}.{module_info.name}")
-        blueprint = getattr(module, "blueprint", None)
-        if isinstance(blueprint, Blueprint):
-            blueprints.append(blueprint)
-    return blueprints

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-from flask import Flask, jsonify
+from flask import Flask
 from mai_chassis import Clock, Database, InvalidToken, TokenVerifier, create_service_app
 
 from .config import Settings
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.extensions["identity_deps"] = deps
 
+    from mai_chassis.openapi import serve_openapi
+
     from . import api
     from .openapi import openapi_document
     from .units import counter_units
@@ -54,8 +56,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.register_blueprint(blueprint)
     app.register_blueprint(counter_units)
 
-    @app.get("/openapi.json")
-    def openapi() -> Any:
-        return jsonify(openapi_document())
+    serve_openapi(app, openapi_document)
 
     return app

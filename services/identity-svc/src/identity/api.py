@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import commands, handlers, schemas
 from .deps import IdentityDeps
+from .metrics import count_sign_in, counting_sign_in
 
 accounts = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -129,10 +130,12 @@ def log_in() -> Response:
         address=request.remote_addr or "unknown",
         device_token=body["device_token"],
     )
-    with unit_of_work() as uow:
+    with counting_sign_in(), unit_of_work() as uow:
         result = handlers.log_in(uow, _deps(), command)
     if isinstance(result, handlers.SecondFactorChallenge):
+        count_sign_in("second_factor")
         return _no_store(jsonify(schemas.SecondFactorChallenge().dump(result)))
+    count_sign_in("signed_in")
     return jsonify(schemas.Tokens().dump(result))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from mai_chassis.events import DomainEvent
+from mai_chassis.events import DomainEvent, Recipient
 
 __all__ = [
     "AccountRegistered",
@@ -18,15 +18,6 @@ __all__ = [
     "Recipient",
     "RegistrationRepeated",
 ]
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Where notify-svc sends the mail about an event, and in which language."""
-
-    email: str
-    name: str
-    language: str
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from mai_chassis.openapi import PROBLEM_SCHEMA
+from mai_chassis.openapi import PROBLEM_SCHEMA, service_spec
 
 from . import schemas
 from .units import CounterUnitList, CounterUnitSchema
@@ -357,17 +355,15 @@ _PROOF_OF_WORK_PARAMETER = {
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    spec = APISpec(
+    spec = service_spec(
         title="MAI e-services — accounts and identity",
-        version="1.0.0",
-        openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
-        info={"description": "Citizen and staff accounts, login, identity verification and civil-status profiles."},
+        description="Citizen and staff accounts, login, identity verification and civil-status profiles.",
+        schemas={
+            "Problem": _PROBLEM,
+            "Tokens": schemas.Tokens,
+            "SecondFactorChallenge": schemas.SecondFactorChallenge,
+        },
     )
-    spec.components.schema("Problem", _PROBLEM)
-    spec.components.schema("Tokens", schema=schemas.Tokens)
-    spec.components.schema("SecondFactorChallenge", schema=schemas.SecondFactorChallenge)
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     paths: dict[str, dict[str, Any]] = {}
     for method, path, tag, summary, request_schema, (status, response_schema), problems, secured in _OPERATIONS:
         operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {}}

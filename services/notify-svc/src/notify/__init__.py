@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Any
-
-import yaml
-from flask import Flask, Response, jsonify
+from flask import Flask
 from mai_chassis import Clock, Database, create_service_app
+from mai_chassis.openapi import serve_openapi
 
 from .config import Settings
+from .openapi import openapi_document
 
 __all__ = ["create_app", "openapi_document"]
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 description of this service's API (the gateway merges it)."""
-    loaded: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
-    return loaded
 
 
 def create_app(
@@ -35,9 +25,5 @@ def create_app(
     app = create_service_app(settings, import_name=__name__, database=database, problems=PROBLEMS, clock=clock)
     app.extensions["notify"] = build_deps(settings)
     app.register_blueprint(blueprint)
-
-    @app.get("/openapi.json")
-    def openapi() -> Response:
-        return jsonify(openapi_document())
-
+    serve_openapi(app, openapi_document)
     return app

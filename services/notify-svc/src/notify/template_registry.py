@@ -1,10 +1,16 @@
-"""The template registry: versioned Jinja2 templates per event type and language (see templates/README.md)."""
+"""The template registry: versioned Jinja2 templates per event type and language (see templates/README.md).
+
+A version folder holds, per language, either one ``<lang>.mail`` (the subject on its first line,
+then the body as plain text; the plain-text and HTML mails are built from it with the frames in
+``_layout/``) or the three parts ``<lang>.subject``, ``<lang>.txt`` and ``<lang>.html`` written by
+hand. A part written by hand wins over the one built from ``<lang>.mail``.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from markupsafe import Markup, escape
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -28,6 +35,7 @@ LANGUAGES = ("ro", "en")
 DEFAULT_LANGUAGE = "ro"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 PARTS = ("subject", "txt", "html")
+ONE_FILE = "mail"
 LOCAL_TIME = ZoneInfo("Europe/Bucharest")
 
 _MONTHS = {
@@ -42,6 +50,55 @@ _MONTHS = {
 }  # fmt: skip
 _BLANK_LINES = re.compile(r"\n{3,}")
 _VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+_PART_NAME = re.compile(r"^(?P<folder>.+)/(?P<language>[a-z]{2})\.(?P<part>subject|txt|html|body)$")
+_LINK = re.compile(r"https?://[^\s<>\"]+")
+# What the parts built from a one-file template are (``{body}`` is the template's text after its subject).
+_BUILT = {
+    "txt": '{{% extends "_layout/base.txt" %}}\n{{% block body %}}\n{body}{{% endblock %}}\n',
+    "html": '{{% extends "_layout/base.html" %}}\n{{% block title %}}{{{{ subject }}}}{{% endblock %}}\n'
+    "{{% block body %}}{{{{ body_html }}}}{{% endblock %}}\n",
+    "body": "{body}",
+}
+
+
+class _TemplateLoader(FileSystemLoader):
+    """Files as they are, and the parts a one-file ``<lang>.mail`` template stands for."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except TemplateNotFound:
+            match = _PART_NAME.match(template)
+            if not match:
+                raise
+        source, filename, uptodate = super().get_source(
+            environment, f"{match['folder']}/{match['language']}.{ONE_FILE}"
+        )
+        subject, _, body = source.partition("\n")
+        part = match["part"]
+        built = subject + "\n" if part == "subject" else _BUILT[part].format(body=body.lstrip("\n"))
+        return built, filename, uptodate
+
+
+def _linked(line: str) -> Markup:
+    """One line of text, escaped, with its web addresses as links."""
+    parts: list[Markup] = []
+    last = 0
+    for match in _LINK.finditer(line):
+        parts.append(escape(line[last : match.start()]))
+        parts.append(Markup('<a href="{0}" style="color:#002b7f;">{0}</a>').format(match.group(0)))
+        last = match.end()
+    parts.append(escape(line[last:]))
+    return Markup("").join(parts)
+
+
+def _as_html(text: str) -> Markup:
+    """Plain text as HTML paragraphs: escaped, one line break kept as <br>, addresses made links."""
+    paragraphs = [
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(_linked(line) for line in block.splitlines()))
+        for block in re.split(r"\n\s*\n", text.strip())
+    ]
+    return Markup("\n").join(paragraphs) + Markup("\n")
 
 
 class TemplateMissingError(LookupError):
@@ -81,7 +138,7 @@ class TemplateRegistry:
 
     def _environment(self, language: str) -> Environment:
         environment = Environment(
-            loader=FileSystemLoader(str(self.directory)),
+            loader=_TemplateLoader(str(self.directory)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -135,18 +192,25 @@ class TemplateRegistry:
         return max(versions)
 
     def missing_parts(self, event_type: str) -> list[str]:
-        """The files the latest version of ``event_type`` lacks (empty when complete)."""
+        """The files the latest version of ``event_type`` lacks (empty when complete).
+
+        A language is complete with its ``<lang>.mail``, or with all three hand-written parts.
+        """
         try:
             version = self.latest_version(event_type)
         except TemplateMissingError:
-            return [f"{event_type}/v1/{language}.{part}" for language in LANGUAGES for part in PARTS]
+            return [f"{event_type}/v1/{language}.{ONE_FILE}" for language in LANGUAGES]
         folder = self.directory / event_type / f"v{version}"
-        return [
-            f"{event_type}/v{version}/{language}.{part}"
-            for language in LANGUAGES
-            for part in PARTS
-            if not (folder / f"{language}.{part}").is_file()
-        ]
+        missing = []
+        for language in LANGUAGES:
+            if (folder / f"{language}.{ONE_FILE}").is_file():
+                continue
+            parts = [part for part in PARTS if not (folder / f"{language}.{part}").is_file()]
+            if len(parts) == len(PARTS):
+                missing.append(f"{event_type}/v{version}/{language}.{ONE_FILE}")
+            else:
+                missing.extend(f"{event_type}/v{version}/{language}.{part}" for part in parts)
+        return missing
 
     # -- rendering ---------------------------------------------------------------------------------
 
@@ -171,7 +235,9 @@ class TemplateRegistry:
 
     def render_mail(self, event_type: str, version: int, language: str, context: Mapping[str, Any]) -> RenderedMail:
         subject = self.render_subject(event_type, version, language, context)
-        full = {**context, "subject": subject}
+        full: dict[str, Any] = {**context, "subject": subject}
+        if (self.directory / event_type / f"v{version}" / f"{language}.{ONE_FILE}").is_file():
+            full["body_html"] = _as_html(self._render(event_type, version, language, "body", full))
         return RenderedMail(
             subject=subject,
             # Optional paragraphs leave blank lines behind; a plain-text mail keeps at most one.

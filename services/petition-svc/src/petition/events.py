@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar
 
+import mai_chassis
 from mai_chassis import DomainEvent
 
 from .tables import Petition
@@ -25,12 +26,8 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Recipient:
+class Recipient(mai_chassis.Recipient):
     """Whom notify-svc mails about the petition, in which language."""
-
-    email: str
-    name: str
-    language: str
 
     @classmethod
     def of(cls, petition: Petition) -> Recipient | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from mai_chassis.openapi import service_spec
 
 from . import schemas
 
@@ -72,20 +71,14 @@ def _staff_action(summary: str, body: str) -> dict[str, Any]:
 
 @functools.cache
 def openapi_spec() -> dict[str, Any]:
-    spec = APISpec(
+    spec = service_spec(
         title="MAI e-services — petitions",
-        version="1.0.0",
-        openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": (
-                "Petitions and opinions/suggestions to the Ministry of Internal Affairs and its institutions "
-                "(OG 27/2002): the institutions directory, FAQ, preventive recommendations, submit, status "
-                "lookup, and the clerks' workflow. Errors are RFC 9457 problem+json."
-            )
-        },
+        description=(
+            "Petitions and opinions/suggestions to the Ministry of Internal Affairs and its institutions "
+            "(OG 27/2002): the institutions directory, FAQ, preventive recommendations, submit, status "
+            "lookup, and the clerks' workflow. Errors are RFC 9457 problem+json."
+        ),
     )
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name, schema in [
         ("Problem", schemas.ProblemSchema),
         ("PetitionSubmission", schemas.PetitionSubmissionSchema),

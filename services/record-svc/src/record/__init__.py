@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify
+from flask import Flask
 from mai_chassis import Database, TokenVerifier, create_service_app
 from mai_chassis.web import verifier_from_settings
 
@@ -28,6 +28,8 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
 ) -> Flask:
     """The web app; tests pass their own clock or adapters, production builds them from settings."""
+    from mai_chassis.openapi import serve_openapi
+
     from .api import certificates
     from .deps import build_deps
     from .errors import PROBLEMS
@@ -44,8 +46,6 @@ def create_app(
     app.register_blueprint(certificates)
     app.register_blueprint(staff)
 
-    @app.get("/openapi.json")
-    def openapi() -> Response:
-        return jsonify(openapi_document())
+    serve_openapi(app, openapi_document)
 
     return app

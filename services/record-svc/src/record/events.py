@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from mai_chassis.events import DomainEvent
+from mai_chassis.events import DomainEvent, Recipient
 
 __all__ = [
     "CertificateIssued",
@@ -17,15 +17,6 @@ __all__ = [
     "CertificateRevoked",
     "Recipient",
 ]
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Where the citizen's notification goes (fields marked x-pii in the contracts)."""
-
-    email: str
-    name: str
-    language: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from mai_chassis.openapi import service_spec
 
 from .schemas import (
     ApplicationRequestSchema,
@@ -62,18 +62,13 @@ _COMMON = {"401": _problem("Missing or invalid access token."), "503": _problem(
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    spec = APISpec(
+    spec = service_spec(
         title="record-svc — criminal-record certificates",
-        version="1.0.0",
-        openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "Apply for a criminal-record certificate (issued at once, signed PAdES, valid six months), "
-            "download it, let anyone verify it by registration number and either the holder's CNP or the verification "
-            "code printed on it, and revoke it (clerks)."
-        },
+        description="Apply for a criminal-record certificate (issued at once, signed PAdES, valid six months), "
+        "download it, let anyone verify it by registration number and either the holder's CNP or the verification "
+        "code printed on it, and revoke it (clerks).",
+        security_scheme="bearerAuth",
     )
-    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name, schema in {
         "ApplicationRequest": ApplicationRequestSchema,
         "Certificate": CertificateSchema,

@@ -1,37 +1,17 @@
-"""record-svc's definition: web app, migrations, worker loops and the registry import command."""
+"""record-svc's definition: web app, migrations, worker loops (worker.py) and commands (cli.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import click
-from mai_chassis import Database, ServiceDefinition, service_main
+from mai_chassis import ServiceDefinition, service_main
 
-from . import create_app, retention
+from . import create_app
+from .cli import COMMANDS, import_registry
 from .config import Settings
 from .worker import worker_loops
 
-
-@click.command("import-registry", help="Load people with a registry entry (CSV: cnp,unit) into the local registry.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_registry(csv_file: Path) -> None:
-    from mai_chassis.logs import configure_logging
-
-    from .registry import CnpHasher, import_registry_csv
-
-    settings = Settings.from_env()
-    configure_logging(settings.service_name, level=settings.log_level, json_format=settings.log_json)
-    database = Database(settings.database_url)
-    try:
-        count = import_registry_csv(
-            database, CnpHasher(settings.registry_hash_key), csv_file, default_unit=settings.default_referral_unit
-        )
-    except ValueError as exc:
-        raise click.ClickException(f"{csv_file}: {exc}; nothing was imported") from None
-    finally:
-        database.dispose()
-    click.echo(f"record-svc: {count} registry entries imported")
-
+__all__ = ["definition", "import_registry", "main", "worker_loops"]
 
 definition = ServiceDefinition(
     name="record-svc",
@@ -39,7 +19,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
-    commands=[import_registry, retention.purge],
+    commands=COMMANDS,
 )
 
 main = service_main("record.service:definition")

@@ -16,15 +16,8 @@ CONSUMER_GROUP = "record-svc"
 
 
 def identity_consumer(settings: Settings, database: Database, *, group_id: str = CONSUMER_GROUP) -> EventConsumer:
-    return EventConsumer(
-        database,
-        service=settings.service_name,
-        group_id=group_id,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        topic_prefix=settings.kafka_topic_prefix,
-        handlers={"ro.mai.identity.verified.v1": record_verified_identity},
-        consumer_options=settings.kafka_client_options,
-    )
+    handlers = {"ro.mai.identity.verified.v1": record_verified_identity}
+    return EventConsumer.of_service(settings, database, handlers=handlers, group_id=group_id)
 
 
 def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:

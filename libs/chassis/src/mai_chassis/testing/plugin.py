@@ -121,6 +121,28 @@ def database_factory(postgres_admin_url: str) -> Iterator[Callable[..., str]]:
             logging.getLogger(__name__).debug("test database not dropped", exc_info=True)
 
 
+@pytest.fixture
+def migrated_database(database_factory: Callable[..., str]) -> Iterator[Callable[..., Any]]:
+    """``factory(prefix, migrations)``: a fresh database with the chassis' and the service's
+    migrations applied, as a :class:`~mai_chassis.Database` (a pool of 4 + 4 unless told), disposed
+    after the test."""
+    from ..db import Database
+    from ..migrations import upgrade
+
+    opened: list[Database] = []
+
+    def factory(prefix: str, migrations: Any, *, pool_size: int = 4, max_overflow: int = 4) -> Database:
+        url = database_factory(prefix)
+        upgrade(url, migrations)
+        database = Database(url, pool_size=pool_size, max_overflow=max_overflow)
+        opened.append(database)
+        return database
+
+    yield factory
+    for database in opened:
+        database.dispose()
+
+
 @pytest.fixture(scope="session")
 def token_issuer() -> TokenIssuer:
     return TokenIssuer()
