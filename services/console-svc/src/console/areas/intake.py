@@ -19,9 +19,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
-from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.forms import PageForm, chosen_files, files_within, show_problem
 from mai_webkit.i18n import localised
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     DateField,
     EmailField,
@@ -33,7 +32,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from ..staff import PETITION_CLERK, current_staff, staff_only
 
@@ -54,20 +53,6 @@ CHANNEL_NAMES = {
     "email": lazy_gettext("By e-mail"),
     "counter": lazy_gettext("At the counter"),
 }
-
-
-def _files_within_limits(_form: PageForm, field: MultipleFileField) -> None:
-    files = [f for f in field.data or [] if isinstance(f, FileStorage) and f.filename]
-    if len(files) > MAX_ATTACHMENTS:
-        raise ValidationError(gettext("Choose at most 5 files."))
-    for upload in files:
-        upload.stream.seek(0, 2)
-        size = upload.stream.tell()
-        upload.stream.seek(0)
-        if size > MAX_ATTACHMENT_BYTES:
-            raise ValidationError(gettext("%(name)s is larger than 5 MB.", name=upload.filename))
-        if size == 0:
-            raise ValidationError(gettext("%(name)s is empty.", name=upload.filename))
 
 
 class IntakeForm(PageForm):
@@ -147,7 +132,9 @@ class IntakeForm(PageForm):
             Length(max=10_000, message=lazy_gettext("The text must be at most 10,000 characters")),
         ],
     )
-    attachments = MultipleFileField(lazy_gettext("Scanned pages (optional)"), validators=[_files_within_limits])
+    attachments = MultipleFileField(
+        lazy_gettext("Scanned pages (optional)"), validators=[files_within(MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES)]
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
@@ -232,7 +219,7 @@ def register_intake() -> ResponseReturnValue:
         return _page(form, 400)
     if form.institution.data not in units:
         abort(403)
-    uploads = [f for f in form.attachments.data or [] if isinstance(f, FileStorage) and f.filename]
+    uploads = chosen_files(form.attachments)
     files = [
         ("attachments", (upload.filename, upload.stream, upload.mimetype or "application/octet-stream"))
         for upload in uploads
