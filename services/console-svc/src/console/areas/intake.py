@@ -34,7 +34,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
-from ..staff import PETITION_CLERK, current_staff, staff_only
+from ..staff import PETITION_CLERK, staff_only
+from .petitions import clerk_units
 
 __all__ = ["IntakeForm", "blueprint"]
 
@@ -147,13 +148,6 @@ class IntakeForm(PageForm):
         return valid
 
 
-def _clerk_units() -> list[str]:
-    units = current_staff().units_for(PETITION_CLERK)
-    if "*" in units:
-        return [item["code"] for item in public_json("/api/v1/institutions")["items"]]
-    return units
-
-
 def _intake_form(units: list[str]) -> IntakeForm:
     form = IntakeForm()
     institutions = {i["code"]: i for i in public_json("/api/v1/institutions")["items"]}
@@ -178,7 +172,7 @@ def _page(form: IntakeForm, status: int = 200) -> ResponseReturnValue:
 @blueprint.get("", endpoint="new")
 @staff_only(PETITION_CLERK)
 def new_intake() -> ResponseReturnValue:
-    units = _clerk_units()
+    units = clerk_units()
     if not units:
         abort(403)
     form = _intake_form(units)
@@ -213,7 +207,7 @@ def _payload(form: IntakeForm) -> dict[str, Any]:
 @blueprint.post("", endpoint="register")
 @staff_only(PETITION_CLERK)
 def register_intake() -> ResponseReturnValue:
-    units = _clerk_units()
+    units = clerk_units()
     form = _intake_form(units)
     if not form.validate_on_submit():
         return _page(form, 400)

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..attachments import attachment_response
 from ..staff import PETITION_CLERK, current_staff, staff_only
 
-__all__ = ["QUEUE_VIEWS", "blueprint"]
+__all__ = ["QUEUE_VIEWS", "blueprint", "clerk_units"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def _assignee_choices(colleagues: dict[str, str]) -> list[SelectChoice]:
 # --- the queue ------------------------------------------------------------------------------------
 
 
-def _clerk_units() -> list[str]:
+def clerk_units() -> list[str]:
+    """The institutions whose petitions the signed-in clerk works (a clerk of every unit: all of them)."""
     units = current_staff().units_for(PETITION_CLERK)
     if "*" in units:  # a clerk of every unit chooses among all institutions
         return [item["code"] for item in public_json("/api/v1/institutions")["items"]]
@@ -188,7 +189,7 @@ def _filtered(view: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @blueprint.get("", endpoint="queue")
 @staff_only(PETITION_CLERK)
 def queue() -> ResponseReturnValue:
-    units = _clerk_units()
+    units = clerk_units()
     institution = request.args.get("institution") or (units[0] if units else "")
     if institution not in units:
         abort(404)
