@@ -247,3 +247,26 @@ def test_assignees_are_named_in_the_queue_and_the_form_still_works_without_the_d
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "clerk-7" in html  # the id, for want of a name
     assert html.count("<option", html.index('id="assignee"')) >= 1 and '<option value="clerk-7"' not in html
+
+
+def test_a_paper_petition_shows_how_it_came_its_receipt_and_that_the_answer_goes_by_post(
+    signed_in, fake_api: FakeApi
+) -> None:
+    client = signed_in("petition_clerk@IGPR")
+    paper = petition(
+        channel="post",
+        received_on="2026-03-02",
+        petitioner={"name": "Ion Ionescu", "email": None, "phone": None, "address": "Str. Morilor 12, Brăila"},
+    )
+    fake_api.answer("GET", f"/api/v1/petitions/{NUMBER}", 200, paper)
+    fake_api.answer("GET", "/api/v1/institutions", 200, INSTITUTIONS)
+
+    page = client.get(f"{PREFIX}/petitions/{NUMBER}").get_data(as_text=True)
+    assert "Prin poștă, 2 martie 2026" in page and "Str. Morilor 12, Brăila" in page
+    assert "None" not in page and f'href="{PREFIX}/petitions/intake/receipts/{NUMBER}"' in page
+
+    token = csrf_token_of(page)
+    preview = client.post(
+        f"{PREFIX}/petitions/{NUMBER}/answer", data={"csrf_token": token, "text": "Am verificat.", "step": "preview"}
+    ).get_data(as_text=True)
+    assert 'id="by-post"' in preview and "Str. Morilor 12, Brăila" in preview

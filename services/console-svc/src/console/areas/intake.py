@@ -35,7 +35,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from ..staff import PETITION_CLERK, staff_only
-from .petitions import clerk_units
+from .petitions import CHANNEL_NAMES, clerk_units
 
 __all__ = ["IntakeForm", "blueprint"]
 
@@ -49,11 +49,6 @@ _SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
 _REGISTERED = "intake_registered"
 #: The API's field names where the form's differ.
 FIELD_MAP = {"petition": "text"}
-CHANNEL_NAMES = {
-    "post": lazy_gettext("By post"),
-    "email": lazy_gettext("By e-mail"),
-    "counter": lazy_gettext("At the counter"),
-}
 
 
 class IntakeForm(PageForm):
@@ -64,7 +59,7 @@ class IntakeForm(PageForm):
     )
     channel = RadioField(
         lazy_gettext("How did it reach the institution?"),
-        choices=[SelectChoice(code, label) for code, label in CHANNEL_NAMES.items()],
+        choices=[SelectChoice(code, label) for code, label in CHANNEL_NAMES.items() if code != "web"],
         validators=[InputRequired(lazy_gettext("Choose how the petition was received"))],
     )
     received_on = DateField(

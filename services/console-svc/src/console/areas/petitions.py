@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..attachments import attachment_response
 from ..staff import PETITION_CLERK, current_staff, staff_only
 
-__all__ = ["QUEUE_VIEWS", "blueprint", "clerk_units"]
+__all__ = ["CHANNEL_NAMES", "QUEUE_VIEWS", "blueprint", "clerk_units"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,13 @@ QUEUE_VIEWS = (
     ("open", lazy_gettext("All open")),
     ("all", lazy_gettext("All")),
 )
+#: How a petition reached the institution (the online form, or intake by a clerk).
+CHANNEL_NAMES = {
+    "web": lazy_gettext("Online form"),
+    "post": lazy_gettext("By post"),
+    "email": lazy_gettext("By e-mail"),
+    "counter": lazy_gettext("At the counter"),
+}
 STATUS_NAMES = {
     "registered": lazy_gettext("Registered"),
     "in_progress": lazy_gettext("In progress"),
@@ -266,6 +273,7 @@ def _show(petition: dict[str, Any], status: int = 200, **forms: PageForm) -> Res
             forms=_forms(petition, colleagues, **forms),
             assignee_name=colleagues.get(petition.get("assignee") or "", petition.get("assignee")),
             status_names=STATUS_NAMES,
+            channel_names=CHANNEL_NAMES,
             is_open=_is_open(petition),
             forward_due=forward_due,
             forward_days_left=(forward_due - today).days if forward_due else None,
