@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ from flask import Flask
 from mai_webkit.api import ApiProblem
 from mai_webkit.auth import safe_next
 from mai_webkit.catalogues import missing_translations
-from mai_webkit.forms import PageForm, error_list, show_problem
+from mai_webkit.forms import PageForm, chosen_files, error_list, files_within, show_problem
 from mai_webkit.i18n import compile_catalogues
-from wtforms import RadioField, SelectChoice, StringField
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import MultipleFileField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired
 
 
@@ -107,3 +109,28 @@ def test_the_summary_links_a_group_of_radios_through_its_first_option(app: Flask
         form.validate()
 
         assert error_list(form) == [("kind-0", "Choose one")]
+
+
+class _UploadForm(PageForm):  # type: ignore[misc]
+    files = MultipleFileField("Files", validators=[files_within(2, 1024 * 1024)])
+
+
+@pytest.mark.parametrize(
+    ("uploads", "error"),
+    [
+        ([(b"%PDF-1", "a.pdf")], None),
+        ([(b"", "")], None),  # no file chosen: the browser sends an empty part without a name
+        ([(b"1", "a.pdf"), (b"2", "b.pdf"), (b"3", "c.pdf")], "Choose at most 2 files."),
+        ([(b"x" * (1024 * 1024 + 1), "big.pdf")], "big.pdf is larger than 1 MB."),
+        ([(b"", "empty.pdf")], "empty.pdf is empty."),
+    ],
+)
+def test_chosen_files_are_held_to_the_apis_limits(
+    app: Flask, uploads: list[tuple[bytes, str]], error: str | None
+) -> None:
+    data = MultiDict([("files", FileStorage(io.BytesIO(content), filename=name)) for content, name in uploads])
+    with app.test_request_context(method="POST"):
+        form = _UploadForm(formdata=data)
+        assert form.validate() is (error is None)
+        assert form.files.errors == ([error] if error else [])
+        assert [f.filename for f in chosen_files(form.files)] == [name for _content, name in uploads if name]

@@ -196,3 +196,77 @@ def test_another_institutions_petition_opened_by_number_is_not_found(signed_in, 
 
     assert page.status_code == 404
     assert 'id="registration-number"' not in page.get_data(as_text=True)
+
+
+COLLEAGUES = {
+    "unit": "IGPR",
+    "members": [
+        {"staff_id": "clerk-7", "name": "Mihai Coleg", "roles": ["petition_clerk"]},
+        {"staff_id": "staff-1", "name": "Elena Eu", "roles": ["petition_clerk"]},
+    ],
+}
+
+
+def test_a_petition_is_assigned_to_a_colleague_chosen_by_name(signed_in, fake_api: FakeApi) -> None:
+    client = signed_in("petition_clerk@IGPR", subject="staff-1")
+    fake_api.answer("GET", f"/api/v1/petitions/{NUMBER}", 200, petition())
+    fake_api.answer("GET", "/api/v1/institutions", 200, INSTITUTIONS)
+    fake_api.answer("GET", "/api/v1/staff/members", 200, COLLEAGUES)
+    fake_api.answer("POST", f"/api/v1/petitions/{NUMBER}/assignment", 200, petition(assignee="clerk-7"))
+    html = client.get(f"{PREFIX}/petitions/{NUMBER}").get_data(as_text=True)
+    assert '<option value="clerk-7">Mihai Coleg</option>' in html
+    assert 'value="staff-1"' not in html  # oneself is the first choice, not a colleague
+    query = fake_api.sent("GET", "/api/v1/staff/members")[0].path.split("?", 1)[1]
+    assert "unit=IGPR" in query and "role=petition_clerk" in query
+    token = csrf_token_of(html)
+
+    refused = client.post(f"{PREFIX}/petitions/{NUMBER}/assign", data={"csrf_token": token, "assignee": "nobody-9"})
+    assert refused.status_code == 400 and 'id="assignee-error-1"' in refused.get_data(as_text=True)
+    assert fake_api.sent("POST", f"/api/v1/petitions/{NUMBER}/assignment") == []
+
+    assigned = client.post(f"{PREFIX}/petitions/{NUMBER}/assign", data={"csrf_token": token, "assignee": "clerk-7"})
+    myself = client.post(f"{PREFIX}/petitions/{NUMBER}/assign", data={"csrf_token": token, "assignee": ""})
+
+    assert assigned.status_code == myself.status_code == 303
+    sent = [r.json() for r in fake_api.sent("POST", f"/api/v1/petitions/{NUMBER}/assignment")]
+    assert sent == [{"assignee": "clerk-7"}, {"assignee": None}]
+
+
+def test_assignees_are_named_in_the_queue_and_the_form_still_works_without_the_directory(
+    signed_in, fake_api: FakeApi
+) -> None:
+    client = signed_in("petition_clerk@IGPR", subject="staff-1")
+    fake_api.answer("GET", "/api/v1/petitions", 200, queue_page(petition(assignee="clerk-7")))
+    fake_api.answer("GET", "/api/v1/staff/members", 200, COLLEAGUES)
+    assert "Mihai Coleg" in client.get(f"{PREFIX}/petitions?view=all").get_data(as_text=True)
+
+    fake_api.answers.pop(("GET", "/api/v1/staff/members"))  # the directory cannot be read: 404
+    fake_api.answer("GET", f"/api/v1/petitions/{NUMBER}", 200, petition(assignee="clerk-7"))
+    fake_api.answer("GET", "/api/v1/institutions", 200, INSTITUTIONS)
+    page = client.get(f"{PREFIX}/petitions/{NUMBER}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "clerk-7" in html  # the id, for want of a name
+    assert html.count("<option", html.index('id="assignee"')) >= 1 and '<option value="clerk-7"' not in html
+
+
+def test_a_paper_petition_shows_how_it_came_its_receipt_and_that_the_answer_goes_by_post(
+    signed_in, fake_api: FakeApi
+) -> None:
+    client = signed_in("petition_clerk@IGPR")
+    paper = petition(
+        channel="post",
+        received_on="2026-03-02",
+        petitioner={"name": "Ion Ionescu", "email": None, "phone": None, "address": "Str. Morilor 12, Brăila"},
+    )
+    fake_api.answer("GET", f"/api/v1/petitions/{NUMBER}", 200, paper)
+    fake_api.answer("GET", "/api/v1/institutions", 200, INSTITUTIONS)
+
+    page = client.get(f"{PREFIX}/petitions/{NUMBER}").get_data(as_text=True)
+    assert "Prin poștă, 2 martie 2026" in page and "Str. Morilor 12, Brăila" in page
+    assert "None" not in page and f'href="{PREFIX}/petitions/intake/receipts/{NUMBER}"' in page
+
+    token = csrf_token_of(page)
+    preview = client.post(
+        f"{PREFIX}/petitions/{NUMBER}/answer", data={"csrf_token": token, "text": "Am verificat.", "step": "preview"}
+    ).get_data(as_text=True)
+    assert 'id="by-post"' in preview and "Str. Morilor 12, Brăila" in preview

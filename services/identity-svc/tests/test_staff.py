@@ -115,3 +115,30 @@ def test_an_administrator_is_not_a_counter_clerk_in_their_unit_or_any(client, si
             },
         )
         assert verified.status_code == 403, admin_unit
+
+
+def test_a_clerk_reads_the_directory_of_their_own_unit_only(client, sign_token):
+    admin = sign_token(roles=["admin@*"])
+    for email, name, unit in (("a@mai.gov.ro", "Ana Clerk", "IGPR"), ("b@mai.gov.ro", "Bogdan Clerk", "IGSU")):
+        created = client.post(
+            "/api/v1/staff/accounts",
+            headers=_auth(admin),
+            json={"email": email, "name": name, "roles": [{"role": "petition_clerk", "unit": unit}]},
+        )
+        assert created.status_code == 201
+    clerk = sign_token(roles=["petition_clerk@IGPR"])
+
+    listed = client.get("/api/v1/staff/members?unit=IGPR&role=petition_clerk", headers=_auth(clerk))
+
+    assert listed.status_code == 200
+    body = listed.get_json()
+    assert body["unit"] == "IGPR" and [(m["name"], m["roles"]) for m in body["members"]] == [
+        ("Ana Clerk", ["petition_clerk"])
+    ]
+    assert "email" not in body["members"][0]
+    refused = client.get("/api/v1/staff/members?unit=IGSU", headers=_auth(clerk))
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    citizen = sign_token(kind="citizen")
+    assert client.get("/api/v1/staff/members?unit=IGPR", headers=_auth(citizen)).status_code == 403
+    assert client.get("/api/v1/staff/members", headers=_auth(clerk)).status_code == 422
+    assert client.get("/api/v1/staff/members?unit=IGPR").status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
+
+from .conftest import PDF, PNG
 
 INTAKE = "/api/v1/petitions/intake"
 
@@ -126,3 +129,40 @@ def test_the_queue_shows_mine_and_due_soon_filters(client: FlaskClient, clerk: C
     assert client.get("/api/v1/petitions?due_soon=true", headers=clerk("IGPR")).get_json()["total"] == 0
     assert client.get("/api/v1/petitions?forwarded_late=true", headers=clerk("IGPR")).get_json()["total"] == 0
     assert client.get("/api/v1/petitions?channel=fax", headers=clerk("IGPR")).status_code == 422
+
+
+def test_a_paper_petition_is_registered_with_its_scanned_pages(
+    client: FlaskClient, clerk: Callable[..., dict[str, str]], outbox: Callable[[], list[tuple[str, str]]]
+) -> None:
+    response = client.post(
+        INTAKE,
+        data={
+            "petition": json.dumps(paper_petition()),
+            "attachments": [(io.BytesIO(PDF), "scrisoare.pdf"), (io.BytesIO(PNG), "plic.png")],
+        },
+        content_type="multipart/form-data",
+        headers=clerk("IGPR"),
+    )
+    assert response.status_code == 201, response.get_json()
+    taken_in = response.get_json()
+    assert taken_in["attachment_count"] == 2
+    detail = client.get(f"/api/v1/petitions/{taken_in['registration_number']}", headers=clerk("IGPR")).get_json()
+    assert [(a["name"], a["media_type"]) for a in detail["attachments"]] == [
+        ("scrisoare.pdf", "application/pdf"),
+        ("plic.png", "image/png"),
+    ]
+    [data] = [json.loads(payload)["data"] for kind, payload in outbox() if kind == "ro.mai.petition.submitted.v1"]
+    assert data["attachment_count"] == 2
+
+
+def test_a_scan_that_is_not_pdf_jpeg_or_png_registers_nothing(
+    client: FlaskClient, clerk: Callable[..., dict[str, str]], counts: Callable[[], tuple[int, int]]
+) -> None:
+    response = client.post(
+        INTAKE,
+        data={"petition": json.dumps(paper_petition()), "attachments": [(io.BytesIO(b"MZ\x90\x00"), "scan.pdf")]},
+        content_type="multipart/form-data",
+        headers=clerk("IGPR"),
+    )
+    assert response.status_code == 415 and response.mimetype == "application/problem+json"
+    assert counts() == (0, 0)

@@ -13,15 +13,17 @@ name (or of the name ``field_map`` gives it) and everything else at the top of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+from wtforms.validators import ValidationError
 
 from .api import ApiProblem
 
-__all__ = ["PageForm", "error_list", "show_problem"]
+__all__ = ["PageForm", "chosen_files", "error_list", "files_within", "show_problem"]
 
 
 class PageForm(FlaskForm):  # type: ignore[misc]
@@ -65,3 +67,31 @@ def error_list(form: PageForm) -> list[tuple[str, str]]:
             target = f"{field.id}-0" if field.type == "RadioField" else field.id
             listed.extend((target, str(message)) for message in errors)
     return listed
+
+
+def chosen_files(field: Any) -> list[FileStorage]:
+    """The files chosen in a file field (an empty choice sends a part without a name: not a file)."""
+    data = field.data if isinstance(field.data, list) else [field.data]
+    return [f for f in data if isinstance(f, FileStorage) and f.filename]
+
+
+def files_within(max_files: int, max_bytes: int) -> Callable[[Any, Any], None]:
+    """A validator of a ``MultipleFileField``: at most ``max_files`` files, none empty or over ``max_bytes``
+    (the API's limits, checked before anything is sent)."""
+
+    def validate(_form: Any, field: Any) -> None:
+        files = chosen_files(field)
+        if len(files) > max_files:
+            raise ValidationError(gettext("Choose at most %(count)s files.", count=max_files))
+        for upload in files:
+            upload.stream.seek(0, 2)
+            size = upload.stream.tell()
+            upload.stream.seek(0)
+            if size > max_bytes:
+                megabytes = max_bytes // (1024 * 1024)
+                message = gettext("%(name)s is larger than %(size)s MB.", name=upload.filename, size=megabytes)
+                raise ValidationError(message)
+            if size == 0:
+                raise ValidationError(gettext("%(name)s is empty.", name=upload.filename))
+
+    return validate

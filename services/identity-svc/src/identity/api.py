@@ -393,6 +393,16 @@ def revoke_role(staff_id: str, role: str, unit: str) -> Response:
     return jsonify(schemas.StaffAccount().dump(view))
 
 
+@staff.get("/members")
+@require_auth(kind="staff")
+def unit_members() -> Response:
+    """The staff directory of one of the caller's units: id, name and roles there (to assign work by name)."""
+    query = schemas.MembersQuery().load(request.args.to_dict(), unknown=RAISE)
+    with unit_of_work() as uow:
+        members = handlers.list_unit_members(uow, _deps(), commands.ListUnitMembers(principal=_principal(), **query))
+    return jsonify(schemas.UnitMembers().dump({"unit": query["unit"], "members": members}))
+
+
 @staff.get("/audit-log")
 @require_auth("admin", kind="staff")
 def audit_log() -> Response:

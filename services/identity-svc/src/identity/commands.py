@@ -238,6 +238,16 @@ class ReadAuditLog:
 
 
 @dataclass(frozen=True)
+class ListUnitMembers:
+    """The staff directory of one unit (``role``: only the members holding it there)."""
+
+    principal: Principal
+    unit: str
+    role: str | None = None
+    limit: int = 200
+
+
+@dataclass(frozen=True)
 class CreateFirstAdmin:
     """The CLI's ``create-admin``."""
 

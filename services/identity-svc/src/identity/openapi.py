@@ -260,6 +260,16 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
     ),
     (
         "get",
+        "/api/v1/staff/members",
+        "staff",
+        "Staff: the members of one of your units (`unit`, optional `role`): id, name, roles there",
+        None,
+        (200, schemas.UnitMembers),
+        (401, 403, 422),
+        True,
+    ),
+    (
+        "get",
         "/api/v1/staff/audit-log",
         "staff",
         "Admin: staff actions, newest first",

@@ -301,6 +301,23 @@ class StaffAccount(Schema):
     created_at = fields.DateTime(required=True)
 
 
+class MembersQuery(Strict):
+    unit = fields.String(required=True, validate=_UNIT)
+    role = fields.String(load_default=None, validate=validate.OneOf([r.value for r in StaffRole]))
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
+
+
+class UnitMember(Schema):
+    staff_id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True, metadata={"description": "The roles held in this unit."})
+
+
+class UnitMembers(Schema):
+    unit = fields.String(required=True)
+    members = fields.List(fields.Nested(UnitMember), required=True)
+
+
 class AuditQuery(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     before_id = fields.Integer(load_default=None)

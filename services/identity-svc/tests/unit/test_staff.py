@@ -8,6 +8,7 @@ from identity.commands import CreateFirstAdmin, CreateStaffAccount, GrantRole, R
 from identity.errors import AccountExists, Forbidden, NotFound
 from identity.events import PasswordResetRequested
 from identity.tables import Account, StaffAuditEntry
+from mai_chassis import Principal
 from sqlalchemy import select
 
 pytestmark = pytest.mark.unit
@@ -100,3 +101,55 @@ def test_the_first_admin_administers_every_unit_and_cannot_be_created_twice(uow,
     assert (entry.action, entry.unit, entry.actor_id) == ("staff.first_admin_created", "*", None)
     with pytest.raises(AccountExists):
         handlers.create_first_admin(uow, deps, command)
+
+
+def _member(uow, name: str, *grants: str, disabled: bool = False) -> str:
+    """A staff account holding ``role@unit`` grants, written straight to the fake's tables."""
+    import uuid
+
+    from identity.tables import StaffRoleGrant
+
+    now = uow.clock.now()
+    account = Account(
+        id=uuid.uuid4(),
+        kind="staff",
+        email=f"{uuid.uuid4().hex[:8]}@mai.gov.ro",
+        display_name=name,
+        created_at=now,
+        disabled_at=now if disabled else None,
+    )
+    uow.session.add(account)
+    uow.session.flush()
+    for grant in grants:
+        role, unit = grant.split("@", 1)
+        uow.session.add(StaffRoleGrant(account_id=account.id, role=role, unit=unit, granted_at=now))
+    uow.session.flush()
+    return str(account.id)
+
+
+def test_a_unit_lists_its_active_members_with_their_roles_there_to_colleagues_only(uow, deps, staff_member):
+    from identity.commands import ListUnitMembers
+
+    maria = _member(uow, "Maria Pop", "petition_clerk@IGPR", "phone_operator@IGPR", "petition_clerk@IGSU")
+    ion = _member(uow, "Ion Ene", "petition_clerk@IGPR")
+    _member(uow, "Dan Vechi", "petition_clerk@IGPR", disabled=True)
+    _member(uow, "Ana Alta", "petition_clerk@IGSU")
+    _member(uow, "Admin Central", "admin@*")
+    clerk = staff_member("petition_clerk@IGPR")
+
+    listed = handlers.list_unit_members(uow, deps, ListUnitMembers(principal=clerk, unit="IGPR"))
+
+    assert listed == [
+        {"staff_id": ion, "name": "Ion Ene", "roles": ["petition_clerk"]},
+        {"staff_id": maria, "name": "Maria Pop", "roles": ["petition_clerk", "phone_operator"]},
+    ]
+    operators = handlers.list_unit_members(
+        uow, deps, ListUnitMembers(principal=clerk, unit="IGPR", role="phone_operator")
+    )
+    assert [m["name"] for m in operators] == ["Maria Pop"]
+    for outsider in (staff_member("petition_clerk@IGSU"), Principal(subject="c-1", kind="citizen")):
+        with pytest.raises(Forbidden):
+            handlers.list_unit_members(uow, deps, ListUnitMembers(principal=outsider, unit="IGPR"))
+    everywhere = handlers.list_unit_members(uow, deps, ListUnitMembers(principal=staff_member("admin@*"), unit="IGSU"))
+    assert [m["name"] for m in everywhere] == ["Ana Alta", "Maria Pop"]
+    assert uow.commits == 0

@@ -136,10 +136,10 @@ def _read_attachment(upload: FileStorage) -> UploadedAttachment:
     return UploadedAttachment(content=content, media_type=media_type, display_name=name)
 
 
-def _read_submission() -> tuple[dict[str, Any], list[UploadedAttachment]]:
+def _read_submission(schema: type[Schema]) -> tuple[dict[str, Any], list[UploadedAttachment]]:
     """JSON without attachments, or multipart/form-data: a ``petition`` JSON part and ``attachments`` files."""
     if request.mimetype != "multipart/form-data":
-        return load_json(PetitionSubmissionSchema), []
+        return load_json(schema), []
     unknown = (set(request.form) | set(request.files)) - {"petition", "attachments"}
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -155,7 +155,7 @@ def _read_submission() -> tuple[dict[str, Any], list[UploadedAttachment]]:
     if not isinstance(payload, dict):
         raise ValidationError({"petition": ["Must be a JSON object."]})
     reject_unstorable_text(payload)
-    submission = PetitionSubmissionSchema().load(payload, unknown=RAISE)
+    submission = schema().load(payload, unknown=RAISE)
     uploads = [upload for upload in request.files.getlist("attachments") if upload.filename or upload.content_length]
     if len(uploads) > MAX_ATTACHMENTS:
         raise ValidationError({"attachments": [f"At most {MAX_ATTACHMENTS} attachments."]})
@@ -183,7 +183,7 @@ def _sender() -> Sender:
 @blueprint.post("/api/v1/petitions")
 @idempotent
 def submit_petition() -> tuple[Response, int]:
-    submission, attachments = _read_submission()
+    submission, attachments = _read_submission(PetitionSubmissionSchema)
     command = handlers.SubmitPetition(**submission, sender=_sender(), attachments=tuple(attachments), channel="web")
     with unit_of_work() as uow:
         petition = handlers.submit_petition(uow, _deps(), command)
@@ -233,12 +233,13 @@ def _clerks_institution(args: dict[str, Any]) -> None:
 @require_auth(CLERK)
 @idempotent
 def take_in_petition() -> tuple[Response, int]:
-    """A petition received by post, by e-mail or at a counter, registered by a clerk of the institution."""
-    body = load_json(PetitionIntakeSchema)
+    """A petition received by post, by e-mail or at a counter, registered by a clerk of the institution
+    (JSON, or multipart with the scanned pages as ``attachments``, as for the online form)."""
+    body, attachments = _read_submission(PetitionIntakeSchema)
     _clerks_institution(body)
     if body["institution"] is None:
         raise ValidationError({"institution": ["Name the institution: you are a clerk of several."]})
-    command = handlers.RegisterReceivedPetition(clerk=_principal(), **body)
+    command = handlers.RegisterReceivedPetition(clerk=_principal(), **body, attachments=tuple(attachments))
     with unit_of_work() as uow:
         petition = handlers.register_received_petition(uow, _deps(), command)
         registered = PetitionTakenInSchema().dump(petition)

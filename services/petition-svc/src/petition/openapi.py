@@ -145,19 +145,24 @@ def openapi_spec() -> dict[str, Any]:
             }
         },
     )
-    multipart = {
-        "type": "object",
-        "required": ["petition"],
-        "properties": {
-            "petition": {"$ref": "#/components/schemas/PetitionSubmission"},
-            "attachments": {
-                "type": "array",
-                "maxItems": 5,
-                "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                "description": "PDF, JPEG or PNG (checked by content), at most 5 MB each.",
-            },
-        },
+    attachments_part = {
+        "type": "array",
+        "maxItems": 5,
+        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+        "description": "PDF, JPEG or PNG (checked by content), at most 5 MB each.",
     }
+
+    def multipart_of(petition_schema: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["petition"],
+            "properties": {
+                "petition": {"$ref": f"#/components/schemas/{petition_schema}"},
+                "attachments": attachments_part,
+            },
+        }
+
+    multipart = multipart_of("PetitionSubmission")
     spec.path(
         path="/api/v1/petitions",
         operations={
@@ -257,7 +262,8 @@ def openapi_spec() -> dict[str, Any]:
                 "petition.submitted event as the online form, with the channel and the day received; the terms run "
                 "from registration (OG 27/2002 art. 8). With an e-mail address the petitioner is mailed the "
                 "number; without one a postal address is required and the clerk prints the receipt "
-                "(`receipt_url`).",
+                "(`receipt_url`). The scans go as multipart `attachments` (the online form's limits; a clerk's "
+                "intake counts against no client quota, only the attachment store's budget).",
                 "security": STAFF,
                 "parameters": [
                     {
@@ -268,12 +274,23 @@ def openapi_spec() -> dict[str, Any]:
                         "description": "A retry with the same key returns the first registration.",
                     }
                 ],
-                "requestBody": _body("PetitionIntake"),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PetitionIntake"}},
+                        "multipart/form-data": {
+                            "schema": multipart_of("PetitionIntake"),
+                            "encoding": {"petition": {"contentType": "application/json"}},
+                        },
+                    },
+                },
                 "responses": {
                     "201": _json("PetitionTakenIn", "Registered."),
                     "400": _problem("Malformed JSON or Idempotency-Key."),
                     "409": _problem("A request with this Idempotency-Key is still running."),
-                    "415": _problem("Not JSON."),
+                    "413": _problem("An attachment is over 5 MB, or the body too large."),
+                    "415": _problem("Not JSON or multipart, or an attachment that is not PDF, JPEG or PNG."),
+                    "503": _problem("attachment-storage-full: register it without the scans, or later."),
                     "422": _problem(
                         "Invalid, missing or unknown fields; no-address-to-answer (neither e-mail nor postal "
                         "address); implausible-receipt-date (after today, or over 90 days before)."

@@ -4,6 +4,7 @@ with a reason, close). Attachments are handed over as downloads, never shown in 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +12,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from mai_webkit.api import ApiProblem, public_json
+from mai_webkit.api import ApiError, ApiProblem, public_json
 from mai_webkit.auth import call_api
 from mai_webkit.forms import PageForm, show_problem
 from mai_webkit.i18n import localised
@@ -21,7 +22,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..attachments import attachment_response
 from ..staff import PETITION_CLERK, current_staff, staff_only
 
-__all__ = ["QUEUE_VIEWS", "blueprint"]
+__all__ = ["CHANNEL_NAMES", "QUEUE_VIEWS", "blueprint", "clerk_units"]
+
+logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("petitions", __name__, url_prefix="/petitions")
 
@@ -41,6 +44,13 @@ QUEUE_VIEWS = (
     ("open", lazy_gettext("All open")),
     ("all", lazy_gettext("All")),
 )
+#: How a petition reached the institution (the online form, or intake by a clerk).
+CHANNEL_NAMES = {
+    "web": lazy_gettext("Online form"),
+    "post": lazy_gettext("By post"),
+    "email": lazy_gettext("By e-mail"),
+    "counter": lazy_gettext("At the counter"),
+}
 STATUS_NAMES = {
     "registered": lazy_gettext("Registered"),
     "in_progress": lazy_gettext("In progress"),
@@ -50,10 +60,7 @@ STATUS_NAMES = {
 
 
 class AssignForm(PageForm):
-    assignee = StringField(
-        lazy_gettext("Staff account id (leave empty to take it yourself)"),
-        validators=[Optional(), Length(max=200)],
-    )
+    assignee = SelectField(lazy_gettext("Assign to"), validators=[Optional()])
 
 
 class ForwardForm(PageForm):
@@ -115,10 +122,38 @@ class CloseForm(PageForm):
     )
 
 
+# --- colleagues by name ---------------------------------------------------------------------------
+
+
+def _colleagues(institution: str) -> dict[str, str]:
+    """``{staff id: name}`` of the institution's petition clerks (identity-svc's staff directory), by
+    name; empty when the directory cannot be read (the page then offers to take the petition oneself)."""
+    try:
+        answer = call_api("GET", "/api/v1/staff/members", params={"unit": institution, "role": PETITION_CLERK})
+    except ApiError as error:
+        logger.warning("staff directory of %s not read: %s", institution, error.__class__.__name__)
+        return {}
+    members = answer.json()["members"]
+    names = [m["name"] for m in members]
+    # Two colleagues of the same name are told apart by the end of their account id.
+    return {
+        m["staff_id"]: m["name"] if names.count(m["name"]) == 1 else f"{m['name']} (…{m['staff_id'][-4:]})"
+        for m in members
+    }
+
+
+def _assignee_choices(colleagues: dict[str, str]) -> list[SelectChoice]:
+    me = current_staff().subject
+    choices = [SelectChoice("", gettext("Me"))]
+    choices += [SelectChoice(staff_id, name) for staff_id, name in colleagues.items() if staff_id != me]
+    return choices
+
+
 # --- the queue ------------------------------------------------------------------------------------
 
 
-def _clerk_units() -> list[str]:
+def clerk_units() -> list[str]:
+    """The institutions whose petitions the signed-in clerk works (a clerk of every unit: all of them)."""
     units = current_staff().units_for(PETITION_CLERK)
     if "*" in units:  # a clerk of every unit chooses among all institutions
         return [item["code"] for item in public_json("/api/v1/institutions")["items"]]
@@ -161,7 +196,7 @@ def _filtered(view: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @blueprint.get("", endpoint="queue")
 @staff_only(PETITION_CLERK)
 def queue() -> ResponseReturnValue:
-    units = _clerk_units()
+    units = clerk_units()
     institution = request.args.get("institution") or (units[0] if units else "")
     if institution not in units:
         abort(404)
@@ -190,6 +225,7 @@ def queue() -> ResponseReturnValue:
         filtered_here=filtered_here,
         scan_size=SCAN_SIZE,
         status_names=STATUS_NAMES,
+        names=_colleagues(institution) if any(i.get("assignee") for i in items) else {},
     )
 
 
@@ -203,7 +239,7 @@ def _institution_choices(current: str) -> list[SelectChoice]:
     return choices
 
 
-def _forms(petition: dict[str, Any], **given: PageForm) -> dict[str, PageForm]:
+def _forms(petition: dict[str, Any], colleagues: dict[str, str], **given: PageForm) -> dict[str, PageForm]:
     forms: dict[str, PageForm] = {
         "assign": given.get("assign") or AssignForm(formdata=None),
         "forward": given.get("forward") or ForwardForm(formdata=None),
@@ -213,6 +249,7 @@ def _forms(petition: dict[str, Any], **given: PageForm) -> dict[str, PageForm]:
         "close": given.get("close") or CloseForm(formdata=None),
     }
     forms["forward"].to_institution.choices = _institution_choices(petition["institution"]["code"])  # type: ignore[attr-defined]
+    forms["assign"].assignee.choices = _assignee_choices(colleagues)  # type: ignore[attr-defined]
     return forms
 
 
@@ -228,12 +265,15 @@ def _petition(number: str) -> dict[str, Any]:
 def _show(petition: dict[str, Any], status: int = 200, **forms: PageForm) -> ResponseReturnValue:
     today = date.today()
     forward_due = date.fromisoformat(petition["forward_due_on"]) if petition.get("forward_due_on") else None
+    colleagues = _colleagues(petition["institution"]["code"]) if _is_open(petition) or petition.get("assignee") else {}
     return (
         render_template(
             "petitions/petition.html",
             petition=petition,
-            forms=_forms(petition, **forms),
+            forms=_forms(petition, colleagues, **forms),
+            assignee_name=colleagues.get(petition.get("assignee") or "", petition.get("assignee")),
             status_names=STATUS_NAMES,
+            channel_names=CHANNEL_NAMES,
             is_open=_is_open(petition),
             forward_due=forward_due,
             forward_days_left=(forward_due - today).days if forward_due else None,
@@ -286,10 +326,12 @@ def _act(number: str, path: str, body: dict[str, Any], form: PageForm, name: str
 @blueprint.post("/<number>/assign", endpoint="assign")
 @staff_only(PETITION_CLERK)
 def assign(number: str) -> ResponseReturnValue:
+    petition = _petition(number)
     form = AssignForm()
+    form.assignee.choices = _assignee_choices(_colleagues(petition["institution"]["code"]))
     if not form.validate():
-        return _show(_petition(number), 400, assign=form)
-    body = {"assignee": (form.assignee.data or "").strip() or None}
+        return _show(petition, 400, assign=form)
+    body = {"assignee": form.assignee.data or None}
     return _act(number, "assignment", body, form, "assign", gettext("The petition is assigned."))
 
 

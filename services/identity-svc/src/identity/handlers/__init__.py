@@ -7,6 +7,7 @@ attempt, a failed login, a spent verification) — just before it raises.
 from __future__ import annotations
 
 from .accounts import admit_anonymous_form, confirm_email, register_citizen, resend_confirmation
+from .directory import list_unit_members
 from .profiles import read_profile, update_profile
 from .second_factor import ConfirmedEnrolment, confirm_totp_enrolment, pass_second_factor, start_totp_enrolment
 from .sessions import TokenPair, log_in, log_out, refresh_session, request_password_reset, reset_password
@@ -33,6 +34,7 @@ __all__ = [
     "finish_verification",
     "grant_role",
     "issue_counter_code",
+    "list_unit_members",
     "log_in",
     "log_out",
     "pass_second_factor",

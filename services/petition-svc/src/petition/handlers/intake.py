@@ -18,7 +18,7 @@ from ..metrics import PETITIONS_REGISTERED
 from ..receipts import Receipt
 from ..tables import Petition
 from .access import petition_of_clerk, record_clerk_action, require_clerk_of
-from .submission import register
+from .submission import UploadedAttachment, register, require_room_in_store
 
 __all__ = [
     "PetitionReceipt",
@@ -50,6 +50,8 @@ class RegisterReceivedPetition:
     language: str = "ro"
     #: The day it reached the institution; the day of registration when None.
     received_on: date | None = None
+    #: The pages or documents received with it, scanned (PDF, JPEG or PNG, proven by content).
+    attachments: tuple[UploadedAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,23 @@ def register_received_petition(uow: UnitOfWork, deps: PetitionDeps, command: Reg
     registered_on = domain.local_date(now)
     received_on = command.received_on or registered_on
     domain.require_received_on(received_on, registered_on)
+    size = sum(len(item.content) for item in command.attachments)
+    if command.attachments:  # a clerk's intake counts against no client quota, only the store's budget
+        require_room_in_store(uow, deps, size)
     petition = register(
-        uow, deps, command, command.institution, now, received_on=received_on, registered_by=registered_by
+        uow,
+        deps,
+        command,
+        command.institution,
+        now,
+        attachments=command.attachments,
+        received_on=received_on,
+        registered_by=registered_by,
     )
     record_clerk_action(uow, command.clerk, "petition.intake", petition)
     uow.commit()
+    if command.attachments and deps.storage is not None:
+        deps.storage.add(size)
     PETITIONS_REGISTERED.labels(deps.settings.service_name, petition.institution, petition.kind, command.channel).inc()
     logger.info(
         "petition %s registered at intake (%s) by staff %s",

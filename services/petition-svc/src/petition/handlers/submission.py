@@ -36,6 +36,7 @@ __all__ = [
     "UploadedAttachment",
     "next_registration_number",
     "register",
+    "require_room_in_store",
     "submit_petition",
 ]
 
@@ -157,7 +158,12 @@ def _admit_attachments(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetit
         and not spend_once(session, UsedChallenge, deps.challenge.check(sender.proof_of_work), now)
     ):
         raise ChallengeRequired(deps.challenge.issue())
-    if deps.storage is not None and deps.storage.bytes_stored(session) + size > limits.storage_budget_bytes:
+    require_room_in_store(uow, deps, size)
+
+
+def require_room_in_store(uow: UnitOfWork, deps: PetitionDeps, size: int) -> None:
+    """Refuse attachments of ``size`` bytes that would take the attachment store past its budget."""
+    if deps.storage is not None and deps.storage.bytes_stored(uow.session) + size > deps.quotas.storage_budget_bytes:
         logger.error("attachment store budget reached: attachments refused until room is made")
         raise AttachmentStorageFull()
 

@@ -18,9 +18,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, api
 from mai_webkit.auth import call_api, is_signed_in, login_required
-from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.forms import PageForm, chosen_files, files_within, show_problem
 from mai_webkit.i18n import current_language, localised
-from werkzeug.datastructures import FileStorage
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -30,7 +29,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..form_fields import email_field
 from .directory import fields_of_activity, find_institutions, institutions
@@ -65,20 +64,6 @@ OUTCOME_LABELS = {
     "withdrawn": lazy_gettext("Withdrawn"),
     "noted": lazy_gettext("Noted, no answer needed"),
 }
-
-
-def _at_most_five_files(_form: PageForm, field: MultipleFileField) -> None:
-    files = [f for f in field.data or [] if isinstance(f, FileStorage) and f.filename]
-    if len(files) > MAX_ATTACHMENTS:
-        raise ValidationError(gettext("Choose at most 5 files."))
-    for upload in files:
-        upload.stream.seek(0, 2)
-        size = upload.stream.tell()
-        upload.stream.seek(0)
-        if size > MAX_ATTACHMENT_BYTES:
-            raise ValidationError(gettext("%(name)s is larger than 5 MB.", name=upload.filename))
-        if size == 0:
-            raise ValidationError(gettext("%(name)s is empty.", name=upload.filename))
 
 
 class PetitionForm(PageForm):
@@ -131,7 +116,9 @@ class PetitionForm(PageForm):
         ],
     )
     address = StringField(lazy_gettext("Postal address (optional)"), validators=[Optional(), Length(max=500)])
-    attachments = MultipleFileField(lazy_gettext("Attachments (optional)"), validators=[_at_most_five_files])
+    attachments = MultipleFileField(
+        lazy_gettext("Attachments (optional)"), validators=[files_within(MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES)]
+    )
 
 
 class StatusForm(PageForm):
@@ -234,7 +221,7 @@ def submit_petition() -> ResponseReturnValue:
         payload["phone"] = form.phone.data
     if form.address.data:
         payload["address"] = form.address.data
-    uploads = [f for f in form.attachments.data or [] if isinstance(f, FileStorage) and f.filename]
+    uploads = chosen_files(form.attachments)
     files = [
         ("attachments", (upload.filename, upload.stream, upload.mimetype or "application/octet-stream"))
         for upload in uploads
