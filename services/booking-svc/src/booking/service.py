@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
     from mai_chassis.metrics import register_collector
 
     from .catalog import load_catalog
-    from .handlers import IDENTITY_VERIFIED, record_verified_identity
+    from .deps import document_store
+    from .handlers import ACCOUNT_DELETED, IDENTITY_VERIFIED, forget_account, record_verified_identity
     from .slot_horizon import SlotHorizon
 
     register_collector(SlotHorizon(database, load_catalog()))
+    store = document_store(settings)
 
     return [
         EventConsumer(
@@ -29,7 +32,10 @@ def worker_loops(settings: Settings, database: Database) -> list[Any]:
             group_id="booking-svc",
             bootstrap_servers=settings.kafka_bootstrap_servers,
             topic_prefix=settings.kafka_topic_prefix,
-            handlers={IDENTITY_VERIFIED: record_verified_identity},
+            handlers={
+                IDENTITY_VERIFIED: record_verified_identity,
+                ACCOUNT_DELETED: partial(forget_account, store=store),
+            },
             consumer_options=settings.kafka_client_options,
         )
     ]

@@ -16,7 +16,13 @@ from . import create_app, retention
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
 from .deps import NotifyDeps, build_deps
-from .handlers import PurgeFinishedNotifications, purge_finished_notifications, record_notification
+from .handlers import (
+    ACCOUNT_DELETED,
+    PurgeFinishedNotifications,
+    forget_account,
+    purge_finished_notifications,
+    record_notification,
+)
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
 
@@ -36,13 +42,16 @@ def build_consumer(
     def handler(uow: UnitOfWork, event: Event) -> None:
         record_notification(uow, deps, event)
 
+    def account_deleted(uow: UnitOfWork, event: Event) -> None:
+        forget_account(uow, deps, event)
+
     return EventConsumer(
         database,
         service=SERVICE,
         group_id=group_id,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topic_prefix=settings.kafka_topic_prefix,
-        handlers=dict.fromkeys(subscribed_event_types(), handler),
+        handlers={**dict.fromkeys(subscribed_event_types(), handler), ACCOUNT_DELETED: account_deleted},
         consumer_options=settings.kafka_client_options,
         **options,
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
-from mai_chassis import Clock, Database, ServiceDefinition, service_main
+from mai_chassis import Clock, Database, EventConsumer, ServiceDefinition, service_main
 
 from . import create_app, retention
 from .config import Settings
@@ -48,11 +50,29 @@ def remind_deadlines_command() -> None:
     click.echo(f"petition-svc: {issued} deadline reminders issued")
 
 
+def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
+    """The consumer of ``account.deleted`` (petitions of a deleted account are unlinked from it)."""
+    from .handlers.accounts import ACCOUNT_DELETED, unlink_account
+
+    return [
+        EventConsumer(
+            database,
+            service=settings.service_name,
+            group_id="petition-svc",
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.kafka_topic_prefix,
+            handlers={ACCOUNT_DELETED: unlink_account},
+            consumer_options=settings.kafka_client_options,
+        )
+    ]
+
+
 definition = ServiceDefinition(
     name="petition-svc",
     settings_class=Settings,
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
+    worker_loops=worker_loops,
     commands=[remind_deadlines_command, retention.purge],
 )
 

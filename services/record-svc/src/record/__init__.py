@@ -28,7 +28,7 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
 ) -> Flask:
     """The web app; tests pass their own clock or adapters, production builds them from settings."""
-    from .api import certificates
+    from .api import certificates, internal
     from .deps import build_deps
     from .errors import PROBLEMS
     from .openapi import openapi_document
@@ -42,6 +42,7 @@ def create_app(
     )
     app.extensions["record_deps"] = build_deps(settings, database, civil_status=civil_status, registry=registry)
     app.register_blueprint(certificates)
+    app.register_blueprint(internal)
     app.register_blueprint(staff)
 
     @app.get("/openapi.json")
