@@ -45,14 +45,14 @@ def forget_account(uow: UnitOfWork, event: Event, *, store: DocumentStore) -> No
         Appointment.status == AppointmentStatus.BOOKED.value,
         Appointment.slot_id.is_not(None),
     )
-    freed = session.execute(update(Slot).where(Slot.id.in_(booked_slots)).values(is_booked=False)).rowcount
+    freed = session.execute(update(Slot).where(Slot.id.in_(booked_slots)).values(is_booked=False)).rowcount  # type: ignore[attr-defined]
     documents = list(
         session.scalars(select(ApplicationDocument.id).where(ApplicationDocument.application_id.in_(applications)))
     )
     if documents:
         delete_documents(session, store, documents)
     # Timeline entries and appointments go with their application (ON DELETE CASCADE).
-    removed = session.execute(delete(Application).where(Application.citizen_id == citizen_id)).rowcount
+    removed = session.execute(delete(Application).where(Application.citizen_id == citizen_id)).rowcount  # type: ignore[attr-defined]
     session.execute(delete(ApplicantContact).where(ApplicantContact.citizen_id == citizen_id))
     session.execute(delete(RateLimitWindow).where(RateLimitWindow.subject == citizen_id))
     logger.info(

@@ -35,7 +35,7 @@ def unlink_account(uow: UnitOfWork, event: Event) -> None:
     citizen_id = str(event.data["account_id"])
     unlinked = uow.session.execute(
         update(Petition).where(Petition.citizen_id == citizen_id).values(citizen_id=None)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     logger.info("account deleted: %d petitions unlinked", unlinked)
 
 
