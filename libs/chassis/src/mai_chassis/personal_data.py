@@ -3,7 +3,8 @@
 identity-svc assembles one download from every service's answer, calling each with the citizen's
 own token: no service reads another's database. A service lists its rows of the caller with
 :func:`row_data` (every column, JSON-ready, minus the ones named: keyed digests, internal state)
-and answers with :func:`export_document`; :data:`EXPORT_PATH` is where every service serves it.
+and answers with :func:`export_response` (never cached); :data:`EXPORT_PATH` is where every service
+serves it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import Response, jsonify
 from sqlalchemy import inspect
 
-__all__ = ["EXPORT_PATH", "export_document", "row_data", "rows_data"]
+__all__ = ["EXPORT_PATH", "export_document", "export_response", "row_data", "rows_data"]
 
 #: The path of every service's export of the caller's data (not routed by the gateway).
 EXPORT_PATH = "/internal/v1/export"
@@ -47,3 +49,10 @@ def rows_data(rows: Iterable[Any], *, exclude: Collection[str] = ()) -> list[dic
 def export_document(service: str, subject: str, sections: Mapping[str, Any]) -> dict[str, Any]:
     """One service's answer: who holds it, whose data it is, and the data by kind."""
     return {"service": service, "subject": subject, "data": dict(sections)}
+
+
+def export_response(document: Mapping[str, Any]) -> Response:
+    """The export as JSON that no cache keeps."""
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 from booking.documents import FilesystemDocumentStore
-from booking.handlers import forget_account
+from booking.handlers import ACCOUNT_DELETED, forget_account
 from booking.tables import ApplicantContact, Application, ApplicationDocument, Appointment, Slot
 from mai_chassis import Event
+from mai_chassis.testing import contract_event
 from sqlalchemy import func, select
 
 pytestmark = pytest.mark.unit
@@ -21,19 +21,7 @@ def store(tmp_path: Path) -> FilesystemDocumentStore:  # the scans on disk, to s
 
 
 def _deleted(citizen_id: str) -> Event:
-    return Event(
-        id=str(uuid.uuid4()),
-        type="ro.mai.account.deleted.v1",
-        source="identity-svc",
-        subject=citizen_id,
-        time=None,
-        data={
-            "account_id": citizen_id,
-            "reason": "citizen_request",
-            "deleted_at": "2025-03-14T09:00:00Z",
-            "recipient": {"email": "ana.popescu@example.ro", "name": "Ana Popescu", "language": "ro"},
-        },
-    )
+    return contract_event(ACCOUNT_DELETED, source="identity-svc", account_id=citizen_id)
 
 
 def _count(uow, model, *where) -> int:  # type: ignore[no-untyped-def]

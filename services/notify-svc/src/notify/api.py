@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from mai_chassis import current_principal, idempotent, require_auth
 from mai_chassis.auth import Principal
-from mai_chassis.personal_data import EXPORT_PATH
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
 from marshmallow import RAISE
 
@@ -68,6 +68,4 @@ def citizens_data() -> Response:
     """What notify-svc holds about the caller, for identity-svc's download of the citizen's data."""
     with unit_of_work() as uow:
         document = export_citizen_data(uow, _deps(), CitizensData(_principal().subject))
-    response = jsonify(document)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return export_response(document)

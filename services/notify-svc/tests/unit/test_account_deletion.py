@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-import mai_contracts
 import pytest
 from mai_chassis import Event, FixedClock
-from mai_chassis.events import build_event, decode_event, encode_event
+from mai_chassis.testing import contract_event
 from mai_chassis.testing.fakes import FakeUnitOfWork
 from notify.config import Settings
 from notify.deps import NotifyDeps, build_deps
@@ -47,13 +44,8 @@ def deps() -> NotifyDeps:
     return build_deps(settings, registry=TemplateRegistry(public_base_url=settings.public_base_url))
 
 
-def _event(event_type: str, source: str, subject: str, **changes: Any) -> Event:
-    data = copy.deepcopy(mai_contracts.schema(event_type)["examples"][0]) | changes
-    return decode_event(encode_event(build_event(event_type, source=source, subject=subject, data=data)))
-
-
 def _petition_for(citizen_id: str) -> Event:
-    return _event(PETITION, "petition-svc", citizen_id, citizen_id=citizen_id)
+    return contract_event(PETITION, source="petition-svc", citizen_id=citizen_id)
 
 
 def test_the_accounts_notifications_go_and_the_mail_about_the_deletion_is_unlinked(
@@ -67,7 +59,7 @@ def test_the_accounts_notifications_go_and_the_mail_about_the_deletion_is_unlink
     others.latest_delivery.status = DeliveryStatus.DELIVERED.value
     uow.commit()
 
-    notice = forget_account(uow, deps, _event(ACCOUNT_DELETED, "identity-svc", ANA, account_id=ANA))
+    notice = forget_account(uow, deps, contract_event(ACCOUNT_DELETED, source="identity-svc", account_id=ANA))
     uow.commit()
 
     assert notice is not None and notice.citizen_id is None

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mai_chassis import Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
 from mai_chassis.auth import Principal
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER
-from mai_chassis.personal_data import EXPORT_PATH
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import reject_unstorable_text, unit_of_work
 from marshmallow import RAISE, Schema, ValidationError
 from werkzeug.datastructures import FileStorage
@@ -220,9 +220,7 @@ def citizens_data() -> Response:
     """What petition-svc holds about the caller, for identity-svc's download of the citizen's data."""
     with unit_of_work() as uow:
         document = export_citizen_data(uow, _deps(), CitizensData(_principal().subject))
-    response = jsonify(document)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return export_response(document)
 
 
 # --- staff --------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from mai_chassis import Event
+from mai_chassis.testing import contract_event
 from mai_chassis.testing.fakes import FakeUnitOfWork
-from petition.handlers.accounts import unlink_account
+from petition.handlers.accounts import ACCOUNT_DELETED, unlink_account
 from petition.handlers.submission import Sender
 from petition.tables import Petition
 
@@ -21,19 +22,7 @@ def _signed_in(account_id: str) -> Sender:
 
 
 def _deleted(account_id: str) -> Event:
-    return Event(
-        id=str(uuid.uuid4()),
-        type="ro.mai.account.deleted.v1",
-        source="identity-svc",
-        subject=account_id,
-        time=None,
-        data={
-            "account_id": account_id,
-            "reason": "citizen_request",
-            "deleted_at": "2026-03-02T09:00:00Z",
-            "recipient": {"email": "ana.popescu@example.ro", "name": "Ana Popescu", "language": "ro"},
-        },
-    )
+    return contract_event(ACCOUNT_DELETED, source="identity-svc", account_id=account_id)
 
 
 def test_the_petitions_of_a_deleted_account_are_kept_unlinked_and_nobody_elses_change(

@@ -6,7 +6,7 @@ import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
-from mai_chassis.personal_data import EXPORT_PATH
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
 
 from . import handlers
@@ -54,9 +54,7 @@ def citizens_data() -> Response:
     """What record-svc holds about the caller, for identity-svc's download of the citizen's data."""
     with unit_of_work() as uow:
         document = handlers.export_citizen_data(uow, _deps(), handlers.CitizensData(_citizen_id()))
-    response = jsonify(document)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return export_response(document)
 
 
 @certificates.get("/purposes")

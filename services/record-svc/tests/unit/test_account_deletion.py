@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mai_chassis import Event
+from mai_chassis.testing import contract_event
 from mai_chassis.testing.fakes import FakeUnitOfWork
 from record.deps import RecordDeps
 from record.domain import VerificationResult
@@ -26,19 +27,7 @@ pytestmark = pytest.mark.unit
 
 
 def _deleted(citizen_id: uuid.UUID) -> Event:
-    return Event(
-        id=str(uuid.uuid4()),
-        type="ro.mai.account.deleted.v1",
-        source="identity-svc",
-        subject=str(citizen_id),
-        time=None,
-        data={
-            "account_id": str(citizen_id),
-            "reason": "citizen_request",
-            "deleted_at": "2026-03-02T09:00:00Z",
-            "recipient": {"email": "ana@example.ro", "name": "Ana Popescu", "language": "ro"},
-        },
-    )
+    return contract_event("ro.mai.account.deleted.v1", source="identity-svc", account_id=str(citizen_id))
 
 
 def _forget(uow: FakeUnitOfWork, citizen_id: uuid.UUID) -> None:

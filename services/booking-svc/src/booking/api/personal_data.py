@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response
 from mai_chassis import require_auth
-from mai_chassis.personal_data import EXPORT_PATH
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
 
 from .. import handlers
@@ -17,6 +17,4 @@ from .context import citizen, deps
 def citizens_data() -> Response:
     with unit_of_work() as uow:
         document = handlers.export_citizen_data(uow, deps(), handlers.CitizensData(citizen()))
-    response = jsonify(document)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return export_response(document)
