@@ -2,6 +2,7 @@
 
 retention_classes()            every declared class, in declaration order
 retention_class(service, name) one class of a service ("*" classes belong to every service)
+kept_after_account_deletion()  the classes a deleted account's data stays in, unlinked (the citizen is told)
 Term.parse("P10Y")             an ISO 8601 duration (years, months, days, hours) -> Term
 term.cutoff(now)               the moment before which a row has outlived the term
 """
@@ -19,9 +20,19 @@ from typing import Any, Final
 
 import yaml
 
-__all__ = ["ACTIONS", "RetentionClass", "Term", "retention_class", "retention_classes"]
+__all__ = [
+    "ACCOUNT_DELETION_ACTIONS",
+    "ACTIONS",
+    "RetentionClass",
+    "Term",
+    "kept_after_account_deletion",
+    "retention_class",
+    "retention_classes",
+]
 
 ACTIONS: Final = frozenset({"delete", "anonymise", "archive"})
+#: What a service does with a class's rows of an account deleted by ``account.deleted``.
+ACCOUNT_DELETION_ACTIONS: Final = frozenset({"delete", "unlink"})
 _DECLARATION: Final = "retention.yaml"
 _DURATION = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?(?:T(?P<hours>\d+)H)?$")
 
@@ -71,6 +82,9 @@ class RetentionClass:
     basis: str
     #: False while the class is declared but no job acts on it yet.
     enforced: bool
+    #: ``delete`` or ``unlink`` (kept for the term without the account id) when an account is deleted;
+    #: None: the class holds no account's data.
+    on_account_deletion: str | None = None
 
     def term(self, environ: Mapping[str, str] | None = None) -> Term:
         """The term: the setting's value when it is set, else the declared default."""
@@ -91,9 +105,12 @@ def _entry(raw: Mapping[str, Any]) -> RetentionClass:
         action=str(raw["action"]),
         basis=" ".join(str(raw["basis"]).split()),
         enforced=bool(raw.get("enforced", True)),
+        on_account_deletion=raw.get("on_account_deletion"),
     )
     if entry.action not in ACTIONS:
         raise ValueError(f"retention class {entry.name}: unknown action {entry.action!r}")
+    if entry.on_account_deletion not in ACCOUNT_DELETION_ACTIONS | {None}:
+        raise ValueError(f"retention class {entry.name}: unknown on_account_deletion {entry.on_account_deletion!r}")
     return entry
 
 
@@ -113,3 +130,8 @@ def retention_class(service: str, name: str) -> RetentionClass:
         if entry.name == name and entry.service in {service, "*"}:
             return entry
     raise KeyError(f"{service} declares no retention class {name!r}")
+
+
+def kept_after_account_deletion() -> tuple[RetentionClass, ...]:
+    """The classes whose rows of a deleted account are kept, unlinked from it, for their term."""
+    return tuple(entry for entry in retention_classes() if entry.on_account_deletion == "unlink")

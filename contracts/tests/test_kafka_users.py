@@ -35,10 +35,13 @@ def test_notify_svc_reads_what_it_tells_citizens_about_and_writes_only_its_outco
     assert not notify.may("Read", "group", "record-svc")
 
 
-def test_a_service_that_consumes_nothing_has_no_consumer_group() -> None:
+def test_a_service_reads_only_the_topics_it_consumes_under_its_own_group() -> None:
     petition = mai_contracts.kafka_user("petition-svc")
 
-    assert not [g for g in petition.grants if g.resource_type == "group"]
+    assert petition.may("Read", "topic", "account.deleted")
+    assert not petition.may("Read", "topic", "identity.verified")
+    assert not petition.may("Read", "topic", "account.registered")
+    assert [g.name for g in petition.grants if g.resource_type == "group"] == ["petition-svc"]
 
 
 def test_the_analyst_reads_only_the_redacted_topics_and_writes_nothing() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mai_contracts
 import pytest
-from mai_contracts.retention import Term, retention_class, retention_classes
+from mai_contracts.retention import Term, kept_after_account_deletion, retention_class, retention_classes
 
 DOC = Path(__file__).parents[2] / "docs" / "data-retention.md"
 
@@ -68,3 +68,24 @@ def test_the_document_describes_every_class_with_its_term_and_action() -> None:
         assert f"`{entry.term_text}`" in row and entry.action in row, row
         if entry.setting:
             assert f"`{entry.setting}`" in row, row
+
+
+def test_the_document_says_what_happens_to_each_class_when_an_account_is_deleted() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc.split("## When a citizen's account is deleted", 1)[1].split("\n## ", 1)[0]
+    for entry in retention_classes():
+        if entry.on_account_deletion is None:
+            continue
+        rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
+        row = next(("|".join(cells) for cells in rows if f"`{entry.name}`" in cells[1]), None)
+        assert row is not None, f"the account-deletion table has no row for {entry.name}"
+        assert entry.on_account_deletion in row, row
+
+
+def test_what_a_deleted_account_leaves_behind_is_declared_with_its_basis() -> None:
+    kept = kept_after_account_deletion()
+    assert {(entry.service, entry.name) for entry in kept} == {
+        ("petition-svc", "closed-petitions"),
+        ("record-svc", "expired-certificates"),
+    }
+    assert all(entry.basis and entry.term_text.startswith("P") for entry in kept)

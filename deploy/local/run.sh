@@ -79,6 +79,9 @@ set +a
 export ENVIRONMENT=development LOG_JSON=${LOG_JSON:-false} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$MAI_GATEWAY_PORT}
 identity_port=$(awk '$1 == "identity-svc" { print $3 }' <<<"$MAI_SERVICE_TABLE")
 export JWT_JWKS_URL=http://127.0.0.1:$identity_port/.well-known/jwks.json IDENTITY_URL=http://127.0.0.1:$identity_port
+# The download of a citizen's data: identity-svc gathers each service's part (name=URL).
+ACCOUNT_EXPORT_SOURCES=$(awk '$1 ~ /^(petition|record|booking|notify)-svc$/ { printf "%s%s=http://127.0.0.1:%s", sep, $1, $3; sep="," }' <<<"$MAI_SERVICE_TABLE")
+export ACCOUNT_EXPORT_SOURCES
 # The front ends call the public API through the gateway's internal listener (page requests cannot
 # take its connections); their migrate reads the same settings.
 export API_BASE_URL=http://127.0.0.1:$MAI_GATEWAY_INTERNAL_PORT

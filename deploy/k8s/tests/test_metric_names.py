@@ -5,7 +5,8 @@ services and the gateway is imported, so that their metrics register with promet
 the exposition names are derived from each family's type (a counter ``x`` is scraped as
 ``x_total``, a histogram as ``x_bucket``/``x_sum``/``x_count``). Gauges computed at scrape time
 (``CallbackGauge``, collectors yielding a ``GaugeMetricFamily``) register only in a running
-process, so their names are read from where the code declares them. The queries are read from the
+process, and the gauges a job pushes to the Pushgateway register in a registry of their own, so
+their names are read from where the code declares them. The queries are read from the
 rendered manifests (both overlays): the Grafana dashboard's panels and variables, alerting rule
 files and PrometheusRules, and KEDA's Prometheus triggers. A query naming anything else fails.
 """
@@ -27,6 +28,8 @@ from manifests import OVERLAYS, REPO_ROOT, of_kind
 PACKAGES = ["mai_chassis", *(s.package for s in service_list().apis), "gateway"]
 #: Scrape-time gauges: declared with a literal name in these calls.
 _SCRAPE_TIME = re.compile(r"(?:CallbackGauge|GaugeMetricFamily|CounterMetricFamily)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
+#: Pushed gauges: declared with a literal name and a registry of their own.
+_PUSHED = re.compile(r"Gauge\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"[^)]*registry=")
 #: Metrics of the operators' exporters, not of our code: the name, and who exports it.
 EXTERNAL = {
     "kafka_topic_partition_under_replicated_partition": "Strimzi's Kafka Exporter (Kafka spec.kafkaExporter)",
@@ -79,6 +82,7 @@ def exported() -> set[str]:
         if not family.name.startswith(("process_", "python_"))  # not exported in multi-process mode
     }
     names |= {match for text in sources for match in _SCRAPE_TIME.findall(text)}
+    names |= {match for text in sources for match in _PUSHED.findall(text)}
     return names
 
 

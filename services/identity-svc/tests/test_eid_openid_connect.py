@@ -472,7 +472,12 @@ def test_an_unreachable_provider_is_a_503_and_leaves_nothing_started(tmp_path, r
 
 
 def test_production_refuses_a_test_provider_and_providers_on_plain_http():
-    production = {"environment": "production", "argon2_time_cost": 2, "argon2_memory_kib": 19 * 1024}
+    production = {
+        "environment": "production",
+        "argon2_time_cost": 2,
+        "argon2_memory_kib": 19 * 1024,
+        "export_sources": (("petition-svc", "http://petition-svc"),),
+    }
     with pytest.raises(ConfigurationError, match="test identification provider"):
         make_settings("sqlite://", **production, eid_providers=(provider_settings("https://eid.example.ro"),))
     with pytest.raises(ConfigurationError, match="https"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from identity.retention import rules
-from identity.tables import Account
+from identity.tables import Account, RefreshToken
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
+from mai_chassis.tables import OutboxEvent
 from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.integration
@@ -37,17 +39,19 @@ def _account(
     kind: str = "citizen",
     confirmed: bool = False,
     verified: bool = False,
-) -> None:
+) -> uuid.UUID:
+    account_id = uuid.uuid4()
     with database.engine.begin() as connection:
         connection.execute(
             insert(Account),
             [{
-                "id": uuid.uuid4(), "kind": kind, "email": f"{name}@example.ro", "display_name": name,
+                "id": account_id, "kind": kind, "email": f"{name}@example.ro", "display_name": name,
                 "language": "ro", "password_hash": None, "assurance_level": "none",
                 "email_confirmed_at": created_at + DAY if confirmed else None,
                 "verified_at": created_at + DAY if verified else None, "created_at": created_at,
             }],
         )  # fmt: skip
+    return account_id
 
 
 def _left(database: Database) -> list[str]:
@@ -90,3 +94,35 @@ def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_pa
 
     enforced = {c.name for c in retention_classes() if c.service == "identity-svc" and c.enforced}
     assert {rule.data_class for rule in rules()} == enforced
+
+
+def _signed_in(database: Database, account_id: uuid.UUID, at: datetime) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(
+            insert(RefreshToken),
+            [{
+                "id": uuid.uuid4(), "digest": uuid.uuid4().hex * 2, "family_id": uuid.uuid4(),
+                "account_id": account_id, "issued_at": at, "expires_at": at + DAY, "session_expires_at": at + DAY,
+            }],
+        )  # fmt: skip
+
+
+def test_an_account_unused_for_three_years_is_deleted_and_every_service_is_told(database: Database) -> None:
+    three_years_ago = CLOCK.now().replace(year=CLOCK.now().year - 3)
+    idle = _account(database, "idle", three_years_ago - 400 * DAY, confirmed=True, verified=True)
+    _signed_in(database, idle, three_years_ago - DAY)
+    active = _account(database, "active", three_years_ago - 400 * DAY, confirmed=True)
+    _signed_in(database, active, three_years_ago + DAY)
+    _account(database, "young", three_years_ago + DAY, confirmed=True)
+    _account(database, "staff", three_years_ago - 400 * DAY, kind="staff")
+
+    removed = purge(database, service="identity-svc", rules=rules(), now=CLOCK.now())
+
+    assert removed["inactive-accounts"] == 1
+    assert _left(database) == ["active", "staff", "young"]
+    with database.session() as session:
+        [row] = session.scalars(select(OutboxEvent).where(OutboxEvent.event_type == "ro.mai.account.deleted.v1"))
+        event = json.loads(row.payload)
+    assert event["data"]["account_id"] == str(idle) and event["data"]["reason"] == "inactivity"
+    assert event["data"]["recipient"]["email"] == "idle@example.ro"
+    assert purge(database, service="identity-svc", rules=rules(), now=CLOCK.now())["inactive-accounts"] == 0

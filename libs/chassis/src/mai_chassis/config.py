@@ -74,6 +74,9 @@ class ServiceSettings:
     #: HMAC key of the request fingerprints kept with Idempotency-Key records (at least 32
     #: characters; required by a production web process that has a database).
     request_fingerprint_key: str = dataclasses.field(default="", repr=False)
+    #: Prometheus Pushgateway a short-lived job (``<service> purge``) pushes its metrics to, since
+    #: nothing scrapes it before it ends (empty: nothing is pushed; a laptop run needs none).
+    pushgateway_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -112,6 +115,7 @@ class ServiceSettings:
             "max_content_length": env.int("MAX_CONTENT_LENGTH", 1024 * 1024),
             "trusted_proxy_hops": env.int("TRUSTED_PROXY_HOPS", 0),
             "request_fingerprint_key": env.str("REQUEST_FINGERPRINT_KEY", "", validate=_empty_or_long_key),
+            "pushgateway_url": env.str("PUSHGATEWAY_URL", "").rstrip("/"),
         }
         values["database_url"] = (
             env.str("DATABASE_URL")

@@ -9,7 +9,10 @@ A service declares only its queries, one :class:`RetentionRule` per data class o
   at once take disjoint rows and never wait on each other, and a stopped run loses nothing;
 * a rule's query must stop choosing a row once it was acted on (a deleted row is gone, an
   anonymised one no longer matches), so a second run removes nothing: the job is idempotent;
-* ``retention_rows_removed_total{service, class, action}`` counts the rows; logs carry counts only.
+* ``retention_rows_removed_total{service, class, action}`` counts the rows; logs carry counts only;
+* the ``purge`` command, a job that ends before anything scrapes it, pushes the run's outcome to the
+  Pushgateway named by ``PUSHGATEWAY_URL`` (:func:`push_purge_metrics`): rows per class and, only
+  after a run that finished, ``retention_purge_last_success_timestamp_seconds`` (an alert watches it).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from mai_contracts.retention import retention_class
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge, push_to_gateway
 from sqlalchemy import Select, delete, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -30,11 +33,13 @@ from .tables import IdempotencyRecord, OutboxEvent
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "PUSH_JOB",
     "RETENTION_ROWS_REMOVED",
     "KeySelect",
     "RetentionRule",
     "chassis_rules",
     "purge",
+    "push_purge_metrics",
 ]
 
 logger = logging.getLogger(__name__)
@@ -49,6 +54,48 @@ RETENTION_ROWS_REMOVED = Counter(
     "Rows deleted, anonymised or archived because their retention term ended, per data class.",
     ["service", "class", "action"],
 )
+
+
+#: The Pushgateway job of every service's purge (grouped by ``service``).
+PUSH_JOB = "retention-purge"
+PUSH_TIMEOUT_SECONDS = 10.0
+
+
+def push_purge_metrics(
+    gateway_url: str, service: str, removed: Mapping[str, int], *, actions: Mapping[str, str]
+) -> None:
+    """Push one finished run of ``service``'s purge: its rows per class and the time it succeeded.
+
+    A run that failed pushes nothing, so the last success stays where it was and the alert
+    ``RetentionPurgeNotSucceeding`` fires once it is too old. A Pushgateway that cannot be reached
+    is logged, not fatal: the purge itself succeeded.
+    """
+    registry = CollectorRegistry()
+    rows = Gauge(
+        "retention_purge_rows",
+        "Rows acted on by the last finished run of the purge, per data class.",
+        ["service", "class", "action"],
+        registry=registry,
+    )
+    succeeded = Gauge(
+        "retention_purge_last_success_timestamp_seconds",
+        "When the purge last finished without an error, in Unix time.",
+        ["service"],
+        registry=registry,
+    )
+    for data_class, count in removed.items():
+        rows.labels(service, data_class, actions.get(data_class, "delete")).set(count)
+    succeeded.labels(service).set_to_current_time()
+    try:
+        push_to_gateway(
+            gateway_url,
+            job=PUSH_JOB,
+            registry=registry,
+            grouping_key={"service": service},
+            timeout=PUSH_TIMEOUT_SECONDS,
+        )
+    except OSError as exc:
+        logger.warning("purge metrics not pushed to the Pushgateway: %s", exc.__class__.__name__)
 
 
 @dataclass(frozen=True)
@@ -154,5 +201,8 @@ def purge_command(service: str, settings_class: Any, rules: Callable[[Any], Sequ
             database.dispose()
         for data_class, count in removed.items():
             click.echo(f"{service}: {data_class}: {count}")
+        if settings.pushgateway_url:
+            actions = {name: retention_class(service, name).action for name in removed}
+            push_purge_metrics(settings.pushgateway_url, service, removed, actions=actions)
 
     return command

@@ -32,6 +32,8 @@ WEB_PORT: Final = 8080
 METRICS_PORT: Final = 9090
 #: The gateway's internal listener in the cluster (Service gateway-internal): the front ends' API calls.
 GATEWAY_INTERNAL_PORT: Final = 8081
+#: The monitoring namespace's Prometheus Pushgateway, where the purge jobs push their outcome.
+PUSHGATEWAY_PORT: Final = 9091
 
 _GENERATED = "GENERATED from deploy/services.yaml by `make generated` (mai_devtools.deploy_files): do not edit."
 
@@ -274,6 +276,8 @@ def service_network_policies(listed: ServiceList, service: Service) -> str:
     for component in ("migrate", *service.jobs):
         outside = service.external.get(component, ())
         job_egress = database_only + ([{"ports": _tcp(*outside)}] if outside else [])
+        if component == "purge":  # it pushes its outcome to the Pushgateway (PUSHGATEWAY_URL)
+            job_egress = [*job_egress, {"to": [_namespace("monitoring")], "ports": _tcp(PUSHGATEWAY_PORT)}]
         policies.append(_policy(f"{service.name}-{component}", _pods(service.name, component), None, job_egress))
     clients = ["web", *(["worker"] if service.worker else []), "migrate", *service.jobs]
     policies.append(

@@ -193,6 +193,15 @@ class Platform:
         if "identity" in self.services:
             self.common_env["JWT_JWKS_URL"] = f"http://127.0.0.1:{self.ports['identity']}/.well-known/jwks.json"
             self.common_env["IDENTITY_URL"] = f"http://127.0.0.1:{self.ports['identity']}"
+            # The download of a citizen's data gathers the part of every service identity-svc calls.
+            identity = self.declared["identity"]
+            sources = [
+                f"{self.declared[s].name}={self.url(s)}"
+                for s in self.services
+                if s != "identity" and self.declared[s].name in identity.calls
+            ]
+            if sources:
+                self.common_env["ACCOUNT_EXPORT_SOURCES"] = ",".join(sources)
         if any(self.declared[service].front_end for service in self.services):
             # The portal and the console call the API through the gateway on each person's behalf.
             self.common_env["GATEWAY_TRUSTED_PROXY_NETWORKS"] = "127.0.0.1/32"

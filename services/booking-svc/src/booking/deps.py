@@ -9,7 +9,7 @@ from .catalog import Catalog, load_catalog
 from .config import Settings
 from .documents import DocumentStore, FilesystemDocumentStore, S3DocumentStore
 
-__all__ = ["BookingDeps", "booking_deps"]
+__all__ = ["BookingDeps", "booking_deps", "document_store"]
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,19 @@ class BookingDeps:
     links: AppointmentLinks
 
 
+def document_store(settings: Settings) -> DocumentStore:
+    """The document store ``settings`` configure (S3, or a folder)."""
+    return (
+        S3DocumentStore.from_settings(settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region)
+        if settings.document_store == "s3"
+        else FilesystemDocumentStore(settings.documents_dir)
+    )
+
+
 def booking_deps(settings: Settings, *, store: DocumentStore | None = None) -> BookingDeps:
     """The dependencies ``settings`` describe (``store`` replaces the configured document store)."""
     if store is None:
-        store = (
-            S3DocumentStore.from_settings(settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region)
-            if settings.document_store == "s3"
-            else FilesystemDocumentStore(settings.documents_dir)
-        )
+        store = document_store(settings)
     sealer = None
     if settings.event_sealing_keys:
         from mai_chassis.sealing import Sealer

@@ -18,11 +18,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .config import Settings
+from .deps import document_store
 from .documents import DocumentStore, FilesystemDocumentStore, S3DocumentStore
 from .domain import ApplicationStatus
 from .tables import Application, ApplicationDocument
 
-__all__ = ["document_rules", "purge", "rules"]
+__all__ = ["delete_documents", "document_rules", "purge", "rules"]
 
 SERVICE = "booking-svc"
 
@@ -36,6 +37,15 @@ def _discard(store: DocumentStore, digest: str) -> None:
         raise TypeError(f"no way to remove a file from a {type(store).__name__}")
 
 
+def delete_documents(session: Session, store: DocumentStore, ids: Sequence[Any]) -> None:
+    """Delete these document rows, and the files no document row points to any more."""
+    digests = set(session.scalars(select(ApplicationDocument.sha256).where(ApplicationDocument.id.in_(ids))))
+    session.execute(delete(ApplicationDocument).where(ApplicationDocument.id.in_(ids)))
+    still_used = set(session.scalars(select(ApplicationDocument.sha256).where(ApplicationDocument.sha256.in_(digests))))
+    for digest in sorted(digests - still_used):
+        _discard(store, digest)
+
+
 def document_rules(store: DocumentStore) -> list[RetentionRule]:
     def documents_of_closed_applications(cutoff: datetime) -> KeySelect:
         closed = select(Application.id).where(
@@ -45,25 +55,14 @@ def document_rules(store: DocumentStore) -> list[RetentionRule]:
         )
         return select(ApplicationDocument.id).where(ApplicationDocument.application_id.in_(closed))
 
-    def delete_documents(session: Session, ids: Sequence[Any]) -> None:
-        digests = set(session.scalars(select(ApplicationDocument.sha256).where(ApplicationDocument.id.in_(ids))))
-        session.execute(delete(ApplicationDocument).where(ApplicationDocument.id.in_(ids)))
-        still_used = set(
-            session.scalars(select(ApplicationDocument.sha256).where(ApplicationDocument.sha256.in_(digests)))
-        )
-        for digest in sorted(digests - still_used):
-            _discard(store, digest)
+    def delete_these(session: Session, ids: Sequence[Any]) -> None:
+        delete_documents(session, store, ids)
 
-    return [RetentionRule("immigration-documents", documents_of_closed_applications, delete_documents)]
+    return [RetentionRule("immigration-documents", documents_of_closed_applications, delete_these)]
 
 
 def rules(settings: Settings) -> list[RetentionRule]:
-    store: DocumentStore = (
-        S3DocumentStore.from_settings(settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region)
-        if settings.document_store == "s3"
-        else FilesystemDocumentStore(settings.documents_dir)
-    )
-    return document_rules(store)
+    return document_rules(document_store(settings))
 
 
 purge = purge_command(SERVICE, Settings, rules)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from . import commands, handlers, schemas
 from .deps import IdentityDeps
 from .metrics import count_sign_in, counting_sign_in
+from .personal_data import zip_export
 
 accounts = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts")
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -116,6 +117,42 @@ def resend_confirmation() -> tuple[Response, int]:
     with unit_of_work() as uow:
         handlers.resend_confirmation(uow, _deps(), command)
     return _accepted()
+
+
+@accounts.delete("/me")
+@require_auth(kind="citizen")
+def delete_my_account() -> Response:
+    body = load_json(schemas.AccountDeletionRequest)
+    command = commands.DeleteAccount(principal=_principal(), password=body["password"])
+    with unit_of_work() as uow:
+        deletion = handlers.delete_account(uow, _deps(), command)
+    return _no_store(jsonify(schemas.AccountDeletion().dump(deletion)))
+
+
+_EXPORT_README = """MAI e-services: your data / datele dumneavoastră
+
+One JSON file per service of the platform, with everything it holds about your account:
+identity-svc (account, civil status, identity verification, sessions), petition-svc (petitions),
+record-svc (criminal-record certificates), booking-svc (immigration applications and appointments),
+notify-svc (the e-mails sent to you).
+
+Câte un fișier JSON pentru fiecare serviciu al platformei, cu tot ce deține despre contul
+dumneavoastră. Păstrați arhiva în siguranță: conține CNP-ul și datele de stare civilă.
+"""
+
+
+@accounts.get("/me/export")
+@require_auth(kind="citizen")
+def export_my_data() -> Response:
+    """One ZIP with every service's data about the caller (gathered with the caller's own token)."""
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    with unit_of_work() as uow:
+        export = handlers.export_account(
+            uow, _deps(), commands.ExportAccount(principal=_principal(), bearer_token=token)
+        )
+    response = Response(zip_export(export.parts, readme=_EXPORT_README), mimetype="application/zip")
+    response.headers["Content-Disposition"] = 'attachment; filename="mai-e-services-data.zip"'
+    return _no_store(response)
 
 
 # --- auth -------------------------------------------------------------------------------------

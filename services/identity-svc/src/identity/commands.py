@@ -14,6 +14,8 @@ __all__ = [
     "ConfirmTotpEnrolment",
     "CreateFirstAdmin",
     "CreateStaffAccount",
+    "DeleteAccount",
+    "ExportAccount",
     "FindForCounter",
     "FinishVerification",
     "GrantRole",
@@ -45,6 +47,22 @@ class AnonymousClient:
 
 
 # --- accounts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportAccount:
+    """The citizen downloads their data; ``bearer_token`` asks the other services for their parts."""
+
+    principal: Principal
+    bearer_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeleteAccount:
+    """The citizen deletes their own account, confirming with the current password."""
+
+    principal: Principal
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)

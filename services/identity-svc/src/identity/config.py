@@ -147,6 +147,19 @@ def _acr_levels(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _export_sources(listed: list[str]) -> tuple[tuple[str, str], ...]:
+    """``name=url,...`` (``petition-svc=http://petition-svc``) as (name, url without a trailing slash)."""
+    sources = []
+    for item in (i.strip() for i in listed):
+        if not item:
+            continue
+        name, separator, url = item.partition("=")
+        if not separator or not name.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ConfigurationError(f"ACCOUNT_EXPORT_SOURCES: {item!r} is not name=http(s)://host")
+        sources.append((name.strip(), url.strip().rstrip("/")))
+    return tuple(sources)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings(ServiceSettings):
     service_name: ClassVar[str] = "identity-svc"
@@ -189,6 +202,10 @@ class Settings(ServiceSettings):
     #: Shorter than ``session_max_seconds``: a staff session lasts a working day.
     staff_session_max_seconds: int = 10 * 3600
     totp_issuer: str = "MAI e-services"
+    #: The services whose data about a citizen the download of their data gathers, as (name, base URL):
+    #: each is asked ``GET <url>/internal/v1/export`` with the citizen's own token.
+    export_sources: tuple[tuple[str, str], ...] = ()
+    export_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -200,6 +217,8 @@ class Settings(ServiceSettings):
             problems.append("production requires a second factor of every staff account (STAFF_SECOND_FACTOR)")
         if self.staff_session_max_seconds > self.session_max_seconds:
             problems.append("STAFF_SESSION_MAX_SECONDS must not exceed SESSION_MAX_SECONDS")
+        if self.is_production and not self.export_sources:
+            problems.append("ACCOUNT_EXPORT_SOURCES must name the services a citizen's data download gathers")
         for provider in self.eid_providers:
             problems += [f"EID provider {provider.name}: {p}" for p in provider.problems(production=self.is_production)]
         if problems:
@@ -267,4 +286,6 @@ class Settings(ServiceSettings):
             ),
             "staff_session_max_seconds": env.int("STAFF_SESSION_MAX_SECONDS", 10 * 3600, validate=Range(min=300)),
             "totp_issuer": env.str("TOTP_ISSUER", "MAI e-services", validate=Length(min=1, max=60)),
+            "export_sources": _export_sources(env.list("ACCOUNT_EXPORT_SOURCES", [])),
+            "export_timeout_seconds": env.float("ACCOUNT_EXPORT_TIMEOUT_SECONDS", 10.0, validate=Range(min=1, max=60)),
         }

@@ -12,6 +12,7 @@ from mai_chassis.sealing import Sealer
 
 from .config import Settings
 from .eid import OpenIdProvider, build_providers
+from .personal_data import ExportSource, HttpExportSource
 from .secrets_at_rest import FieldCipher, MailCodeHasher, SecretHasher
 from .signing import KeyRing
 
@@ -31,6 +32,8 @@ class IdentityDeps:
     providers: Mapping[str, OpenIdProvider]
     #: Asked of clients past ``settings.form_challenge_after`` anonymous mail-sending forms (None: never).
     challenge: ChallengeVerifier | None = None
+    #: The other services' parts of a citizen's data download.
+    export_sources: tuple[ExportSource, ...] = ()
 
 
 def build_deps(settings: Settings, database: Database) -> IdentityDeps:
@@ -51,4 +54,8 @@ def build_deps(settings: Settings, database: Database) -> IdentityDeps:
         ),
         providers=build_providers(settings.eid_providers),
         challenge=verifier_for(settings.form_challenge, settings.form_challenge_key, bits=settings.proof_of_work_bits),
+        export_sources=tuple(
+            HttpExportSource(name, url, timeout=settings.export_timeout_seconds)
+            for name, url in settings.export_sources
+        ),
     )

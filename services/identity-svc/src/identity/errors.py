@@ -16,6 +16,7 @@ __all__ = [
     "ChallengeRequired",
     "CodeRefused",
     "EmailUnconfirmed",
+    "ExportSourceUnavailable",
     "Forbidden",
     "IdentificationNotAccepted",
     "IdentityError",
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidInput",
     "LoginRefused",
     "NotFound",
+    "PasswordRefused",
     "ProviderError",
     "ProviderUnreachable",
     "SecondFactorChallengeEnded",
@@ -74,6 +76,10 @@ class CodeRefused(IdentityError):
 
 class LoginRefused(IdentityError):
     pass
+
+
+class PasswordRefused(IdentityError):
+    """The password confirming a sensitive change (deleting the account) is not the account's."""
 
 
 class TooManyFailedLogins(IdentityError):
@@ -130,6 +136,18 @@ class ProviderUnreachable(IdentityError):
         )
 
 
+class ExportSourceUnavailable(IdentityError):
+    """A service holding part of the citizen's data did not answer (or answered about someone else):
+    no partial download is given."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            "Part of your data cannot be gathered right now; try again in a few minutes.",
+            extensions={"service": service},
+            headers={"Retry-After": "60"},
+        )
+
+
 class ProviderError(IdentityError):
     """The provider answered with an OAuth error (or without a code)."""
 
@@ -183,6 +201,7 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     ChallengeRequired: ProblemType(428, "challenge-required"),
     CodeRefused: ProblemType(400, "code-refused"),
     LoginRefused: ProblemType(401, "login-refused"),
+    PasswordRefused: ProblemType(403, "password-refused"),
     TooManyFailedLogins: ProblemType(429, "login-throttled"),
     AccountDisabled: ProblemType(403, "account-disabled"),
     EmailUnconfirmed: ProblemType(403, "email-unconfirmed"),
@@ -192,6 +211,7 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     IdentityMismatch: ProblemType(422, "identity-mismatch"),
     IdentityInUse: ProblemType(409, "identity-in-use"),
     ProviderUnreachable: ProblemType(503, "provider-unavailable"),
+    ExportSourceUnavailable: ProblemType(503, "export-source-unavailable"),
     ProviderError: ProblemType(400, "provider-error"),
     AssuranceInsufficient: ProblemType(422, "assurance-too-low"),
     IdentificationNotAccepted: ProblemType(400, "identification-refused"),

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from mai_chassis.events import DomainEvent, Recipient
 
 __all__ = [
+    "AccountDeleted",
     "AccountRegistered",
     "EmailConfirmationRequested",
     "IdentityVerified",
@@ -100,3 +101,16 @@ class IdentityVerified(DomainEvent):
             if data[optional] is None:
                 del data[optional]
         return data
+
+
+@dataclass(frozen=True)
+class AccountDeleted(DomainEvent):
+    """A citizen's account is gone: every service follows (deletes, or unlinks what it must keep)."""
+
+    type: ClassVar[str] = "ro.mai.account.deleted.v1"
+    subject_field: ClassVar[str] = "account_id"
+
+    account_id: uuid.UUID
+    reason: str  # citizen_request | inactivity
+    deleted_at: datetime
+    recipient: Recipient

@@ -55,6 +55,30 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         False,
     ),
     (
+        "get",
+        "/api/v1/accounts/me/export",
+        "accounts",
+        "Download my data: one ZIP (README.txt and one JSON file per service: identity, petitions, certificates, "
+        "immigration, notifications), gathered from each service with my own token; never cached (503 "
+        "export-source-unavailable while a service cannot answer: no partial download)",
+        None,
+        (200, None),
+        (401, 403, 429, 503),
+        True,
+    ),
+    (
+        "delete",
+        "/api/v1/accounts/me",
+        "accounts",
+        "Delete my account, confirmed with the current password: sessions end, identity-svc's data goes, every "
+        "other service follows the account.deleted event; the answer lists what is kept (unlinked) and why, and "
+        "a mail says the same (403 password-refused; 429 after repeated wrong passwords)",
+        schemas.AccountDeletionRequest,
+        (200, schemas.AccountDeletion),
+        (401, 403, 415, 422, 429),
+        True,
+    ),
+    (
         "post",
         "/api/v1/auth/login",
         "auth",
@@ -399,6 +423,8 @@ def openapi_document() -> dict[str, Any]:
                     }
                 }
             }
+        elif path == "/api/v1/accounts/me/export":
+            ok["content"] = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
         elif response_schema is not None:
             ok["content"] = {"application/json": {"schema": response_schema}}
         operation["responses"][str(status)] = ok

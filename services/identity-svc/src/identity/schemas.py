@@ -67,6 +67,34 @@ class Login(Strict):
     )
 
 
+class AccountDeletionRequest(Strict):
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=256),
+        metadata={"description": "The account's current password, confirming the deletion."},
+    )
+
+
+class KeptData(Schema):
+    data_class = fields.String(required=True, metadata={"example": "closed-petitions"})
+    service = fields.String(required=True, metadata={"example": "petition-svc"})
+    term = fields.String(
+        required=True, metadata={"description": "ISO 8601 duration the data is kept for", "example": "P10Y"}
+    )
+    basis = fields.String(required=True, metadata={"description": "Why the law or the platform's policy keeps it."})
+
+
+class AccountDeletion(Schema):
+    account_id = fields.String(required=True)
+    deleted_at = fields.DateTime(required=True)
+    kept = fields.List(
+        fields.Nested(KeptData),
+        required=True,
+        metadata={"description": "What stays, unlinked from the account, for how long and why; everything else goes."},
+    )
+
+
 class RefreshRequest(Strict):
     refresh_token = fields.String(required=True, validate=validate.Length(min=20, max=200))
 

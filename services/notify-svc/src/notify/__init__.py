@@ -16,7 +16,7 @@ def create_app(
     settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
 ) -> Flask:
     """The web app; ``clock``: the time every unit of work reads (the system's unless a test fixes it)."""
-    from .api import blueprint
+    from .api import blueprint, internal
     from .deps import build_deps
     from .errors import PROBLEMS
 
@@ -25,5 +25,6 @@ def create_app(
     app = create_service_app(settings, import_name=__name__, database=database, problems=PROBLEMS, clock=clock)
     app.extensions["notify"] = build_deps(settings)
     app.register_blueprint(blueprint)
+    app.register_blueprint(internal)
     serve_openapi(app, openapi_document)
     return app

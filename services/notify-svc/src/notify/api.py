@@ -9,21 +9,25 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from mai_chassis import current_principal, idempotent, require_auth
 from mai_chassis.auth import Principal
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
 from marshmallow import RAISE
 
 from .deps import NotifyDeps
 from .handlers import (
+    CitizensData,
     CitizensNotifications,
     ResendNotification,
+    export_citizen_data,
     list_citizens_notifications,
     resend_notification,
 )
 from .schemas import ListQuery, NotificationOut, NotificationPageOut
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "internal"]
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications")
+internal = Blueprint("notify_internal", __name__)
 
 
 def _deps() -> NotifyDeps:
@@ -56,3 +60,12 @@ def resend(notification_id: str) -> tuple[Response, int]:
     with unit_of_work() as uow:
         notification = resend_notification(uow, _deps(), command)
         return jsonify(NotificationOut().dump(notification)), 202
+
+
+@internal.get(EXPORT_PATH)
+@require_auth(kind="citizen")
+def citizens_data() -> Response:
+    """What notify-svc holds about the caller, for identity-svc's download of the citizen's data."""
+    with unit_of_work() as uow:
+        document = export_citizen_data(uow, _deps(), CitizensData(_principal().subject))
+    return export_response(document)

@@ -14,8 +14,9 @@ from typing import Any
 
 from jinja2 import TemplateError
 from mai_chassis import Event, PermanentError, UnitOfWork
+from mai_chassis.personal_data import export_document, row_data, rows_data
 from mai_chassis.staff_actions import AuditSubject, record_staff_action
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,10 +37,14 @@ from .tables import DeliveryRow, Notification, RecipientMailCount
 from .template_registry import DEFAULT_LANGUAGE, LANGUAGES, TemplateMissingError
 
 __all__ = [
+    "ACCOUNT_DELETED",
+    "CitizensData",
     "CitizensNotifications",
     "NotificationPage",
     "PurgeFinishedNotifications",
     "ResendNotification",
+    "export_citizen_data",
+    "forget_account",
     "list_citizens_notifications",
     "purge_finished_notifications",
     "record_notification",
@@ -129,6 +134,62 @@ def record_notification(uow: UnitOfWork, deps: NotifyDeps, event: Event) -> Noti
             "notification %s recorded for %s (template v%d, %s)", notification.id, event.type, version, language
         )
     return notification
+
+
+ACCOUNT_DELETED = "ro.mai.account.deleted.v1"
+
+
+def forget_account(uow: UnitOfWork, deps: NotifyDeps, event: Event) -> Notification | None:
+    """The consumer's handler of ``account.deleted``: the account's notifications go, and the citizen
+    is mailed what was deleted and what is kept.
+
+    A notification whose delivery is still under way is only unlinked from the account (its mail
+    must still go out, and the retention job removes it later), as is the mail about the deletion
+    itself. Runs in the consumer's unit of work (it commits).
+    """
+    citizen_id = str(event.data["account_id"])
+    session = uow.session
+    unfinished = (
+        select(DeliveryRow.notification_id)
+        .where(DeliveryRow.status.not_in([s.value for s in FINAL_STATUSES]))
+        .scalar_subquery()
+    )
+    ids = list(
+        session.scalars(
+            select(Notification.id).where(Notification.citizen_id == citizen_id, Notification.id.not_in(unfinished))
+        )
+    )
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        session.execute(delete(DeliveryRow).where(DeliveryRow.notification_id.in_(chunk)))
+        session.execute(delete(Notification).where(Notification.id.in_(chunk)))
+    session.execute(update(Notification).where(Notification.citizen_id == citizen_id).values(citizen_id=None))
+    notice = record_notification(uow, deps, event)
+    if notice is not None:
+        notice.citizen_id = None
+    logger.info("account deleted: %d notifications removed, the rest unlinked", len(ids))
+    return notice
+
+
+@dataclass(frozen=True)
+class CitizensData:
+    citizen_id: str
+
+
+def export_citizen_data(uow: UnitOfWork, deps: NotifyDeps, query: CitizensData) -> dict[str, Any]:
+    """The mails sent to the citizen's account: what, to which address, when, and how each delivery went."""
+    notifications = uow.session.scalars(
+        select(Notification).where(Notification.citizen_id == query.citizen_id).order_by(Notification.created_at)
+    )
+    items = []
+    for notification in notifications:
+        # The event's data may hold sealed one-time codes: the subject and template say what it was.
+        item = row_data(notification, exclude=("citizen_id", "event_data", "trigger_event_id"))
+        item["deliveries"] = rows_data(
+            notification.deliveries, exclude=("id", "notification_id", "message_id", "requested_by")
+        )
+        items.append(item)
+    return export_document(SERVICE, query.citizen_id, {"notifications": items})
 
 
 def _counted_within_limit(uow: UnitOfWork, address: str, limit: RecipientLimit, now: datetime) -> bool:

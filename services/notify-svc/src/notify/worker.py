@@ -1,4 +1,5 @@
-"""notify-svc's worker: the consumer of every event a citizen is mailed about, and the delivery loops."""
+"""notify-svc's worker: the consumer of every event a citizen is mailed about (and of account.deleted),
+and the delivery loops."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mai_chassis.sealing import Sealer
 from .config import Settings
 from .delivery import DeliveryLoop, DeliveryPolicy, delivery_wakeup
 from .deps import NotifyDeps, build_deps
-from .handlers import record_notification
+from .handlers import ACCOUNT_DELETED, forget_account, record_notification
 from .mailer import SmtpMailer
 from .subscriptions import SERVICE, sealed_paths, subscribed_event_types
 
@@ -28,7 +29,10 @@ def build_consumer(
     def handler(uow: UnitOfWork, event: Event) -> None:
         record_notification(uow, deps, event)
 
-    handlers = dict.fromkeys(subscribed_event_types(), handler)
+    def account_deleted(uow: UnitOfWork, event: Event) -> None:
+        forget_account(uow, deps, event)
+
+    handlers = {**dict.fromkeys(subscribed_event_types(), handler), ACCOUNT_DELETED: account_deleted}
     return EventConsumer.of_service(deps.settings, database, handlers=handlers, group_id=group_id, **options)
 
 

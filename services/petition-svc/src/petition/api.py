@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mai_chassis import Problem, UnitOfWork, current_principal, idempotent, load_json, require_auth
 from mai_chassis.auth import Principal
 from mai_chassis.challenges import PROOF_OF_WORK_HEADER
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import reject_unstorable_text, unit_of_work
 from marshmallow import RAISE, Schema, ValidationError
 from werkzeug.datastructures import FileStorage
@@ -25,6 +26,7 @@ from .deps import PetitionDeps
 from .domain import Closure
 from .errors import InstitutionNotFound
 from .handlers import CLERK, PHONE_OPERATOR, Sender, UploadedAttachment
+from .handlers.accounts import CitizensData, export_citizen_data
 from .schemas import (
     AnswerSchema,
     AssignmentSchema,
@@ -210,6 +212,15 @@ def own_petitions() -> Response:
     with unit_of_work() as uow:
         petitions = handlers.list_citizens_petitions(uow, _deps(), handlers.CitizensPetitions(principal.subject))
         return jsonify({"items": PetitionStatusSchema(many=True).dump(petitions)})
+
+
+@blueprint.get(EXPORT_PATH)
+@require_auth(kind="citizen")
+def citizens_data() -> Response:
+    """What petition-svc holds about the caller, for identity-svc's download of the citizen's data."""
+    with unit_of_work() as uow:
+        document = export_citizen_data(uow, _deps(), CitizensData(_principal().subject))
+    return export_response(document)
 
 
 # --- staff --------------------------------------------------------------------------------------

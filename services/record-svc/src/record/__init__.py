@@ -30,7 +30,7 @@ def create_app(
     """The web app; tests pass their own clock or adapters, production builds them from settings."""
     from mai_chassis.openapi import serve_openapi
 
-    from .api import certificates
+    from .api import certificates, internal
     from .deps import build_deps
     from .errors import PROBLEMS
     from .openapi import openapi_document
@@ -44,6 +44,7 @@ def create_app(
     )
     app.extensions["record_deps"] = build_deps(settings, database, civil_status=civil_status, registry=registry)
     app.register_blueprint(certificates)
+    app.register_blueprint(internal)
     app.register_blueprint(staff)
 
     serve_openapi(app, openapi_document)

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from mai_chassis import Problem, current_principal, idempotent, load_json, require_auth
+from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
 
 from . import handlers
@@ -21,9 +22,10 @@ from .schemas import (
     VerificationSchema,
 )
 
-__all__ = ["CLERK_ROLE", "certificates"]
+__all__ = ["CLERK_ROLE", "certificates", "internal"]
 
 certificates = Blueprint("certificates", __name__, url_prefix="/api/v1/certificates")
+internal = Blueprint("record_internal", __name__)
 
 CLERK_ROLE = "certificate_clerk"
 
@@ -44,6 +46,15 @@ def _citizen_id() -> uuid.UUID:
 
 def _bearer_token() -> str:
     return request.headers.get("Authorization", "").partition(" ")[2].strip()
+
+
+@internal.get(EXPORT_PATH)
+@require_auth(kind="citizen")
+def citizens_data() -> Response:
+    """What record-svc holds about the caller, for identity-svc's download of the citizen's data."""
+    with unit_of_work() as uow:
+        document = handlers.export_citizen_data(uow, _deps(), handlers.CitizensData(_citizen_id()))
+    return export_response(document)
 
 
 @certificates.get("/purposes")

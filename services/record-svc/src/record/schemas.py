@@ -264,7 +264,9 @@ class ReferralDecisionSchema(Schema):
 
 class ReferralCaseSchema(Schema):
     id = fields.UUID(required=True)
-    citizen_id = fields.UUID(required=True)
+    citizen_id = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "None once the holder deleted their account."}
+    )
     holder_name = fields.String(required=True)
     purpose = fields.String(required=True)
     purpose_text = fields.String(allow_none=True)

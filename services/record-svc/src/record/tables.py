@@ -39,7 +39,8 @@ class CertificateApplication(Base):
     __tablename__ = "certificate_applications"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    citizen_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    #: None once the holder's account was deleted (the certificate stays verifiable, unlinked).
+    citizen_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     purpose: Mapped[str] = mapped_column(String(64))
     purpose_text: Mapped[str | None] = mapped_column(String(500))
     #: Romanian calendar day of the application: one per citizen, purpose and day.
@@ -50,7 +51,7 @@ class CertificateApplication(Base):
     #: HMAC-SHA256 of the holder's CNP under REGISTRY_HASH_KEY (hex); the CNP itself is not kept.
     holder_cnp_digest: Mapped[str] = mapped_column(String(64))
     holder_name: Mapped[str] = mapped_column(String(200))
-    recipient_email: Mapped[str] = mapped_column(String(254))
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))
     registration_number: Mapped[str | None] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

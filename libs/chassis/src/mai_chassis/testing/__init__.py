@@ -6,6 +6,7 @@ automatically once the chassis is installed.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -18,16 +19,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+import mai_contracts
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ..auth import roles_claim
-from ..events import Event, decode_event
+from ..events import Event, build_event, decode_event, encode_event
 
 __all__ = [
     "QuietHandler",
     "TokenIssuer",
+    "contract_event",
     "create_database",
     "delete_topics",
     "drop_database",
@@ -42,6 +45,14 @@ __all__ = [
 
 ISSUER = "mai-identity"
 AUDIENCE = "mai-eservices"
+
+
+def contract_event(event_type: str, *, source: str, **changes: Any) -> Event:
+    """The first ``examples`` entry of ``event_type``'s contract with ``changes``, as a consumer receives
+    it (encoded and decoded; its subject the contract's subject field)."""
+    data = copy.deepcopy(mai_contracts.schema(event_type)["examples"][0]) | changes
+    subject = str(data.get(mai_contracts.topic_for_event_type(event_type).key, ""))
+    return decode_event(encode_event(build_event(event_type, source=source, subject=subject, data=data)))
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:

@@ -7,3 +7,4 @@ from flask import Blueprint
 immigration = Blueprint("immigration", __name__, url_prefix="/api/v1/immigration")
 appointments = Blueprint("appointments", __name__, url_prefix="/api/v1/appointments")
 offices = Blueprint("offices", __name__, url_prefix="/api/v1/offices")
+internal = Blueprint("booking_internal", __name__)

@@ -11,6 +11,7 @@
 A handler commits exactly once; a query takes ``(uow, deps, query)`` and commits nothing.
 """
 
+from .accounts import ACCOUNT_DELETED, CitizensData, export_citizen_data, forget_account
 from .allowances import TakeAllowance, take_allowance
 from .applications import (
     IDENTITY_VERIFIED,
@@ -70,10 +71,12 @@ from .slots import ProposeSlots, SearchSlots, propose_slots, search_slots
 from .visits import RecordPickup, RecordVisit, record_pickup, record_visit
 
 __all__ = [
+    "ACCOUNT_DELETED",
     "IDENTITY_VERIFIED",
     "ApplicationDetails",
     "BookAppointment",
     "CancelAppointment",
+    "CitizensData",
     "CloseOffice",
     "ClosureOutcome",
     "CreateDraft",
@@ -110,7 +113,9 @@ __all__ = [
     "close_office",
     "create_draft",
     "day_schedule",
+    "export_citizen_data",
     "fetch_document",
+    "forget_account",
     "list_applications",
     "list_closures",
     "open_link",

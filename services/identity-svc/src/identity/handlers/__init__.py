@@ -7,7 +7,9 @@ attempt, a failed login, a spent verification) — just before it raises.
 from __future__ import annotations
 
 from .accounts import admit_anonymous_form, confirm_email, register_citizen, resend_confirmation
+from .deletion import AccountDeletion, delete_account
 from .directory import list_unit_members
+from .personal_data import AccountExport, export_account
 from .profiles import read_profile, update_profile
 from .second_factor import ConfirmedEnrolment, confirm_totp_enrolment, pass_second_factor, start_totp_enrolment
 from .sessions import TokenPair, log_in, log_out, refresh_session, request_password_reset, reset_password
@@ -22,6 +24,8 @@ from .verification import (
 )
 
 __all__ = [
+    "AccountDeletion",
+    "AccountExport",
     "ConfirmedEnrolment",
     "SecondFactorChallenge",
     "TokenPair",
@@ -30,6 +34,8 @@ __all__ = [
     "confirm_totp_enrolment",
     "create_first_admin",
     "create_staff_account",
+    "delete_account",
+    "export_account",
     "find_for_counter",
     "finish_verification",
     "grant_role",

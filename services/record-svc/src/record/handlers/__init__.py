@@ -13,7 +13,7 @@ from .applications import (
     list_certificates,
     show_certificate,
 )
-from .identities import record_verified_identity
+from .identities import CitizensData, export_citizen_data, forget_account, record_verified_identity
 from .lookup import (
     CertificateHistory,
     FindCertificate,
@@ -47,6 +47,7 @@ __all__ = [
     "CertificateHistory",
     "CertificatePdf",
     "CertificateSummary",
+    "CitizensData",
     "DecideReferral",
     "DownloadCertificate",
     "FindCertificate",
@@ -68,7 +69,9 @@ __all__ = [
     "certificate_history",
     "decide_referral",
     "download_certificate",
+    "export_citizen_data",
     "find_certificate",
+    "forget_account",
     "issue_at_counter",
     "list_certificates",
     "list_referrals",

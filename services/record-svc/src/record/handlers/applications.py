@@ -239,7 +239,7 @@ def apply_for_certificate(
         uow.publish(
             CertificateRequested(
                 certificate_id=application.id,
-                citizen_id=application.citizen_id,
+                citizen_id=command.citizen_id,
                 purpose=application.purpose,
                 channel=command.channel,
                 requested_at=now,
@@ -250,7 +250,7 @@ def apply_for_certificate(
             uow.publish(
                 CertificateIssued(
                     certificate_id=application.id,
-                    citizen_id=application.citizen_id,
+                    citizen_id=command.citizen_id,
                     registration_number=application.registration_number,
                     purpose=application.purpose,
                     issued_at=now,
@@ -263,7 +263,7 @@ def apply_for_certificate(
             uow.publish(
                 CertificateRefused(
                     certificate_id=application.id,
-                    citizen_id=application.citizen_id,
+                    citizen_id=command.citizen_id,
                     purpose=application.purpose,
                     reason=application.referral_reason,
                     referred_to_unit=application.referred_to_unit,

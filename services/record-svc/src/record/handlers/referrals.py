@@ -96,7 +96,7 @@ class ReferralCase:
     """A referred application as the counter officer sees it (the CNP is never kept, so never shown)."""
 
     id: uuid.UUID
-    citizen_id: uuid.UUID
+    citizen_id: uuid.UUID | None  # None once the holder deleted their account (an issued certificate)
     holder_name: str
     purpose: str
     purpose_text: str | None
@@ -133,6 +133,13 @@ class ReferralCase:
             decision=decision,
             registration_number=application.registration_number,
         )
+
+
+def _holder(application: CertificateApplication) -> tuple[uuid.UUID, str]:
+    """The account and address of a referral still to decide or issue: a deleted account's referrals
+    are deleted with it (only issued certificates stay, unlinked)."""
+    assert application.citizen_id is not None and application.recipient_email is not None
+    return application.citizen_id, application.recipient_email
 
 
 def _referral_in_units(
@@ -195,10 +202,11 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
         role="counter_clerk",
         unit=application.referred_to_unit,
     )
+    citizen_id, _ = _holder(application)
     uow.publish(
         CertificateReferralDecided(
             certificate_id=application.id,
-            citizen_id=application.citizen_id,
+            citizen_id=citizen_id,
             purpose=application.purpose,
             outcome=str(command.outcome),
             unit=application.referred_to_unit,
@@ -242,17 +250,16 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
             role="counter_clerk",
             unit=application.referred_to_unit,
         )
+        citizen_id, email = _holder(application)
         uow.publish(
             CertificateIssued(
                 certificate_id=application.id,
-                citizen_id=application.citizen_id,
+                citizen_id=citizen_id,
                 registration_number=application.registration_number,
                 purpose=application.purpose,
                 issued_at=now,
                 valid_until=application.valid_until,
-                recipient=Recipient(
-                    email=application.recipient_email, name=application.holder_name, language=application.language
-                ),
+                recipient=Recipient(email=email, name=application.holder_name, language=application.language),
             )
         )
         uow.commit()

@@ -97,20 +97,22 @@ def _revoke(
         role="certificate_clerk",
         unit=unit,
     )
-    uow.publish(
-        CertificateRevoked(
-            certificate_id=application.id,
-            citizen_id=application.citizen_id,
-            registration_number=application.registration_number,
-            purpose=application.purpose,
-            reason=reason,
-            unit=unit,
-            revoked_at=now,
-            recipient=Recipient(
-                email=application.recipient_email, name=application.holder_name, language=application.language
-            ),
+    # A holder who deleted their account is nobody to tell (the verification still says revoked).
+    if application.citizen_id is not None and application.recipient_email is not None:
+        uow.publish(
+            CertificateRevoked(
+                certificate_id=application.id,
+                citizen_id=application.citizen_id,
+                registration_number=application.registration_number,
+                purpose=application.purpose,
+                reason=reason,
+                unit=unit,
+                revoked_at=now,
+                recipient=Recipient(
+                    email=application.recipient_email, name=application.holder_name, language=application.language
+                ),
+            )
         )
-    )
     uow.commit()
     return Revocation(
         id=application.id,
