@@ -1,4 +1,5 @@
-"""booking-svc's worker: the consumer of identity.verified and account.deleted, and the slot-horizon gauge it exports."""
+"""booking-svc's worker: the consumer of identity.verified and account.deleted, and the slot-horizon
+gauge it exports."""
 
 from __future__ import annotations
 
