@@ -88,6 +88,9 @@ def fake_api() -> Iterator[FakeApi]:
         def do_POST(self) -> None:  # noqa: N802
             api.respond(self, "POST")
 
+        def do_PUT(self) -> None:  # noqa: N802
+            api.respond(self, "PUT")
+
     with serve_http(Handler) as url:
         api.url = url
         yield api
