@@ -208,10 +208,10 @@ def test_a_counter_officer_clears_a_referral_and_issues_the_signed_certificate(
     citizen = verified_citizen(portal_platform, mail, cnp=cnp)
     applied = _apply_for_certificate(site, citizen)
     assert applied["status"] == "referred" and applied["referral"]["unit"] == COUNTER_UNIT, applied
-    officer = new_member(f"counter_clerk@{COUNTER_UNIT}")
+    counter_officer = new_member(f"counter_clerk@{COUNTER_UNIT}")
 
     page = new_page()
-    sign_in(page, officer)
+    sign_in(page, counter_officer)
     page.click(f"nav.site-nav a[href='{CONSOLE}/referrals']")
     link = page.locator(f"#referrals a[href$='/referrals/{applied['id']}']")
     assert link.count() == 1
