@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from .conftest import PREFIX, FakeApi, csrf_token_of
 
 NUMBER = "CJ-2026-0004512"
@@ -51,6 +53,17 @@ REFERRAL: dict[str, Any] = {
 CNP = "1900101123453"
 
 
+@pytest.fixture(autouse=True)
+def purposes(fake_api: FakeApi) -> None:
+    """record-svc's public list of purposes, which the pages name in the page's language."""
+    fake_api.answer(
+        "GET",
+        "/api/v1/certificates/purposes",
+        200,
+        {"items": [{"code": "employment", "label_ro": "Angajare", "label_en": "Employment", "requires_text": False}]},
+    )
+
+
 def test_a_clerk_finds_a_certificate_by_number_and_sees_its_history(signed_in, fake_api: FakeApi) -> None:
     client = signed_in("certificate_clerk@IPJ-CJ")
     fake_api.answer("GET", NUMBER_PATH, 200, CERTIFICATE)
@@ -61,7 +74,7 @@ def test_a_clerk_finds_a_certificate_by_number_and_sees_its_history(signed_in, f
     page = client.get(found.headers["Location"])
 
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Ana Popescu" in html and 'id="history"' in html
+    assert page.status_code == 200 and "Ana Popescu" in html and 'id="history"' in html and "Angajare" in html
 
 
 def test_a_number_not_issued_in_the_clerks_units_is_said_beside_the_field(signed_in, fake_api: FakeApi) -> None:

@@ -109,7 +109,7 @@ def test_the_counters_per_slot_type_are_saved(signed_in, fake_api: FakeApi) -> N
     assert sent.json() == {"capacity": {"visit": 3}}
 
 
-def test_a_closure_is_previewed_with_the_booked_appointments_before_it_is_declared(
+def test_a_closure_is_previewed_with_what_happens_to_each_appointment_before_it_is_declared(
     signed_in, fake_api: FakeApi
 ) -> None:
     client = signed_in("office_manager@IGI-CJ")
@@ -124,8 +124,28 @@ def test_a_closure_is_previewed_with_the_booked_appointments_before_it_is_declar
         "status": "booked",
         "rescheduled_from": None,
     }
+    slot = {
+        "slot_id": 9,
+        "office": "IGI-CJ",
+        "counter": "2",
+        "slot_type": "visit",
+        "starts_at": f"{_day(5)}T08:30:00+02:00",
+        "ends_at": f"{_day(5)}T08:50:00+02:00",
+    }
     fake_api.answer(
-        "GET", "/api/v1/offices/IGI-CJ/appointments", 200, {"items": [booked, {**booked, "status": "cancelled"}]}
+        "GET",
+        "/api/v1/offices/IGI-CJ/closures/preview",
+        200,
+        {
+            "first_day": _day(3),
+            "last_day": _day(4),
+            "moved": 1,
+            "cancelled": 1,
+            "appointments": [
+                {"appointment": booked, "outcome": "moved", "moves_to": slot},
+                {"appointment": {**booked, "application_id": "app-2"}, "outcome": "cancelled", "moves_to": None},
+            ],
+        },
     )
     token = csrf_token_of(client.get(f"{PREFIX}/offices/IGI-CJ").get_data(as_text=True))
     form = {"csrf_token": token, "first_day": _day(3), "last_day": _day(4), "reason": "Renovation"}
@@ -134,8 +154,9 @@ def test_a_closure_is_previewed_with_the_booked_appointments_before_it_is_declar
 
     assert preview.status_code == 200
     html = preview.get_data(as_text=True)
-    assert "app-1" in html and 'name="step" value="confirm"' in html
-    assert len(fake_api.sent("GET", "/api/v1/offices/IGI-CJ/appointments")) == 2, "one call per day"
+    assert "app-1" in html and "app-2" in html and 'name="step" value="confirm"' in html
+    [asked] = fake_api.sent("GET", "/api/v1/offices/IGI-CJ/closures/preview")
+    assert f"first_day={_day(3)}" in asked.path and f"last_day={_day(4)}" in asked.path
     assert fake_api.sent("POST", "/api/v1/offices/IGI-CJ/closures") == []
 
     closure = {
@@ -170,7 +191,7 @@ def test_a_closure_in_the_past_or_without_a_reason_is_refused_beside_its_fields(
 
     html = answer.get_data(as_text=True)
     assert answer.status_code == 400 and 'href="#reason"' in html
-    assert fake_api.sent("GET", "/api/v1/offices/IGI-CJ/appointments") == []
+    assert fake_api.sent("GET", "/api/v1/offices/IGI-CJ/closures/preview") == []
 
 
 def test_a_closure_without_the_csrf_token_is_refused(signed_in, fake_api: FakeApi) -> None:

@@ -14,15 +14,16 @@ from urllib.parse import quote
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from mai_webkit.api import ApiProblem
+from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
 from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.i18n import current_language
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..staff import CERTIFICATE_CLERK, staff_only
 
-__all__ = ["blueprint"]
+__all__ = ["blueprint", "purpose_names"]
 
 blueprint = Blueprint("certificates", __name__, url_prefix="/certificates")
 
@@ -46,7 +47,17 @@ EVENT_NAMES = {
     "issued": lazy_gettext("Issued"),
     "revoked": lazy_gettext("Revoked"),
 }
-CHANNEL_NAMES = {"online": lazy_gettext("online"), "counter": lazy_gettext("at a counter")}
+CHANNEL_NAMES = {
+    "online": lazy_gettext("online"),
+    "web": lazy_gettext("online"),
+    "counter": lazy_gettext("at a counter"),
+}
+
+
+def purpose_names() -> dict[str, str]:
+    """Each certificate purpose's name in the page's language (record-svc's public list)."""
+    label = "label_en" if current_language() == "en" else "label_ro"
+    return {item["code"]: item[label] for item in public_json("/api/v1/certificates/purposes")["items"]}
 
 
 class FindForm(PageForm):
@@ -124,6 +135,7 @@ def _show(number: str, status: int = 200, revocation: RevocationForm | None = No
             reason_names=REASON_NAMES,
             event_names=EVENT_NAMES,
             channel_names=CHANNEL_NAMES,
+            purpose_names=purpose_names(),
         ),
         status,
     )

@@ -1,7 +1,7 @@
 """Office managers: an office's weekly opening hours and counters per slot type (seen and changed), its
-closures ahead, and a new closure, confirmed only after the manager has seen which booked
-appointments it touches and what becomes of them (moved to the nearest later free slot, or
-cancelled; each applicant is mailed by the platform).
+closures ahead, and a new closure, declared only after the manager has seen booking-svc's preview:
+each appointment booked on those days and the later slot it would move to, or that it would be
+cancelled (each applicant is mailed by the platform).
 
 The office's code is in every address: a member who does not manage that office gets 403 here,
 before any API call (the API answers such a member "not found" as well).
@@ -9,7 +9,7 @@ before any API call (the API answers such a member "not found" as well).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -40,9 +40,6 @@ WEEKDAYS = (
 SLOT_TYPES = (("visit", lazy_gettext("Visits (originals and biometrics)")),)
 #: Intervals of one day, as typed: "08:30-12:30, 13:00-16:00" (empty: closed).
 INTERVALS = r"^\s*(\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*(,\s*\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*)*)?$"
-#: The preview reads the office's appointments day by day: a closure declared here is at most this long
-#: (a longer one, rare, is declared in parts).
-LONGEST_CLOSURE_DAYS = 62
 
 
 def _weekday_field(label: Any) -> StringField:
@@ -249,21 +246,7 @@ def capacity(code: str) -> ResponseReturnValue:
 # --- closures -------------------------------------------------------------------------------------
 
 
-def _affected(code: str, first_day: date, last_day: date) -> list[dict[str, Any]]:
-    """The appointments still booked on the closure's days (those that have not started)."""
-    now = datetime.now().astimezone()
-    found: list[dict[str, Any]] = []
-    day = first_day
-    while day <= last_day:
-        items = call_api("GET", _office_path(code, "/appointments"), params={"date": day.isoformat()}).json()["items"]
-        found += [
-            item for item in items if item["status"] == "booked" and datetime.fromisoformat(item["starts_at"]) >= now
-        ]
-        day += timedelta(days=1)
-    return found
-
-
-def _checked_closure(code: str, form: ClosureForm) -> bool:
+def _checked_closure(form: ClosureForm) -> bool:
     if not form.validate():
         return False
     first, last = form.first_day.data, form.last_day.data or form.first_day.data
@@ -272,10 +255,6 @@ def _checked_closure(code: str, form: ClosureForm) -> bool:
         form.first_day.errors = [gettext("The first day cannot be in the past")]
     elif last < first:
         form.last_day.errors = [gettext("The last day cannot be before the first day")]
-    elif (last - first).days >= LONGEST_CLOSURE_DAYS:
-        form.last_day.errors = [
-            gettext("Declare at most %(days)d days at once; a longer closure in parts", days=LONGEST_CLOSURE_DAYS)
-        ]
     return not form.errors
 
 
@@ -285,26 +264,26 @@ def close(code: str) -> ResponseReturnValue:
     """First the preview (step absent or "preview"), then the closure itself (step "confirm")."""
     _require_office(code)
     form = ClosureForm()
-    if not _checked_closure(code, form):
+    if not _checked_closure(form):
         return _show(_schedule(code), 400, closure=form)
     first = form.first_day.data
     last = form.last_day.data or first
     assert first is not None and last is not None
     if request.form.get("step") != "confirm":
         try:
-            affected = _affected(code, first, last)
+            preview = call_api(
+                "GET",
+                _office_path(code, "/closures/preview"),
+                params={"first_day": first.isoformat(), "last_day": last.isoformat()},
+            ).json()
         except ApiProblem as problem:
-            if problem.status in (403, 404):
+            if problem.status >= 500:
+                raise
+            if problem.status == 404:
                 abort(404)
-            raise
-        return render_template(
-            "offices/closure_preview.html",
-            office=_schedule(code),
-            form=form,
-            first_day=first,
-            last_day=last,
-            affected=affected,
-        )
+            show_problem(form, problem)
+            return _show(_schedule(code), 400, closure=form)
+        return render_template("offices/closure_preview.html", office=_schedule(code), form=form, preview=preview)
     body = {"first_day": first.isoformat(), "last_day": last.isoformat(), "reason": (form.reason.data or "").strip()}
     try:
         outcome = call_api("POST", _office_path(code, "/closures"), json=body).json()

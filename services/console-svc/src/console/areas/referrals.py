@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from ..attachments import attachment_response
 from ..staff import ANY_UNIT, COUNTER_CLERK, current_staff, staff_only
+from .certificates import purpose_names
 
 __all__ = ["blueprint"]
 
@@ -146,6 +147,7 @@ def _show(
             outcome_names=dict(OUTCOMES),
             outcome=outcome or OutcomeForm(formdata=None),
             issue=issue or IssueForm(formdata=None),
+            purpose_names=purpose_names(),
         ),
         status,
     )
