@@ -13,11 +13,15 @@ Fixtures (any test under tests/browser can use them):
 - ``check_accessibility(page)``: runs axe-core in the page, fails on serious/critical violations.
 - ``screenshot(page, name)``: writes ``docs/screenshots/<name>.png`` (the whole page).
 - ``set_language(page, "en")``: switches the page's language with the site's own link.
+- ``download_signed_pdf(page, selector, path)``: clicks the download link, saves the PDF and checks
+  its signature with poppler's ``pdfsig``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +193,16 @@ def set_language(page: Any, language: str) -> None:
 @pytest.fixture
 def language() -> Callable[[Any, str], None]:
     return set_language
+
+
+def download_signed_pdf(page: Any, selector: str, path: Path) -> Path:
+    """Click the download link ``selector``, save the file at ``path``: a PDF whose signature poppler's
+    ``pdfsig`` (a standard verifier, not ours) finds valid."""
+    with page.expect_download() as download:
+        page.click(selector)
+    download.value.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    assert shutil.which("pdfsig"), "pdfsig is missing: install Debian's poppler-utils"
+    checked = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=30)
+    assert "Signature is Valid" in checked.stdout, checked.stdout + checked.stderr
+    return path

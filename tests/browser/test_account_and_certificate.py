@@ -22,6 +22,8 @@ from mai_devtools.local_platform import Platform
 from record_testing import make_cnp
 from stdnum.ro.cnp import get_birth_date as birth_date_of
 
+from .conftest import download_signed_pdf
+
 PASSWORD = "trei cuvinte fără legătură"
 NEW_PASSWORD = "alte patru cuvinte noi"
 MAIL_WAIT = 60
@@ -164,14 +166,7 @@ def test_register_confirm_verify_apply_download_and_check_a_certificate(
     screenshot(page, "certificate")
 
     # Download the PDF through the portal: signed, and valid per poppler's pdfsig.
-    with page.expect_download() as download:
-        page.click("a >> text=Descărcați certificatul (PDF)")
-    pdf = tmp_path / "certificate.pdf"
-    download.value.save_as(pdf)
-    assert pdf.read_bytes().startswith(b"%PDF")
-    assert shutil.which("pdfsig"), "pdfsig is missing: install Debian's poppler-utils"
-    checked = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True, timeout=30)
-    assert "Signature is Valid" in checked.stdout, checked.stdout + checked.stderr
+    pdf = download_signed_pdf(page, "a >> text=Descărcați certificatul (PDF)", tmp_path / "certificate.pdf")
 
     page.goto("/certificates")
     assert number in page.inner_text("main")

@@ -120,3 +120,24 @@ def test_a_manager_sees_the_days_appointments_of_the_office_only(client: Any, to
     day = "/api/v1/offices/IGI-CJ/appointments?date=2025-03-18"
     assert client.get(day, headers=staff(token_issuer)).get_json() == {"items": []}
     assert client.get(day, headers=staff(token_issuer, unit="IGI-B")).status_code == 404
+
+
+def test_a_closure_preview_changes_nothing_and_is_for_the_offices_managers(client: Any, token_issuer: Any) -> None:
+    preview = client.get(f"{CLOSURES}/preview?first_day=2025-03-18&last_day=2025-03-19", headers=staff(token_issuer))
+
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json() == {
+        "first_day": "2025-03-18",
+        "last_day": "2025-03-19",
+        "moved": 0,
+        "cancelled": 0,
+        "appointments": [],
+    }
+    assert client.get(CLOSURES, headers=staff(token_issuer)).get_json()["items"] == []
+    elsewhere = staff(token_issuer, unit="IGI-B")
+    assert client.get(f"{CLOSURES}/preview?first_day=2025-03-18", headers=elsewhere).status_code == 404
+    officer = staff(token_issuer, role="immigration_officer")
+    assert client.get(f"{CLOSURES}/preview?first_day=2025-03-18", headers=officer).status_code == 403
+    backwards = client.get(f"{CLOSURES}/preview?first_day=2025-03-19&last_day=2025-03-18", headers=staff(token_issuer))
+    assert backwards.status_code == 422
+    assert client.get(f"{CLOSURES}/preview?first_day=soon", headers=staff(token_issuer)).status_code == 422

@@ -443,6 +443,7 @@ def test_purposes_are_public_and_openapi_documents_every_endpoint(client: FlaskC
         "/api/v1/certificates/referrals/{certificate_id}",
         "/api/v1/certificates/referrals/{certificate_id}/outcome",
         "/api/v1/certificates/referrals/{certificate_id}/certificate",
+        "/api/v1/certificates/referrals/{certificate_id}/certificate/pdf",
     }
     responses = document["paths"]["/api/v1/certificates"]["post"]["responses"]
     assert "application/problem+json" in responses["403"]["content"]

@@ -115,6 +115,7 @@ def test_a_counter_officer_decides_a_referral_and_issues_the_signed_certificate_
         "birth_date": person.birth_date.isoformat(),
     }
     assert client.post(f"{base}/certificate", json=identity, headers=officer).status_code == 409, "not cleared yet"
+    assert client.get(f"{base}/certificate/pdf", headers=officer).status_code == 409, "nothing to print yet"
     decided = client.post(f"{base}/outcome", json={"outcome": "cleared", "note": "homonym"}, headers=officer)
     assert decided.status_code == 200 and decided.get_json()["state"] == "cleared"
     assert client.post(f"{base}/outcome", json={"outcome": "withdrawn"}, headers=officer).status_code == 409
@@ -138,6 +139,14 @@ def test_a_counter_officer_decides_a_referral_and_issues_the_signed_certificate_
     types = [e["type"] for e in _events(app)]
     audited = "ro.mai.record.staff_action.v1"  # the officer's decision and the issue, each on the audit trail
     assert types[-4:] == [audited, "ro.mai.certificate.referral_decided.v1", audited, "ro.mai.certificate.issued.v1"]
+    printed = client.get(f"{base}/certificate/pdf", headers=officer)
+    assert printed.status_code == 200 and printed.mimetype == "application/pdf"
+    assert printed.headers["Content-Disposition"].startswith("attachment;")
+    assert printed.data == pdf, "the counter hands over the holder's own signed copy"
+    assert _events(app)[-1]["type"] == audited
+    assert _events(app)[-1]["data"]["action"] == "certificate.print_at_counter"
+    elsewhere = _staff(token_issuer, "counter_clerk", "IPJ-IS")
+    assert client.get(f"{base}/certificate/pdf", headers=elsewhere).status_code == 404
     assert all(person.cnp not in json.dumps(e) for e in _events(app))
     county_clerk = _staff(token_issuer, "certificate_clerk", "IPJ-CJ")
     number = certificate["registration_number"]

@@ -22,7 +22,8 @@ import requests
 from mai_devtools import SmtpSink
 from mai_devtools.local_platform import BIN, Platform
 
-from ..immigration.conftest import office_slots  # noqa: F401 (a fixture: the test office's counter slots)
+# Fixtures: the test office's counter slots, and an immigration officer there (acting through the API).
+from ..immigration.conftest import office_slots, officer  # noqa: F401
 
 PASSWORD = "Parola-de-serviciu-2026!"
 TIMEOUT = 20

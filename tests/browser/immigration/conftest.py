@@ -13,7 +13,7 @@ import json
 import re
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -46,6 +46,8 @@ class Person:
     password: str
     access_token: str = ""
     citizen_id: str = ""
+    #: The CNP the account was registered and verified with (kept only by the test).
+    cnp: str = field(default="", repr=False)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -98,10 +100,13 @@ def identify_with_bank_card(platform: Platform, person: Person, cnp: str) -> Non
     assert verified.status_code == 200, verified.text
 
 
-def verified_citizen(portal_platform: Platform, mail: SmtpSink, *, language: str = "ro") -> Person:
-    """A citizen whose e-mail is confirmed and whose identity the bank-card provider verified."""
+def verified_citizen(
+    portal_platform: Platform, mail: SmtpSink, *, language: str = "ro", cnp: str | None = None
+) -> Person:
+    """A citizen whose e-mail is confirmed and whose identity the bank-card provider verified (with
+    ``cnp``, or a new one)."""
     site = portal_platform.gateway_url
-    person = Person(email=f"elena.{uuid.uuid4().hex[:10]}@example.ro", password=PASSWORD)
+    person = Person(email=f"elena.{uuid.uuid4().hex[:10]}@example.ro", password=PASSWORD, cnp=cnp or make_cnp())
     registered = requests.post(
         f"{site}/api/v1/accounts",
         json={
@@ -109,7 +114,7 @@ def verified_citizen(portal_platform: Platform, mail: SmtpSink, *, language: str
             "password": PASSWORD,
             "last_name": "Popa",
             "first_name": "Elena",
-            "cnp": (cnp := make_cnp()),
+            "cnp": person.cnp,
             "language": language,
         },
         timeout=TIMEOUT,
@@ -127,7 +132,7 @@ def verified_citizen(portal_platform: Platform, mail: SmtpSink, *, language: str
     assert confirmed.status_code == 204, confirmed.text
     log_in(site, person)
 
-    identify_with_bank_card(portal_platform, person, cnp)
+    identify_with_bank_card(portal_platform, person, person.cnp)
     log_in(site, person)  # a token that carries the new assurance level
     return person
 

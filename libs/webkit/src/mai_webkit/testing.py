@@ -95,6 +95,9 @@ def fake_api() -> Iterator[FakeApi]:
         def do_DELETE(self) -> None:  # noqa: N802
             api.respond(self, "DELETE")
 
+        def do_PUT(self) -> None:  # noqa: N802
+            api.respond(self, "PUT")
+
     with serve_http(Handler) as url:
         api.url = url
         yield api

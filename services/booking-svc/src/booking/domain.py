@@ -218,14 +218,18 @@ LONGEST_CLOSURE = timedelta(days=366)
 
 
 def check_closure(first_day: date, last_day: date, today: date, reason: str) -> None:
+    check_closure_days(first_day, last_day, today)
+    if not reason.strip():
+        raise errors.InvalidClosure("Say why the office is closed.")
+
+
+def check_closure_days(first_day: date, last_day: date, today: date) -> None:
     if last_day < first_day:
         raise errors.InvalidClosure("The last day of a closure cannot be before its first day.")
     if first_day < today:
         raise errors.InvalidClosure("A closure cannot start in the past.")
     if last_day - first_day >= LONGEST_CLOSURE:
         raise errors.InvalidClosure("Declare at most 366 days at once.")
-    if not reason.strip():
-        raise errors.InvalidClosure("Say why the office is closed.")
 
 
 # --- applications ----------------------------------------------------------------------------------

@@ -100,6 +100,8 @@ def openapi_document() -> dict[str, Any]:
         "OfficeScheduleResponse",
         "MovedAppointmentResponse",
         "ClosureOutcomeResponse",
+        "ClosureEffectResponse",
+        "ClosurePreviewResponse",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
 
@@ -208,6 +210,25 @@ def openapi_document() -> dict[str, Any]:
                 params=[office],
                 tag="office managers",
             ),
+        },
+        "/api/v1/offices/{code}/closures/preview": {
+            "get": _op(
+                "Office managers: what closing the office on these days would do now, changing nothing: "
+                "each appointment booked on them, and the later slot it would move to or that it would be "
+                "cancelled (applicants may still book or cancel before the closure is declared)",
+                {"200": _ok("The appointments affected and their fate", "ClosurePreviewResponse")},
+                errors=(401, 403, 404, 422),
+                params=[
+                    office,
+                    _query(
+                        "first_day", "The first day closed (YYYY-MM-DD).", {"type": "string", "format": "date"}, True
+                    ),
+                    _query(
+                        "last_day", "The last day closed (default: first_day).", {"type": "string", "format": "date"}
+                    ),
+                ],
+                tag="office managers",
+            )
         },
         "/api/v1/immigration/application-types": {
             "get": _op(

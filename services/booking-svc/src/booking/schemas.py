@@ -103,6 +103,11 @@ class ClosureRequest(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class ClosurePreviewQuery(StrictSchema):
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(metadata={"description": "Defaults to first_day (one day)."})
+
+
 class QueueQuery(StrictSchema):
     office = fields.String(validate=_CODE)
     status = fields.String(
@@ -308,3 +313,24 @@ class ClosureOutcomeResponse(Schema):
     closure = fields.Nested(ClosureResponse)
     moved = fields.List(fields.Nested(MovedAppointmentResponse))
     cancelled = fields.List(fields.Nested(AppointmentResponse))
+
+
+class ClosureEffectResponse(Schema):
+    """A :class:`~booking.handlers.ClosureEffect`: a booked appointment and where the closure would put it."""
+
+    appointment = fields.Nested(AppointmentResponse)
+    outcome = fields.Method("_outcome", metadata={"description": "moved or cancelled"})
+    moves_to = fields.Nested(SlotResponse, allow_none=True, metadata={"description": "The slot it would move to."})
+
+    def _outcome(self, effect: Any) -> str:
+        return "cancelled" if effect.moves_to is None else "moved"
+
+
+class ClosurePreviewResponse(Schema):
+    """A :class:`~booking.handlers.ClosurePreview`: nothing is changed by asking."""
+
+    first_day = fields.Date()
+    last_day = fields.Date()
+    moved = fields.Integer(metadata={"description": "Appointments that would move to a later slot."})
+    cancelled = fields.Integer(metadata={"description": "Appointments that would be cancelled (no later slot)."})
+    appointments = fields.List(fields.Nested(ClosureEffectResponse), attribute="effects")

@@ -212,6 +212,31 @@ def test_a_closure_moves_each_appointment_to_the_nearest_later_free_slot_of_the_
     assert moved[0].recipient.email == "ana.popescu@example.ro"
 
 
+def test_a_preview_says_which_appointments_a_closure_would_move_and_where_and_changes_nothing(
+    uow: Any, deps: Any, desk: Any, office: str
+) -> None:
+    open_weekday_mornings(uow, deps)
+    tuesday, wednesday, last_day = date(2025, 3, 18), date(2025, 3, 19), date(2025, 5, 8)
+    _, first = book(uow, deps, desk, slots_on(uow, tuesday)[0])
+    taken_on_wednesday = slots_on(uow, wednesday)[0]
+    book(uow, deps, desk, taken_on_wednesday)
+    _, stranded = book(uow, deps, desk, slots_on(uow, last_day)[0])
+    commits, published = uow.commits, len(uow.published)
+
+    tuesday_only = handlers.preview_closure(uow, deps, handlers.PreviewClosure(OFFICE, MANAGER, tuesday, tuesday))
+    last = handlers.preview_closure(uow, deps, handlers.PreviewClosure(OFFICE, MANAGER, last_day, last_day))
+
+    expected = next(s for s in slots_on(uow, wednesday) if s.id != taken_on_wednesday.id)
+    assert [(e.appointment.id, e.moves_to.id if e.moves_to else None) for e in tuesday_only.effects] == [
+        (first.id, expected.id)
+    ]
+    assert (tuesday_only.moved, tuesday_only.cancelled) == (1, 0)
+    assert [(e.appointment.id, e.moves_to) for e in last.effects] == [(stranded.id, None)] and last.cancelled == 1
+    assert (uow.commits, len(uow.published)) == (commits, published)
+    outcome = handlers.close_office(uow, deps, handlers.CloseOffice(OFFICE, MANAGER, tuesday, tuesday, "Power cut"))
+    assert [m.appointment.slot_id for m in outcome.moved] == [expected.id], "the closure does what it previewed"
+
+
 def test_a_closure_cancels_the_appointments_it_finds_no_later_slot_for(
     uow: Any, deps: Any, desk: Any, office: str
 ) -> None:

@@ -8,7 +8,16 @@ from flask import Flask, url_for
 from flask_babel import lazy_gettext
 from mai_webkit.auth import is_signed_in
 
-from .staff import ADMIN, COUNTER_CLERK, IMMIGRATION_OFFICER, PETITION_CLERK, PHONE_OPERATOR, current_staff
+from .staff import (
+    ADMIN,
+    CERTIFICATE_CLERK,
+    COUNTER_CLERK,
+    IMMIGRATION_OFFICER,
+    OFFICE_MANAGER,
+    PETITION_CLERK,
+    PHONE_OPERATOR,
+    current_staff,
+)
 
 __all__ = ["TOOLS", "install_site", "tools_for_current_staff"]
 
@@ -19,6 +28,9 @@ TOOLS = (
     ("documents.queue", lazy_gettext("Document review"), (IMMIGRATION_OFFICER,)),
     ("appointments.day", lazy_gettext("Appointments"), (IMMIGRATION_OFFICER,)),
     ("counter.look_up", lazy_gettext("Counter"), (COUNTER_CLERK,)),
+    ("referrals.queue", lazy_gettext("Referrals"), (COUNTER_CLERK,)),
+    ("certificates.find", lazy_gettext("Certificates"), (CERTIFICATE_CLERK,)),
+    ("offices.index", lazy_gettext("Offices"), (OFFICE_MANAGER,)),
     ("notifications.resend", lazy_gettext("Notifications"), (ADMIN,)),
 )
 

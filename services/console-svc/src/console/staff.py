@@ -18,8 +18,10 @@ from mai_webkit.auth import login_required, signed_in_claims
 __all__ = [
     "ADMIN",
     "ANY_UNIT",
+    "CERTIFICATE_CLERK",
     "COUNTER_CLERK",
     "IMMIGRATION_OFFICER",
+    "OFFICE_MANAGER",
     "PETITION_CLERK",
     "PHONE_OPERATOR",
     "Staff",
@@ -31,6 +33,8 @@ PETITION_CLERK = "petition_clerk"
 PHONE_OPERATOR = "phone_operator"
 COUNTER_CLERK = "counter_clerk"
 IMMIGRATION_OFFICER = "immigration_officer"
+OFFICE_MANAGER = "office_manager"
+CERTIFICATE_CLERK = "certificate_clerk"
 ADMIN = "admin"
 ANY_UNIT = "*"
 
@@ -58,6 +62,11 @@ class Staff:
     def units_for(self, role: str) -> list[str]:
         """The units where the member holds ``role``, in order (``*``: every unit)."""
         return sorted(unit for held, unit in self.roles if held == role)
+
+    def acts_in(self, role: str, unit: str) -> bool:
+        """Whether the member holds ``role`` in ``unit`` (or in every unit)."""
+        units = self.units_for(role)
+        return unit in units or ANY_UNIT in units
 
 
 def current_staff() -> Staff:

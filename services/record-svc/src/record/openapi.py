@@ -410,3 +410,27 @@ def _staff_paths(spec: APISpec) -> None:
             }
         },
     )
+    spec.path(
+        path="/api/v1/certificates/referrals/{certificate_id}/certificate/pdf",
+        operations={
+            "get": {
+                "summary": "The signed PDF of a certificate issued at the counter, to hand to the applicant",
+                "description": "For counter officers of the unit it was referred to, while the certificate is "
+                "valid; every copy is on the audit trail (staff.action certificate.print_at_counter).",
+                "tags": ["staff: counter"],
+                "security": _STAFF,
+                "parameters": [_REFERRAL_ID],
+                "responses": {
+                    "200": {
+                        "description": "The PDF, signed PAdES.",
+                        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "403": _COUNTER_403,
+                    "404": no_referral,
+                    "409": _problem("Not issued yet (no outcome, or not cleared)."),
+                    "410": _problem("Expired or revoked."),
+                    **_COMMON,
+                },
+            }
+        },
+    )

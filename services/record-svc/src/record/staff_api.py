@@ -134,3 +134,16 @@ def issue_at_counter(certificate_id: uuid.UUID) -> tuple[Response, int, dict[str
         certificate = handlers.issue_at_counter(uow, _deps(), command)
     location = url_for(".find_certificate", number=certificate.registration_number)
     return jsonify(StaffCertificateSchema().dump(certificate)), 201, {"Location": location}
+
+
+@staff.get("/referrals/<uuid:certificate_id>/certificate/pdf")
+@require_auth(COUNTER_ROLE, kind="staff")
+def print_at_counter(certificate_id: uuid.UUID) -> Response:
+    officer_id, units = _staff(COUNTER_ROLE)
+    command = handlers.PrintAtCounter(certificate_id=certificate_id, officer_id=officer_id, officer_units=units)
+    with unit_of_work() as uow:
+        pdf = handlers.print_at_counter(uow, _deps(), command)
+    response = Response(pdf.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="cazier-judiciar-{pdf.registration_number}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from mai_chassis import load_json, require_auth
 from mai_chassis.web import unit_of_work
+from marshmallow import RAISE
 
 from .. import handlers
 from ..schemas import (
     CapacityRequest,
     ClosureOutcomeResponse,
+    ClosurePreviewQuery,
+    ClosurePreviewResponse,
     ClosureRequest,
     ClosureResponse,
     OfficeScheduleResponse,
@@ -68,3 +71,15 @@ def close_office(code: str) -> tuple[Response, int]:
         outcome = handlers.close_office(uow, deps(), command)
         answer = ClosureOutcomeResponse().dump(outcome)
     return jsonify(answer), 201
+
+
+@offices.get("/<code>/closures/preview")
+@require_auth(MANAGER_ROLE)
+def preview_closure(code: str) -> Response:
+    """What closing the office on these days would do now: nothing is changed by asking."""
+    query = ClosurePreviewQuery().load(request.args.to_dict(), unknown=RAISE)
+    command = handlers.PreviewClosure(code, manager(), query["first_day"], query.get("last_day", query["first_day"]))
+    with unit_of_work() as uow:
+        preview = handlers.preview_closure(uow, deps(), command)
+        answer = ClosurePreviewResponse().dump(preview)
+    return jsonify(answer)

@@ -68,6 +68,16 @@ class CloseOffice:
 
 
 @dataclass(frozen=True)
+class PreviewClosure:
+    """What a closure of ``first_day``..``last_day`` would do now, without doing it."""
+
+    office: str
+    manager: Officer
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True)
 class ListClosures:
     """The office's closures that are not over yet, earliest first."""
 
@@ -108,6 +118,29 @@ class OfficeView:
 class MovedAppointment:
     previous: Appointment
     appointment: Appointment
+
+
+@dataclass(frozen=True)
+class ClosureEffect:
+    """An appointment booked on a closed day and where it would go (None: it would be cancelled)."""
+
+    appointment: Appointment
+    moves_to: Slot | None
+
+
+@dataclass(frozen=True)
+class ClosurePreview:
+    first_day: date
+    last_day: date
+    effects: list[ClosureEffect]
+
+    @property
+    def moved(self) -> int:
+        return sum(1 for e in self.effects if e.moves_to is not None)
+
+    @property
+    def cancelled(self) -> int:
+        return sum(1 for e in self.effects if e.moves_to is None)
 
 
 @dataclass(frozen=True)
@@ -256,8 +289,7 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
         cancelled=0,
     )
     session.add(closure)
-    start = datetime.combine(command.first_day, time.min, OFFICE_TIME_ZONE)
-    end = datetime.combine(command.last_day + timedelta(days=1), time.min, OFFICE_TIME_ZONE)
+    start, end = _closed_span(command.first_day, command.last_day)
 
     def withdraw_free_slots() -> None:
         session.execute(
@@ -270,18 +302,7 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
     # Free slots first: a booking of one of them in flight finishes before (its row is locked), and
     # the appointment it made is then among those read below and moved with the others.
     withdraw_free_slots()
-    affected = list(
-        session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.office == office.code,
-                Appointment.status == AppointmentStatus.BOOKED.value,
-                Appointment.starts_at >= max(start, now),
-                Appointment.starts_at < end,
-            )
-            .order_by(Appointment.starts_at, Appointment.counter)
-        )
-    )
+    affected = _booked_between(session, office.code, max(start, now), end)
     moved: list[MovedAppointment] = []
     cancelled: list[Appointment] = []
     for appointment in affected:
@@ -322,6 +343,62 @@ def close_office(uow: UnitOfWork, deps: BookingDeps, command: CloseOffice) -> Cl
     outcome = ClosureOutcome(closure, moved, cancelled)
     uow.commit()
     return outcome
+
+
+def _closed_span(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """From the first day's midnight to the midnight after the last day, at the office."""
+    start = datetime.combine(first_day, time.min, OFFICE_TIME_ZONE)
+    return start, datetime.combine(last_day + timedelta(days=1), time.min, OFFICE_TIME_ZONE)
+
+
+def _booked_between(session: Session, office: str, start: datetime, end: datetime) -> list[Appointment]:
+    """The office's booked appointments starting in [start, end), in the order a closure moves them."""
+    return list(
+        session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.office == office,
+                Appointment.status == AppointmentStatus.BOOKED.value,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at, Appointment.counter)
+        )
+    )
+
+
+def preview_closure(uow: UnitOfWork, deps: BookingDeps, query: PreviewClosure) -> ClosurePreview:
+    """The appointments a closure would move or cancel if it were declared now, and where each would
+    go: the same order and the same nearest later free slot of its type as :func:`close_office`
+    (an applicant may still book or cancel meanwhile: the closure's outcome is what counts)."""
+    office = _managed_office(deps, query.office, query.manager)
+    now = uow.clock.now()
+    domain.check_closure_days(query.first_day, query.last_day, uow.clock.today())
+    session = uow.session
+    start, end = _closed_span(query.first_day, query.last_day)
+    affected = _booked_between(session, office.code, max(start, now), end)
+    free: dict[str, list[Slot]] = {}
+    effects: list[ClosureEffect] = []
+    for appointment in affected:
+        slot_type = _slot_type_of(session, appointment)
+        if slot_type not in free:
+            free[slot_type] = list(
+                session.scalars(
+                    select(Slot)
+                    .where(
+                        Slot.office == office.code,
+                        Slot.slot_type == slot_type,
+                        Slot.is_booked.is_(False),
+                        Slot.starts_at >= end,
+                        Slot.starts_at < now + BOOKING_WINDOW,
+                    )
+                    .order_by(Slot.starts_at, Slot.counter)
+                    .limit(len(affected))
+                )
+            )
+        candidates = free[slot_type]
+        effects.append(ClosureEffect(appointment, candidates.pop(0) if candidates else None))
+    return ClosurePreview(query.first_day, query.last_day, effects)
 
 
 def _slot_type_of(session: Session, appointment: Appointment) -> str:

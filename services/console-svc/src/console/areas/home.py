@@ -19,6 +19,7 @@ ROLE_NAMES = {
     "counter_clerk": lazy_gettext("Counter officer"),
     "immigration_officer": lazy_gettext("Immigration officer"),
     "certificate_clerk": lazy_gettext("Certificate clerk"),
+    "office_manager": lazy_gettext("Office manager"),
     "admin": lazy_gettext("Administrator"),
 }
 

@@ -18,26 +18,36 @@ from ..domain import (
     ApplicationStatus,
     CivilStatus,
     ReferralOutcome,
+    VerificationResult,
     acts_in,
     as_utc,
     valid_until,
+    verification_result,
 )
-from ..errors import HolderMismatch, ReferralAlreadyDecided, ReferralNotCleared, ReferralNotFound
+from ..errors import (
+    CertificateNotDownloadable,
+    HolderMismatch,
+    ReferralAlreadyDecided,
+    ReferralNotCleared,
+    ReferralNotFound,
+)
 from ..events import CertificateIssued, CertificateReferralDecided, Recipient
 from ..metrics import APPLICATIONS, SERVICE
 from ..tables import CertificateApplication
-from .applications import issue_certificate
+from .applications import CertificatePdf, issue_certificate
 from .lookup import StaffCertificate
 
 __all__ = [
     "DecideReferral",
     "IssueAtCounter",
     "ListReferrals",
+    "PrintAtCounter",
     "ReferralCase",
     "ShowReferral",
     "decide_referral",
     "issue_at_counter",
     "list_referrals",
+    "print_at_counter",
     "show_referral",
 ]
 
@@ -81,6 +91,15 @@ class IssueAtCounter:
     last_name: str
     first_name: str
     birth_date: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintAtCounter:
+    """The signed PDF of a certificate issued at the officer's counter, to hand to the applicant."""
+
+    certificate_id: uuid.UUID
+    officer_id: str
+    officer_units: frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,3 +287,28 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
         raise
     APPLICATIONS.labels(SERVICE, "issued_at_counter").inc()
     return StaffCertificate.of(application, deps, now)
+
+
+def print_at_counter(uow: UnitOfWork, deps: RecordDeps, command: PrintAtCounter) -> CertificatePdf:
+    """The signed PDF of a certificate issued at a counter of the officer's units, while it is valid;
+    each copy handed out is on the audit trail."""
+    application = _referral_in_units(uow, command.certificate_id, command.officer_units)
+    if application.status == ApplicationStatus.REFERRED:
+        raise ReferralNotCleared(application.referral_outcome)
+    result = verification_result(application.status, application.valid_until, uow.clock.now())
+    if result is not VerificationResult.VALID:
+        raise CertificateNotDownloadable(result)
+    pdf = deps.store.get(application.id)
+    if pdf is None:
+        raise RuntimeError(f"stored certificate {application.id} is missing")
+    assert application.registration_number and application.referred_to_unit
+    record_staff_action(
+        uow,
+        command.officer_id,
+        action="certificate.print_at_counter",
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="counter_clerk",
+        unit=application.referred_to_unit,
+    )
+    uow.commit()
+    return CertificatePdf(application.registration_number, pdf)
