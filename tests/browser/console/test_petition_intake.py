@@ -19,6 +19,7 @@ import requests
 from mai_chassis.testing.samples import sample_pdf
 from mai_devtools import SmtpSink
 
+from ..conftest import set_language
 from .conftest import CONSOLE, MAIL_WAIT, TIMEOUT, Member, api_login, plain_text, sign_in
 
 INTAKE = f"{CONSOLE}/petitions/intake"
@@ -113,6 +114,18 @@ def test_a_clerk_registers_paper_petitions_the_petitioner_is_mailed_or_given_the
     assert paper_number in text.stdout and "Maria Popa" in text.stdout
     served = page.request.get(f"{INTAKE}/receipts/{paper_number}")
     assert "no-store" in served.headers["cache-control"]
+
+    # The same pages in English, one click away.
+    set_language(page, "en")
+    assert page.locator(".panel__title").inner_text() == "Petition registered"
+    check_accessibility(page)
+    page.click(f"main a[href='{CONSOLE}/petitions/{paper_number}']")
+    assert "By post" in page.locator(".summary-list").inner_text()
+    assert page.locator("#receipt").count() == 1
+    check_accessibility(page)
+    page.goto(f"{INTAKE}?institution=IGPR")
+    assert page.locator("h1").inner_text() == "Register a petition received by post, e-mail or at the counter"
+    check_accessibility(page)
 
 
 def test_a_clerk_of_another_institution_registers_nothing_there(
