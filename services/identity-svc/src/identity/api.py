@@ -388,12 +388,3 @@ def revoke_role(staff_id: str, role: str, unit: str) -> Response:
     with unit_of_work() as uow:
         view = handlers.revoke_role(uow, _deps(), command)
     return jsonify(schemas.StaffAccount().dump(view))
-
-
-@staff.get("/audit-log")
-@require_auth("admin", kind="staff")
-def audit_log() -> Response:
-    query = schemas.AuditQuery().load(request.args.to_dict(), unknown=RAISE)
-    with unit_of_work() as uow:
-        entries = handlers.read_audit_log(uow, _deps(), commands.ReadAuditLog(principal=_principal(), **query))
-    return jsonify(schemas.AuditPage().dump({"entries": entries}))

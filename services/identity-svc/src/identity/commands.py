@@ -21,7 +21,6 @@ __all__ = [
     "LogIn",
     "LogOut",
     "PassSecondFactor",
-    "ReadAuditLog",
     "ReadProfile",
     "RefreshSession",
     "RegisterCitizen",
@@ -227,14 +226,6 @@ class RevokeRole:
     role: str
     unit: str
     request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadAuditLog:
-    principal: Principal
-    limit: int = 50
-    before_id: int | None = None
-    unit: str | None = None
 
 
 @dataclass(frozen=True)
