@@ -19,7 +19,9 @@ TOOLS = (
     ("documents.queue", lazy_gettext("Document review"), (IMMIGRATION_OFFICER,)),
     ("appointments.day", lazy_gettext("Appointments"), (IMMIGRATION_OFFICER,)),
     ("counter.look_up", lazy_gettext("Counter"), (COUNTER_CLERK,)),
-    ("notifications.resend", lazy_gettext("Notifications"), (ADMIN,)),
+    ("notifications.search", lazy_gettext("Notifications"), (ADMIN,)),
+    ("audit.trail", lazy_gettext("Audit trail"), (ADMIN,)),
+    ("staff_accounts.index", lazy_gettext("Staff accounts"), (ADMIN,)),
 )
 
 
