@@ -71,7 +71,7 @@ def test_an_address_is_searched_in_a_post_body_and_never_in_an_address(signed_in
 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "IGPR-2026-000123" in html and "ultima: 2 încercări" in html and 'name="notification_id"' in html
+    assert "IGPR-2026-000123" in html and "încercări la ultima: 2" in html and 'name="notification_id"' in html
     [sent] = fake_api.sent("POST", "/api/v1/notifications/searches")
     assert sent.json() == {"recipient": ADDRESS, "page": 1, "per_page": 20}
     assert all(ADDRESS not in r.path for r in fake_api.requests)
