@@ -156,6 +156,20 @@ def _show_member(
     ), status
 
 
+def _change(staff_id: str, method: str, path: str, **options: Any) -> ApiProblem | None:
+    """Change the member through identity-svc; the problem it answers with (a member it does not
+    show this admin is not found here either; a failing service is an error page)."""
+    try:
+        call_api(method, f"/api/v1/staff/accounts/{staff_id}{path}", **options)
+    except ApiProblem as problem:
+        if problem.status >= 500:
+            raise
+        if problem.status == 404:
+            abort(404)
+        return problem
+    return None
+
+
 @blueprint.get("/<staff_id>", endpoint="member")
 @staff_only(ADMIN)
 def member(staff_id: str) -> ResponseReturnValue:
@@ -202,15 +216,10 @@ def grant(staff_id: str) -> ResponseReturnValue:
     if not form.validate():
         return _show_member(_member(staff_id), grant=form, status=400)
     body = {"role": form.role.data, "unit": (form.unit.data or "").strip()}
-    try:
-        call_api("POST", f"/api/v1/staff/accounts/{staff_id}/roles", json=body)
-    except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
+    problem = _change(staff_id, "POST", "/roles", json=body)
+    if problem is not None:
         if problem.status == 403:
             form.unit.errors = [gettext("You cannot grant this role in this unit.")]
-        elif problem.status == 404:
-            abort(404)
         else:
             show_problem(form, problem)
         return _show_member(_member(staff_id), grant=form, status=400)
@@ -225,14 +234,8 @@ def revoke(staff_id: str) -> ResponseReturnValue:
     form = RevokeForm()
     if not form.validate():
         abort(400)
-    path = f"/api/v1/staff/accounts/{staff_id}/roles/{quote(form.role.data, safe='')}/{quote(form.unit.data, safe='')}"
-    try:
-        call_api("DELETE", path)
-    except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
-        if problem.status == 404:
-            abort(404)
+    problem = _change(staff_id, "DELETE", f"/roles/{quote(form.role.data, safe='')}/{quote(form.unit.data, safe='')}")
+    if problem is not None:
         grant_form = GrantForm(formdata=None)
         grant_form.page_errors.append(
             gettext("You cannot revoke this role in this unit.") if problem.status == 403 else problem.detail
@@ -249,13 +252,8 @@ def reset_second_factor(staff_id: str) -> ResponseReturnValue:
     form = ResetForm()
     if not form.validate():
         return _show_member(_member(staff_id), reset=form, status=400)
-    try:
-        call_api("DELETE", f"/api/v1/staff/accounts/{staff_id}/second-factor")
-    except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
-        if problem.status == 404:
-            abort(404)
+    problem = _change(staff_id, "DELETE", "/second-factor")
+    if problem is not None:
         if problem.status == 409:
             form.confirmed.errors = [gettext("You cannot reset your own second factor; ask another administrator.")]
         elif problem.status == 403:
