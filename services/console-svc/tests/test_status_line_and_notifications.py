@@ -43,7 +43,7 @@ def test_an_administrator_resends_a_notification_with_an_idempotency_key(signed_
     fake_api.answer("POST", f"/api/v1/notifications/{notification_id}/resend", 202, {"status": "created"})
     token = csrf_token_of(client.get(f"{PREFIX}/notifications").get_data(as_text=True))
 
-    page = client.post(f"{PREFIX}/notifications", data={"csrf_token": token, "notification_id": notification_id})
+    page = client.post(f"{PREFIX}/notifications/resend", data={"csrf_token": token, "notification_id": notification_id})
 
     assert page.status_code == 200
     [sent] = fake_api.sent("POST", f"/api/v1/notifications/{notification_id}/resend")

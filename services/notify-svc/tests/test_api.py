@@ -190,3 +190,74 @@ def test_the_openapi_document_describes_every_api_route(app: Flask, client: Flas
     for operations in document["paths"].values():
         for operation in operations.values():
             assert "401" in operation["responses"]
+
+
+def search(client: FlaskClient, token: str, **body: object):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/notifications/searches", headers=bearer(token), json=body)
+
+
+def test_an_admin_finds_notifications_by_the_whole_recipient_address_in_any_letter_case(
+    client: FlaskClient,
+    settings: Settings,
+    database: Database,
+    registry: TemplateRegistry,
+    token_issuer: TokenIssuer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first = record(settings, database, registry, CITIZEN, "CJ-2025-000020")
+    second = record(settings, database, registry, CITIZEN, "CJ-2025-000021")
+    finish_latest_delivery(database, first, "delivered")
+    admin = token_issuer.staff("admin", "*")
+
+    with caplog.at_level("DEBUG"):
+        found = search(client, admin, recipient="Ana.Popescu@Example.RO")
+    assert found.status_code == 200
+    body = found.get_json()
+    assert (body["total"], [item["id"] for item in body["items"]]) == (2, [second, first])
+    assert body["items"][1]["status"] == "delivered" and body["items"][1]["deliveries"][0]["attempts"] == 0
+    assert body["items"][0]["reference"] == "CJ-2025-000021"
+    assert "ana.popescu@example.ro" not in caplog.text.lower()
+    assert search(client, admin, recipient="popescu@example.ro").get_json()["total"] == 0  # no partial match
+    paged = search(client, admin, recipient="ana.popescu@example.ro", per_page=1, page=2).get_json()
+    assert [item["id"] for item in paged["items"]] == [first]
+
+
+def test_an_admin_finds_notifications_by_registration_number_or_case_id(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    notification_id = record(settings, database, registry, CITIZEN, "CJ-2025-000030")
+    record(settings, database, registry, CITIZEN, "CJ-2025-000031")
+    admin = token_issuer.staff("admin", "*")
+
+    by_number = search(client, admin, reference="CJ-2025-000030").get_json()
+    assert [item["id"] for item in by_number["items"]] == [notification_id]
+    certificate_id = by_number["items"][0]["about"]
+    by_id = search(client, admin, reference=certificate_id).get_json()
+    assert [item["id"] for item in by_id["items"]] == [notification_id]
+
+
+def test_a_unit_administrator_finds_only_the_notifications_of_their_units(
+    client: FlaskClient, settings: Settings, database: Database, registry: TemplateRegistry, token_issuer: TokenIssuer
+) -> None:
+    petition_mail = record_petition_mail(settings, database, registry, "IGPR")
+    record_petition_mail(settings, database, registry, "IGSU")
+    record(settings, database, registry, CITIZEN, "CJ-2025-000040")  # a national mail, same address
+    address = mai_contracts.schema("ro.mai.petition.submitted.v1")["examples"][0]["recipient"]["email"]
+
+    igpr = search(client, token_issuer.staff("admin", "IGPR"), recipient=address).get_json()
+    assert (igpr["total"], [item["id"] for item in igpr["items"]]) == (1, [petition_mail])
+    national = search(client, token_issuer.staff("admin", "*"), recipient=address).get_json()
+    assert national["total"] >= 2
+
+
+def test_the_search_is_for_administrators_and_takes_one_criterion(
+    client: FlaskClient, token_issuer: TokenIssuer
+) -> None:
+    assert search(client, token_issuer.citizen(CITIZEN), recipient="a@example.ro").status_code == 403
+    assert search(client, token_issuer.staff("petition_clerk", "IGPR"), recipient="a@example.ro").status_code == 403
+    admin = token_issuer.staff("admin", "*")
+    for body in ({}, {"recipient": "a@example.ro", "reference": "CJ-2025-000001"}, {"recipient": "not an address"}):
+        refused = search(client, admin, **body)
+        assert refused.status_code == 422 and refused.mimetype == "application/problem+json", body
+    assert search(client, admin, reference="../x").status_code == 422
+    assert client.post("/api/v1/notifications/searches", json={"recipient": "a@example.ro"}).status_code == 401

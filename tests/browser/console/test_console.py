@@ -217,7 +217,7 @@ def test_an_administrator_finds_the_resend_page_and_an_unknown_id_is_explained(
     page.click(f"nav.site-nav a[href='{CONSOLE}/notifications']")
     check_accessibility(page)
     page.fill("#notification_id", str(uuid.uuid4()))
-    page.click("main button[type=submit]")
+    page.click("form[action$='/notifications/resend'] button[type=submit]")
     assert page.locator(".error-summary a[href='#notification_id']").count() == 1
     check_accessibility(page)
     screenshot(page, "console-notifications")

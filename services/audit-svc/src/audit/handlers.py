@@ -10,7 +10,7 @@ from typing import Any
 
 from mai_chassis import Event, UnitOfWork
 from mai_chassis.auth import ANY_UNIT, Principal
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from .chain import GENESIS, ChainBreak, find_break, row_hash
@@ -72,9 +72,13 @@ class ReadAuditTrail:
     principal: Principal
     actor_id: str | None = None
     unit: str | None = None
+    #: The service that recorded the action (``petition-svc``).
+    service: str | None = None
     action: str | None = None
     subject_type: str | None = None
     subject_id: str | None = None
+    #: The case's registration number or its id, whichever the admin has at hand.
+    reference: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
     #: Rows older than this position (the previous page's ``next_before``); None: the newest.
@@ -102,12 +106,17 @@ def read_audit_trail(uow: UnitOfWork, deps: AuditDeps, query: ReadAuditTrail) ->
     for column, wanted in (
         (AuditRecord.actor_id, query.actor_id),
         (AuditRecord.unit, query.unit),
+        (AuditRecord.service, query.service),
         (AuditRecord.action, query.action),
         (AuditRecord.subject_type, query.subject_type),
         (AuditRecord.subject_id, query.subject_id),
     ):
         if wanted is not None:
             statement = statement.where(column == wanted)
+    if query.reference is not None:
+        statement = statement.where(
+            or_(AuditRecord.subject_number == query.reference, AuditRecord.subject_id == query.reference)
+        )
     if query.occurred_from is not None:
         statement = statement.where(AuditRecord.occurred_at >= query.occurred_from)
     if query.occurred_to is not None:

@@ -82,9 +82,20 @@ _ACTIONS = {
     "parameters": [
         _query("actor", {"type": "string", "format": "uuid"}, "The staff member's account id."),
         _query("unit", {"type": "string", "maxLength": 64}),
+        _query(
+            "service",
+            {"type": "string", "maxLength": 64},
+            "The service that recorded the action.",
+            examples={"petitions": {"value": "petition-svc"}},
+        ),
         _query("action", {"type": "string", "maxLength": 100}, examples={"answer": {"value": "petition.answer"}}),
         _query("subject_type", {"type": "string", "maxLength": 64}),
         _query("subject_id", {"type": "string", "maxLength": 100}),
+        _query(
+            "reference",
+            {"type": "string", "maxLength": 100},
+            "The case's registration number (IGPR-2026-000123) or its id.",
+        ),
         _query("from", _INSTANT, "Actions at or after this instant."),
         _query("to", _INSTANT, "Actions before this instant."),
         _query("before", {"type": "integer", "minimum": 1}),

@@ -13,9 +13,11 @@ class AuditQuery(Schema):
 
     actor_id = fields.UUID(data_key="actor")
     unit = fields.String(validate=validate.Length(min=1, max=64))
+    service = fields.String(validate=validate.Length(min=1, max=64))
     action = fields.String(validate=validate.Length(min=1, max=100))
     subject_type = fields.String(validate=validate.Length(min=1, max=64))
     subject_id = fields.String(validate=validate.Length(min=1, max=100))
+    reference = fields.String(validate=validate.Length(min=1, max=100))
     occurred_from = fields.AwareDateTime(data_key="from", format="iso")
     occurred_to = fields.AwareDateTime(data_key="to", format="iso")
     before = fields.Integer(validate=validate.Range(min=1))

@@ -42,5 +42,6 @@ class AuditRecord(Base):
         Index("ix_audit_trail_actor_occurred", "actor_id", "occurred_at"),
         Index("ix_audit_trail_unit_occurred", "unit", "occurred_at"),
         Index("ix_audit_trail_subject", "subject_type", "subject_id"),
+        Index("ix_audit_trail_subject_number", "subject_number"),
         Index("ix_audit_trail_occurred", "occurred_at"),
     )

@@ -96,3 +96,18 @@ def test_a_staff_member_who_is_no_administrator_is_refused(uow: FakeUnitOfWork) 
     clerk = Principal(subject="clerk-1", kind="staff", roles=frozenset({("petition_clerk", "IGPR")}))
     with pytest.raises(AdminsOnly):
         read_audit_trail(uow, DEPS, ReadAuditTrail(principal=clerk))
+
+
+def test_an_administrator_filters_by_the_recording_service_and_by_a_case_reference(uow: FakeUnitOfWork) -> None:
+    with uow:
+        append_staff_action(uow, _event("petition-svc", "petition.answer", "IGPR"))
+        append_staff_action(uow, _event("record-svc", "certificate.revoke", "IGPR", minutes=1))
+        uow.commit()
+    admin = _admin("*")
+
+    by_service = read_audit_trail(uow, DEPS, ReadAuditTrail(principal=admin, service="record-svc"))
+    assert [record.action for record in by_service.records] == ["certificate.revoke"]
+    by_number = read_audit_trail(uow, DEPS, ReadAuditTrail(principal=admin, reference="IGPR-2026-000001"))
+    by_id = read_audit_trail(uow, DEPS, ReadAuditTrail(principal=admin, reference="p-1"))
+    assert len(by_number.records) == len(by_id.records) == 2
+    assert read_audit_trail(uow, DEPS, ReadAuditTrail(principal=admin, reference="IGPR-2026-00000")).records == []

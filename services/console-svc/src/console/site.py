@@ -31,7 +31,9 @@ TOOLS = (
     ("referrals.queue", lazy_gettext("Referrals"), (COUNTER_CLERK,)),
     ("certificates.find", lazy_gettext("Certificates"), (CERTIFICATE_CLERK,)),
     ("offices.index", lazy_gettext("Offices"), (OFFICE_MANAGER,)),
-    ("notifications.resend", lazy_gettext("Notifications"), (ADMIN,)),
+    ("notifications.search", lazy_gettext("Notifications"), (ADMIN,)),
+    ("audit.trail", lazy_gettext("Audit trail"), (ADMIN,)),
+    ("staff_accounts.index", lazy_gettext("Staff accounts"), (ADMIN,)),
 )
 
 

@@ -48,13 +48,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     from mai_chassis.openapi import serve_openapi
 
-    from . import api
+    from . import api, staff_administration_api
     from .openapi import openapi_document
     from .units import counter_units
 
     for blueprint in (api.accounts, api.auth, api.identity, api.staff, api.internal, api.well_known):
         app.register_blueprint(blueprint)
     app.register_blueprint(counter_units)
+    app.register_blueprint(staff_administration_api.blueprint)
 
     serve_openapi(app, openapi_document)
 

@@ -439,11 +439,3 @@ def unit_members() -> Response:
         members = handlers.list_unit_members(uow, _deps(), commands.ListUnitMembers(principal=_principal(), **query))
     return jsonify(schemas.UnitMembers().dump({"unit": query["unit"], "members": members}))
 
-
-@staff.get("/audit-log")
-@require_auth("admin", kind="staff")
-def audit_log() -> Response:
-    query = schemas.AuditQuery().load(request.args.to_dict(), unknown=RAISE)
-    with unit_of_work() as uow:
-        entries = handlers.read_audit_log(uow, _deps(), commands.ReadAuditLog(principal=_principal(), **query))
-    return jsonify(schemas.AuditPage().dump({"entries": entries}))

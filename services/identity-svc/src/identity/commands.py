@@ -23,7 +23,6 @@ __all__ = [
     "LogIn",
     "LogOut",
     "PassSecondFactor",
-    "ReadAuditLog",
     "ReadProfile",
     "RefreshSession",
     "RegisterCitizen",
@@ -245,14 +244,6 @@ class RevokeRole:
     role: str
     unit: str
     request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadAuditLog:
-    principal: Principal
-    limit: int = 50
-    before_id: int | None = None
-    unit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ __all__ = [
     "InvalidInput",
     "LoginRefused",
     "NotFound",
+    "OwnSecondFactor",
     "PasswordRefused",
     "ProviderError",
     "ProviderUnreachable",
@@ -193,6 +194,10 @@ class SecondFactorNotPending(IdentityError):
     """A confirmation of an enrolment that was never started."""
 
 
+class OwnSecondFactor(IdentityError):
+    """An administrator asked to reset their own second factor (another administrator must)."""
+
+
 PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     NotFound: ProblemType(404, "not-found"),
     Forbidden: ProblemType(403, "forbidden"),
@@ -218,6 +223,7 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     VerificationUsed: ProblemType(409, "verification-used"),
     VerificationExpired: ProblemType(410, "verification-expired"),
     SecondFactorRefused: ProblemType(401, "second-factor-refused"),
+    OwnSecondFactor: ProblemType(409, "own-second-factor"),
     SecondFactorChallengeEnded: ProblemType(401, "second-factor-challenge-ended"),
     SecondFactorExists: ProblemType(409, "second-factor-exists"),
     SecondFactorNotPending: ProblemType(409, "second-factor-not-pending"),

@@ -294,12 +294,33 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
     ),
     (
         "get",
-        "/api/v1/staff/audit-log",
+        "/api/v1/staff/accounts",
         "staff",
-        "Admin: staff actions, newest first",
+        "Admin: the staff accounts of the units one administers (by name; roles, authenticator enrolled)",
         None,
-        (200, schemas.AuditPage),
+        (200, schemas.StaffAccountPage),
         (401, 403, 422),
+        True,
+    ),
+    (
+        "get",
+        "/api/v1/staff/accounts/{staff_id}",
+        "staff",
+        "Admin: one staff account of the units one administers (404 for another's)",
+        None,
+        (200, schemas.AdministeredStaffAccount),
+        (401, 403, 404),
+        True,
+    ),
+    (
+        "delete",
+        "/api/v1/staff/accounts/{staff_id}/second-factor",
+        "staff",
+        "Admin: reset a member's lost second factor (authenticator and recovery codes forgotten, sessions "
+        "ended; the member enrols again at the next sign-in); never one's own",
+        None,
+        (204, None),
+        (401, 403, 404, 409),
         True,
     ),
     (
@@ -353,7 +374,8 @@ _SECOND_FACTOR_DESCRIPTION = (
     "`step` = `enrolment` (STAFF_SECOND_FACTOR=required and no active authenticator), the account may "
     "only enrol: start the enrolment, show the QR code, and confirm it with a first code; the confirmation "
     "ends the sign-in. Wrong codes are throttled like failed logins (429 with Retry-After). Every sign-in, "
-    "refused code, enrolment and recovery-code use is written to the staff audit log. Staff sessions last "
+    "refused code, enrolment and recovery-code use is recorded on the staff audit trail (audit-svc's "
+    "`GET /api/v1/audit/actions`). Staff sessions last "
     "STAFF_SESSION_MAX_SECONDS (10 hours), citizens' SESSION_MAX_SECONDS. Problems: 401 "
     "`second-factor-refused`, 401 `second-factor-challenge-ended` (sign in again), 409 "
     "`second-factor-exists`, 409 `second-factor-not-pending`, 429 `login-throttled`."
@@ -384,6 +406,27 @@ _PROOF_OF_WORK_PARAMETER = {
     "schema": {"type": "string", "maxLength": 300},
     "description": "`<challenge>:<nonce>` answering the challenge of a 428 challenge-required "
     "(only where FORM_CHALLENGE is on, for clients past its threshold).",
+}
+
+
+#: Query parameters of the reads that take some.
+_QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/v1/staff/accounts"): [
+        {
+            "name": "unit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 64},
+            "description": "Only the members holding a role in this unit (one the caller administers).",
+        },
+        {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {
+            "name": "per_page",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        },
+    ],
 }
 
 
@@ -442,6 +485,7 @@ def openapi_document() -> dict[str, Any]:
         ]
         if (method, path) in _CHALLENGED:
             parameters.append(_PROOF_OF_WORK_PARAMETER)
+        parameters.extend(_QUERY_PARAMETERS.get((method, path), []))
         if parameters:
             operation["parameters"] = parameters
         paths.setdefault(path, {})[method] = operation

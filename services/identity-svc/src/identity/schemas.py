@@ -346,22 +346,19 @@ class UnitMembers(Schema):
     members = fields.List(fields.Nested(UnitMember), required=True)
 
 
-class AuditQuery(Strict):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    before_id = fields.Integer(load_default=None)
+class StaffAccountsQuery(Strict):
     unit = fields.String(load_default=None, validate=_UNIT)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class AuditEntry(Schema):
-    id = fields.Integer(required=True)
-    actor_id = fields.UUID(allow_none=True)
-    action = fields.String(required=True)
-    target_account_id = fields.UUID(allow_none=True)
-    unit = fields.String(allow_none=True)
-    details = fields.Dict(required=True)
-    request_id = fields.String(allow_none=True)
-    at = fields.DateTime(required=True)
+class AdministeredStaffAccount(StaffAccount):
+    second_factor_enrolled = fields.Boolean(required=True)
+    password_set = fields.Boolean(required=True)
 
 
-class AuditPage(Schema):
-    entries = fields.List(fields.Nested(AuditEntry), required=True)
+class StaffAccountPage(Schema):
+    items = fields.List(fields.Nested(AdministeredStaffAccount), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)

@@ -1,4 +1,4 @@
-"""notify-svc's HTTP API: a citizen's notifications, and resends for administrators.
+"""notify-svc's HTTP API: a citizen's notifications; administrators' search and resends.
 
 Views parse the request, run a handler in a unit of work and dump the result with a schema;
 domain errors propagate to the chassis, which renders them from ``errors.PROBLEMS``.
@@ -7,7 +7,7 @@ domain errors propagate to the chassis, which renders them from ``errors.PROBLEM
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from mai_chassis import current_principal, idempotent, require_auth
+from mai_chassis import current_principal, idempotent, load_json, require_auth
 from mai_chassis.auth import Principal
 from mai_chassis.personal_data import EXPORT_PATH, export_response
 from mai_chassis.web import unit_of_work
@@ -17,12 +17,14 @@ from .deps import NotifyDeps
 from .handlers import (
     CitizensData,
     CitizensNotifications,
+    NotificationSearch,
     ResendNotification,
     export_citizen_data,
     list_citizens_notifications,
     resend_notification,
+    search_notifications,
 )
-from .schemas import ListQuery, NotificationOut, NotificationPageOut
+from .schemas import FoundNotificationPageOut, ListQuery, NotificationOut, NotificationPageOut, SearchQuery
 
 __all__ = ["blueprint", "internal"]
 
@@ -69,3 +71,13 @@ def citizens_data() -> Response:
     with unit_of_work() as uow:
         document = export_citizen_data(uow, _deps(), CitizensData(_principal().subject))
     return export_response(document)
+
+
+@blueprint.post("/searches")
+@require_auth("admin")
+def search() -> Response:
+    body = load_json(SearchQuery)
+    query = NotificationSearch(admin_units=frozenset(_principal().units_for("admin")), **body)
+    with unit_of_work() as uow:
+        page = search_notifications(uow, _deps(), query)
+        return jsonify(FoundNotificationPageOut().dump(page))

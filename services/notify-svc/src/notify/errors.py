@@ -4,6 +4,7 @@
 
     DomainError
     └── NotificationError
+        ├── AdminsOnly                 403  a search by someone who administers no unit
         ├── NotificationNotFound       404  no such notification (or not a notification id at all)
         ├── NotificationOutOfScope     403  sent for a unit the administrator does not administer
         └── DeliveryInProgress         409  a resend while the latest delivery is under way
@@ -13,11 +14,23 @@ from __future__ import annotations
 
 from mai_chassis import DomainError, ProblemType
 
-__all__ = ["PROBLEMS", "DeliveryInProgress", "NotificationError", "NotificationNotFound", "NotificationOutOfScope"]
+__all__ = [
+    "PROBLEMS",
+    "AdminsOnly",
+    "DeliveryInProgress",
+    "NotificationError",
+    "NotificationNotFound",
+    "NotificationOutOfScope",
+]
 
 
 class NotificationError(DomainError):
     """Something notify-svc refuses to do."""
+
+
+class AdminsOnly(NotificationError):
+    def __init__(self) -> None:
+        super().__init__("Only administrators search notifications.")
 
 
 class NotificationNotFound(NotificationError):
@@ -36,6 +49,7 @@ class DeliveryInProgress(NotificationError):
 
 
 PROBLEMS: dict[type[DomainError], ProblemType] = {
+    AdminsOnly: ProblemType(403, "forbidden"),
     NotificationNotFound: ProblemType(404, "not-found"),
     NotificationOutOfScope: ProblemType(403, "forbidden"),
     DeliveryInProgress: ProblemType(409, "delivery-in-progress"),

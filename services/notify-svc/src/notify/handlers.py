@@ -16,12 +16,13 @@ from jinja2 import TemplateError
 from mai_chassis import Event, PermanentError, UnitOfWork
 from mai_chassis.personal_data import export_document, row_data, rows_data
 from mai_chassis.staff_actions import AuditSubject, record_staff_action
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .deps import NotifyDeps
 from .domain import (
+    ANY_UNIT,
     FINAL_STATUSES,
     ON_DEMAND_EVENT_TYPES,
     DeliveryStatus,
@@ -30,7 +31,7 @@ from .domain import (
     message_id_for,
     recipient_key,
 )
-from .errors import DeliveryInProgress, NotificationNotFound, NotificationOutOfScope
+from .errors import AdminsOnly, DeliveryInProgress, NotificationNotFound, NotificationOutOfScope
 from .metrics import NOTIFICATIONS_SUPPRESSED
 from .subscriptions import SERVICE, without_sealed_fields
 from .tables import DeliveryRow, Notification, RecipientMailCount
@@ -41,6 +42,7 @@ __all__ = [
     "CitizensData",
     "CitizensNotifications",
     "NotificationPage",
+    "NotificationSearch",
     "PurgeFinishedNotifications",
     "ResendNotification",
     "export_citizen_data",
@@ -49,7 +51,12 @@ __all__ = [
     "purge_finished_notifications",
     "record_notification",
     "resend_notification",
+    "search_notifications",
 ]
+
+#: How many of the newest matches an administrator of some units (not of every unit) is shown,
+#: page by page: whether each is theirs is read from the event's data, not in SQL.
+SEARCH_SCAN_LIMIT = 1000
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +107,7 @@ def record_notification(uow: UnitOfWork, deps: NotifyDeps, event: Event) -> Noti
         trigger_time=event.time,
         # Account events of identity-svc name the holder account_id (a citizen's citizen_id).
         citizen_id=event.data.get("citizen_id") or event.data.get("account_id"),
+        case_reference=_case_reference(event.data),
         recipient_email=recipient["email"],
         recipient_name=recipient.get("name") or "",
         language=language,
@@ -242,6 +250,56 @@ def list_citizens_notifications(uow: UnitOfWork, deps: NotifyDeps, query: Citize
         .offset((query.page - 1) * query.per_page)
     ).all()
     return NotificationPage(items=list(items), total=int(total or 0), page=query.page, per_page=query.per_page)
+
+
+def _case_reference(data: dict[str, Any]) -> str | None:
+    number = data.get("registration_number")
+    return number[:64] if isinstance(number, str) and number else None
+
+
+@dataclass(frozen=True)
+class NotificationSearch:
+    """An administrator's search: by the recipient's address (the whole address, any letter case), or
+    by a case reference (a petition's or certificate's registration number, or the id of the
+    petition, application or certificate the event was about); exactly one of the two."""
+
+    admin_units: frozenset[str]
+    page: int
+    per_page: int
+    recipient: str | None = None
+    reference: str | None = None
+
+
+def search_notifications(uow: UnitOfWork, deps: NotifyDeps, query: NotificationSearch) -> NotificationPage:
+    """The notifications that match, newest first, of the units the administrator administers."""
+    if not query.admin_units:
+        raise AdminsOnly()
+    if query.recipient is not None:
+        matching = func.lower(Notification.recipient_email) == query.recipient.strip().lower()
+    else:
+        reference = (query.reference or "").strip()
+        matching = or_(Notification.case_reference == reference, Notification.trigger_subject == reference)
+    newest_first = (Notification.created_at.desc(), Notification.id.desc())
+    offset = (query.page - 1) * query.per_page
+    if ANY_UNIT in query.admin_units:
+        total = uow.session.scalar(select(func.count()).select_from(Notification).where(matching))
+        items = uow.session.scalars(
+            select(Notification).where(matching).order_by(*newest_first).limit(query.per_page).offset(offset)
+        ).all()
+        return NotificationPage(items=list(items), total=int(total or 0), page=query.page, per_page=query.per_page)
+    candidates = uow.session.execute(
+        select(Notification.id, Notification.event_data)
+        .where(matching)
+        .order_by(*newest_first)
+        .limit(SEARCH_SCAN_LIMIT)
+    ).all()
+    visible = [row.id for row in candidates if may_handle(set(query.admin_units), row.event_data)]
+    wanted = visible[offset : offset + query.per_page]
+    loaded = {n.id: n for n in uow.session.scalars(select(Notification).where(Notification.id.in_(wanted)))}
+    logger.info("notification search: %d of %d matches in the administrator's units", len(visible), len(candidates))
+    return NotificationPage(
+        items=[loaded[i] for i in wanted], total=len(visible), page=query.page, per_page=query.per_page
+    )
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,35 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "total": {"type": "integer", "minimum": 0},
         },
     },
+    "FoundNotification": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Notification"},
+            {
+                "type": "object",
+                "properties": {
+                    "reference": {
+                        "type": ["string", "null"],
+                        "description": "The case's registration number, if the event named one.",
+                    },
+                    "about": {
+                        "type": ["string", "null"],
+                        "description": "The id of the petition, application, certificate or account the event "
+                        "was about.",
+                    },
+                },
+            },
+        ]
+    },
+    "FoundNotificationPage": {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/FoundNotification"}},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "total": {"type": "integer", "minimum": 0},
+        },
+    },
     "Problem": PROBLEM_SCHEMA,
 }
 
@@ -122,6 +151,43 @@ _RESEND = {
     },
 }
 
+_SEARCH = {
+    "operationId": "searchNotifications",
+    "summary": "Find notifications by recipient address or case reference (administrators)",
+    "description": "Administrators only. Give exactly one of `recipient` (the whole address; letter case does not "
+    "matter; never a partial match) or `reference` (a petition's or certificate's registration number, or the id of "
+    "the petition, application or certificate the mail was about). The address travels in the body, never in a URL, "
+    "and notify-svc does not log it. Only the notifications of units the administrator administers are found "
+    "(national mails need `admin@*`; an administrator of some units is shown the matches among the newest 1000). "
+    "Newest first, paged.",
+    "tags": ["notifications"],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "recipient": {"type": "string", "format": "email", "maxLength": 254},
+                        "reference": {"type": "string", "maxLength": 200, "pattern": "^[A-Za-z0-9._-]+$"},
+                        "page": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1},
+                        "per_page": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": json_response("One page of the notifications found.", "FoundNotificationPage"),
+        "401": {"$ref": _REF + "Unauthorized"},
+        "403": {"$ref": _REF + "Forbidden"},
+        "415": problem_response("The body is not JSON."),
+        "422": {"$ref": _REF + "ValidationError"},
+        "503": {"$ref": _REF + "Unavailable"},
+    },
+}
+
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of this service's API."""
@@ -137,4 +203,5 @@ def openapi_document() -> dict[str, Any]:
     )
     spec.path(path="/api/v1/notifications", operations={"get": _LIST})
     spec.path(path="/api/v1/notifications/{notification_id}/resend", operations={"post": _RESEND})
+    spec.path(path="/api/v1/notifications/searches", operations={"post": _SEARCH})
     return spec.to_dict()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 MAX_PER_PAGE = 100
 
@@ -49,3 +49,29 @@ class NotificationPageOut(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class SearchQuery(Schema):
+    """An administrator's search (a POST body, so that an address never appears in a URL or an access log)."""
+
+    class Meta:
+        unknown = RAISE
+
+    recipient = fields.Email(validate=validate.Length(max=254))
+    reference = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[A-Za-z0-9._-]+$")])
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+    @validates_schema
+    def _one_criterion(self, data: dict[str, Any], **_: Any) -> None:
+        if ("recipient" in data) == ("reference" in data):
+            raise ValidationError("Give the recipient's address or a reference, not both.", "recipient")
+
+
+class FoundNotificationOut(NotificationOut):
+    reference = fields.String(attribute="case_reference", allow_none=True)
+    about = fields.String(attribute="trigger_subject", allow_none=True)
+
+
+class FoundNotificationPageOut(NotificationPageOut):
+    items = fields.List(fields.Nested(FoundNotificationOut))

@@ -21,9 +21,11 @@ class Notification(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     trigger_event_id: Mapped[str] = mapped_column(String(200), unique=True)
     trigger_event_type: Mapped[str] = mapped_column(String(200))
-    trigger_subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    trigger_subject: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     trigger_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     citizen_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: The case's registration number (a petition's, a certificate's), when the event names one.
+    case_reference: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     recipient_email: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(2))
@@ -42,6 +44,10 @@ class Notification(Base):
     @property
     def latest_delivery(self) -> DeliveryRow:
         return self.deliveries[-1]
+
+
+#: An administrator's search by recipient compares addresses case-insensitively.
+Index("ix_notifications_recipient_lower", func.lower(Notification.recipient_email))
 
 
 class RecipientMailCount(Base):

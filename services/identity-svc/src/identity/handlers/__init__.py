@@ -14,7 +14,7 @@ from .profiles import read_profile, update_profile
 from .second_factor import ConfirmedEnrolment, confirm_totp_enrolment, pass_second_factor, start_totp_enrolment
 from .sessions import TokenPair, log_in, log_out, refresh_session, request_password_reset, reset_password
 from .sign_in_challenges import SecondFactorChallenge
-from .staff import create_first_admin, create_staff_account, grant_role, read_audit_log, revoke_role
+from .staff import create_first_admin, create_staff_account, grant_role, revoke_role
 from .verification import (
     find_for_counter,
     finish_verification,
@@ -44,7 +44,6 @@ __all__ = [
     "log_in",
     "log_out",
     "pass_second_factor",
-    "read_audit_log",
     "read_profile",
     "refresh_session",
     "register_citizen",

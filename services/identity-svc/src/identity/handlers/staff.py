@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,11 +9,11 @@ from mai_chassis import Principal, UnitOfWork
 from sqlalchemy import select
 
 from .. import domain
-from ..commands import CreateFirstAdmin, CreateStaffAccount, GrantRole, ReadAuditLog, RevokeRole
+from ..commands import CreateFirstAdmin, CreateStaffAccount, GrantRole, RevokeRole
 from ..deps import IdentityDeps
 from ..domain import AccountKind, StaffRole
 from ..errors import AccountExists, Forbidden, NotFound
-from ..tables import Account, StaffAuditEntry, StaffRoleGrant
+from ..tables import Account, StaffRoleGrant
 from .lookups import account_by_email, load_account, record_audit
 from .mail_codes import request_reset
 
@@ -22,7 +21,6 @@ __all__ = [
     "create_first_admin",
     "create_staff_account",
     "grant_role",
-    "read_audit_log",
     "revoke_role",
     "staff_view",
 ]
@@ -156,33 +154,6 @@ def revoke_role(uow: UnitOfWork, deps: IdentityDeps, command: RevokeRole) -> dic
     view = staff_view(uow, account)
     uow.commit()
     return view
-
-
-def read_audit_log(uow: UnitOfWork, deps: IdentityDeps, query: ReadAuditLog) -> list[dict[str, Any]]:
-    """The newest audit entries first, of the units the admin administers."""
-    units = _admin_units(query.principal)
-    if not units:
-        raise Forbidden("Only admins read the audit log.")
-    statement = select(StaffAuditEntry).order_by(StaffAuditEntry.id.desc()).limit(query.limit)
-    if query.before_id is not None:
-        statement = statement.where(StaffAuditEntry.id < query.before_id)
-    if domain.ANY_UNIT not in units:
-        statement = statement.where(StaffAuditEntry.unit.in_(sorted(units)))
-    if query.unit is not None:
-        statement = statement.where(StaffAuditEntry.unit == query.unit)
-    return [
-        {
-            "id": e.id,
-            "actor_id": str(e.actor_id) if e.actor_id else None,
-            "action": e.action,
-            "target_account_id": str(e.target_account_id) if e.target_account_id else None,
-            "unit": e.unit,
-            "details": json.loads(e.details) if e.details else {},
-            "request_id": e.request_id,
-            "at": e.at,
-        }
-        for e in uow.session.scalars(statement)
-    ]
 
 
 def create_first_admin(uow: UnitOfWork, deps: IdentityDeps, command: CreateFirstAdmin) -> Account:
