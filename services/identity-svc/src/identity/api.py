@@ -438,4 +438,3 @@ def unit_members() -> Response:
     with unit_of_work() as uow:
         members = handlers.list_unit_members(uow, _deps(), commands.ListUnitMembers(principal=_principal(), **query))
     return jsonify(schemas.UnitMembers().dump({"unit": query["unit"], "members": members}))
-
