@@ -88,6 +88,9 @@ def fake_api() -> Iterator[FakeApi]:
         def do_POST(self) -> None:  # noqa: N802
             api.respond(self, "POST")
 
+        def do_DELETE(self) -> None:  # noqa: N802
+            api.respond(self, "DELETE")
+
     with serve_http(Handler) as url:
         api.url = url
         yield api
