@@ -36,7 +36,8 @@ from identity.errors import (
 )
 from identity.handlers import SecondFactorChallenge, TokenPair
 from identity.tables import StaffAuditEntry, StaffSecurityKey
-from mai_chassis import Principal
+from identity_testing import make_settings
+from mai_chassis import ConfigurationError, Principal
 from security_key_testing import SoftSecurityKey
 from sqlalchemy import select
 
@@ -363,3 +364,20 @@ def test_a_member_without_keys_gets_no_key_options(uow, deps, staff):
 
     with pytest.raises(SecondFactorChallengeEnded):
         _key_options(uow, deps, challenge)
+
+
+def test_the_relying_party_comes_from_the_settings_and_production_names_it_in_https():
+    development = make_settings("sqlite://", public_base_url="http://localhost:8080")
+    assert (development.relying_party_id, development.relying_party_origins) == (
+        "localhost",
+        ("http://localhost:8080",),
+    )
+    production = {"environment": "production", "argon2_time_cost": 2, "argon2_memory_kib": 19 * 1024}
+
+    with pytest.raises(ConfigurationError, match="WEBAUTHN_RP_ID"):
+        make_settings("sqlite://", **production, webauthn_rp_id="", webauthn_origins=())
+    with pytest.raises(ConfigurationError, match="production needs https"):
+        make_settings("sqlite://", **production, webauthn_origins=("http://staff.eservicii.mai.gov.ro",))
+    with pytest.raises(ConfigurationError, match="is not on"):
+        make_settings("sqlite://", **production, webauthn_origins=("https://eservicii.mai.gov.ro",))
+    assert make_settings("sqlite://", **production).relying_party_id == "staff.eservicii.mai.gov.ro"
