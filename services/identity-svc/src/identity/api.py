@@ -201,7 +201,7 @@ def _staff_principal() -> Principal:
 @auth.post("/second-factor/security-keys/registration")
 def start_security_key_registration() -> tuple[Response, int]:
     """Options for navigator.credentials.create, for the signed-in staff member."""
-    load_json(schemas.Strict)
+    load_json(schemas.SecurityKeyRegistrationStart)
     command = commands.StartSecurityKeyRegistration(principal=_staff_principal())
     with unit_of_work() as uow:
         ceremony = handlers.start_security_key_registration(uow, _deps(), command)

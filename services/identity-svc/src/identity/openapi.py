@@ -106,7 +106,7 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
         "auth",
         "Start registering a security key or passkey (signed in as staff): the options for "
         "navigator.credentials.create and the ceremony token to send back with its answer",
-        schemas.Strict,
+        schemas.SecurityKeyRegistrationStart,
         (201, schemas.SecurityKeyCeremony),
         (401, 403, 409, 415, 422),
         True,

@@ -198,6 +198,10 @@ class SecurityKeyCeremony(Schema):
     expires_in = fields.Integer(required=True)
 
 
+class SecurityKeyRegistrationStart(Strict):
+    """An empty object: the bearer token names the staff member."""
+
+
 class SecurityKeyRegistration(Strict):
     ceremony_token = fields.String(required=True, load_only=True, validate=_CEREMONY_TOKEN)
     name = fields.String(required=True, load_only=True, validate=_KEY_NAME)

@@ -186,7 +186,7 @@ def verify_registration(rp: RelyingParty, challenge: bytes, answer: dict[str, An
             expected_rp_id=rp.id,
             expected_origin=list(rp.origins),
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError, IndexError):
         raise KeyRefused("invalid") from None
     response = answer.get("response")
     transports = response.get("transports") if isinstance(response, dict) else None
@@ -215,7 +215,7 @@ def verify_sign_in(rp: RelyingParty, challenge: bytes, answer: dict[str, Any], k
             credential_public_key=key.public_key,
             credential_current_sign_count=key.sign_count,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError) as refused:
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError, IndexError) as refused:
         reason = "sign_count" if "sign count" in str(refused).lower() else "invalid"
         raise KeyRefused(reason) from None
     return UsedKey(credential_id=verified.credential_id, sign_count=verified.new_sign_count)
