@@ -93,6 +93,9 @@ export WEB_CONCURRENCY=${WEB_CONCURRENCY:-1} WEB_THREADS=${WEB_THREADS:-8}
 export EID_PROVIDERS=${EID_PROVIDERS:-bank-card} EID_BANK_CARD_ISSUER=${EID_BANK_CARD_ISSUER:-http://127.0.0.1:9400}
 export EID_BANK_CARD_CLIENT_ID=${EID_BANK_CARD_CLIENT_ID:-mai-eservices-dev} EID_BANK_CARD_TEST_PROVIDER=true
 export EID_BANK_CARD_REDIRECT_URIS=${EID_BANK_CARD_REDIRECT_URIS:-$PUBLIC_BASE_URL/account/verification/callback}
+# Staff security keys (WebAuthn) work on a host name, not an IP address: open the console at
+# http://localhost:<gateway port>/staff/ to register or use one.
+export WEBAUTHN_RP_ID=${WEBAUTHN_RP_ID:-localhost} WEBAUTHN_ORIGINS=${WEBAUTHN_ORIGINS:-http://localhost:$MAI_GATEWAY_PORT}
 
 # 4. Migrations, one database per service (deploy/services.yaml, through services.sh), each as the
 # service's own Kafka user (a service without one has no broker to talk to).

@@ -72,6 +72,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # The service's tests of citizens and staff roles sign staff in with a password alone;
         # the second-factor tests ask for "required", production's only value.
         values.setdefault("staff_second_factor", "when-enrolled")
+    else:
+        # Production names the staff console's host for security keys (WebAuthn); so do its tests.
+        values.setdefault("webauthn_rp_id", "staff.eservicii.mai.gov.ro")
+        values.setdefault("webauthn_origins", ("https://staff.eservicii.mai.gov.ro",))
     return Settings(**values)
 
 

@@ -181,6 +181,10 @@ class Platform:
             # Staff accounts of the platform's tests sign in with a password until they enrol an
             # authenticator; production (and identity-svc's default) requires one of every staff account.
             "STAFF_SECOND_FACTOR": "when-enrolled",
+            # Security keys (WebAuthn) belong to a host name, never to an IP address: the console's
+            # pages use them at http://localhost:<gateway port> (a secure context, like https).
+            "WEBAUTHN_RP_ID": "localhost",
+            "WEBAUTHN_ORIGINS": f"http://localhost:{self.gateway_port or 8080}",
         }
         if self.eid_provider is not None:
             self.common_env.update(

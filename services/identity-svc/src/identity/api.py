@@ -231,6 +231,79 @@ def confirm_totp_enrolment() -> Response:
     return _no_store(jsonify(schemas.ConfirmedEnrolment().dump(confirmed)))
 
 
+def _staff_principal() -> Principal:
+    principal = current_principal()
+    if principal is None or principal.kind != "staff":
+        raise Problem(403, "This operation is for staff accounts.", kind="forbidden")
+    return principal
+
+
+@auth.post("/second-factor/security-keys/registration")
+def start_security_key_registration() -> tuple[Response, int]:
+    """Options for navigator.credentials.create, for the signed-in staff member."""
+    load_json(schemas.SecurityKeyRegistrationStart)
+    command = commands.StartSecurityKeyRegistration(principal=_staff_principal())
+    with unit_of_work() as uow:
+        ceremony = handlers.start_security_key_registration(uow, _deps(), command)
+    return _no_store(jsonify(schemas.SecurityKeyCeremony().dump(ceremony))), 201
+
+
+@auth.post("/second-factor/security-keys")
+@idempotent
+def register_security_key() -> tuple[Response, int]:
+    body = load_json(schemas.SecurityKeyRegistration)
+    command = commands.RegisterSecurityKey(
+        principal=_staff_principal(),
+        ceremony_token=body["ceremony_token"],
+        name=body["name"],
+        credential=body["credential"],
+    )
+    with unit_of_work() as uow:
+        key = handlers.register_security_key(uow, _deps(), command)
+    return jsonify(schemas.SecurityKey().dump(key)), 201
+
+
+@auth.get("/second-factor/security-keys")
+def list_security_keys() -> Response:
+    command = commands.ListSecurityKeys(principal=_staff_principal())
+    with unit_of_work() as uow:
+        keys = handlers.list_security_keys(uow, _deps(), command)
+    return _no_store(jsonify(schemas.SecurityKeyList().dump({"keys": keys})))
+
+
+@auth.delete("/second-factor/security-keys/<key_id>")
+def remove_security_key(key_id: str) -> tuple[str, int]:
+    command = commands.RemoveSecurityKey(principal=_staff_principal(), key_id=key_id)
+    with unit_of_work() as uow:
+        handlers.remove_security_key(uow, _deps(), command)
+    return "", 204
+
+
+@auth.post("/second-factor/security-key/options")
+def start_security_key_sign_in() -> Response:
+    """Options for navigator.credentials.get, mid sign-in (the password step's challenge token)."""
+    body = load_json(schemas.SecurityKeySignInStart)
+    command = commands.StartSecurityKeySignIn(challenge_token=body["challenge_token"])
+    with unit_of_work() as uow:
+        ceremony = handlers.start_security_key_sign_in(uow, _deps(), command)
+    return _no_store(jsonify(schemas.SecurityKeyCeremony().dump(ceremony)))
+
+
+@auth.post("/second-factor/security-key")
+def pass_security_key() -> Response:
+    """The second step of a staff sign-in with a security key instead of a code."""
+    body = load_json(schemas.SecurityKeyAnswer)
+    command = commands.PassSecurityKey(
+        challenge_token=body["challenge_token"],
+        ceremony_token=body["ceremony_token"],
+        credential=body["credential"],
+        address=request.remote_addr or "unknown",
+    )
+    with unit_of_work() as uow:
+        pair = handlers.pass_security_key(uow, _deps(), command)
+    return _no_store(jsonify(schemas.Tokens().dump(pair)))
+
+
 @auth.post("/refresh")
 def refresh() -> Response:
     body = load_json(schemas.RefreshRequest)

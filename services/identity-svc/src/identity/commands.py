@@ -20,16 +20,22 @@ __all__ = [
     "FinishVerification",
     "GrantRole",
     "IssueCounterCode",
+    "ListSecurityKeys",
     "LogIn",
     "LogOut",
     "PassSecondFactor",
+    "PassSecurityKey",
     "ReadProfile",
     "RefreshSession",
     "RegisterCitizen",
+    "RegisterSecurityKey",
+    "RemoveSecurityKey",
     "RequestPasswordReset",
     "ResendConfirmation",
     "ResetPassword",
     "RevokeRole",
+    "StartSecurityKeyRegistration",
+    "StartSecurityKeySignIn",
     "StartTotpEnrolment",
     "StartVerification",
     "UpdateProfile",
@@ -125,6 +131,51 @@ class ConfirmTotpEnrolment:
     address: str
     principal: Principal | None = None
     challenge_token: str | None = None
+
+
+@dataclass(frozen=True)
+class StartSecurityKeyRegistration:
+    """Options for ``navigator.credentials.create``, for a signed-in staff member."""
+
+    principal: Principal
+
+
+@dataclass(frozen=True)
+class RegisterSecurityKey:
+    """The browser's answer to a registration's options, with the name the member gives the key."""
+
+    principal: Principal
+    ceremony_token: str
+    name: str
+    credential: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ListSecurityKeys:
+    principal: Principal
+
+
+@dataclass(frozen=True)
+class RemoveSecurityKey:
+    principal: Principal
+    key_id: str
+
+
+@dataclass(frozen=True)
+class StartSecurityKeySignIn:
+    """Options for ``navigator.credentials.get``, mid sign-in (the password step's challenge token)."""
+
+    challenge_token: str
+
+
+@dataclass(frozen=True)
+class PassSecurityKey:
+    """The second step of a staff sign-in with a security key: the browser's signed answer."""
+
+    challenge_token: str
+    ceremony_token: str
+    credential: Mapping[str, Any]
+    address: str
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,14 @@ member without a factor signs in with the password alone; one with a factor alwa
 A password accepted opens a second-factor challenge for ``SECOND_FACTOR_CHALLENGE_SECONDS`` (300).
 Staff sessions end after ``STAFF_SESSION_MAX_SECONDS`` (10 hours, a working day), citizens' after
 ``SESSION_MAX_SECONDS`` (7 days); the authenticator app shows the account under ``TOTP_ISSUER``.
+
+Staff may also register security keys and passkeys (WebAuthn) and give one instead of a code.
+``WEBAUTHN_RP_ID`` is the relying party's id, the host name the console is served on (or a parent
+domain of it), ``WEBAUTHN_ORIGINS`` the comma-separated origins whose pages may use the keys, and
+``WEBAUTHN_RP_NAME`` the name the browser shows. In development both default to the host and the
+origin of ``PUBLIC_BASE_URL`` (the gateway); production needs them set, the origins in ``https``.
+A ceremony (registering a key, or signing in with one) must end within
+``WEBAUTHN_CHALLENGE_SECONDS`` (120), and a member keeps at most ``SECURITY_KEYS_MAX`` (10) keys.
 """
 
 from __future__ import annotations
@@ -134,6 +142,11 @@ def _is_this_machine(host: str) -> bool:
         return False
 
 
+def _within(host: str, rp_id: str) -> bool:
+    """Whether ``host`` is the RP id or a name under it (WebAuthn's rule for an origin's RP id)."""
+    return host == rp_id or host.endswith("." + rp_id)
+
+
 def _redirect_uris(listed: list[str]) -> tuple[str, ...]:
     return tuple(uri.strip() for uri in listed if uri.strip())
 
@@ -206,6 +219,12 @@ class Settings(ServiceSettings):
     #: each is asked ``GET <url>/internal/v1/export`` with the citizen's own token.
     export_sources: tuple[tuple[str, str], ...] = ()
     export_timeout_seconds: float = 10.0
+    #: WebAuthn relying party: empty id and origins mean the host and origin of ``public_base_url``.
+    webauthn_rp_id: str = ""
+    webauthn_rp_name: str = "MAI e-services"
+    webauthn_origins: tuple[str, ...] = ()
+    webauthn_challenge_seconds: int = 120
+    security_keys_max: int = 10
 
     def __post_init__(self) -> None:
         problems = []
@@ -219,10 +238,33 @@ class Settings(ServiceSettings):
             problems.append("STAFF_SESSION_MAX_SECONDS must not exceed SESSION_MAX_SECONDS")
         if self.is_production and not self.export_sources:
             problems.append("ACCOUNT_EXPORT_SOURCES must name the services a citizen's data download gathers")
+        if self.is_production and not (self.webauthn_rp_id and self.webauthn_origins):
+            problems.append("production needs WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS")
+        for origin in self.relying_party_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/"):
+                problems.append(f"WEBAUTHN_ORIGINS: not an origin: {origin!r}")
+            elif self.is_production and parts.scheme != "https":
+                problems.append(f"WEBAUTHN_ORIGINS: production needs https: {origin!r}")
+            elif not _within(parts.hostname, self.relying_party_id):
+                problems.append(f"WEBAUTHN_ORIGINS: {origin!r} is not on {self.relying_party_id!r} (WEBAUTHN_RP_ID)")
         for provider in self.eid_providers:
             problems += [f"EID provider {provider.name}: {p}" for p in provider.problems(production=self.is_production)]
         if problems:
             raise ConfigurationError(f"{self.service_name} cannot start: " + "; ".join(problems))
+
+    @property
+    def relying_party_id(self) -> str:
+        """The WebAuthn RP id: ``WEBAUTHN_RP_ID``, else the host of ``PUBLIC_BASE_URL``."""
+        return self.webauthn_rp_id or (urlsplit(self.public_base_url).hostname or "")
+
+    @property
+    def relying_party_origins(self) -> tuple[str, ...]:
+        """The origins a key's signature may name: ``WEBAUTHN_ORIGINS``, else ``PUBLIC_BASE_URL``'s."""
+        if self.webauthn_origins:
+            return self.webauthn_origins
+        parts = urlsplit(self.public_base_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
 
     def provider(self, name: str) -> ProviderSettings | None:
         return next((p for p in self.eid_providers if p.name == name), None)
@@ -267,6 +309,7 @@ class Settings(ServiceSettings):
             challenge_values["form_challenge_key"] = env.str("FORM_CHALLENGE_KEY", validate=Length(min=32))
         encryption_keys: list[str] = env.list("IDENTITY_ENCRYPTION_KEYS")
         sealing_keys: list[str] = env.list("EVENT_SEALING_KEYS")
+        webauthn_origins: list[str] = env.list("WEBAUTHN_ORIGINS", [])
         return challenge_values | {
             "encryption_keys": tuple(k for k in encryption_keys if k.strip()),
             "sealing_keys": tuple(k for k in sealing_keys if k.strip()),
@@ -288,4 +331,9 @@ class Settings(ServiceSettings):
             "totp_issuer": env.str("TOTP_ISSUER", "MAI e-services", validate=Length(min=1, max=60)),
             "export_sources": _export_sources(env.list("ACCOUNT_EXPORT_SOURCES", [])),
             "export_timeout_seconds": env.float("ACCOUNT_EXPORT_TIMEOUT_SECONDS", 10.0, validate=Range(min=1, max=60)),
+            "webauthn_rp_id": env.str("WEBAUTHN_RP_ID", "").strip().lower(),
+            "webauthn_rp_name": env.str("WEBAUTHN_RP_NAME", "MAI e-services", validate=Length(min=1, max=60)),
+            "webauthn_origins": tuple(o.strip().rstrip("/") for o in webauthn_origins if o.strip()),
+            "webauthn_challenge_seconds": env.int("WEBAUTHN_CHALLENGE_SECONDS", 120, validate=Range(min=30, max=600)),
+            "security_keys_max": env.int("SECURITY_KEYS_MAX", 10, validate=Range(min=1, max=50)),
         }

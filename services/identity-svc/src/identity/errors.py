@@ -34,6 +34,11 @@ __all__ = [
     "SecondFactorExists",
     "SecondFactorNotPending",
     "SecondFactorRefused",
+    "SecurityKeyCeremonyEnded",
+    "SecurityKeyExists",
+    "SecurityKeyLimit",
+    "SecurityKeyNameTaken",
+    "SecurityKeyRefused",
     "SessionEnded",
     "TooManyFailedLogins",
     "VerificationExpired",
@@ -198,6 +203,26 @@ class OwnSecondFactor(IdentityError):
     """An administrator asked to reset their own second factor (another administrator must)."""
 
 
+class SecurityKeyCeremonyEnded(IdentityError):
+    """A key's registration whose ceremony token is unknown, expired, another's, or already answered."""
+
+
+class SecurityKeyRefused(IdentityError):
+    """The browser's answer to a key's registration is not valid (wrong challenge, origin, signature...)."""
+
+
+class SecurityKeyNameTaken(IdentityError):
+    """The member already has a key of that name."""
+
+
+class SecurityKeyExists(IdentityError):
+    """That credential is registered already."""
+
+
+class SecurityKeyLimit(IdentityError):
+    """The member has as many keys as a member may keep (SECURITY_KEYS_MAX)."""
+
+
 PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     NotFound: ProblemType(404, "not-found"),
     Forbidden: ProblemType(403, "forbidden"),
@@ -227,4 +252,9 @@ PROBLEMS: Mapping[type[DomainError], ProblemType] = {
     SecondFactorChallengeEnded: ProblemType(401, "second-factor-challenge-ended"),
     SecondFactorExists: ProblemType(409, "second-factor-exists"),
     SecondFactorNotPending: ProblemType(409, "second-factor-not-pending"),
+    SecurityKeyCeremonyEnded: ProblemType(409, "security-key-ceremony-ended"),
+    SecurityKeyRefused: ProblemType(400, "security-key-refused"),
+    SecurityKeyNameTaken: ProblemType(409, "security-key-name-taken"),
+    SecurityKeyExists: ProblemType(409, "security-key-exists"),
+    SecurityKeyLimit: ProblemType(409, "security-key-limit"),
 }

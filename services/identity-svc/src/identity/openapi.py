@@ -124,6 +124,68 @@ _OPERATIONS: list[tuple[str, str, str, str, Any, tuple[int, Any], tuple[int, ...
     ),
     (
         "post",
+        "/api/v1/auth/second-factor/security-keys/registration",
+        "auth",
+        "Start registering a security key or passkey (signed in as staff): the options for "
+        "navigator.credentials.create and the ceremony token to send back with its answer",
+        schemas.SecurityKeyRegistrationStart,
+        (201, schemas.SecurityKeyCeremony),
+        (401, 403, 409, 415, 422),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor/security-keys",
+        "auth",
+        "Register the security key the browser made, under a name of the member's choosing (Idempotency-Key accepted)",
+        schemas.SecurityKeyRegistration,
+        (201, schemas.SecurityKey),
+        (400, 401, 403, 409, 415, 422),
+        True,
+    ),
+    (
+        "get",
+        "/api/v1/auth/second-factor/security-keys",
+        "auth",
+        "The signed-in staff member's own security keys (names and dates)",
+        None,
+        (200, schemas.SecurityKeyList),
+        (401, 403),
+        True,
+    ),
+    (
+        "delete",
+        "/api/v1/auth/second-factor/security-keys/{key_id}",
+        "auth",
+        "Remove one of the signed-in staff member's own security keys",
+        None,
+        (204, None),
+        (401, 403, 404),
+        True,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor/security-key/options",
+        "auth",
+        "Second step of a staff sign-in with a security key: the options for navigator.credentials.get "
+        "(the member's keys) and the ceremony token",
+        schemas.SecurityKeySignInStart,
+        (200, schemas.SecurityKeyCeremony),
+        (401, 409, 415, 422, 429),
+        False,
+    ),
+    (
+        "post",
+        "/api/v1/auth/second-factor/security-key",
+        "auth",
+        "Second step of a staff sign-in with a security key: the browser's signed answer gives the tokens",
+        schemas.SecurityKeyAnswer,
+        (200, schemas.Tokens),
+        (401, 409, 415, 422, 429),
+        False,
+    ),
+    (
+        "post",
         "/api/v1/auth/refresh",
         "auth",
         "Rotate the refresh token; reusing a rotated one ends the whole session",
@@ -381,6 +443,25 @@ _SECOND_FACTOR_DESCRIPTION = (
     "`second-factor-exists`, 409 `second-factor-not-pending`, 429 `login-throttled`."
 )
 
+_SECURITY_KEY_DESCRIPTION = (
+    "Security keys and passkeys (WebAuthn) are a second factor beside the authenticator app. A staff "
+    "member registers them while signed in (several, each with a name; at most SECURITY_KEYS_MAX): "
+    "`POST .../security-keys/registration` gives `public_key` (PublicKeyCredentialCreationOptions as "
+    "JSON, binary members in base64url) for `navigator.credentials.create` and a `ceremony_token`; the "
+    "browser's answer (`PublicKeyCredential.toJSON()`) goes to `POST .../security-keys` with the token and "
+    "the key's name. At sign-in, once the password gave a `SecondFactorChallenge` whose `methods` include "
+    "`security_key`, `POST .../security-key/options` with the `challenge_token` gives the options for "
+    "`navigator.credentials.get` (the member's keys only), and `POST .../security-key` with both tokens "
+    "and the browser's answer gives the tokens. A ceremony's challenge is valid WEBAUTHN_CHALLENGE_SECONDS "
+    "and is accepted once; the answer must come from one of WEBAUTHN_ORIGINS for the relying party "
+    "WEBAUTHN_RP_ID, be signed by the key, and carry a signature counter greater than the last one seen "
+    "(unless the key keeps none). Refused answers count like wrong codes. Every step is on the staff "
+    "audit log. Problems: 400 `security-key-refused`, 409 `security-key-ceremony-ended` (start the "
+    "registration again), 409 `security-key-name-taken`, 409 `security-key-exists`, 409 "
+    "`security-key-limit`, 401 `second-factor-refused`, 401 `second-factor-challenge-ended`, 409 "
+    "`second-factor-not-pending` (the account has no key), 429 `login-throttled`."
+)
+
 _SECOND_FACTOR_PATHS = ("/api/v1/auth/login", "/api/v1/auth/second-factor")
 
 #: The anonymous forms that create an account or send mail: past a per-client threshold they may
@@ -450,6 +531,8 @@ def openapi_document() -> dict[str, Any]:
             operation["description"] = " ".join(
                 filter(None, (operation.get("description"), _SECOND_FACTOR_DESCRIPTION))
             )
+        if "/security-key" in path:
+            operation["description"] = _SECURITY_KEY_DESCRIPTION
         if (method, path) in _CHALLENGED:
             operation["description"] = " ".join(filter(None, (operation.get("description"), _CHALLENGE_DESCRIPTION)))
         if request_schema is not None:

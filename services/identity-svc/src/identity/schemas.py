@@ -131,13 +131,21 @@ class SecondFactorChallenge(Schema):
     step = fields.String(
         required=True,
         metadata={
-            "description": "second_factor: send a code to /auth/second-factor; enrolment: the account has no "
-            "authenticator yet and may only enrol one (/auth/second-factor/totp/enrolment).",
+            "description": "second_factor: send a code to /auth/second-factor, or a security key's answer to "
+            "/auth/second-factor/security-key (methods says which the account has); enrolment: the account "
+            "has no authenticator yet and may only enrol one (/auth/second-factor/totp/enrolment).",
             "enum": ["second_factor", "enrolment"],
         },
     )
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds the challenge token is valid."})
-    methods = fields.List(fields.String(), required=True, metadata={"example": ["totp", "recovery_code"]})
+    methods = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "totp, recovery_code, security_key (second_factor); totp_enrolment (enrolment).",
+            "example": ["totp", "recovery_code", "security_key"],
+        },
+    )
 
 
 class SecondFactorAnswer(Strict):
@@ -177,6 +185,75 @@ class ConfirmedEnrolment(Schema):
         fields.String(), required=True, metadata={"description": "Ten single-use codes, shown only this once."}
     )
     tokens = fields.Nested(Tokens, allow_none=True, metadata={"description": "When the enrolment ended a sign-in."})
+
+
+_CEREMONY_TOKEN = validate.Length(min=20, max=2000)
+_KEY_NAME = validate.Regexp(
+    r"^(?=.*\S)[^\x00-\x1f\x7f]{1,60}$", error="A name of 1 to 60 characters, such as 'Blue key' or 'Work laptop'."
+)
+
+
+class WebAuthnAnswer(fields.Dict):
+    """The browser's ``PublicKeyCredential`` as JSON (``toJSON()``: binary members in base64url)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            keys=fields.String(),
+            required=True,
+            load_only=True,
+            metadata={
+                "description": "The PublicKeyCredential the browser returned, as JSON: id, rawId, type "
+                "('public-key'), response (clientDataJSON, attestationObject or authenticatorData and "
+                "signature, base64url), authenticatorAttachment, clientExtensionResults."
+            },
+            **kwargs,
+        )
+
+
+class SecurityKeyCeremony(Schema):
+    """Options for navigator.credentials (create: a registration; get: a sign-in) and the token to send back."""
+
+    public_key = fields.Dict(
+        required=True,
+        metadata={
+            "description": "PublicKeyCredentialCreationOptions (registration) or PublicKeyCredentialRequestOptions "
+            "(sign-in) as JSON: the challenge, user.id and credential ids in base64url."
+        },
+    )
+    ceremony_token = fields.String(
+        required=True, metadata={"description": "Send it back with the browser's answer; valid expires_in seconds."}
+    )
+    expires_in = fields.Integer(required=True)
+
+
+class SecurityKeyRegistrationStart(Strict):
+    """An empty object: the bearer token names the staff member."""
+
+
+class SecurityKeyRegistration(Strict):
+    ceremony_token = fields.String(required=True, load_only=True, validate=_CEREMONY_TOKEN)
+    name = fields.String(required=True, load_only=True, validate=_KEY_NAME)
+    credential = WebAuthnAnswer()
+
+
+class SecurityKey(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True, required=True)
+
+
+class SecurityKeyList(Schema):
+    keys = fields.List(fields.Nested(SecurityKey), required=True)
+
+
+class SecurityKeySignInStart(Strict):
+    challenge_token = fields.String(required=True, load_only=True, validate=_CHALLENGE_TOKEN)
+
+
+class SecurityKeyAnswer(SecurityKeySignInStart):
+    ceremony_token = fields.String(required=True, load_only=True, validate=_CEREMONY_TOKEN)
+    credential = WebAuthnAnswer()
 
 
 class PasswordReset(Strict):

@@ -4,7 +4,9 @@ After a right password identity-svc answers a staff member with a short-lived ch
 the server-side session, never in the browser), at one of two steps:
 
 - ``second_factor``: the code page asks for the 6-digit code of the authenticator app, or one of
-  the recovery codes; the answer ends the sign-in;
+  the recovery codes — or, for a member with security keys, offers the key first (a script of our
+  own asks the browser for the key's signature: :mod:`console.areas.security_keys`; without
+  JavaScript the code form is all there is); the answer ends the sign-in;
 - ``enrolment``: the account has no authenticator yet and may only enrol one: the enrolment page
   shows the QR code (and the secret, for typing by hand) and asks for the first code, which ends
   the sign-in; the recovery codes are then shown once.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, session, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, api
@@ -29,6 +31,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
 from .auth import finish_sign_in
+from .security_keys import ScriptAnswerForm, browser_answer, webauthn_failed
 
 __all__ = ["CHALLENGE", "blueprint", "keep_challenge"]
 
@@ -69,6 +72,7 @@ def keep_challenge(answer: dict[str, Any], next_path: str) -> str:
     session[CHALLENGE] = {
         "token": answer["challenge_token"],
         "step": answer["step"],
+        "methods": [str(m) for m in answer.get("methods", [])],
         "next": next_path,
         "expires_at": time.time() + int(answer.get("expires_in", 0)),
     }
@@ -98,6 +102,30 @@ def _code_refusal(problem: ApiProblem) -> str | None:
     return None
 
 
+def _render_code_page(challenge: dict[str, Any], form: CodeForm, status: int) -> ResponseReturnValue:
+    methods = challenge.get("methods") or ["totp", "recovery_code"]
+    return render_template("auth/code.html", form=form, methods=methods), status
+
+
+def _key_refused(challenge: dict[str, Any], message: str | None = None) -> ResponseReturnValue:
+    form = CodeForm(formdata=None)
+    if message is None:
+        message = (
+            gettext("The security key was not accepted. Try again, or enter the code from the authenticator app.")
+            if "totp" in challenge.get("methods", ["totp"])
+            else gettext("The security key was not accepted. Try again.")
+        )
+    form.page_errors.append(str(message))
+    return _render_code_page(challenge, form, 400)
+
+
+def _end_sign_in(challenge: dict[str, Any], pair: dict[str, Any]) -> ResponseReturnValue:
+    session.pop(CHALLENGE, None)
+    if finish_sign_in(pair):
+        abort(403)
+    return redirect(challenge["next"], code=303)
+
+
 @blueprint.route("/sign-in/code", methods=["GET", "POST"], endpoint="code")
 def code_page() -> ResponseReturnValue:
     challenge = _challenge("second_factor")
@@ -120,13 +148,58 @@ def code_page() -> ResponseReturnValue:
                 raise
             form.page_errors.append(refused)
             form.code.data = form.recovery_code.data = ""
-            return render_template("auth/code.html", form=form), 400
-        session.pop(CHALLENGE, None)
-        refused = finish_sign_in(pair)
-        if refused:
-            abort(403)
-        return redirect(challenge["next"], code=303)
-    return render_template("auth/code.html", form=form), 400 if form.is_submitted() else 200
+            return _render_code_page(challenge, form, 400)
+        return _end_sign_in(challenge, pair)
+    return _render_code_page(challenge, form, 400 if form.is_submitted() else 200)
+
+
+@blueprint.post("/sign-in/security-key/options", endpoint="security_key_options")
+def security_key_options() -> ResponseReturnValue:
+    """For the script: identity-svc's options for ``navigator.credentials.get`` (JSON); the ceremony
+    token stays in the session beside the sign-in's challenge."""
+    challenge = _challenge("second_factor")
+    if challenge is None:
+        return webauthn_failed(str(gettext("The sign-in has expired. Sign in again.")))
+    try:
+        answer = (
+            api()
+            .post("/api/v1/auth/second-factor/security-key/options", json={"challenge_token": challenge["token"]})
+            .json()
+        )
+    except ApiProblem as problem:
+        if problem.status == 429:
+            return webauthn_failed(str(gettext("Too many failed attempts. Wait a few minutes, then try again.")), 429)
+        if problem.kind in ("second-factor-challenge-ended", "second-factor-not-pending"):
+            return webauthn_failed(str(gettext("The sign-in has expired. Sign in again.")))
+        raise
+    session[CHALLENGE] = {**challenge, "ceremony": answer["ceremony_token"]}
+    return jsonify({"publicKey": answer["public_key"]}), 200, {"Cache-Control": "no-store"}
+
+
+@blueprint.post("/sign-in/security-key", endpoint="security_key")
+def security_key_page() -> ResponseReturnValue:
+    """The browser's answer (put in the form by the script) ends the sign-in, or the code page says why not."""
+    challenge = _challenge("second_factor")
+    if challenge is None:
+        return _start_again()
+    form = ScriptAnswerForm()
+    answer = browser_answer(form) if form.validate_on_submit() else None
+    ceremony = challenge.get("ceremony")
+    session[CHALLENGE] = {k: v for k, v in challenge.items() if k != "ceremony"}  # each ceremony is answered once
+    if answer is None or not isinstance(ceremony, str):
+        return _key_refused(challenge)
+    body = {"challenge_token": challenge["token"], "ceremony_token": ceremony, "credential": answer}
+    try:
+        pair = api().post("/api/v1/auth/second-factor/security-key", json=body).json()
+    except ApiProblem as problem:
+        if problem.kind == "second-factor-challenge-ended" and challenge["expires_at"] < time.time():
+            return _start_again()
+        if problem.status == 429:
+            return _key_refused(challenge, gettext("Too many failed attempts. Wait a few minutes, then try again."))
+        if problem.kind not in ("second-factor-refused", "second-factor-challenge-ended"):
+            raise
+        return _key_refused(challenge)
+    return _end_sign_in(challenge, pair)
 
 
 def _shown_enrolment(challenge: dict[str, Any] | None) -> dict[str, Any]:

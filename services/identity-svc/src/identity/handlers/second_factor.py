@@ -25,7 +25,14 @@ from .sessions import TokenPair, issue_tokens
 from .sign_in_challenges import ENROLMENT, SECOND_FACTOR, open_challenge
 from .throttling import ACCOUNT_WINDOW, Throttle, count_failure, forget_failures, lock_remaining
 
-__all__ = ["ConfirmedEnrolment", "confirm_totp_enrolment", "pass_second_factor", "start_totp_enrolment"]
+__all__ = [
+    "ConfirmedEnrolment",
+    "confirm_totp_enrolment",
+    "pass_second_factor",
+    "refuse_second_factor",
+    "start_totp_enrolment",
+    "wait_if_throttled",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ def _throttle(deps: IdentityDeps, account: Account) -> Throttle:
     return Throttle(f"second-factor:{account.id}", deps.settings.account_free_failures, ACCOUNT_WINDOW)
 
 
-def _wait_if_throttled(uow: UnitOfWork, deps: IdentityDeps, account: Account) -> Throttle:
+def wait_if_throttled(uow: UnitOfWork, deps: IdentityDeps, account: Account) -> Throttle:
     throttle = _throttle(deps, account)
     wait = lock_remaining(uow, deps, throttle)
     if wait > 0:
@@ -49,8 +56,15 @@ def _wait_if_throttled(uow: UnitOfWork, deps: IdentityDeps, account: Account) ->
     return throttle
 
 
-def _refuse(uow: UnitOfWork, account: Account, throttle: Throttle, method: str, reason: str) -> SecondFactorRefused:
-    """Count and audit a refused code, commit both, and give the error to raise."""
+def refuse_second_factor(
+    uow: UnitOfWork,
+    account: Account,
+    throttle: Throttle,
+    method: str,
+    reason: str,
+    detail: str = "The code is wrong or was already used.",
+) -> SecondFactorRefused:
+    """Count and audit a refused second factor, commit both, and give the error to raise."""
     count_failure(uow, throttle.scope, throttle.window)
     record_audit(
         uow,
@@ -60,7 +74,7 @@ def _refuse(uow: UnitOfWork, account: Account, throttle: Throttle, method: str, 
         details={"method": method, "reason": reason},
     )
     uow.commit()
-    return SecondFactorRefused("The code is wrong or was already used.")
+    return SecondFactorRefused(detail)
 
 
 def _enrolling_account(uow: UnitOfWork, deps: IdentityDeps, principal: Principal | None, token: str | None) -> Account:
@@ -102,11 +116,11 @@ def confirm_totp_enrolment(uow: UnitOfWork, deps: IdentityDeps, command: Confirm
         raise SecondFactorNotPending("Start the enrolment first.")
     if factor.confirmed_at is not None:
         raise SecondFactorExists("This account already has an authenticator.")
-    throttle = _wait_if_throttled(uow, deps, account)
+    throttle = wait_if_throttled(uow, deps, account)
     now = uow.clock.now()
     step, replayed = second_factor.matching_step(deps.cipher.open(factor.secret_sealed), command.code, now, after=None)
     if step is None or replayed:
-        raise _refuse(uow, account, throttle, "totp_enrolment", "wrong")
+        raise refuse_second_factor(uow, account, throttle, "totp_enrolment", "wrong")
     factor.confirmed_at, factor.last_step = now, step
     uow.session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.account_id == account.id))
     codes = second_factor.new_recovery_codes()
@@ -151,11 +165,11 @@ def pass_second_factor(uow: UnitOfWork, deps: IdentityDeps, command: PassSecondF
     factor = uow.session.get(StaffSecondFactor, account.id, populate_existing=True)
     if factor is None or factor.confirmed_at is None:
         raise SecondFactorNotPending("This account has no active authenticator; sign in again to enrol one.")
-    throttle = _wait_if_throttled(uow, deps, account)
+    throttle = wait_if_throttled(uow, deps, account)
     if command.recovery_code is not None:
         remaining = _spend_recovery_code(uow, deps, account, command.recovery_code)
         if remaining is None:
-            raise _refuse(uow, account, throttle, "recovery_code", "wrong")
+            raise refuse_second_factor(uow, account, throttle, "recovery_code", "wrong")
         record_audit(
             uow, str(account.id), "staff.recovery_code_used", target=account.id, details={"remaining": remaining}
         )
@@ -165,7 +179,7 @@ def pass_second_factor(uow: UnitOfWork, deps: IdentityDeps, command: PassSecondF
         secret = deps.cipher.open(factor.secret_sealed)
         step, replayed = second_factor.matching_step(secret, command.code, uow.clock.now(), after=factor.last_step)
         if step is None or replayed:
-            raise _refuse(uow, account, throttle, "totp", "replayed" if replayed else "wrong")
+            raise refuse_second_factor(uow, account, throttle, "totp", "replayed" if replayed else "wrong")
         factor.last_step = step
         method = "totp"
     forget_failures(uow, [throttle])

@@ -19,11 +19,17 @@ from ..deps import IdentityDeps
 from ..domain import AccountKind, MailCodePurpose
 from ..errors import AccountDisabled, EmailUnconfirmed, LoginRefused, SessionEnded, TooManyFailedLogins
 from ..secrets_at_rest import digest
-from ..tables import Account, LoginThrottle, RefreshToken, StaffRoleGrant, StaffSecondFactor
+from ..tables import Account, LoginThrottle, RefreshToken, StaffRoleGrant
 from .accounts import admit_anonymous_form
 from .lookups import account_by_email, aware, load_account, record_audit
 from .mail_codes import request_reset, use_mail_code
-from .sign_in_challenges import ENROLMENT, SECOND_FACTOR, SecondFactorChallenge, sign_in_challenge
+from .sign_in_challenges import (
+    ENROLMENT,
+    SECOND_FACTOR,
+    SecondFactorChallenge,
+    second_factor_methods,
+    sign_in_challenge,
+)
 from .throttling import (
     client_scope_prefix,
     count_failure,
@@ -136,8 +142,7 @@ def _second_factor_step(uow: UnitOfWork, deps: IdentityDeps, account: Account) -
     """What a staff member's right password leads to: a code, an enrolment, or (None) the tokens."""
     if account.kind != AccountKind.STAFF:
         return None
-    factor = uow.session.get(StaffSecondFactor, account.id)
-    if factor is not None and factor.confirmed_at is not None:
+    if second_factor_methods(uow, account):
         return SECOND_FACTOR
     return ENROLMENT if deps.settings.staff_second_factor == "required" else None
 
