@@ -6,15 +6,23 @@ the console sent. The console against the real platform is tested in tests/brows
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from console import create_app
 from console.config import Settings
-from flask import Flask
 from flask.testing import FlaskClient
-from mai_webkit.testing import FakeApi, csrf_token_of, fake_api, migrated_sessions_file, site_app, staff_token, tokens
+from mai_webkit.testing import (
+    FakeApi,
+    SiteUnderTest,
+    app,
+    client,
+    csrf_token_of,
+    fake_api,
+    migrated_template,
+    staff_token,
+    tokens,
+)
 
 SECRET = "test-secret-key-of-at-least-32-characters"
 PREFIX = "/staff"
@@ -31,8 +39,11 @@ __all__ = [
     "SECOND_FACTOR_CHALLENGE",
     "SECRET",
     "FakeApi",
+    "app",
+    "client",
     "csrf_token_of",
     "fake_api",
+    "migrated_template",
     "sign_in_as",
     "staff_token",
     "tokens",
@@ -40,21 +51,9 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated_sessions_file(tmp_path_factory.mktemp("template"), "console.db")
-
-
-@pytest.fixture
-def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi) -> Iterator[Flask]:
-    with site_app(
-        create_app, Settings, template=migrated_template, directory=tmp_path, api_url=fake_api.url, secret=SECRET
-    ) as app:
-        yield app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def site_under_test() -> SiteUnderTest:
+    """The app, client and migrated_template fixtures (mai_webkit.testing) build console-svc."""
+    return SiteUnderTest(create_app, Settings, "console.db", SECRET)
 
 
 def sign_in_as(client: FlaskClient, fake_api: FakeApi, *roles: str, subject: str = "staff-1", kind: str = "staff"):  # type: ignore[no-untyped-def]

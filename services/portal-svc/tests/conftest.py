@@ -8,34 +8,37 @@ browser tests (tests/browser).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
-from mai_webkit.testing import FakeApi, SentRequest, csrf_token_of, fake_api, migrated_sessions_file, site_app, tokens
+from mai_webkit.testing import (
+    FakeApi,
+    SentRequest,
+    SiteUnderTest,
+    app,
+    client,
+    csrf_token_of,
+    fake_api,
+    migrated_template,
+    tokens,
+)
 from portal import create_app
 from portal.config import Settings
 
 SECRET = "test-secret-key-of-at-least-32-characters"
 
-__all__ = ["SECRET", "FakeApi", "SentRequest", "csrf_token_of", "fake_api", "tokens"]
+__all__ = [
+    "SECRET",
+    "FakeApi",
+    "SentRequest",
+    "app",
+    "client",
+    "csrf_token_of",
+    "fake_api",
+    "migrated_template",
+    "tokens",
+]
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated_sessions_file(tmp_path_factory.mktemp("template"), "portal.db")
-
-
-@pytest.fixture
-def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi) -> Iterator[Flask]:
-    with site_app(
-        create_app, Settings, template=migrated_template, directory=tmp_path, api_url=fake_api.url, secret=SECRET
-    ) as app:
-        yield app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def site_under_test() -> SiteUnderTest:
+    """The app, client and migrated_template fixtures (mai_webkit.testing) build portal-svc."""
+    return SiteUnderTest(create_app, Settings, "portal.db", SECRET)

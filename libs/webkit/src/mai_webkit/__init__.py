@@ -30,7 +30,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from mai_chassis import Database
+from mai_chassis import Database, create_service_app
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -41,7 +41,7 @@ from .i18n import init_babel, install_filters, language_blueprint
 from .security import install_security_headers
 from .sessions import ServerSideSessionInterface
 
-__all__ = ["WebkitOptions", "area_blueprints", "init_webkit", "site_options"]
+__all__ = ["WebkitOptions", "area_blueprints", "create_site_app", "init_webkit", "site_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,24 @@ def site_options(settings: Any, *, translations: Path, cookie_name: str, site_na
         site_name=site_name,
         **more,
     )
+
+
+def create_site_app(
+    settings: Any, *, import_name: str, translations: Path, cookie_name: str, site_name: str, **more: Any
+) -> Flask:
+    """A site's app (portal-svc, console-svc): the chassis app on the site's database (no token
+    verifier: the site holds the person's token and the API checks it), the forwarded host trusted
+    as far as ``settings.trusted_proxy_hops``, webkit with :func:`site_options`, and the site's
+    ``layout.html`` as the pages' layout."""
+    from .mounting import trust_forwarded_host
+
+    database = Database(settings.database_url)
+    app = create_service_app(settings, import_name=import_name, database=database, token_verifier=None)
+    trust_forwarded_host(app, settings.trusted_proxy_hops)
+    options = site_options(settings, translations=translations, cookie_name=cookie_name, site_name=site_name, **more)
+    init_webkit(app, options, database=database)
+    app.jinja_env.globals["layout_template"] = "layout.html"
+    return app
 
 
 def area_blueprints(package_name: str) -> list[Blueprint]:

@@ -167,3 +167,39 @@ def site_app(
     finally:
         app.extensions["mai_database"].dispose()
         app.extensions["mai_webkit"].api.close()
+
+
+@dataclass(frozen=True)
+class SiteUnderTest:
+    """What the site fixtures below need from a site's conftest (its ``site_under_test`` fixture)."""
+
+    create_app: Callable[[Any], Flask]
+    settings_class: Any
+    database_name: str
+    secret: str
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory, site_under_test: SiteUnderTest) -> Path:
+    """The session tables in a SQLite file, migrated once per test session and copied for each app."""
+    return migrated_sessions_file(tmp_path_factory.mktemp("template"), site_under_test.database_name)
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_template: Path, fake_api: FakeApi, site_under_test: SiteUnderTest) -> Iterator[Flask]:
+    """The site's app on its own copy of the session tables, in front of ``fake_api``."""
+    site = site_under_test
+    with site_app(
+        site.create_app,
+        site.settings_class,
+        template=migrated_template,
+        directory=tmp_path,
+        api_url=fake_api.url,
+        secret=site.secret,
+    ) as built:
+        yield built
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()

@@ -7,15 +7,11 @@ carries (:mod:`console.staff`); what they may do is decided by the API on every 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask
-from mai_chassis import Database, create_service_app
-from mai_webkit import area_blueprints, init_webkit, site_options
-from mai_webkit.mounting import mount_under, trust_forwarded_host
+from flask import Flask
+from mai_webkit import area_blueprints, create_site_app
+from mai_webkit.mounting import mount_under
 
 from .config import Settings
 from .documents import PageRenderer
@@ -31,15 +27,14 @@ TRANSLATIONS = HERE / "translations"
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    database = Database(settings.database_url)
-    app = create_service_app(settings, import_name=__name__, database=database, token_verifier=None)
-    trust_forwarded_host(app, settings.trusted_proxy_hops)
-    options = site_options(
-        settings, translations=TRANSLATIONS, cookie_name="console_session", site_name="MAI e-services — staff"
+    app = create_site_app(
+        settings,
+        import_name=__name__,
+        translations=TRANSLATIONS,
+        cookie_name="console_session",
+        site_name="MAI e-services — staff",
     )
-    init_webkit(app, options, database=database)
     mount_under(app, settings.path_prefix)
-    app.jinja_env.globals["layout_template"] = "layout.html"
     app.extensions["console_renderer"] = PageRenderer(
         pdftoppm=settings.pdftoppm_path,
         dpi=settings.render_dpi,

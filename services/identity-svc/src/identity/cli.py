@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import Any
 
 import click
 from mai_chassis import Database
@@ -54,23 +55,28 @@ def create_admin(email: str, name: str, password_stdin: bool) -> None:
     click.echo(f"admin account {account.id} created")
 
 
-@click.command("rotate-keys", help="Add a signing key: published now, signing after the publish lead.")
-def rotate_keys_command() -> None:
+def _add_signing_key(session: Any, settings: Settings) -> Any:
+    """A new signing key in the key ring (published now, signing after the publish lead)."""
     from .secrets_at_rest import FieldCipher
     from .signing import rotate_keys
 
+    return rotate_keys(
+        session,
+        FieldCipher(settings.encryption_keys),
+        clock=SystemClock(),
+        publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
+        token_lifetime=timedelta(seconds=settings.access_token_seconds),
+        leeway=timedelta(seconds=60),
+    )
+
+
+@click.command("rotate-keys", help="Add a signing key: published now, signing after the publish lead.")
+def rotate_keys_command() -> None:
     settings = _settings()
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
     try:
         with database.session() as session:
-            key = rotate_keys(
-                session,
-                FieldCipher(settings.encryption_keys),
-                clock=SystemClock(),
-                publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
-                token_lifetime=timedelta(seconds=settings.access_token_seconds),
-                leeway=timedelta(seconds=60),
-            )
+            key = _add_signing_key(session, settings)
             session.commit()
             click.echo(f"signing key {key.kid} published; signs from {key.signs_from.isoformat()}")
     finally:
@@ -81,8 +87,6 @@ def ensure_first_signing_key(settings: Settings) -> None:
     """A fresh deployment gets a signing key at once; an existing key ring is left alone."""
     from sqlalchemy import func, select
 
-    from .secrets_at_rest import FieldCipher
-    from .signing import rotate_keys
     from .tables import SigningKey
 
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
@@ -90,14 +94,7 @@ def ensure_first_signing_key(settings: Settings) -> None:
         with database.session() as session:
             if session.scalar(select(func.count()).select_from(SigningKey)):
                 return
-            key = rotate_keys(
-                session,
-                FieldCipher(settings.encryption_keys),
-                clock=SystemClock(),
-                publish_lead=timedelta(seconds=settings.key_publish_lead_seconds),
-                token_lifetime=timedelta(seconds=settings.access_token_seconds),
-                leeway=timedelta(seconds=60),
-            )
+            key = _add_signing_key(session, settings)
             session.commit()
             click.echo(f"first signing key {key.kid} created")
     finally:
