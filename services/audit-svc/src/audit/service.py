@@ -13,11 +13,12 @@ import mai_contracts
 from mai_chassis import Database, Event, EventConsumer, ServiceDefinition, UnitOfWork, service_main
 
 from . import create_app
+from .anchor import AnchorChain, CheckAnchors, anchor_chain, check_anchors, read_checkpoints, register_checkpoint_gauges
 from .config import Settings
 from .deps import AuditDeps, build_deps
 from .handlers import VerifyChain, append_staff_action, verify_chain
 
-__all__ = ["SERVICE", "build_consumer", "definition", "main", "worker_loops"]
+__all__ = ["SERVICE", "anchor", "build_consumer", "definition", "main", "verify_audit", "worker_loops"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +53,27 @@ def build_consumer(
 
 
 def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
+    register_checkpoint_gauges(database)
     return [build_consumer(build_deps(settings), database)]
 
 
-@click.command("verify-audit", help="Walk the audit trail's hash chain and report the first broken row.")
+@click.command(
+    "verify-audit",
+    help="Walk the audit trail's hash chain and report the first broken row; then check the table "
+    "against the newest signed checkpoints on the broker (removed or rewritten newest rows).",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
 def verify_audit(batch_size: int) -> None:
     from mai_chassis.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(SERVICE, level=settings.log_level, json_format=settings.log_json)
+    deps = build_deps(settings)
     database = Database(settings.database_url, pool_size=1, max_overflow=0)
     try:
         with database.unit_of_work(source=SERVICE) as uow:
-            report = verify_chain(uow, build_deps(settings), VerifyChain(batch_size=batch_size))
+            report = verify_chain(uow, deps, VerifyChain(batch_size=batch_size))
+        anchors_hold = _verify_anchors(settings, deps, database)
     finally:
         database.dispose()
     if report.broken is not None:
@@ -73,6 +81,56 @@ def verify_audit(batch_size: int) -> None:
         click.echo(f"{SERVICE}: audit chain BROKEN at {report.broken} ({report.rows_checked} rows before it check out)")
         sys.exit(1)
     click.echo(f"{SERVICE}: audit chain intact, {report.rows_checked} rows, last hash {report.last_hash}")
+    if not anchors_hold:
+        sys.exit(1)
+
+
+def _verify_anchors(settings: Settings, deps: AuditDeps, database: Database) -> bool:
+    """Check the table against the newest checkpoints on the broker; False when it fails them.
+
+    Without checkpoint keys the check cannot be made: said so, and a failure in production only.
+    """
+    if not settings.audit_checkpoint_keys:
+        click.echo(f"{SERVICE}: checkpoints NOT checked: AUDIT_CHECKPOINT_KEYS is not set")
+        return not settings.is_production
+    try:
+        events = read_checkpoints(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic_prefix=settings.kafka_topic_prefix,
+            security=settings.kafka_client_options,
+            newest=settings.audit_checkpoints_checked,
+        )
+    except Exception as exc:
+        logger.error("audit checkpoints could not be read: %s", exc.__class__.__name__)
+        click.echo(f"{SERVICE}: checkpoints could NOT be read from the broker ({exc.__class__.__name__}: {exc})")
+        return False
+    with database.unit_of_work(source=SERVICE) as uow:
+        anchors = check_anchors(uow, deps, CheckAnchors(checkpoints=[event.data for event in events]))
+    for finding in anchors.findings:
+        logger.error("audit checkpoint of row %d fails: %s", finding.seq, finding.problem)
+        click.echo(f"{SERVICE}: audit chain FAILS its {finding}")
+    if not events:
+        click.echo(f"{SERVICE}: no checkpoint on the broker yet (run `{SERVICE} anchor`)")
+    elif anchors.holds:
+        click.echo(f"{SERVICE}: {anchors.confirmed} checkpoints hold (newest anchors row {anchors.newest_seq})")
+    return anchors.holds
+
+
+@click.command("anchor", help="Publish the audit chain's head (position and hash), signed, as a checkpoint.")
+def anchor() -> None:
+    from mai_chassis.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(SERVICE, level=settings.log_level, json_format=settings.log_json)
+    deps = build_deps(settings)
+    deps.checkpoint_signer()  # fail before touching the database when the keys are missing
+    database = Database(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        with database.unit_of_work(source=SERVICE) as uow:
+            checkpoint = anchor_chain(uow, deps, AnchorChain())
+    finally:
+        database.dispose()
+    click.echo(f"{SERVICE}: anchored row {checkpoint.seq}, hash {checkpoint.row_hash} (the worker publishes it)")
 
 
 definition = ServiceDefinition(
@@ -81,7 +139,7 @@ definition = ServiceDefinition(
     create_app=create_app,
     migrations=Path(__file__).parent / "migrations",
     worker_loops=worker_loops,
-    commands=[verify_audit],
+    commands=[verify_audit, anchor],
 )
 
 main = service_main("audit.service:definition")

@@ -1,0 +1,186 @@
+"""The audit chain's external anchor on the real database and broker: `audit-svc anchor` writes the
+signed head into the outbox, the relay publishes it on audit.checkpoint, and `audit-svc verify-audit`
+reads it back — finding the newest rows removed by the superuser, and refusing a forged checkpoint."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from audit.anchor import CHECKPOINT_TOPIC, CHECKPOINT_TYPE, register_checkpoint_gauges
+from audit.handlers import append_staff_action
+from audit.service import anchor, verify_audit
+from click.testing import CliRunner
+from mai_chassis import Database, Event, OutboxRelay, kafka_clients
+from mai_chassis.events import build_event, encode_event
+from mai_chassis.metrics import render_metrics
+from mai_chassis.migrations import upgrade
+from mai_chassis.tables import OutboxEvent
+from sqlalchemy import create_engine, select, text
+
+MIGRATIONS = Path(__file__).parents[1] / "src" / "audit" / "migrations"
+KEY = "test-audit-checkpoint-key-0123456789abcdef"
+
+
+@pytest.fixture
+def audit_database(database_factory: Callable[..., str]) -> Iterator[Database]:
+    url = database_factory("audit")
+    upgrade(url, MIGRATIONS)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def environment(
+    audit_database: Database, kafka_bootstrap_servers: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """What the anchor job and the verification read (the broker's SASL settings come from the environment)."""
+    values = {
+        "DATABASE_URL": audit_database.url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+        "KAFKA_TOPIC_PREFIX": topic_prefix,
+        "ENVIRONMENT": "test",
+        "LOG_JSON": "false",
+        "AUDIT_CHECKPOINT_KEYS": KEY,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def _append(database: Database, count: int) -> None:
+    with database.unit_of_work(source="audit-svc") as uow:
+        for _ in range(count):
+            append_staff_action(
+                uow,
+                Event(
+                    id=str(uuid.uuid4()),
+                    type="ro.mai.petition.staff_action.v1",
+                    source="petition-svc",
+                    subject=None,
+                    time=None,
+                    data={
+                        "action_id": str(uuid.uuid4()),
+                        "actor": "clerk-1",
+                        "role": "petition_clerk",
+                        "unit": "IGPR",
+                        "action": "petition.answer",
+                        "subject": {"type": "petition", "id": str(uuid.uuid4())},
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                        "outcome": "succeeded",
+                    },
+                ),
+            )
+        uow.commit()
+
+
+def _anchor_and_publish(database: Database, kafka_bootstrap_servers: str, topic_prefix: str) -> str:
+    result = CliRunner().invoke(anchor, [])
+    assert result.exit_code == 0, result.output
+    relay = OutboxRelay(
+        database, service="audit-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
+    )
+    try:
+        assert relay.publish_batch() == 1
+    finally:
+        relay._drop_producer(wait=10.0)
+    return result.output
+
+
+def _verify() -> tuple[int, str]:
+    result = CliRunner().invoke(verify_audit, [])
+    return result.exit_code, result.output
+
+
+def _delete_as_superuser(database: Database, statement: str) -> None:
+    """Tampering as only the database's superuser can: with the append-only triggers switched off."""
+    engine = create_engine(database.url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_checkpoint(
+    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+) -> None:
+    _append(audit_database, 3)
+    output = _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    assert "anchored row 3" in output
+    _append(audit_database, 2)
+
+    code, output = _verify()
+    assert code == 0, output
+    assert "intact, 5 rows" in output
+    assert "1 checkpoints hold (newest anchors row 3)" in output
+
+    register_checkpoint_gauges(audit_database)
+    exposition = render_metrics()[0].decode()
+    assert 'audit_checkpoint_last_seq{service="audit-svc"} 3.0' in exposition
+    [stamp] = [
+        float(line.split()[-1])
+        for line in exposition.splitlines()
+        if line.startswith("audit_checkpoint_last_timestamp_seconds{")
+    ]
+    assert abs(stamp - datetime.now(UTC).timestamp()) < 600
+
+
+def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them(
+    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+) -> None:
+    _append(audit_database, 3)
+    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    _append(audit_database, 2)
+    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    _delete_as_superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
+
+    code, output = _verify()
+    assert code == 1
+    # The chain alone still checks out: only the anchor shows the loss.
+    assert "intact, 3 rows" in output
+    assert "FAILS its checkpoint of row 5" in output and "rows 4-5 are missing" in output
+    assert output.count("FAILS") == 1  # the checkpoint of row 3 still holds
+
+
+def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
+    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+) -> None:
+    _append(audit_database, 2)
+    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    with audit_database.session() as session:
+        payload = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_type == CHECKPOINT_TYPE))
+    assert payload is not None
+    # Someone who may write the topic re-publishes the checkpoint claiming a shorter chain.
+    forged = {**json.loads(payload)["data"], "seq": 1}
+    event = build_event(CHECKPOINT_TYPE, source="audit-svc", subject="audit-trail", data=forged)
+    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
+    try:
+        producer.send(topic_prefix + CHECKPOINT_TOPIC, key=b"audit-trail", value=encode_event(event)).get(timeout=30)
+    finally:
+        producer.close(timeout=10)
+
+    code, output = _verify()
+    assert code == 1
+    assert "FAILS its checkpoint of row 1" in output and "its signature is refused" in output
+    # The genuine checkpoint still holds beside the forged one.
+    assert "FAILS its checkpoint of row 2" not in output
+
+
+def test_verification_without_the_checkpoint_keys_says_the_anchors_were_not_checked(
+    audit_database: Database, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _append(audit_database, 1)
+    monkeypatch.delenv("AUDIT_CHECKPOINT_KEYS")
+    code, output = _verify()
+    assert code == 0 and "checkpoints NOT checked" in output
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("JWT_JWKS_URL", "http://127.0.0.1:9/jwks.json")
+    code, output = _verify()
+    assert code == 1 and "checkpoints NOT checked" in output
