@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from audit.anchor import CHECKPOINT_TOPIC, CHECKPOINT_TYPE, register_checkpoint_gauges
+from audit.anchor import CHAIN, CHECKPOINT_TOPIC, CHECKPOINT_TYPE, register_checkpoint_gauges
 from audit.handlers import append_staff_action
 from audit.service import anchor, verify_audit
 from click.testing import CliRunner
@@ -159,10 +159,12 @@ def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
     assert payload is not None
     # Someone who may write the topic re-publishes the checkpoint claiming a shorter chain.
     forged = {**json.loads(payload)["data"], "seq": 1}
-    event = build_event(CHECKPOINT_TYPE, source="audit-svc", subject="audit-trail", data=forged)
+    event = build_event(CHECKPOINT_TYPE, source="audit-svc", subject=str(CHAIN), data=forged)
     producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
     try:
-        producer.send(topic_prefix + CHECKPOINT_TOPIC, key=b"audit-trail", value=encode_event(event)).get(timeout=30)
+        producer.send(topic_prefix + CHECKPOINT_TOPIC, key=str(CHAIN).encode(), value=encode_event(event)).get(
+            timeout=30
+        )
     finally:
         producer.close(timeout=10)
 

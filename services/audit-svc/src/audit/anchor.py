@@ -9,7 +9,7 @@ newest checkpoints back and fails when the table no longer holds an anchored row
 hash; a checkpoint whose signature does not check out is reported and never trusted.
 
 The signature covers the sorted compact JSON of every field but itself; the first key signs, all
-of them check (newest first, so a key can rotate), and ``key_id`` says which one signed.
+of them check (newest first, so a key can rotate), and ``key_fingerprint`` says which one signed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,12 +54,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHAIN = "audit-trail"
+#: The one chain audit-svc keeps: the checkpoints' Kafka key, so they stay on one partition, in order.
+CHAIN = uuid.uuid5(uuid.NAMESPACE_URL, "https://e-services.mai.gov.ro/audit-svc/audit-trail")
 CHECKPOINT_TYPE = "ro.mai.audit.checkpoint.v1"
 CHECKPOINT_TOPIC = "audit.checkpoint"
 #: A key shorter than this is refused: HMAC-SHA256 wants at least 256 bits of secret.
 MIN_KEY_LENGTH = 32
-_SIGNED_FIELDS = ("anchored_at", "chain", "key_id", "row_hash", "seq")
+_SIGNED_FIELDS = ("anchored_at", "chain_id", "key_fingerprint", "row_hash", "seq")
 
 
 @dataclass(frozen=True)
@@ -66,18 +68,19 @@ class AuditCheckpointed(DomainEvent):
     """The chain's head at ``anchored_at``: row ``seq`` had hash ``row_hash`` (signed)."""
 
     type: ClassVar[str] = CHECKPOINT_TYPE
-    subject_field: ClassVar[str] = "chain"
+    subject_field: ClassVar[str] = "chain_id"
 
-    chain: str
+    chain_id: uuid.UUID
     seq: int
     row_hash: str
     #: UTC with microseconds and a ``Z``, exactly as signed.
     anchored_at: str
-    key_id: str
+    #: Which key signed: the first 16 hexadecimal digits of its SHA-256.
+    key_fingerprint: str
     signature: str
 
 
-def _key_id(key: bytes) -> str:
+def _fingerprint(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
@@ -94,24 +97,24 @@ class CheckpointSigner:
             raise ValueError("at least one checkpoint key is required")
         if any(len(key) < MIN_KEY_LENGTH for key in keys):
             raise ValueError(f"every checkpoint key must be at least {MIN_KEY_LENGTH} characters")
-        self._keys = {_key_id(key.encode()): key.encode() for key in keys}
-        self._signing_id = _key_id(keys[0].encode())
+        self._keys = {_fingerprint(key.encode()): key.encode() for key in keys}
+        self._signing_id = _fingerprint(keys[0].encode())
 
-    def sign(self, *, seq: int, row_hash: str, anchored_at: datetime, chain: str = CHAIN) -> AuditCheckpointed:
+    def sign(self, *, seq: int, row_hash: str, anchored_at: datetime, chain_id: uuid.UUID = CHAIN) -> AuditCheckpointed:
         fields: dict[str, Any] = {
-            "chain": chain,
+            "chain_id": str(chain_id),
             "seq": seq,
             "row_hash": row_hash,
             "anchored_at": _instant(anchored_at),
-            "key_id": self._signing_id,
+            "key_fingerprint": self._signing_id,
         }
         signature = hmac.new(self._keys[self._signing_id], _signed_bytes(fields), hashlib.sha256).hexdigest()
-        return AuditCheckpointed(**fields, signature=signature)
+        return AuditCheckpointed(**{**fields, "chain_id": chain_id}, signature=signature)
 
     def is_genuine(self, data: Mapping[str, Any]) -> bool:
         """Whether ``data`` (a checkpoint event's data) carries a signature one of the keys made."""
         try:
-            key = self._keys.get(str(data["key_id"]))
+            key = self._keys.get(str(data["key_fingerprint"]))
             signed = _signed_bytes(data)
             signature = str(data["signature"])
         except (KeyError, TypeError, ValueError):

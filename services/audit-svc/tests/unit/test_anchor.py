@@ -154,7 +154,7 @@ def test_a_checkpoint_signed_with_another_key_is_refused_and_an_old_key_still_ch
     assert "its signature is refused" in _check(uow, by_old_key)[0]
     rotated = AuditDeps(settings=replace(DEPS.settings, audit_checkpoint_keys=(KEY, OLD_KEY)))
     assert _check(uow, by_old_key, deps=rotated) == []
-    assert _anchor(uow, rotated)["key_id"] == _anchor(uow)["key_id"]  # the first key signs
+    assert _anchor(uow, rotated)["key_fingerprint"] == _anchor(uow)["key_fingerprint"]  # the first key signs
 
 
 def test_a_short_key_is_refused() -> None:
