@@ -5,10 +5,8 @@ reads it back — finding the newest rows removed by the superuser, and refusing
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from audit.anchor import CHAIN, CHECKPOINT_TOPIC, CHECKPOINT_TYPE, register_checkpoint_gauges
@@ -18,21 +16,10 @@ from click.testing import CliRunner
 from mai_chassis import Database, Event, OutboxRelay, kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.metrics import render_metrics
-from mai_chassis.migrations import upgrade
 from mai_chassis.tables import OutboxEvent
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
-MIGRATIONS = Path(__file__).parents[1] / "src" / "audit" / "migrations"
 KEY = "test-audit-checkpoint-key-0123456789abcdef"
-
-
-@pytest.fixture
-def audit_database(database_factory: Callable[..., str]) -> Iterator[Database]:
-    url = database_factory("audit")
-    upgrade(url, MIGRATIONS)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -53,29 +40,10 @@ def environment(
     return values
 
 
-def _append(database: Database, count: int) -> None:
+def _append(database: Database, make: Callable[..., Event], count: int) -> None:
     with database.unit_of_work(source="audit-svc") as uow:
         for _ in range(count):
-            append_staff_action(
-                uow,
-                Event(
-                    id=str(uuid.uuid4()),
-                    type="ro.mai.petition.staff_action.v1",
-                    source="petition-svc",
-                    subject=None,
-                    time=None,
-                    data={
-                        "action_id": str(uuid.uuid4()),
-                        "actor": "clerk-1",
-                        "role": "petition_clerk",
-                        "unit": "IGPR",
-                        "action": "petition.answer",
-                        "subject": {"type": "petition", "id": str(uuid.uuid4())},
-                        "occurred_at": datetime.now(UTC).isoformat(),
-                        "outcome": "succeeded",
-                    },
-                ),
-            )
+            append_staff_action(uow, make())
         uow.commit()
 
 
@@ -97,24 +65,17 @@ def _verify() -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _delete_as_superuser(database: Database, statement: str) -> None:
-    """Tampering as only the database's superuser can: with the append-only triggers switched off."""
-    engine = create_engine(database.url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_checkpoint(
-    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+    audit_database: Database,
+    environment: dict[str, str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    staff_action_event: Callable[..., Event],
 ) -> None:
-    _append(audit_database, 3)
+    _append(audit_database, staff_action_event, 3)
     output = _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
     assert "anchored row 3" in output
-    _append(audit_database, 2)
+    _append(audit_database, staff_action_event, 2)
 
     code, output = _verify()
     assert code == 0, output
@@ -133,13 +94,18 @@ def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_check
 
 
 def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them(
-    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+    superuser: Callable[[Database, str], None],
+    audit_database: Database,
+    environment: dict[str, str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    staff_action_event: Callable[..., Event],
 ) -> None:
-    _append(audit_database, 3)
+    _append(audit_database, staff_action_event, 3)
     _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
-    _append(audit_database, 2)
+    _append(audit_database, staff_action_event, 2)
     _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
-    _delete_as_superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
+    superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
 
     code, output = _verify()
     assert code == 1
@@ -150,9 +116,13 @@ def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them
 
 
 def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
-    audit_database: Database, environment: dict[str, str], kafka_bootstrap_servers: str, topic_prefix: str
+    audit_database: Database,
+    environment: dict[str, str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    staff_action_event: Callable[..., Event],
 ) -> None:
-    _append(audit_database, 2)
+    _append(audit_database, staff_action_event, 2)
     _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
     with audit_database.session() as session:
         payload = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_type == CHECKPOINT_TYPE))
@@ -176,9 +146,12 @@ def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
 
 
 def test_verification_without_the_checkpoint_keys_says_the_anchors_were_not_checked(
-    audit_database: Database, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    audit_database: Database,
+    environment: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    staff_action_event: Callable[..., Event],
 ) -> None:
-    _append(audit_database, 1)
+    _append(audit_database, staff_action_event, 1)
     monkeypatch.delenv("AUDIT_CHECKPOINT_KEYS")
     code, output = _verify()
     assert code == 0 and "checkpoints NOT checked" in output

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import mai_contracts
 import pytest
@@ -35,36 +35,22 @@ OLD_KEY = "o" * 40
 DEPS = AuditDeps(settings=Settings(environment="test", log_json=False, audit_checkpoint_keys=(KEY,)))
 
 
-def _event(minutes: int) -> Event:
-    return Event(
-        id=str(uuid.uuid4()),
-        type="ro.mai.petition.staff_action.v1",
-        source="petition-svc",
-        subject=None,
-        time=None,
-        data={
-            "action_id": str(uuid.uuid4()),
-            "actor": "clerk-1",
-            "role": "petition_clerk",
-            "unit": "IGPR",
-            "action": "petition.answer",
-            "subject": {"type": "petition", "id": "p-1", "number": "IGPR-2026-000001"},
-            "occurred_at": (AT + timedelta(minutes=minutes)).isoformat(),
-            "outcome": "succeeded",
-        },
-    )
-
-
 @pytest.fixture
 def uow() -> FakeUnitOfWork:
     return FakeUnitOfWork(Base.metadata, clock=FixedClock(AT), source="audit-svc")
 
 
-def _append(uow: FakeUnitOfWork, count: int, start: int = 0) -> None:
-    with uow:
-        for minute in range(start, start + count):
-            append_staff_action(uow, _event(minute))
-        uow.commit()
+@pytest.fixture
+def append(uow: FakeUnitOfWork, staff_action_event: Callable[..., Event]) -> Callable[..., None]:
+    """``append(count, start=0)``: that many staff actions, a minute apart, at the end of the chain."""
+
+    def appended(count: int, start: int = 0) -> None:
+        with uow:
+            for minute in range(start, start + count):
+                append_staff_action(uow, staff_action_event(minutes=minute))
+            uow.commit()
+
+    return appended
 
 
 def _anchor(uow: FakeUnitOfWork, deps: AuditDeps = DEPS) -> dict[str, object]:
@@ -79,8 +65,10 @@ def _check(uow: FakeUnitOfWork, *checkpoints: dict[str, object], deps: AuditDeps
     return [str(finding) for finding in report.findings]
 
 
-def test_the_anchor_publishes_the_signed_head_of_the_chain_in_the_contracts_shape(uow: FakeUnitOfWork) -> None:
-    _append(uow, 3)
+def test_the_anchor_publishes_the_signed_head_of_the_chain_in_the_contracts_shape(
+    uow: FakeUnitOfWork, append: Callable[..., None]
+) -> None:
+    append(3)
     data = _anchor(uow)
     [published] = uow.events_of(AuditCheckpointed)
     with uow:
@@ -105,17 +93,19 @@ def test_the_anchor_without_keys_is_refused(uow: FakeUnitOfWork) -> None:
     assert uow.published == []
 
 
-def test_growth_after_an_anchor_keeps_the_checkpoints_holding(uow: FakeUnitOfWork) -> None:
-    _append(uow, 2)
+def test_growth_after_an_anchor_keeps_the_checkpoints_holding(uow: FakeUnitOfWork, append: Callable[..., None]) -> None:
+    append(2)
     first = _anchor(uow)
-    _append(uow, 3, start=2)
+    append(3, start=2)
     second = _anchor(uow)
-    _append(uow, 1, start=5)
+    append(1, start=5)
     assert _check(uow, second, first) == []
 
 
-def test_removing_the_newest_anchored_rows_names_the_missing_range(uow: FakeUnitOfWork) -> None:
-    _append(uow, 5)
+def test_removing_the_newest_anchored_rows_names_the_missing_range(
+    uow: FakeUnitOfWork, append: Callable[..., None]
+) -> None:
+    append(5)
     data = _anchor(uow)
     with uow:
         uow.session.execute(delete(AuditRecord).where(AuditRecord.seq >= 3))
@@ -125,8 +115,10 @@ def test_removing_the_newest_anchored_rows_names_the_missing_range(uow: FakeUnit
     ]
 
 
-def test_a_rewritten_anchored_row_is_found_even_with_a_fresh_hash(uow: FakeUnitOfWork) -> None:
-    _append(uow, 2)
+def test_a_rewritten_anchored_row_is_found_even_with_a_fresh_hash(
+    uow: FakeUnitOfWork, append: Callable[..., None]
+) -> None:
+    append(2)
     data = _anchor(uow)
     with uow:
         uow.session.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(row_hash="f" * 64))
@@ -140,15 +132,19 @@ def test_a_rewritten_anchored_row_is_found_even_with_a_fresh_hash(uow: FakeUnitO
     "change",
     [{"seq": 1}, {"row_hash": "0" * 64}, {"anchored_at": "2026-03-02T10:00:00.000000Z"}, {"signature": "a" * 64}],
 )
-def test_an_altered_checkpoint_has_its_signature_refused(uow: FakeUnitOfWork, change: dict[str, object]) -> None:
-    _append(uow, 2)
+def test_an_altered_checkpoint_has_its_signature_refused(
+    uow: FakeUnitOfWork, append: Callable[..., None], change: dict[str, object]
+) -> None:
+    append(2)
     forged = {**_anchor(uow), **change}
     [finding] = _check(uow, forged)
     assert "its signature is refused" in finding
 
 
-def test_a_checkpoint_signed_with_another_key_is_refused_and_an_old_key_still_checks(uow: FakeUnitOfWork) -> None:
-    _append(uow, 1)
+def test_a_checkpoint_signed_with_another_key_is_refused_and_an_old_key_still_checks(
+    uow: FakeUnitOfWork, append: Callable[..., None]
+) -> None:
+    append(1)
     old = AuditDeps(settings=replace(DEPS.settings, audit_checkpoint_keys=(OLD_KEY,)))
     by_old_key = _anchor(uow, old)
     assert "its signature is refused" in _check(uow, by_old_key)[0]
