@@ -60,8 +60,8 @@ def _anchor_and_publish(database: Database, kafka_bootstrap_servers: str, topic_
     return result.output
 
 
-def _verify() -> tuple[int, str]:
-    result = CliRunner().invoke(verify_audit, [])
+def _verify(*options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(verify_audit, list(options))
     return result.exit_code, result.output
 
 
@@ -113,6 +113,30 @@ def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them
     assert "intact, 3 rows" in output
     assert "FAILS its checkpoint of row 5" in output and "rows 4-5 are missing" in output
     assert output.count("FAILS") == 1  # the checkpoint of row 3 still holds
+
+
+def test_rows_replaced_before_the_newest_checkpoint_show_against_every_checkpoint(
+    superuser: Callable[[Database, str], None],
+    audit_database: Database,
+    environment: dict[str, str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    staff_action_event: Callable[..., Event],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDIT_CHECKPOINTS_CHECKED", "1")
+    _append(audit_database, staff_action_event, 5)
+    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    # Rows 4-5 are removed and two others appended in their place; the next anchor signs that head.
+    superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
+    _append(audit_database, staff_action_event, 2)
+    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+
+    code, output = _verify()
+    assert code == 0 and "1 checkpoints hold (newest anchors row 5)" in output  # the newest one agrees
+    code, output = _verify("--all-checkpoints")
+    assert code == 1
+    assert "FAILS its checkpoint of row 5" in output and "row 5 has another hash than anchored (rewritten)" in output
 
 
 def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(

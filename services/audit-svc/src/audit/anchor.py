@@ -229,10 +229,10 @@ def read_checkpoints(
     bootstrap_servers: str,
     topic_prefix: str = "",
     security: Mapping[str, Any] | None = None,
-    newest: int = 24,
+    newest: int | None = 24,
     timeout: float = 15.0,
 ) -> list[Event]:
-    """The newest ``newest`` checkpoint events of each partition of the checkpoint topic.
+    """The newest ``newest`` checkpoint events of each partition of the checkpoint topic (None: all).
 
     Reads without a consumer group (nothing is committed); raises ``RuntimeError`` when the topic
     cannot be read within ``timeout`` seconds.
@@ -264,7 +264,7 @@ def read_checkpoints(
         ends = consumer.end_offsets(assigned)
         starts = consumer.beginning_offsets(assigned)
         for tp in assigned:
-            consumer.seek(tp, max(starts[tp], ends[tp] - newest))
+            consumer.seek(tp, starts[tp] if newest is None else max(starts[tp], ends[tp] - newest))
         events: list[Event] = []
         while any(consumer.position(tp) < ends[tp] for tp in assigned):
             if time.monotonic() > deadline:

@@ -63,7 +63,13 @@ def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
     "against the newest signed checkpoints on the broker (removed or rewritten newest rows).",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
-def verify_audit(batch_size: int) -> None:
+@click.option(
+    "--all-checkpoints",
+    is_flag=True,
+    help="Check the table against every checkpoint the broker keeps, not only the newest "
+    "(AUDIT_CHECKPOINTS_CHECKED): rows rewritten long ago show against the checkpoints of their time.",
+)
+def verify_audit(batch_size: int, all_checkpoints: bool) -> None:
     from mai_chassis.logs import configure_logging
 
     settings = Settings.from_env()
@@ -73,7 +79,7 @@ def verify_audit(batch_size: int) -> None:
     try:
         with database.unit_of_work(source=SERVICE) as uow:
             report = verify_chain(uow, deps, VerifyChain(batch_size=batch_size))
-        anchors_hold = _verify_anchors(settings, deps, database)
+        anchors_hold = _verify_anchors(settings, deps, database, every_one=all_checkpoints)
     finally:
         database.dispose()
     if report.broken is not None:
@@ -85,7 +91,7 @@ def verify_audit(batch_size: int) -> None:
         sys.exit(1)
 
 
-def _verify_anchors(settings: Settings, deps: AuditDeps, database: Database) -> bool:
+def _verify_anchors(settings: Settings, deps: AuditDeps, database: Database, *, every_one: bool) -> bool:
     """Check the table against the newest checkpoints on the broker; False when it fails them.
 
     Without checkpoint keys the check cannot be made: said so, and a failure in production only.
@@ -98,7 +104,7 @@ def _verify_anchors(settings: Settings, deps: AuditDeps, database: Database) -> 
             bootstrap_servers=settings.kafka_bootstrap_servers,
             topic_prefix=settings.kafka_topic_prefix,
             security=settings.kafka_client_options,
-            newest=settings.audit_checkpoints_checked,
+            newest=None if every_one else settings.audit_checkpoints_checked,
         )
     except Exception as exc:
         logger.error("audit checkpoints could not be read: %s", exc.__class__.__name__)
