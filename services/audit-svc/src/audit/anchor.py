@@ -98,7 +98,7 @@ class CheckpointSigner:
         if any(len(key) < MIN_KEY_LENGTH for key in keys):
             raise ValueError(f"every checkpoint key must be at least {MIN_KEY_LENGTH} characters")
         self._keys = {_fingerprint(key.encode()): key.encode() for key in keys}
-        self._signing_id = _fingerprint(keys[0].encode())
+        self._signing_fingerprint = _fingerprint(keys[0].encode())
 
     def sign(self, *, seq: int, row_hash: str, anchored_at: datetime, chain_id: uuid.UUID = CHAIN) -> AuditCheckpointed:
         fields: dict[str, Any] = {
@@ -106,9 +106,9 @@ class CheckpointSigner:
             "seq": seq,
             "row_hash": row_hash,
             "anchored_at": _instant(anchored_at),
-            "key_fingerprint": self._signing_id,
+            "key_fingerprint": self._signing_fingerprint,
         }
-        signature = hmac.new(self._keys[self._signing_id], _signed_bytes(fields), hashlib.sha256).hexdigest()
+        signature = hmac.new(self._keys[self._signing_fingerprint], _signed_bytes(fields), hashlib.sha256).hexdigest()
         return AuditCheckpointed(**{**fields, "chain_id": chain_id}, signature=signature)
 
     def is_genuine(self, data: Mapping[str, Any]) -> bool:
@@ -201,7 +201,8 @@ def check_anchors(uow: UnitOfWork, deps: AuditDeps, command: CheckAnchors) -> An
             confirmed += 1
         elif seq not in stored:
             gone = missing_rows(seq, last_stored) if seq > last_stored else f"{seq}"
-            findings.append(AnchorFinding(seq, at, f"rows {gone} are missing (removed after they were anchored)"))
+            rows = f"rows {gone} are" if "-" in gone else f"row {gone} is"
+            findings.append(AnchorFinding(seq, at, f"{rows} missing (removed after the checkpoint was made)"))
         elif stored[seq] != data.get("row_hash"):
             findings.append(AnchorFinding(seq, at, f"row {seq} has another hash than anchored (rewritten)"))
         else:

@@ -111,7 +111,19 @@ def test_removing_the_newest_anchored_rows_names_the_missing_range(
         uow.session.execute(delete(AuditRecord).where(AuditRecord.seq >= 3))
         uow.commit()
     assert _check(uow, data) == [
-        "checkpoint of row 5 (2026-03-02T09:00:00.000000Z): rows 3-5 are missing (removed after they were anchored)"
+        "checkpoint of row 5 (2026-03-02T09:00:00.000000Z): "
+        "rows 3-5 are missing (removed after the checkpoint was made)"
+    ]
+
+
+def test_removing_only_the_newest_anchored_row_names_it(uow: FakeUnitOfWork, append: Callable[..., None]) -> None:
+    append(2)
+    data = _anchor(uow)
+    with uow:
+        uow.session.execute(delete(AuditRecord).where(AuditRecord.seq == 2))
+        uow.commit()
+    assert _check(uow, data) == [
+        "checkpoint of row 2 (2026-03-02T09:00:00.000000Z): row 2 is missing (removed after the checkpoint was made)"
     ]
 
 
