@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from environs import Env
 from mai_chassis import ServiceSettings
 from marshmallow import ValidationError
+from marshmallow.validate import Range
 
 __all__ = ["Settings"]
 
@@ -31,7 +32,7 @@ class Settings(ServiceSettings):
         raw = env.str("AUDIT_CHECKPOINT_KEYS", "", validate=_keys_long_enough)
         return {
             "audit_checkpoint_keys": tuple(key.strip() for key in raw.split(",") if key.strip()),
-            "audit_checkpoints_checked": env.int("AUDIT_CHECKPOINTS_CHECKED", 24),
+            "audit_checkpoints_checked": env.int("AUDIT_CHECKPOINTS_CHECKED", 24, validate=Range(min=1)),
         }
 
 

@@ -172,3 +172,15 @@ def test_a_short_key_is_refused() -> None:
 
 def test_the_missing_range_is_one_row_or_a_span() -> None:
     assert (missing_rows(7, 6), missing_rows(7, 4)) == ("7", "5-7")
+
+
+def test_the_settings_read_the_checkpoint_keys_newest_first_and_refuse_a_short_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("AUDIT_CHECKPOINT_KEYS", f"{KEY}, {OLD_KEY}")
+    assert Settings.from_env().audit_checkpoint_keys == (KEY, OLD_KEY)
+    monkeypatch.setenv("AUDIT_CHECKPOINT_KEYS", f"{KEY},short")
+    with pytest.raises(ConfigurationError, match="AUDIT_CHECKPOINT_KEYS"):
+        Settings.from_env()
