@@ -17,6 +17,7 @@ from mai_chassis import Database, Event, OutboxRelay, kafka_clients
 from mai_chassis.events import build_event, encode_event
 from mai_chassis.metrics import render_metrics
 from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing import kafka_user_environment
 from sqlalchemy import select
 
 KEY = "test-audit-checkpoint-key-0123456789abcdef"
@@ -26,7 +27,8 @@ KEY = "test-audit-checkpoint-key-0123456789abcdef"
 def environment(
     audit_database: Database, kafka_bootstrap_servers: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
-    """What the anchor job and the verification read (the broker's SASL settings come from the environment)."""
+    """What the anchor job and the verification read: they run as audit-svc's broker user, whose ACLs
+    (derived from contracts/) let it write the checkpoint topic and read it back."""
     values = {
         "DATABASE_URL": audit_database.url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
@@ -35,6 +37,7 @@ def environment(
         "LOG_JSON": "false",
         "AUDIT_CHECKPOINT_KEYS": KEY,
     }
+    values.update(kafka_user_environment(kafka_bootstrap_servers, "audit-svc", prefix=topic_prefix))
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
@@ -151,7 +154,7 @@ def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
     with audit_database.session() as session:
         payload = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_type == CHECKPOINT_TYPE))
     assert payload is not None
-    # Someone who may write the topic re-publishes the checkpoint claiming a shorter chain.
+    # Someone holding audit-svc's broker user (not its key) re-publishes the checkpoint claiming a shorter chain.
     forged = {**json.loads(payload)["data"], "seq": 1}
     event = build_event(CHECKPOINT_TYPE, source="audit-svc", subject=str(CHAIN), data=forged)
     producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
