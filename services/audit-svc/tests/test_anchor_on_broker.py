@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -43,24 +44,44 @@ def environment(
     return values
 
 
-def _append(database: Database, make: Callable[..., Event], count: int) -> None:
-    with database.unit_of_work(source="audit-svc") as uow:
-        for _ in range(count):
-            append_staff_action(uow, make())
-        uow.commit()
+@dataclass(frozen=True)
+class Trail:
+    """The audit store of a test, in the environment of the anchor job (fixture ``trail``)."""
+
+    database: Database
+    bootstrap_servers: str
+    topic_prefix: str
+    staff_action_event: Callable[..., Event]
+
+    def append(self, count: int) -> None:
+        with self.database.unit_of_work(source="audit-svc") as uow:
+            for _ in range(count):
+                append_staff_action(uow, self.staff_action_event())
+            uow.commit()
+
+    def anchor(self) -> str:
+        """Run `audit-svc anchor`, then relay its checkpoint as the worker does; the command's output."""
+        result = CliRunner().invoke(anchor, [])
+        assert result.exit_code == 0, result.output
+        relay = OutboxRelay(
+            self.database, service="audit-svc", bootstrap_servers=self.bootstrap_servers, topic_prefix=self.topic_prefix
+        )
+        try:
+            assert relay.publish_batch() == 1
+        finally:
+            relay._drop_producer(wait=10.0)
+        return result.output
 
 
-def _anchor_and_publish(database: Database, kafka_bootstrap_servers: str, topic_prefix: str) -> str:
-    result = CliRunner().invoke(anchor, [])
-    assert result.exit_code == 0, result.output
-    relay = OutboxRelay(
-        database, service="audit-svc", bootstrap_servers=kafka_bootstrap_servers, topic_prefix=topic_prefix
-    )
-    try:
-        assert relay.publish_batch() == 1
-    finally:
-        relay._drop_producer(wait=10.0)
-    return result.output
+@pytest.fixture
+def trail(
+    audit_database: Database,
+    environment: dict[str, str],
+    kafka_bootstrap_servers: str,
+    topic_prefix: str,
+    staff_action_event: Callable[..., Event],
+) -> Trail:
+    return Trail(audit_database, kafka_bootstrap_servers, topic_prefix, staff_action_event)
 
 
 def _verify(*options: str) -> tuple[int, str]:
@@ -68,24 +89,18 @@ def _verify(*options: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_checkpoint(
-    audit_database: Database,
-    environment: dict[str, str],
-    kafka_bootstrap_servers: str,
-    topic_prefix: str,
-    staff_action_event: Callable[..., Event],
-) -> None:
-    _append(audit_database, staff_action_event, 3)
-    output = _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_checkpoint(trail: Trail) -> None:
+    trail.append(3)
+    output = trail.anchor()
     assert "anchored row 3" in output
-    _append(audit_database, staff_action_event, 2)
+    trail.append(2)
 
     code, output = _verify()
     assert code == 0, output
     assert "intact, 5 rows" in output
     assert "1 checkpoints hold (newest anchors row 3)" in output
 
-    register_checkpoint_gauges(audit_database)
+    register_checkpoint_gauges(trail.database)
     exposition = render_metrics()[0].decode()
     assert 'audit_checkpoint_last_seq{service="audit-svc"} 3.0' in exposition
     [stamp] = [
@@ -97,18 +112,13 @@ def test_growth_after_an_anchor_verifies_and_the_worker_exports_the_newest_check
 
 
 def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them(
-    superuser: Callable[[Database, str], None],
-    audit_database: Database,
-    environment: dict[str, str],
-    kafka_bootstrap_servers: str,
-    topic_prefix: str,
-    staff_action_event: Callable[..., Event],
+    superuser: Callable[[Database, str], None], trail: Trail
 ) -> None:
-    _append(audit_database, staff_action_event, 3)
-    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
-    _append(audit_database, staff_action_event, 2)
-    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
-    superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
+    trail.append(3)
+    trail.anchor()
+    trail.append(2)
+    trail.anchor()
+    superuser(trail.database, "DELETE FROM audit_trail WHERE seq >= 4")
 
     code, output = _verify()
     assert code == 1
@@ -119,21 +129,15 @@ def test_removing_the_newest_rows_after_an_anchor_fails_verification_naming_them
 
 
 def test_rows_replaced_before_the_newest_checkpoint_show_against_every_checkpoint(
-    superuser: Callable[[Database, str], None],
-    audit_database: Database,
-    environment: dict[str, str],
-    kafka_bootstrap_servers: str,
-    topic_prefix: str,
-    staff_action_event: Callable[..., Event],
-    monkeypatch: pytest.MonkeyPatch,
+    superuser: Callable[[Database, str], None], monkeypatch: pytest.MonkeyPatch, trail: Trail
 ) -> None:
     monkeypatch.setenv("AUDIT_CHECKPOINTS_CHECKED", "1")
-    _append(audit_database, staff_action_event, 5)
-    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    trail.append(5)
+    trail.anchor()
     # Rows 4-5 are removed and two others appended in their place; the next anchor signs that head.
-    superuser(audit_database, "DELETE FROM audit_trail WHERE seq >= 4")
-    _append(audit_database, staff_action_event, 2)
-    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
+    superuser(trail.database, "DELETE FROM audit_trail WHERE seq >= 4")
+    trail.append(2)
+    trail.anchor()
 
     code, output = _verify()
     assert code == 0 and "1 checkpoints hold (newest anchors row 5)" in output  # the newest one agrees
@@ -142,24 +146,18 @@ def test_rows_replaced_before_the_newest_checkpoint_show_against_every_checkpoin
     assert "FAILS its checkpoint of row 5" in output and "row 5 has another hash than anchored (rewritten)" in output
 
 
-def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
-    audit_database: Database,
-    environment: dict[str, str],
-    kafka_bootstrap_servers: str,
-    topic_prefix: str,
-    staff_action_event: Callable[..., Event],
-) -> None:
-    _append(audit_database, staff_action_event, 2)
-    _anchor_and_publish(audit_database, kafka_bootstrap_servers, topic_prefix)
-    with audit_database.session() as session:
+def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(trail: Trail) -> None:
+    trail.append(2)
+    trail.anchor()
+    with trail.database.session() as session:
         payload = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_type == CHECKPOINT_TYPE))
     assert payload is not None
     # Someone holding audit-svc's broker user (not its key) re-publishes the checkpoint claiming a shorter chain.
     forged = {**json.loads(payload)["data"], "seq": 1}
     event = build_event(CHECKPOINT_TYPE, source="audit-svc", subject=str(CHAIN), data=forged)
-    producer = kafka_clients.producer(kafka_bootstrap_servers, acks="all")
+    producer = kafka_clients.producer(trail.bootstrap_servers, acks="all")
     try:
-        producer.send(topic_prefix + CHECKPOINT_TOPIC, key=str(CHAIN).encode(), value=encode_event(event)).get(
+        producer.send(trail.topic_prefix + CHECKPOINT_TOPIC, key=str(CHAIN).encode(), value=encode_event(event)).get(
             timeout=30
         )
     finally:
@@ -173,12 +171,9 @@ def test_a_checkpoint_altered_on_the_broker_has_its_signature_refused(
 
 
 def test_verification_without_the_checkpoint_keys_says_the_anchors_were_not_checked(
-    audit_database: Database,
-    environment: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    staff_action_event: Callable[..., Event],
+    monkeypatch: pytest.MonkeyPatch, trail: Trail
 ) -> None:
-    _append(audit_database, staff_action_event, 1)
+    trail.append(1)
     monkeypatch.delenv("AUDIT_CHECKPOINT_KEYS")
     code, output = _verify()
     assert code == 0 and "checkpoints NOT checked" in output
