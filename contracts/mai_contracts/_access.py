@@ -24,6 +24,10 @@ ARCHIVER: Final = "analytics-archiver"
 #: The redaction stream, which writes the `analytics.` copies.
 REDACTOR: Final = ANALYTICS_PRODUCER
 
+#: Topics their owner reads back (without a consumer group): audit-svc checks its own table against
+#: the checkpoints it published there (services/audit-svc/README.md).
+READ_BACK: Final = frozenset({"audit.checkpoint"})
+
 ResourceType = Literal["topic", "group"]
 PatternType = Literal["literal", "prefix"]
 Operation = Literal["Read", "Write", "Describe"]
@@ -70,8 +74,10 @@ def _service_user(service: str, prefix: str) -> KafkaUser:
     topics = [t for t in declared_topics() if not t.is_dlq]
     owned = [t.name for t in topics if t.owner == service]
     consumed = [t.name for t in topics if service in t.consumers]
+    read_back = [name for name in owned if name in READ_BACK]
     grants = [
         *_topic_grants(owned, "Write", "Describe", prefix=prefix),
+        *_topic_grants(read_back, "Read", prefix=prefix),
         *_topic_grants(consumed, "Read", "Describe", prefix=prefix),
         # Its consumer dead-letters what it cannot apply.
         *_topic_grants((name + DLQ_SUFFIX for name in consumed), "Write", "Describe", prefix=prefix),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mai_contracts
 import pytest
+from mai_contracts._access import READ_BACK
 from mai_contracts._topics import SERVICES
 
 ORIGINALS = mai_contracts.load_topics(include_dlq=False)
@@ -21,7 +22,16 @@ def test_a_service_writes_exactly_the_topics_it_owns_and_the_dead_letters_of_tho
     readable = {name for name in every_topic if user.may("Read", "topic", name)}
 
     assert writable == owned | {name + ".dlq" for name in consumed}
-    assert readable == consumed
+    # A topic its owner reads back (audit-svc's checkpoints) is the one exception.
+    assert readable == consumed | (owned & READ_BACK)
+
+
+def test_audit_svc_reads_back_its_checkpoints_without_a_group_of_its_own_for_them() -> None:
+    audit = mai_contracts.kafka_user("audit-svc")
+
+    assert audit.may("Read", "topic", "audit.checkpoint") and audit.may("Write", "topic", "audit.checkpoint")
+    assert not mai_contracts.kafka_user("petition-svc").may("Read", "topic", "audit.checkpoint")
+    assert READ_BACK <= {t.name for t in ORIGINALS}
 
 
 def test_notify_svc_reads_what_it_tells_citizens_about_and_writes_only_its_outcomes() -> None:

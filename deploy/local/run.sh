@@ -71,6 +71,10 @@ fi
 if ! grep -q '^ANALYTICS_PSEUDONYM_KEY=' "$DEV_ENV"; then
   echo "ANALYTICS_PSEUDONYM_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
 fi
+# The audit chain's checkpoint key (audit-svc anchor, verify-audit).
+if ! grep -q '^AUDIT_CHECKPOINT_KEYS=' "$DEV_ENV"; then
+  echo "AUDIT_CHECKPOINT_KEYS=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')" >>"$DEV_ENV"
+fi
 chmod 600 "$DEV_ENV"
 set -a
 # shellcheck disable=SC1090

@@ -45,6 +45,7 @@ MAINTENANCE = {
     "identity-svc": ["rotate-keys"],
     "booking-svc": ["generate-slots", "--from", f"{date.today()}", "--to", f"{date.today()}"],
     "notify-svc": ["purge-notifications"],
+    "audit-svc": ["anchor"],
 }
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from audit import create_app
@@ -22,21 +21,11 @@ from mai_chassis.migrations import upgrade
 from mai_chassis.staff_actions import AuditSubject, record_staff_action
 from mai_chassis.tables import OutboxEvent
 from mai_chassis.testing import TokenIssuer, wait_until
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-MIGRATIONS = Path(__file__).parents[1] / "src" / "audit" / "migrations"
 CLERK = Principal(subject=str(uuid.uuid4()), kind="staff", roles=frozenset({("petition_clerk", "IGPR")}))
 COUNTER = str(uuid.uuid4())
-
-
-@pytest.fixture
-def audit_database(database_factory: Callable[..., str]) -> Iterator[Database]:
-    url = database_factory("audit")
-    upgrade(url, MIGRATIONS)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -119,17 +108,6 @@ def _verify(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[int, s
     return result.exit_code, result.output
 
 
-def _as_superuser(database: Database, statement: str) -> None:
-    """Tampering as only the database's superuser can: with the append-only triggers switched off."""
-    engine = create_engine(database.url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
-
-
 def test_staff_actions_of_two_services_travel_through_the_broker_into_the_store(
     audit_database: Database,
     settings: Settings,
@@ -205,18 +183,24 @@ def test_the_database_refuses_to_change_or_remove_a_row(filled_trail: Database) 
 
 
 def test_verification_finds_a_row_deleted_by_the_superuser(
-    filled_trail: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    filled_trail: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    superuser: Callable[[Database, str], None],
 ) -> None:
-    _as_superuser(filled_trail, "DELETE FROM audit_trail WHERE seq = 1")
+    superuser(filled_trail, "DELETE FROM audit_trail WHERE seq = 1")
     code, output = _verify(settings, monkeypatch)
     assert code == 1
     assert "BROKEN at row 1: missing" in output
 
 
 def test_verification_finds_a_row_altered_by_the_superuser(
-    filled_trail: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    filled_trail: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    superuser: Callable[[Database, str], None],
 ) -> None:
-    _as_superuser(filled_trail, "UPDATE audit_trail SET actor_id = 'someone-else' WHERE seq = 2")
+    superuser(filled_trail, "UPDATE audit_trail SET actor_id = 'someone-else' WHERE seq = 2")
     code, output = _verify(settings, monkeypatch)
     assert code == 1
     assert "BROKEN at row 2: its content does not match its hash" in output

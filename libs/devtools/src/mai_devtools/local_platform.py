@@ -171,6 +171,7 @@ class Platform:
             "REGISTRY_HASH_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "APPOINTMENT_LINK_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "REQUEST_FINGERPRINT_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+            "AUDIT_CHECKPOINT_KEYS": uuid.uuid4().hex + uuid.uuid4().hex,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "SMTP_SECURITY": "none",

@@ -7,11 +7,11 @@ from pathlib import Path
 from mai_chassis import ServiceDefinition, service_main
 
 from . import create_app
-from .cli import COMMANDS, verify_audit
+from .cli import COMMANDS, anchor, verify_audit
 from .config import Settings
 from .worker import SERVICE, build_consumer, worker_loops
 
-__all__ = ["SERVICE", "build_consumer", "definition", "main", "verify_audit", "worker_loops"]
+__all__ = ["SERVICE", "anchor", "build_consumer", "definition", "main", "verify_audit", "worker_loops"]
 
 definition = ServiceDefinition(
     name=SERVICE,

@@ -8,6 +8,7 @@ from typing import Any
 import mai_contracts
 from mai_chassis import Database, Event, EventConsumer, UnitOfWork
 
+from .anchor import register_checkpoint_gauges
 from .config import Settings
 from .deps import AuditDeps, build_deps
 from .handlers import append_staff_action
@@ -38,4 +39,5 @@ def build_consumer(
 
 
 def worker_loops(settings: Settings, database: Database) -> Sequence[Any]:
+    register_checkpoint_gauges(database)
     return [build_consumer(build_deps(settings), database)]
