@@ -118,7 +118,8 @@ _CHECKED = (
 def _certificate_numbered(session: Session, number: str | None) -> Row[Any] | None:
     if number is None:
         return None
-    return session.execute(select(*_CHECKED).where(CertificateApplication.registration_number == number)).first()
+    found = session.execute(select(*_CHECKED).where(CertificateApplication.registration_number == number)).first()
+    return cast("Row[Any] | None", found)
 
 
 def _count(session: Session, application: Row[Any] | None, now: datetime) -> None:
