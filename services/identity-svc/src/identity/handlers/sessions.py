@@ -28,8 +28,8 @@ from .throttling import (
     client_scope_prefix,
     count_failure,
     forget_failures,
-    lock_remaining,
     login_throttles,
+    longest_lock,
     tell_owner_of_failed_logins,
 )
 
@@ -152,7 +152,7 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair | S
     account = account_by_email(uow, command.email)
     device = _known_device(uow, deps, command.device_token, account)
     throttles = login_throttles(deps, domain.normalise_email(command.email), command.address, device)
-    wait = max(lock_remaining(uow, deps, throttle) for throttle in throttles)
+    wait = longest_lock(uow, deps, throttles)
     if wait > 0:
         raise TooManyFailedLogins(int(wait) + 1)
     good = deps.hasher.verify(account.password_hash if account else None, command.password)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from mai_chassis import UnitOfWork
-from sqlalchemy import case, delete
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +26,7 @@ __all__ = [
     "forget_failures",
     "lock_remaining",
     "login_throttles",
+    "longest_lock",
     "tell_owner_of_failed_logins",
 ]
 
@@ -89,8 +91,23 @@ def login_throttles(deps: IdentityDeps, email_key: str, address: str, device: st
 
 def lock_remaining(uow: UnitOfWork, deps: IdentityDeps, throttle: Throttle) -> float:
     """Seconds the next try in ``throttle``'s scope must still wait (0: none)."""
-    now = uow.clock.now()
     row = uow.session.get(LoginThrottle, throttle.scope, populate_existing=True)
+    return _remaining(deps, throttle, row, uow.clock.now())
+
+
+def longest_lock(uow: UnitOfWork, deps: IdentityDeps, throttles: list[Throttle]) -> float:
+    """:func:`lock_remaining` of the slowest of ``throttles``, their counts read in one statement."""
+    now = uow.clock.now()
+    counted = uow.session.execute(
+        select(LoginThrottle.scope, LoginThrottle.failures, LoginThrottle.last_failure_at).where(
+            LoginThrottle.scope.in_([throttle.scope for throttle in throttles])
+        )
+    )
+    rows = {row.scope: row for row in counted}
+    return max((_remaining(deps, t, rows.get(t.scope), now) for t in throttles), default=0.0)
+
+
+def _remaining(deps: IdentityDeps, throttle: Throttle, row: Any, now: datetime) -> float:
     if row is None or row.last_failure_at is None or aware(row.last_failure_at) < now - throttle.window:
         return 0.0
     ends = domain.lock_ends(
