@@ -22,6 +22,7 @@ BENCHMARKS = [
     "submit_to_mail",
     "identity_login",
     "certificate_issue",
+    "certificate_verify",
     "booking_slots",
     "notify_throughput",
     "launch_day",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .clock import Clock, SystemClock
 from .events import DomainEvent, outgoing_event
 
-__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "SqlUnitOfWork", "upsert"]
+__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "ReadingUnitOfWork", "SqlUnitOfWork", "upsert"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,22 @@ class Database:
         self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
     ) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
+
+    def reading(
+        self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+    ) -> ReadingUnitOfWork:
+        """A unit of work for a handler that only reads, each statement on its own (autocommit).
+
+        No BEGIN and no ROLLBACK travel to the server: one round trip per statement. A single
+        statement sees one snapshot as in a transaction, so this suits handlers that read with one
+        statement; it cannot publish, and its commit writes nothing.
+        """
+        return ReadingUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
+
+    @functools.cached_property
+    def autocommit_engine(self) -> Engine:
+        """The engine's pool with connections in autocommit while checked out (see :meth:`reading`)."""
+        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -189,6 +206,19 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+class ReadingUnitOfWork(SqlUnitOfWork):
+    """What :meth:`Database.reading` returns: reads in autocommit, no transaction round trips."""
+
+    def __init__(
+        self, database: Database, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+    ) -> None:
+        super().__init__(database, source=source, traceparent=traceparent, clock=clock)
+        self.session.bind = database.autocommit_engine
+
+    def publish(self, event: DomainEvent | str, /, **_: Any) -> str:
+        raise RuntimeError("a reading unit of work cannot publish: use Database.unit_of_work()")
 
 
 def upsert(

@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError
 from .auth import TokenVerifier, init_auth
 from .clock import Clock
 from .config import ConfigurationError, ServiceSettings
-from .db import Database, SqlUnitOfWork
+from .db import Database, ReadingUnitOfWork, SqlUnitOfWork
 from .logs import configure_logging, request_id_var, traceparent_var
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
 from .problems import Problem, ProblemTable, register_error_handlers, register_problem_table
@@ -28,6 +28,7 @@ __all__ = [
     "create_service_app",
     "load_json",
     "new_traceparent",
+    "reading_unit_of_work",
     "reject_unstorable_text",
     "unit_of_work",
     "verifier_from_settings",
@@ -222,14 +223,28 @@ def unit_of_work() -> SqlUnitOfWork:
 
     What views use: ``with unit_of_work() as uow: result = handler(uow, deps, command)``.
     """
+    return _request_database("unit_of_work").unit_of_work(**_request_scope())
+
+
+def reading_unit_of_work() -> ReadingUnitOfWork:
+    """:func:`unit_of_work` for views whose handler only reads, with one statement: no BEGIN/ROLLBACK."""
+    return _request_database("reading_unit_of_work").reading(**_request_scope())
+
+
+def _request_database(caller: str) -> Database:
     database: Database | None = current_app.extensions.get("mai_database")
     if database is None:
-        raise RuntimeError("unit_of_work() needs create_service_app(..., database=...)")
-    return database.unit_of_work(
-        source=settings_of().service_name,
-        traceparent=g.get("traceparent"),
-        clock=current_app.extensions.get("mai_clock"),
-    )
+        raise RuntimeError(f"{caller}() needs create_service_app(..., database=...)")
+    return database
+
+
+def _request_scope() -> dict[str, Any]:
+    """A request's unit of work acts as this service, continues the request's trace, reads the app's clock."""
+    return {
+        "source": settings_of().service_name,
+        "traceparent": g.get("traceparent"),
+        "clock": current_app.extensions.get("mai_clock"),
+    }
 
 
 def load_json(schema: Schema | type[Schema], *, partial: bool = False) -> Any:

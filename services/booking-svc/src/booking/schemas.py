@@ -7,6 +7,7 @@ wall clock, both ISO 8601 with their offset.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -173,6 +174,22 @@ class SlotResponse(Schema):
     slot_type = fields.String()
     starts_at = OfficeMoment(metadata={"type": "string"})
     ends_at = OfficeMoment(metadata={"type": "string"})
+
+
+def slot_items(slots: Iterable[Any]) -> list[dict[str, Any]]:
+    """:class:`SlotResponse`'s dump of many slots, written out: a slot search answers up to a hundred
+    of them, and the schema's field-by-field dump cost a fifth of the search (a test keeps the two equal)."""
+    return [
+        {
+            "slot_id": slot.id,
+            "office": slot.office,
+            "counter": slot.counter,
+            "slot_type": slot.slot_type,
+            "starts_at": office_time(slot.starts_at).isoformat(),
+            "ends_at": office_time(slot.ends_at).isoformat(),
+        }
+        for slot in slots
+    ]
 
 
 class AppointmentResponse(Schema):

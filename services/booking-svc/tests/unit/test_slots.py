@@ -66,3 +66,15 @@ def test_an_allowance_is_counted_per_citizen_and_window(uow: Any, deps: Any, clo
     handlers.take_allowance(uow, deps, handlers.TakeAllowance(subject="citizen-1", action="booking"))
     clock.advance(timedelta(minutes=1))
     handlers.take_allowance(uow, deps, search)
+
+
+def test_the_search_answer_is_what_the_documented_slot_schema_dumps(uow: Any, deps: Any, desk: Any) -> None:
+    """``slot_items`` writes the answer out for speed; it must stay what ``SlotResponse`` documents."""
+    from booking.schemas import SlotResponse, slot_items
+
+    desk.slots(MONDAY_0830, MONDAY_0830 + timedelta(hours=2), MONDAY_0830 + timedelta(days=1))
+    found = handlers.search_slots(uow, deps, handlers.SearchSlots("IGI-CJ", date(2025, 3, 17), date(2025, 3, 18)))
+
+    assert len(found) == 3
+    assert slot_items(found) == SlotResponse(many=True).dump(found)
+    assert slot_items(found)[0]["starts_at"] == "2025-03-17T08:30:00+02:00"  # the office's wall clock

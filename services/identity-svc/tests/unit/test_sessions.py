@@ -10,7 +10,7 @@ from identity import handlers
 from identity.commands import LogIn, LogOut, RefreshSession, RegisterCitizen, RequestPasswordReset, ResetPassword
 from identity.errors import EmailUnconfirmed, LoginRefused, SessionEnded, TooManyFailedLogins
 from identity.events import LoginThrottled, PasswordResetRequested
-from identity.tables import RefreshToken
+from identity.tables import LoginThrottle, RefreshToken
 from identity_testing import CITIZEN
 from sqlalchemy import select
 
@@ -63,6 +63,20 @@ def test_a_strangers_failures_throttle_the_stranger_with_retry_after_and_the_own
     assert notice.failed_attempts == free and notice.recipient.email == CITIZEN["email"]
     assert STRANGER not in repr(uow.published) and "a wrong guess" not in repr(uow.published)
     assert _log_in(uow, deps).access_token  # the owner's own address is not slowed down
+
+
+def test_a_right_password_clears_the_counts_its_owner_hears_of_and_keeps_the_addresss(uow, deps, register):
+    register()
+    for _ in range(2):
+        with pytest.raises(LoginRefused):
+            _log_in(uow, deps, "a wrong guess", STRANGER)
+    before = {row.scope.split(":", 1)[0]: row.failures for row in uow.session.scalars(select(LoginThrottle))}
+    assert before == {"client": 2, "account": 2, "address": 2}
+
+    assert _log_in(uow, deps, CITIZEN["password"], STRANGER).access_token
+
+    after = {row.scope.split(":", 1)[0]: row.failures for row in uow.session.scalars(select(LoginThrottle))}
+    assert after == {"address": 2}  # one client trying many accounts is still counted
 
 
 def test_the_throttle_lifts_when_the_clock_passes_the_wait(uow, deps, register, clock):

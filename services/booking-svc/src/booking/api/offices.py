@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from mai_chassis import require_auth
-from mai_chassis.web import unit_of_work
+from mai_chassis.web import reading_unit_of_work, unit_of_work
 from marshmallow import RAISE
 
 from .. import handlers
 from ..errors import NotFound
 from ..handlers.allowances import SLOT_SEARCH
-from ..schemas import AppointmentResponse, DayQuery, OfficeResponse, SlotResponse, SlotSearchQuery
+from ..schemas import AppointmentResponse, DayQuery, OfficeResponse, SlotSearchQuery, slot_items
 from .blueprints import offices
 from .context import MANAGER_ROLE, OFFICER_ROLE, deps, officer_or_manager, rate_limited
+
+#: Built once: a schema's construction is work every search would repeat.
+_SLOT_SEARCH_QUERY = SlotSearchQuery()
 
 
 @offices.get("")
@@ -37,13 +40,13 @@ def show_office(code: str) -> Response:
 def search_slots(code: str) -> Response:
     if code not in deps().catalog.offices:
         raise NotFound  # an unknown office answers 404 before its query is checked
-    query = SlotSearchQuery().load(request.args.to_dict(), unknown=RAISE)
-    with unit_of_work() as uow:
+    query = _SLOT_SEARCH_QUERY.load(request.args.to_dict(), unknown=RAISE)
+    # One SELECT: read outside a transaction (no BEGIN/ROLLBACK round trips), the same snapshot.
+    with reading_unit_of_work() as uow:
         slots = handlers.search_slots(
             uow, deps(), handlers.SearchSlots(code, query["date_from"], query["date_to"], query["limit"])
         )
-        answer = SlotResponse(many=True).dump(slots)
-    return jsonify(items=answer)
+    return jsonify(items=slot_items(slots))
 
 
 @offices.get("/<code>/appointments")

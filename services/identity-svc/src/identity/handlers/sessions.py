@@ -34,8 +34,8 @@ from .throttling import (
     client_scope_prefix,
     count_failure,
     forget_failures,
-    lock_remaining,
     login_throttles,
+    longest_lock,
     tell_owner_of_failed_logins,
 )
 
@@ -157,7 +157,7 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair | S
     account = account_by_email(uow, command.email)
     device = _known_device(uow, deps, command.device_token, account)
     throttles = login_throttles(deps, domain.normalise_email(command.email), command.address, device)
-    wait = max(lock_remaining(uow, deps, throttle) for throttle in throttles)
+    wait, counted = longest_lock(uow, deps, throttles)
     if wait > 0:
         raise TooManyFailedLogins(int(wait) + 1)
     good = deps.hasher.verify(account.password_hash if account else None, command.password)
@@ -178,7 +178,7 @@ def log_in(uow: UnitOfWork, deps: IdentityDeps, command: LogIn) -> TokenPair | S
         raise EmailUnconfirmed("Confirm your e-mail address first; we sent you a code.")
     if account.password_hash and deps.hasher.needs_rehash(account.password_hash):
         account.password_hash = deps.hasher.hash(command.password)
-    forget_failures(uow, throttles)
+    forget_failures(uow, throttles, counted=counted)
     step = _second_factor_step(uow, deps, account)
     if step is not None:
         challenge = sign_in_challenge(uow, deps, account, step)

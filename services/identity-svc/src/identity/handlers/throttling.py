@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from mai_chassis import UnitOfWork
-from sqlalchemy import case, delete
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +27,7 @@ __all__ = [
     "forget_failures",
     "lock_remaining",
     "login_throttles",
+    "longest_lock",
     "tell_owner_of_failed_logins",
 ]
 
@@ -57,11 +60,20 @@ def count_failure(uow: UnitOfWork, scope: str, window: timedelta) -> None:
     uow.session.execute(statement)
 
 
-def forget_failures(uow: UnitOfWork, throttles: list[Throttle]) -> None:
-    """A successful login clears the counts its owner hears of (an address' count across accounts stays)."""
-    uow.session.execute(
-        delete(LoginThrottle).where(LoginThrottle.scope.in_([t.scope for t in throttles if t.owner_hears]))
-    )
+def forget_failures(uow: UnitOfWork, throttles: list[Throttle], *, counted: Collection[str] | None = None) -> None:
+    """A successful login clears the counts its owner hears of (an address' count across accounts stays).
+
+    ``counted``: the scopes this unit of work found holding a count (:func:`longest_lock`); when
+    none of them is one to clear, there is nothing to delete and no statement is sent. A failure
+    counted by another client after that read stays counted, which only errs on the strict side.
+    """
+    scopes = [t.scope for t in throttles if t.owner_hears and (counted is None or t.scope in counted)]
+    if not scopes:
+        return
+    statement = delete(LoginThrottle).where(LoginThrottle.scope.in_(scopes))
+    if counted is not None:  # the counts were read as rows, not loaded into the session: nothing to sync
+        statement = statement.execution_options(synchronize_session=False)
+    uow.session.execute(statement)
 
 
 def client_scope_prefix(email_key: str) -> str:
@@ -89,8 +101,25 @@ def login_throttles(deps: IdentityDeps, email_key: str, address: str, device: st
 
 def lock_remaining(uow: UnitOfWork, deps: IdentityDeps, throttle: Throttle) -> float:
     """Seconds the next try in ``throttle``'s scope must still wait (0: none)."""
-    now = uow.clock.now()
     row = uow.session.get(LoginThrottle, throttle.scope, populate_existing=True)
+    return _remaining(deps, throttle, row, uow.clock.now())
+
+
+def longest_lock(uow: UnitOfWork, deps: IdentityDeps, throttles: list[Throttle]) -> tuple[float, frozenset[str]]:
+    """:func:`lock_remaining` of the slowest of ``throttles``, their counts read in one statement;
+    with the scopes that hold a count (for :func:`forget_failures`)."""
+    now = uow.clock.now()
+    counted = uow.session.execute(
+        select(LoginThrottle.scope, LoginThrottle.failures, LoginThrottle.last_failure_at).where(
+            LoginThrottle.scope.in_([throttle.scope for throttle in throttles])
+        )
+    )
+    rows = {row.scope: row for row in counted}
+    wait = max((_remaining(deps, t, rows.get(t.scope), now) for t in throttles), default=0.0)
+    return wait, frozenset(rows)
+
+
+def _remaining(deps: IdentityDeps, throttle: Throttle, row: Any, now: datetime) -> float:
     if row is None or row.last_failure_at is None or aware(row.last_failure_at) < now - throttle.window:
         return 0.0
     ends = domain.lock_ends(

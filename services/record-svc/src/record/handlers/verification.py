@@ -6,9 +6,10 @@ import hmac
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 from mai_chassis import UnitOfWork
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -97,24 +98,43 @@ def verify_certificate(uow: UnitOfWork, deps: RecordDeps, command: VerifyCertifi
     return outcome
 
 
-def _certificate_numbered(session: Session, number: str | None) -> CertificateApplication | None:
+# Core statements on the tables: no ORM bookkeeping on the check's path.
+_CERTIFICATES = cast(Table, CertificateApplication.__table__)
+_ATTEMPTS = cast(Table, VerificationAttemptRecord.__table__)
+
+#: What a check reads of a certificate: its row without the ORM object (the check's hottest read).
+_CHECKED = (
+    CertificateApplication.id,
+    CertificateApplication.status,
+    CertificateApplication.registration_number,
+    CertificateApplication.issued_at,
+    CertificateApplication.valid_until,
+    CertificateApplication.holder_name,
+    CertificateApplication.holder_cnp_digest,
+    CertificateApplication.verification_code_digest,
+)
+
+
+def _certificate_numbered(session: Session, number: str | None) -> Row[Any] | None:
     if number is None:
         return None
-    return session.scalar(select(CertificateApplication).where(CertificateApplication.registration_number == number))
+    found = session.execute(select(*_CHECKED).where(CertificateApplication.registration_number == number)).first()
+    return cast("Row[Any] | None", found)
 
 
-def _count(session: Session, application: CertificateApplication | None, now: datetime) -> None:
+def _count(session: Session, application: Row[Any] | None, now: datetime) -> None:
     """One more verification found the certificate (the clerks' history shows how many)."""
     if application is None:
         return
+    table = _CERTIFICATES
     session.execute(
-        update(CertificateApplication)
-        .where(CertificateApplication.id == application.id)
-        .values(verifications=CertificateApplication.verifications + 1, last_verified_at=now)
+        update(table)
+        .where(table.c.id == application.id)
+        .values(verifications=table.c.verifications + 1, last_verified_at=now)
     )
 
 
-def _verification(application: CertificateApplication | None, now: datetime, *, method: str) -> Verification:
+def _verification(application: Row[Any] | None, now: datetime, *, method: str) -> Verification:
     if application is None:
         VERIFICATIONS.labels(SERVICE, method, VerificationResult.NOT_FOUND).inc()
         return Verification(VerificationResult.NOT_FOUND)
@@ -139,20 +159,14 @@ def _attempts_locked_for_update(
     existing one in one statement (a row that does not exist cannot be locked, and an ON CONFLICT DO
     NOTHING would leave a stale row free to be deleted before it is locked)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(VerificationAttemptRecord).values(
-        registration_number=number, failures=0, locks=0, forget_after=now + budget.window
-    )
-    session.execute(
+    table = _ATTEMPTS
+    statement = insert(table).values(registration_number=number, failures=0, locks=0, forget_after=now + budget.window)
+    # DO UPDATE (to the same value) locks the row until commit, and RETURNING reads it in the same statement.
+    row = session.execute(
         statement.on_conflict_do_update(
-            index_elements=["registration_number"], set_={"failures": VerificationAttemptRecord.failures}
-        )
-    )
-    row = session.scalar(
-        select(VerificationAttemptRecord)
-        .where(VerificationAttemptRecord.registration_number == number)
-        .with_for_update()
-    )
-    assert row is not None
+            index_elements=["registration_number"], set_={"failures": table.c.failures}
+        ).returning(table.c.failures, table.c.window_started_at, table.c.locked_until, table.c.locks)
+    ).one()
     return VerificationAttempts(
         failures=row.failures, window_started_at=row.window_started_at, locked_until=row.locked_until, locks=row.locks
     )
@@ -162,11 +176,18 @@ def _record_failure(
     session: Session, number: str, attempts: VerificationAttempts, now: datetime, budget: FailureBudget
 ) -> None:
     after = attempts.after_failure(now, budget)
-    row = session.get(VerificationAttemptRecord, number)
-    assert row is not None
-    row.failures, row.window_started_at = after.failures, after.window_started_at
-    row.locked_until, row.locks = after.locked_until, after.locks
-    row.forget_after = after.forgotten_after(budget) or now + budget.window
+    table = _ATTEMPTS
+    session.execute(
+        update(table)
+        .where(table.c.registration_number == number)
+        .values(
+            failures=after.failures,
+            window_started_at=after.window_started_at,
+            locked_until=after.locked_until,
+            locks=after.locks,
+            forget_after=after.forgotten_after(budget) or now + budget.window,
+        )
+    )
     if after.seconds_locked(now):
         VERIFICATION_LOCKS.labels(SERVICE).inc()
         logger.warning("verification by CNP locked for a registration number after %d wrong CNPs", budget.failures)
