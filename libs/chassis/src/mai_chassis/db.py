@@ -82,6 +82,11 @@ class Database:
         else:
             _check_liveness_after_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that are one statement need no transaction: without BEGIN and ROLLBACK a lookup is
+        # one round trip instead of three (a single statement sees one consistent snapshot anyway).
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,10 +99,19 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
+    def read_session(self) -> Session:
+        """A session whose statements each run on their own, outside any transaction (nothing to commit)."""
+        return self._read_sessions()
+
     def unit_of_work(
-        self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+        self,
+        *,
+        source: str = "",
+        traceparent: str | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
+        return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock, read_only=read_only)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -128,13 +142,21 @@ class SqlUnitOfWork:
     """
 
     def __init__(
-        self, database: Database, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+        self,
+        database: Database,
+        *,
+        source: str = "",
+        traceparent: str | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self.database = database
         self.source = source
         self.traceparent = traceparent
         self.clock: Clock = clock or SystemClock()
-        self.session: Session = database.session()
+        #: A query's unit of work: each statement on its own (no BEGIN, no ROLLBACK), nothing to publish or commit.
+        self.read_only = read_only
+        self.session: Session = database.read_session() if read_only else database.session()
         self._committed = False
         #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
@@ -167,6 +189,8 @@ class SqlUnitOfWork:
         """
         from .outbox import add_to_outbox
 
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work publishes nothing")
         outgoing = outgoing_event(event, subject=subject, data=data, key=key)
         event_id = add_to_outbox(
             self.session,
@@ -184,6 +208,8 @@ class SqlUnitOfWork:
         self.session.flush()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
         self.session.commit()
         self._committed = True
 

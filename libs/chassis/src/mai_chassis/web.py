@@ -217,10 +217,12 @@ def create_service_app(
     return app
 
 
-def unit_of_work() -> SqlUnitOfWork:
+def unit_of_work(*, read_only: bool = False) -> SqlUnitOfWork:
     """A unit of work on the current app's database, as this service, continuing the request's trace.
 
     What views use: ``with unit_of_work() as uow: result = handler(uow, deps, command)``.
+    ``read_only=True`` for a query whose handler reads in one statement: no transaction is opened
+    (no BEGIN, no ROLLBACK round trips), and publishing or committing is refused.
     """
     database: Database | None = current_app.extensions.get("mai_database")
     if database is None:
@@ -229,6 +231,7 @@ def unit_of_work() -> SqlUnitOfWork:
         source=settings_of().service_name,
         traceparent=g.get("traceparent"),
         clock=current_app.extensions.get("mai_clock"),
+        read_only=read_only,
     )
 
 
