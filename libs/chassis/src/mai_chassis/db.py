@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, insert, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,6 +160,9 @@ class SqlUnitOfWork:
         self._committed = False
         #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
+        # Outbox rows not yet written: inserted in one statement at flush or commit, without the ORM
+        # (an outbox row is never read back in the transaction that writes it).
+        self._outbox: list[dict[str, Any]] = []
 
     def __enter__(self) -> Self:
         return self
@@ -187,13 +190,12 @@ class SqlUnitOfWork:
         Takes a typed :class:`~mai_chassis.events.DomainEvent`, or (while services move to them)
         ``publish(event_type, subject=..., data=..., key=None)``.
         """
-        from .outbox import add_to_outbox
+        from .outbox import outbox_values
 
         if self.read_only:
             raise RuntimeError("a read-only unit of work publishes nothing")
         outgoing = outgoing_event(event, subject=subject, data=data, key=key)
-        event_id = add_to_outbox(
-            self.session,
+        row = outbox_values(
             event_type=outgoing.type,
             source=self.source,
             subject=outgoing.subject,
@@ -201,19 +203,32 @@ class SqlUnitOfWork:
             key=outgoing.key,
             traceparent=self.traceparent,
         )
+        self._outbox.append(row)
+        event_id = str(row["event_id"])
         self.published.append({"type": outgoing.type, "subject": outgoing.subject, "id": event_id})
         return event_id
 
+    def _write_outbox(self) -> None:
+        if self._outbox:
+            from .tables import OutboxEvent
+
+            rows, self._outbox = self._outbox, []
+            # On the session's connection, as Core: no ORM bulk machinery for rows never read back.
+            self.session.connection().execute(insert(OutboxEvent.__table__).values(rows))
+
     def flush(self) -> None:
         self.session.flush()
+        self._write_outbox()
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
+        self.flush()
         self.session.commit()
         self._committed = True
 
     def rollback(self) -> None:
+        self._outbox.clear()
         self.session.rollback()
 
 
