@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from sqlalchemy import Engine, Table, create_engine, event, insert, text
 from sqlalchemy.exc import InvalidatePoolError
@@ -214,7 +214,8 @@ class SqlUnitOfWork:
 
             rows, self._outbox = self._outbox, []
             # On the session's connection, as Core: no ORM bulk machinery for rows never read back.
-            self.session.connection().execute(insert(OutboxEvent.__table__).values(rows))
+            table = cast(Table, OutboxEvent.__table__)
+            self.session.connection().execute(insert(table).values(rows))
 
     def flush(self) -> None:
         self.session.flush()
