@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, create_engine, event, insert, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,9 +84,8 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reads that are one statement need no transaction: without BEGIN and ROLLBACK a lookup is
         # one round trip instead of three (a single statement sees one consistent snapshot anyway).
-        self._read_sessions = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = sessionmaker(self._autocommit, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,6 +101,10 @@ class Database:
     def read_session(self) -> Session:
         """A session whose statements each run on their own, outside any transaction (nothing to commit)."""
         return self._read_sessions()
+
+    def autocommit(self) -> Connection:
+        """A connection whose statements each commit on their own (for single-statement writes)."""
+        return self._autocommit.connect()
 
     def unit_of_work(
         self,
