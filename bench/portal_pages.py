@@ -47,6 +47,7 @@ import requests
 import yaml
 from mai_chassis.migrations import upgrade
 from mai_chassis.testing import create_database, drop_database
+from mai_webkit.sessions import SESSIONS_MIGRATIONS
 
 from bench.client import Client, Response
 from bench.harness import BIN, ROOT, LoadResult, Row, free_port, gunicorn, process, report, run_load
@@ -55,7 +56,8 @@ WORKERS = 2
 THREADS = 8
 TARGET_P99_MS = 150.0
 PETITION_MIGRATIONS = ROOT / "services" / "petition-svc" / "src" / "petition" / "migrations"
-PORTAL_MIGRATIONS = ROOT / "services" / "portal-svc" / "src" / "portal" / "migrations"
+#: The portal's own tables are the web sessions' (its definition names the webkit's migrations).
+PORTAL_MIGRATIONS = SESSIONS_MIGRATIONS
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 _COOKIE = re.compile(r"portal_session=([^;]+)")
 

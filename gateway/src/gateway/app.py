@@ -9,17 +9,13 @@ with ``X-Request-ID``, ``traceparent`` and ``X-Forwarded-*`` set. Upstream failu
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
 from flask import Flask, Response, g, request
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
 from mai_chassis import Problem, create_service_app
 from mai_chassis.logs import bind_context
-from mai_chassis.problems import problem_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .browser_policy import install_browser_policy
@@ -43,7 +39,7 @@ from .proxy import (
     returned_response_headers,
     stream_response_body,
 )
-from .rate_limits import storage_uri_for
+from .rate_limits import Breach, RouteRateLimits
 from .readiness import UpstreamHealth
 from .routes import Route, RouteTableFile
 from .schemas import schemas_blueprint
@@ -55,7 +51,6 @@ logger = logging.getLogger(__name__)
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: Bodies up to this size are read at once (and can be retried); larger ones are streamed.
 BUFFERED_BODY_BYTES = 256 * 1024
-_UNLIMITED = "1000000/second"
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
 
@@ -103,38 +98,7 @@ def build_app(settings: Settings) -> Flask:
         if request.endpoint == "proxy":
             g.gateway_route = route_file.table.match(request.path)
 
-    limiter = Limiter(
-        key_func=_client_address,
-        app=app,
-        storage_uri=storage_uri_for(settings.ratelimit_storage_uri),
-        strategy="sliding-window-counter",
-        key_prefix="gateway",
-        headers_enabled=False,
-        # A Redis outage must not take the API down: each process counts on its own meanwhile.
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
-
-    @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded) -> Response:
-        route: Route | None = g.get("gateway_route")
-        prefix = route.prefix if route else "unrouted"
-        current = limiter.current_limit
-        wait = 1
-        if current is not None:
-            # reset_at is whole seconds; never ask for more than one window of the limit.
-            window = int(current.limit.get_expiry())
-            wait = min(window, max(1, math.ceil(current.reset_at - time.time())))
-        RATE_LIMITED.labels(prefix).inc()
-        return problem_response(
-            Problem(
-                429,
-                f"Too many requests to {prefix} from your address (at most {exc.description}). Try again in {wait} s.",
-                kind="rate-limited",
-                headers={"Retry-After": str(wait)},
-                retry_after=wait,
-            )
-        )
+    rate_limits = RouteRateLimits(settings.ratelimit_storage_uri)
 
     @app.after_request
     def _count(response: Response) -> Response:
@@ -146,16 +110,14 @@ def build_app(settings: Settings) -> Flask:
         GATEWAY_LATENCY.labels(label, request.method).observe(time.perf_counter() - g.started)
         return response
 
-    @limiter.limit(
-        lambda: g.gateway_route.rate_limit if g.get("gateway_route") else _UNLIMITED,
-        key_func=_client_address,
-        scope=lambda _endpoint: g.gateway_route.prefix if g.get("gateway_route") else "unrouted",
-        exempt_when=lambda: g.get("gateway_route") is None,
-    )
     def proxy(path: str) -> Response:
         route: Route | None = g.get("gateway_route")
         if route is None:
             raise Problem(404, "No public API is served at this path.", kind="not-found")
+        breach = rate_limits.hit(route.rate_limit, route.prefix, _client_address())
+        if breach is not None:
+            RATE_LIMITED.labels(route.prefix).inc()
+            raise _rate_limited(route, breach)
         _check_path(request.path)
         if request.method not in route.methods and not (request.method == "HEAD" and "GET" in route.methods):
             raise Problem(
@@ -232,6 +194,17 @@ def build_app(settings: Settings) -> Flask:
         provide_automatic_options=False,
     )
     return app
+
+
+def _rate_limited(route: Route, breach: Breach) -> Problem:
+    wait = breach.retry_after
+    return Problem(
+        429,
+        f"Too many requests to {route.prefix} from your address (at most {breach.limit}). Try again in {wait} s.",
+        kind="rate-limited",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
 
 
 def _client_address() -> str:

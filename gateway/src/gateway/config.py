@@ -22,8 +22,9 @@ class Settings(ServiceSettings):
     routes_file: str = ""
     #: How often the route file's modification is checked, in seconds.
     routes_check_seconds: float = 1.0
-    #: Flask-Limiter storage. ``memory://`` counts in each gunicorn worker process (a limit is then
-    #: exact only with WEB_CONCURRENCY=1); ``redis://host:6379/0`` shares counts across workers and pods.
+    #: Where rate-limit counts are kept (a ``limits`` storage URI). ``memory://`` counts in each
+    #: gunicorn worker process (a limit is then exact only with WEB_CONCURRENCY=1);
+    #: ``redis://host:6379/0`` shares counts across workers and pods.
     ratelimit_storage_uri: str = "memory://"
     #: Origins allowed to call the API from a browser (exact matches); empty: no CORS.
     cors_allowed_origins: tuple[str, ...] = ()

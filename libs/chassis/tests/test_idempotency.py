@@ -225,3 +225,17 @@ def test_a_production_web_process_does_not_start_without_a_fingerprint_key(sqlit
     settings = IdemSettings(database_url=sqlite_database.url, environment="production", log_json=False)
     with pytest.raises(ConfigurationError, match="REQUEST_FINGERPRINT_KEY"):
         create_service_app(settings, import_name=__name__, database=sqlite_database)
+
+
+def test_a_key_past_its_lifetime_is_taken_by_the_next_request_as_new(app: Flask, sqlite_database: Database) -> None:
+    client = app.test_client()
+    client.post("/petitions", json={"a": 1}, headers={"Idempotency-Key": "k-old"})
+    _age_record(sqlite_database, "k-old", KEY_TTL + timedelta(minutes=1))
+
+    # Not purged yet: the old record is replaced, whatever its body was.
+    reused = client.post("/petitions", json={"a": 2}, headers={"Idempotency-Key": "k-old"})
+    replayed = client.post("/petitions", json={"a": 2}, headers={"Idempotency-Key": "k-old"})
+
+    assert reused.status_code == 201 and "Idempotent-Replayed" not in reused.headers
+    assert reused.get_json() == {"number": 2}
+    assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.get_json() == {"number": 2}

@@ -134,3 +134,28 @@ def test_chosen_files_are_held_to_the_apis_limits(
         assert form.validate() is (error is None)
         assert form.files.errors == ([error] if error else [])
         assert [f.filename for f in chosen_files(form.files)] == [name for _content, name in uploads if name]
+
+
+def test_template_texts_follow_the_requests_language_and_a_forced_one() -> None:
+    from flask import render_template_string
+    from flask_babel import force_locale
+    from mai_webkit.i18n import init_babel
+
+    site = Flask(__name__)
+    init_babel(site, [])
+    text = "{{ _('Skip to main content') }}"
+
+    with site.test_request_context("/"):
+        romanian = render_template_string(text)
+        with force_locale("en"):
+            forced = render_template_string(text)
+        again = render_template_string(text)
+    with site.test_request_context("/", headers={"Cookie": "lang=en"}):
+        english = render_template_string(text)
+
+    assert (romanian, forced, again, english) == (
+        "Salt la conținutul principal",
+        "Skip to main content",
+        "Salt la conținutul principal",
+        "Skip to main content",
+    )

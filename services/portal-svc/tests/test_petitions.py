@@ -257,3 +257,24 @@ def test_own_petitions_ask_to_sign_in_first(client: FlaskClient) -> None:
 
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/sign-in?next=/petitions/mine"
+
+
+def test_the_forms_shared_parts_are_drawn_once_per_language_and_never_hold_a_choice_or_a_token(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    serve_directory(fake_api)
+
+    first = client.get("/petitions/new").get_data(as_text=True)
+    chosen = client.get("/petitions/new?institution=MAI").get_data(as_text=True)
+    again = client.get("/petitions/new").get_data(as_text=True)
+    client.get("/language/en?next=/petitions/new")
+    english = client.get("/petitions/new").get_data(as_text=True)
+
+    assert 'value="MAI" checked' in chosen  # a choice is drawn anew, not taken from the shared radios
+    assert " checked" not in first and " checked" not in again  # nor left in them for the next visitor
+    # Each page has its own submission id; the shared parts hold none.
+    ids = [page.split('name="submission_id" type="hidden" value="', 1)[1][:32] for page in (first, again)]
+    assert ids[0] != ids[1]
+    assert "Apărarea vieții și proprietății." in again
+    assert "Which institution is it for?" in english and "What are you sending?" in english
+    assert "Ce trimiteți?" not in english and "Ce trimiteți?" in again

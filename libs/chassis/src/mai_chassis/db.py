@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock, SystemClock
 from .events import DomainEvent, outgoing_event
 
-__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "ReadingUnitOfWork", "SqlUnitOfWork", "upsert"]
+__all__ = ["NAMING_CONVENTION", "PING_AFTER_IDLE_SECONDS", "Database", "SqlUnitOfWork", "upsert"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +82,10 @@ class Database:
         else:
             _check_liveness_after_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads that are one statement need no transaction: without BEGIN and ROLLBACK a lookup is
+        # one round trip instead of three (a single statement sees one consistent snapshot anyway).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = sessionmaker(self._autocommit, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,26 +98,33 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
-    def unit_of_work(
-        self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
-    ) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
+    def read_session(self) -> Session:
+        """A session whose statements each run on their own, outside any transaction (nothing to commit)."""
+        return self._read_sessions()
 
-    def reading(
-        self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
-    ) -> ReadingUnitOfWork:
-        """A unit of work for a handler that only reads, each statement on its own (autocommit).
+    def autocommit(self) -> Connection:
+        """A connection whose statements each commit on their own (for single-statement writes)."""
+        return self._autocommit.connect()
+
+    def unit_of_work(
+        self,
+        *,
+        source: str = "",
+        traceparent: str | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
+    ) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, source=source, traceparent=traceparent, clock=clock, read_only=read_only)
+
+    def reading(self, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None) -> SqlUnitOfWork:
+        """A unit of work for a handler that only reads, each statement on its own (autocommit):
+        ``unit_of_work(read_only=True)``.
 
         No BEGIN and no ROLLBACK travel to the server: one round trip per statement. A single
         statement sees one snapshot as in a transaction, so this suits handlers that read with one
-        statement; it cannot publish, and its commit writes nothing.
+        statement; it cannot publish or commit.
         """
-        return ReadingUnitOfWork(self, source=source, traceparent=traceparent, clock=clock)
-
-    @functools.cached_property
-    def autocommit_engine(self) -> Engine:
-        """The engine's pool with connections in autocommit while checked out (see :meth:`reading`)."""
-        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.unit_of_work(source=source, traceparent=traceparent, clock=clock, read_only=True)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -145,16 +155,27 @@ class SqlUnitOfWork:
     """
 
     def __init__(
-        self, database: Database, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
+        self,
+        database: Database,
+        *,
+        source: str = "",
+        traceparent: str | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self.database = database
         self.source = source
         self.traceparent = traceparent
         self.clock: Clock = clock or SystemClock()
-        self.session: Session = database.session()
+        #: A query's unit of work: each statement on its own (no BEGIN, no ROLLBACK), nothing to publish or commit.
+        self.read_only = read_only
+        self.session: Session = database.read_session() if read_only else database.session()
         self._committed = False
         #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
+        # Outbox rows not yet written: inserted in one statement at flush or commit, without the ORM
+        # (an outbox row is never read back in the transaction that writes it).
+        self._outbox: list[dict[str, Any]] = []
 
     def __enter__(self) -> Self:
         return self
@@ -182,11 +203,12 @@ class SqlUnitOfWork:
         Takes a typed :class:`~mai_chassis.events.DomainEvent`, or (while services move to them)
         ``publish(event_type, subject=..., data=..., key=None)``.
         """
-        from .outbox import add_to_outbox
+        from .outbox import outbox_values
 
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot publish: use Database.unit_of_work()")
         outgoing = outgoing_event(event, subject=subject, data=data, key=key)
-        event_id = add_to_outbox(
-            self.session,
+        row = outbox_values(
             event_type=outgoing.type,
             source=self.source,
             subject=outgoing.subject,
@@ -194,31 +216,34 @@ class SqlUnitOfWork:
             key=outgoing.key,
             traceparent=self.traceparent,
         )
+        self._outbox.append(row)
+        event_id = str(row["event_id"])
         self.published.append({"type": outgoing.type, "subject": outgoing.subject, "id": event_id})
         return event_id
 
+    def _write_outbox(self) -> None:
+        if self._outbox:
+            from .tables import OutboxEvent
+
+            rows, self._outbox = self._outbox, []
+            # On the session's connection, as Core: no ORM bulk machinery for rows never read back.
+            table = cast(Table, OutboxEvent.__table__)
+            self.session.connection().execute(insert(table).values(rows))
+
     def flush(self) -> None:
         self.session.flush()
+        self._write_outbox()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
+        self.flush()
         self.session.commit()
         self._committed = True
 
     def rollback(self) -> None:
+        self._outbox.clear()
         self.session.rollback()
-
-
-class ReadingUnitOfWork(SqlUnitOfWork):
-    """What :meth:`Database.reading` returns: reads in autocommit, no transaction round trips."""
-
-    def __init__(
-        self, database: Database, *, source: str = "", traceparent: str | None = None, clock: Clock | None = None
-    ) -> None:
-        super().__init__(database, source=source, traceparent=traceparent, clock=clock)
-        self.session.bind = database.autocommit_engine
-
-    def publish(self, event: DomainEvent | str, /, **_: Any) -> str:
-        raise RuntimeError("a reading unit of work cannot publish: use Database.unit_of_work()")
 
 
 def upsert(

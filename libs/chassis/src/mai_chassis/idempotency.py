@@ -25,11 +25,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from flask import Response, current_app, g, make_response, request
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Table, delete, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import Database
 from .problems import Problem
@@ -151,23 +151,9 @@ def _idempotent(view: _F, secret: frozenset[str]) -> _F:
         fingerprint = request_fingerprint(
             request.get_data(cache=True), request.content_type or "", key=_fingerprint_key(), secret_fields=secret
         )
-        with database.session() as session:
-            existing = session.get(IdempotencyRecord, (scope, key))
-            if existing is not None and existing.created_at is not None:
-                created = existing.created_at if existing.created_at.tzinfo else existing.created_at.replace(tzinfo=UTC)
-                if datetime.now(UTC) - created > KEY_TTL:
-                    session.delete(existing)
-                    session.commit()
-                    existing = None
-            if existing is None:
-                session.add(IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    existing = session.get(IdempotencyRecord, (scope, key))
-            if existing is not None:
-                return _replay(existing, fingerprint)
+        existing = _claim(database, scope, key, fingerprint)
+        if existing is not None:
+            return _replay(existing, fingerprint)
 
         try:
             response = make_response(view(*args, **kwargs))
@@ -183,21 +169,67 @@ def _idempotent(view: _F, secret: frozenset[str]) -> _F:
         if response.status_code >= 500:
             _release(database, scope, key)
             return response
-        with database.session() as session:
-            record = session.get(IdempotencyRecord, (scope, key))
-            if record is not None:
-                record.status_code = response.status_code
-                record.response_body = response.get_data(as_text=True)
-                record.response_headers = json.dumps(
-                    {k: v for k, v in response.headers.items() if k in ("Content-Type", "Location")}
-                )
-                session.commit()
+        _store(
+            database,
+            scope,
+            key,
+            status_code=response.status_code,
+            body=response.get_data(as_text=True),
+            headers={k: v for k, v in response.headers.items() if k in ("Content-Type", "Location")},
+        )
         return response
 
     return wrapper  # type: ignore[return-value]
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+_TABLE = cast(Table, IdempotencyRecord.__table__)
+
+
+def _claim(database: Database, scope: str, key: str, fingerprint: str) -> Row[Any] | None:
+    """Claim the key in one statement; None when claimed, else the record already there.
+
+    A new key is inserted; a record older than :data:`KEY_TTL` is taken over in the same statement
+    (``ON CONFLICT ... DO UPDATE ... WHERE`` expired). A retry while the first request runs waits
+    for nothing: the first request's claim is committed on its own before the view runs.
+    """
+    now = datetime.now(UTC)
+    values = {"scope": scope, "key": key, "request_hash": fingerprint, "created_at": now}
+    table = _TABLE
+    insert = postgresql.insert if database.is_postgresql else sqlite.insert
+    statement = insert(table).values(values)
+    claim = statement.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.key],
+        set_={
+            "request_hash": statement.excluded.request_hash,
+            "created_at": statement.excluded.created_at,
+            "status_code": None,
+            "response_body": None,
+            "response_headers": None,
+        },
+        where=table.c.created_at < now - KEY_TTL,
+    ).returning(table.c.scope)
+    with database.autocommit() as connection:
+        if connection.execute(claim).first() is not None:
+            return None
+        return connection.execute(
+            select(table.c.request_hash, table.c.status_code, table.c.response_body, table.c.response_headers).where(
+                table.c.scope == scope, table.c.key == key
+            )
+        ).one()
+
+
+def _store(database: Database, scope: str, key: str, *, status_code: int, body: str, headers: dict[str, str]) -> None:
+    """The answer, kept for retries: one ``UPDATE`` of the claimed record."""
+    table = _TABLE
+    with database.autocommit() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.scope == scope, table.c.key == key)
+            .values(status_code=status_code, response_body=body, response_headers=json.dumps(headers))
+        )
+
+
+def _replay(record: Any, fingerprint: str) -> Response:
     if record.request_hash != fingerprint:
         raise Problem(
             422,
@@ -221,19 +253,15 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 def _store_problem(database: Database, scope: str, key: str, problem: Problem) -> None:
     from .problems import PROBLEM_JSON
 
-    with database.session() as session:
-        record = session.get(IdempotencyRecord, (scope, key))
-        if record is not None:
-            record.status_code = problem.status
-            record.response_body = json.dumps(problem.to_dict())
-            record.response_headers = json.dumps({"Content-Type": PROBLEM_JSON})
-            session.commit()
+    body = json.dumps(problem.to_dict())
+    _store(database, scope, key, status_code=problem.status, body=body, headers={"Content-Type": PROBLEM_JSON})
 
 
 def _release(database: Database, scope: str, key: str) -> None:
-    with database.session() as session:
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
-        session.commit()
+    with database.autocommit() as connection:
+        connection.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
 
 
 def purge_expired_records(

@@ -22,7 +22,7 @@ from .producers import discard_producer
 from .tables import OutboxEvent
 from .wakeup import Wakeup
 
-__all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "outbox_row", "pending_count"]
+__all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "outbox_row", "outbox_values", "pending_count"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,31 @@ def outbox_row(
     Raises ``KeyError`` for an event type no topic in ``contracts/`` carries and
     ``ContractViolation`` for data that does not match the event's JSON Schema.
     """
+    values = outbox_values(
+        event_type=event_type, source=source, subject=subject, data=data, key=key, traceparent=traceparent
+    )
+    return OutboxEvent(**values)
+
+
+def outbox_values(
+    *,
+    event_type: str,
+    source: str,
+    subject: str,
+    data: Mapping[str, Any],
+    key: str,
+    traceparent: str | None = None,
+) -> dict[str, Any]:
+    """:func:`outbox_row`'s column values, for inserting rows without the ORM (checked alike)."""
     topic = mai_contracts.topic_for_event_type(event_type).name
     event = build_event(event_type, source=source, subject=subject, data=data, traceparent=traceparent)
-    return OutboxEvent(
-        event_id=event.get_id(),
-        event_type=event_type,
-        topic=topic,
-        key=key,
-        payload=encode_event(event).decode("utf-8"),
-    )
+    return {
+        "event_id": event.get_id(),
+        "event_type": event_type,
+        "topic": topic,
+        "key": key,
+        "payload": encode_event(event).decode("utf-8"),
+    }
 
 
 def pending_count(database: Database) -> int:

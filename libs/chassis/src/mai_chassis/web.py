@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError
 from .auth import TokenVerifier, init_auth
 from .clock import Clock
 from .config import ConfigurationError, ServiceSettings
-from .db import Database, ReadingUnitOfWork, SqlUnitOfWork
+from .db import Database, SqlUnitOfWork
 from .logs import configure_logging, request_id_var, traceparent_var
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
 from .problems import Problem, ProblemTable, register_error_handlers, register_problem_table
@@ -226,8 +226,9 @@ def unit_of_work() -> SqlUnitOfWork:
     return _request_database("unit_of_work").unit_of_work(**_request_scope())
 
 
-def reading_unit_of_work() -> ReadingUnitOfWork:
-    """:func:`unit_of_work` for views whose handler only reads, with one statement: no BEGIN/ROLLBACK."""
+def reading_unit_of_work() -> SqlUnitOfWork:
+    """For a view whose handler only reads, with one statement: no transaction is opened (no BEGIN,
+    no ROLLBACK round trips), and publishing or committing is refused."""
     return _request_database("reading_unit_of_work").reading(**_request_scope())
 
 

@@ -11,6 +11,7 @@ and the pages then use:
 - :mod:`mai_webkit.auth` — ``login_required``, ``call_api`` (as the signed-in person), ``sign_in``,
   ``sign_out``, ``safe_next``, ``is_signed_in``
 - :mod:`mai_webkit.forms` — ``PageForm`` (CSRF-protected), ``show_problem`` (problem -> field errors)
+- :mod:`mai_webkit.fragments` — ``render_shared`` (a fragment the same for every visitor, rendered once)
 - templates ``webkit/base.html`` (the layout) and ``webkit/macros.html`` (field, error summary,
   button, panel, table, summary list), the stylesheet ``webkit/static/webkit.css``
 - Flask-Babel (``gettext``/``_``), Romanian by default, ``/language/<code>`` to switch
@@ -37,6 +38,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from .api import ApiClient, ApiUnavailable, PublicCache
 from .auth import SignInRequired
 from .forms import error_list
+from .fragments import SharedFragments
 from .i18n import init_babel, install_filters, language_blueprint
 from .security import install_security_headers
 from .sessions import ServerSideSessionInterface
@@ -134,7 +136,9 @@ def init_webkit(app: Flask, options: WebkitOptions, *, database: Database) -> No
     install_filters(app)
     install_security_headers(app, form_action=options.form_action)
     client = ApiClient(options.api_base_url, timeout=options.api_timeout_seconds)
-    app.extensions["mai_webkit"] = SimpleNamespace(api=client, public_cache=PublicCache(client), options=options)
+    app.extensions["mai_webkit"] = SimpleNamespace(
+        api=client, public_cache=PublicCache(client), fragments=SharedFragments(), options=options
+    )
     app.register_blueprint(
         Blueprint(
             "webkit", __name__, template_folder="templates", static_folder="static", static_url_path="/static/webkit"

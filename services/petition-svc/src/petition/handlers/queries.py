@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from mai_chassis import UnitOfWork
 from mai_chassis.auth import Principal
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import domain
@@ -26,6 +26,7 @@ __all__ = [
     "ClerksAttachment",
     "ClerksPetition",
     "ClerksQueue",
+    "PetitionStatus",
     "QueuePage",
     "StaffStatusLookup",
     "StatusLookup",
@@ -110,16 +111,100 @@ class QueuePage:
     total: int
 
 
-def look_up_status(uow: UnitOfWork, deps: PetitionDeps, query: StatusLookup) -> Petition:
-    """The petition, only when ``email`` is the petitioner's; otherwise exactly as if it did not exist."""
-    petition = uow.session.scalar(
-        select(Petition).where(Petition.registration_number == query.registration_number.strip().upper())
+@dataclass(frozen=True)
+class NumberOf:
+    """Another petition, by its registration number."""
+
+    registration_number: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    answered_at: datetime | None
+    answer: str | None
+
+
+@dataclass(frozen=True)
+class PetitionStatus:
+    """What the petitioner's status lookup shows: the petition's progress, never its text,
+    petitioner or attachments; ``answering`` is the petition whose answer covers this one."""
+
+    registration_number: str
+    kind: str
+    status: str
+    closure: str | None
+    institution: str
+    field: str
+    registered_at: datetime
+    answer_due_on: date
+    deadline_extended: bool
+    forwarded_from: str | None
+    forwarded_at: datetime | None
+    closed_at: datetime | None
+    answering: Answered
+    joined_to: NumberOf | None
+    repeat_of: NumberOf | None
+
+
+_petitions = Petition.__table__
+_joined_to = _petitions.alias("joined_to")
+_repeat_of = _petitions.alias("repeat_of")
+#: One Core statement, built once: the petition's status columns, and the numbers (and answer) of
+#: the petitions it was joined to or repeats. Attachments, text and petitioner data are not read.
+_STATUS_BY_NUMBER = (
+    select(
+        *(
+            _petitions.c[name]
+            for name in (
+                "registration_number", "kind", "status", "closure", "institution", "field", "registered_at",
+                "answer_due_on", "deadline_extended", "forwarded_from", "forwarded_at", "closed_at", "answered_at",
+                "answer", "petitioner_email",
+            )
+        ),
+        _joined_to.c.registration_number.label("joined_number"),
+        _joined_to.c.answered_at.label("joined_answered_at"),
+        _joined_to.c.answer.label("joined_answer"),
+        _repeat_of.c.registration_number.label("repeat_number"),
     )
+    .select_from(
+        _petitions.outerjoin(_joined_to, _joined_to.c.id == _petitions.c.joined_to_id).outerjoin(
+            _repeat_of, _repeat_of.c.id == _petitions.c.repeat_of_id
+        )
+    )
+    .where(_petitions.c.registration_number == bindparam("number"))
+)  # fmt: skip
+
+
+def look_up_status(uow: UnitOfWork, deps: PetitionDeps, query: StatusLookup) -> PetitionStatus:
+    """The petition's status, only when ``email`` is the petitioner's; otherwise exactly as if it did
+    not exist. One statement (a read-only unit of work runs it without a transaction)."""
+    number = query.registration_number.strip().upper()
+    row = uow.session.execute(_STATUS_BY_NUMBER, {"number": number}).one_or_none()
     # A petition answered by post has no address to match: it is looked up by number on the phone line.
-    expected = (petition.petitioner_email if petition is not None else None) or "\x00" * 32
-    if not hmac.compare_digest(expected.encode(), domain.normalise_email(query.email).encode()) or petition is None:
+    expected = (row.petitioner_email if row is not None else None) or "\x00" * 32
+    if not hmac.compare_digest(expected.encode(), domain.normalise_email(query.email).encode()) or row is None:
         raise PetitionNotFound()
-    return petition
+    joined = row.joined_number is not None
+    return PetitionStatus(
+        registration_number=row.registration_number,
+        kind=row.kind,
+        status=row.status,
+        closure=row.closure,
+        institution=row.institution,
+        field=row.field,
+        registered_at=row.registered_at,
+        answer_due_on=row.answer_due_on,
+        deadline_extended=row.deadline_extended,
+        forwarded_from=row.forwarded_from,
+        forwarded_at=row.forwarded_at,
+        closed_at=row.closed_at,
+        answering=Answered(
+            answered_at=row.joined_answered_at if joined else row.answered_at,
+            answer=row.joined_answer if joined else row.answer,
+        ),
+        joined_to=NumberOf(row.joined_number) if joined else None,
+        repeat_of=NumberOf(row.repeat_number) if row.repeat_number is not None else None,
+    )
 
 
 def list_citizens_petitions(uow: UnitOfWork, deps: PetitionDeps, query: CitizensPetitions) -> list[Petition]:

@@ -11,7 +11,7 @@ from typing import Protocol
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, spend_once
 from mai_chassis.tables import UsedChallenge
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -193,6 +193,17 @@ def next_registration_number(session: Session, institution: str, year: int) -> R
     return RegistrationNumber(institution, year, int(session.execute(statement).scalar_one()))
 
 
+_ANSWERED_WITH_FINGERPRINT = (
+    select(Petition.__table__.c.id)
+    .where(
+        Petition.__table__.c.content_fingerprint == bindparam("fingerprint"),
+        Petition.__table__.c.status == bindparam("answered"),
+    )
+    .order_by(Petition.__table__.c.answered_at)
+    .limit(1)
+)
+
+
 class PetitionForm(Protocol):
     """What a petition says, whoever registers it (the web form, or a clerk at intake)."""
 
@@ -235,19 +246,14 @@ def register(
     petitioner = domain.petitioner_key(email, command.name, command.address)
     fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
     session = uow.session
-    answered_original = session.scalar(
-        select(Petition)
-        .where(Petition.content_fingerprint == fingerprint, Petition.status == Status.ANSWERED.value)
-        .order_by(Petition.answered_at)
-        .limit(1)
-    )
+    # The repeat check reads one index entry; the answered petition itself is loaded only when found.
+    original_id = session.execute(
+        _ANSWERED_WITH_FINGERPRINT, {"fingerprint": fingerprint, "answered": Status.ANSWERED.value}
+    ).scalar()
+    answered_original = session.get(Petition, original_id) if original_id is not None else None
     stored = [deps.store.put(item.content) for item in attachments]
-
-    # Everything else is ready: take the number last, so the counter row is locked only briefly.
-    number = next_registration_number(session, institution, domain.local_date(registered_at).year)
     petition = Petition(
         id=str(uuid.uuid4()),
-        registration_number=str(number),
         kind=command.kind,
         channel=command.channel,
         institution=institution,
@@ -268,6 +274,7 @@ def register(
         answer_due_on=domain.answer_due_on(registered_at),
         forward_due_on=domain.forward_due_on(registered_at),
         deadline_extended=False,
+        forwarded_late=False,
         attachments=[
             Attachment(
                 position=position,
@@ -279,6 +286,11 @@ def register(
             for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
         ],
     )
+
+    # Everything else is ready: take the number last, so the counter row is locked only briefly
+    # (until the commit: the petition's and its events' inserts and the commit follow at once).
+    number = next_registration_number(session, institution, domain.local_date(registered_at).year)
+    petition.registration_number = str(number)
     if answered_original is not None:
         petition.status, petition.closure = Status.CLOSED.value, Closure.REPEAT.value
         petition.repeat_of, petition.closed_at = answered_original, registered_at

@@ -15,15 +15,20 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from mai_webkit.api import public_json
 
-__all__ = ["blueprint", "fields_of_activity", "find_institutions", "institutions"]
+__all__ = ["blueprint", "directory_document", "fields_of_activity", "find_institutions", "institutions"]
 
 blueprint = Blueprint("directory", __name__)
 
 MAX_QUERY_LENGTH = 100
 
 
+def directory_document() -> Any:
+    """The directory's answer as cached: the same object while it is (what shared fragments are drawn from)."""
+    return public_json("/api/v1/institutions")
+
+
 def institutions() -> list[dict[str, Any]]:
-    return list(public_json("/api/v1/institutions")["items"])
+    return list(directory_document()["items"])
 
 
 def fields_of_activity() -> list[dict[str, Any]]:

@@ -19,7 +19,9 @@ from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, api
 from mai_webkit.auth import call_api, is_signed_in, login_required
 from mai_webkit.forms import PageForm, chosen_files, files_within, show_problem
+from mai_webkit.fragments import render_shared
 from mai_webkit.i18n import current_language, localised
+from markupsafe import Markup
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -32,7 +34,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..form_fields import email_field
-from .directory import fields_of_activity, find_institutions, institutions
+from .directory import directory_document, fields_of_activity, find_institutions, institutions
 
 __all__ = ["PetitionForm", "StatusForm", "blueprint"]
 
@@ -47,6 +49,9 @@ _SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = lazy_gettext(
     "We found no petition with this number and e-mail address. Check both, as in the e-mail we sent you."
 )
+_INSTITUTION_OPTIONS = "petitions/_institution_options.html"
+_PETITION_FIELDS = "petitions/_petition_fields.html"
+_INSTITUTION_SEARCH = "petitions/_institution_search.html"
 _REGISTERED = "petition_registered"
 _LOOKUP = "petition_lookup"
 
@@ -157,6 +162,7 @@ def _search() -> tuple[str, str]:
 
 
 def _form_page(form: PetitionForm, status: int = 200) -> ResponseReturnValue:
+    directory = directory_document()
     everyone = institutions()
     query, search_field = _search()
     shown = find_institutions(everyone, query=query, field=search_field)
@@ -164,15 +170,32 @@ def _form_page(form: PetitionForm, status: int = 200) -> ResponseReturnValue:
     chosen = form.institution.data
     if chosen and chosen not in {i["code"] for i in shown}:
         shown += [i for i in everyone if i["code"] == chosen]
+    # The institutions' radios and the empty form's fields are the same for every visitor of a
+    # language: rendered once per directory answer. A search, a choice, data or errors: drawn anew.
+    options = {"shown_institutions": shown, "form": form}
+    search = {"form": form, "query": query, "search_field": search_field, "fields": fields_of_activity()}
+    if query or search_field or chosen:
+        institution_options = Markup(render_template(_INSTITUTION_OPTIONS, **options))  # noqa: S704
+        institution_search = Markup(render_template(_INSTITUTION_SEARCH, **search))  # noqa: S704
+    else:
+        institution_options = render_shared(_INSTITUTION_OPTIONS, source=directory, **options)
+        institution_search = render_shared(_INSTITUTION_SEARCH, source=directory, **search)
+    fields = {"form": form, "accepted_types": ACCEPTED_TYPES}
+    if form.is_submitted() or form.field.data or any(field.errors for field in form):
+        petition_fields = Markup(render_template(_PETITION_FIELDS, **fields))  # noqa: S704
+    else:
+        petition_fields = render_shared(_PETITION_FIELDS, source=directory, **fields)
     return (
         render_template(
             "petitions/new.html",
             form=form,
+            institution_options=institution_options,
+            institution_search=institution_search,
+            petition_fields=petition_fields,
             shown_institutions=shown,
             matched=matched,
             query=query,
             search_field=search_field,
-            fields=fields_of_activity(),
             searched=bool(query or search_field),
             accepted_types=ACCEPTED_TYPES,
         ),
