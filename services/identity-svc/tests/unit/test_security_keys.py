@@ -372,7 +372,12 @@ def test_the_relying_party_comes_from_the_settings_and_production_names_it_in_ht
         "localhost",
         ("http://localhost:8080",),
     )
-    production = {"environment": "production", "argon2_time_cost": 2, "argon2_memory_kib": 19 * 1024}
+    production = {
+        "environment": "production",
+        "argon2_time_cost": 2,
+        "argon2_memory_kib": 19 * 1024,
+        "export_sources": (("petition-svc", "https://petition-svc"),),
+    }
 
     with pytest.raises(ConfigurationError, match="WEBAUTHN_RP_ID"):
         make_settings("sqlite://", **production, webauthn_rp_id="", webauthn_origins=())
