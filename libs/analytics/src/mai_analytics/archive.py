@@ -95,10 +95,17 @@ class ArchiveStore:
         self.filesystem.delete_file(self.path(relative))
 
     def read_text(self, relative: str) -> str | None:
-        if self.filesystem.get_file_info(self.path(relative)).type != pafs.FileType.File:
-            return None
-        with self.filesystem.open_input_stream(self.path(relative)) as handle:
-            return bytes(handle.read()).decode("utf-8")
+        """A small file's content, whole: an object replaced while it was read (S3 reads the size it
+        asked for first, so a longer new object would come back cut) is read again."""
+        path = self.path(relative)
+        for _attempt in range(5):
+            if self.filesystem.get_file_info(path).type != pafs.FileType.File:
+                return None
+            with self.filesystem.open_input_stream(path) as handle:
+                content = bytes(handle.read())
+            if self.is_local or self.filesystem.get_file_info(path).size == len(content):
+                return content.decode("utf-8")
+        raise OSError(f"{relative} kept changing while it was read")
 
     def replace_text(self, relative: str, text: str) -> None:
         """Write a small file so that a reader sees the old content or the new, never a mix."""
