@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem
-from mai_webkit.auth import request_tokens, revoke_tokens, safe_next, sign_out, start_session, token_claims
+from mai_webkit.auth import (
+    answer_sign_in,
+    request_tokens,
+    revoke_tokens,
+    safe_next,
+    sign_in_form,
+    sign_out,
+    start_session,
+    token_claims,
+)
 from mai_webkit.forms import PageForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
@@ -78,14 +87,8 @@ def sign_in_page() -> ResponseReturnValue:
             refused = _refusal(problem)
             if refused is None:
                 raise
-        if refused:
-            form.page_errors.append(refused)
-            form.password.data = ""
-            return render_template("auth/sign_in.html", form=form, next_path=next_path), 400
-        flash(gettext("You are signed in."), "success")
-        return redirect(next_path, code=303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+        return answer_sign_in(form, next_path, refused, welcome=gettext("You are signed in."))
+    return sign_in_form(form, next_path)
 
 
 @blueprint.post("/sign-out", endpoint="sign_out")
