@@ -120,4 +120,6 @@ def test_two_pods_remove_each_scan_once_and_a_second_run_nothing(
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    assert {rule.data_class for rule in document_rules(FilesystemDocumentStore(tmp_path))} == enforced_classes("booking-svc")
+    assert {rule.data_class for rule in document_rules(FilesystemDocumentStore(tmp_path))} == enforced_classes(
+        "booking-svc"
+    )

@@ -14,8 +14,8 @@ from identity.tables import Account, RefreshToken
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
-from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.integration

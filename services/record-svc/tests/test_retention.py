@@ -92,4 +92,6 @@ def test_two_pods_remove_each_certificate_once_and_a_second_run_nothing(
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    assert {rule.data_class for rule in certificate_rules(FilesystemCertificateStore(tmp_path))} == enforced_classes("record-svc")
+    assert {rule.data_class for rule in certificate_rules(FilesystemCertificateStore(tmp_path))} == enforced_classes(
+        "record-svc"
+    )

@@ -30,4 +30,3 @@ def enforced_classes(service: str) -> set[str]:
     from mai_contracts.retention import retention_classes
 
     return {c.name for c in retention_classes() if c.service == service and c.enforced}
-

@@ -19,6 +19,7 @@ from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
 from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.i18n import WEEKDAYS
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -28,15 +29,6 @@ __all__ = ["CapacityForm", "ClosureForm", "OpeningHoursForm", "blueprint"]
 
 blueprint = Blueprint("offices", __name__, url_prefix="/offices")
 
-WEEKDAYS = (
-    ("monday", lazy_gettext("Monday")),
-    ("tuesday", lazy_gettext("Tuesday")),
-    ("wednesday", lazy_gettext("Wednesday")),
-    ("thursday", lazy_gettext("Thursday")),
-    ("friday", lazy_gettext("Friday")),
-    ("saturday", lazy_gettext("Saturday")),
-    ("sunday", lazy_gettext("Sunday")),
-)
 SLOT_TYPES = (("visit", lazy_gettext("Visits (originals and biometrics)")),)
 #: Intervals of one day, as typed: "08:30-12:30, 13:00-16:00" (empty: closed).
 INTERVALS = r"^\s*(\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*(,\s*\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*)*)?$"
