@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from .api import ApiError, ApiProblem, api
@@ -41,6 +42,7 @@ __all__ = [
     "safe_next",
     "sign_in",
     "sign_in_form",
+    "sign_in_refusal",
     "sign_out",
     "signed_in_claims",
     "start_session",
@@ -165,6 +167,21 @@ def sign_in_form(form: Any, next_path: str) -> Any:
     """A site's sign-in page (``auth/sign_in.html``) showing ``form``: 400 when it came back invalid."""
     status = 400 if form.is_submitted() else 200
     return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+
+
+def sign_in_refusal(problem: ApiProblem, *, disabled: str, unconfirmed: str) -> str:
+    """Why identity-svc refused the e-mail and password, to show beside the form: a wrong pair, too
+    many attempts, or the site's own words for an account ``disabled`` or not yet ``unconfirmed``;
+    any other problem is raised again."""
+    if problem.status == 401:
+        return str(gettext("The e-mail address or the password is wrong."))
+    if problem.status == 429:
+        return str(gettext("Too many failed attempts. Wait a few minutes, then try again."))
+    if problem.kind == "account-disabled":
+        return disabled
+    if problem.kind == "email-unconfirmed":
+        return unconfirmed
+    raise problem
 
 
 def answer_sign_in(form: Any, next_path: str, refused: str | None, *, welcome: str) -> Any:

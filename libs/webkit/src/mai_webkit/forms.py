@@ -19,12 +19,21 @@ from typing import Any
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import StringField
-from wtforms.validators import Optional, Regexp, ValidationError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from .api import ApiProblem
 
-__all__ = ["PHONE_NUMBER", "PageForm", "chosen_files", "error_list", "files_within", "phone_field", "show_problem"]
+__all__ = [
+    "PHONE_NUMBER",
+    "PageForm",
+    "chosen_files",
+    "error_list",
+    "files_within",
+    "password_field",
+    "phone_field",
+    "show_problem",
+]
 
 #: A phone number as people write it: digits, spaces, brackets, dots, dashes, a leading plus.
 PHONE_NUMBER = r"^\+?[0-9 ()./-]{6,32}$"
@@ -109,4 +118,11 @@ def phone_field() -> StringField:
             Optional(),
             Regexp(PHONE_NUMBER, message=lazy_gettext("Enter a phone number, like 0722 123 456")),
         ],
+    )
+
+
+def password_field() -> PasswordField:
+    """The password of a sign-in (its rules are checked where it is set, not here)."""
+    return PasswordField(
+        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
     )

@@ -20,12 +20,13 @@ from mai_webkit.auth import (
     revoke_tokens,
     safe_next,
     sign_in_form,
+    sign_in_refusal,
     sign_out,
     start_session,
     token_claims,
 )
-from mai_webkit.forms import PageForm
-from wtforms import EmailField, PasswordField
+from mai_webkit.forms import PageForm, password_field
+from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
 __all__ = ["SignInForm", "blueprint", "finish_sign_in"]
@@ -43,21 +44,15 @@ class SignInForm(PageForm):
             Length(max=254),
         ],
     )
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
+    password = password_field()
+
+
+def _refusal(problem: ApiProblem) -> str:
+    return sign_in_refusal(
+        problem,
+        disabled=str(gettext("This account is disabled. Ask an administrator of your unit.")),
+        unconfirmed=str(gettext("Set your password first with the code in the invitation e-mail.")),
     )
-
-
-def _refusal(problem: ApiProblem) -> str | None:
-    if problem.status == 401:
-        return str(gettext("The e-mail address or the password is wrong."))
-    if problem.status == 429:
-        return str(gettext("Too many failed attempts. Wait a few minutes, then try again."))
-    if problem.kind == "account-disabled":
-        return str(gettext("This account is disabled. Ask an administrator of your unit."))
-    if problem.kind == "email-unconfirmed":
-        return str(gettext("Set your password first with the code in the invitation e-mail."))
-    return None
 
 
 def finish_sign_in(pair: dict[str, Any]) -> str | None:
@@ -85,8 +80,6 @@ def sign_in_page() -> ResponseReturnValue:
             refused = finish_sign_in(answer)
         except ApiProblem as problem:
             refused = _refusal(problem)
-            if refused is None:
-                raise
         return answer_sign_in(form, next_path, refused, welcome=gettext("You are signed in."))
     return sign_in_form(form, next_path)
 
