@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
@@ -163,7 +164,7 @@ def sign_in(email: str, password: str) -> None:
     start_session(request_tokens(email, password))
 
 
-def sign_in_form(form: Any, next_path: str) -> Any:
+def sign_in_form(form: Any, next_path: str) -> ResponseReturnValue:
     """A site's sign-in page (``auth/sign_in.html``) showing ``form``: 400 when it came back invalid."""
     status = 400 if form.is_submitted() else 200
     return render_template("auth/sign_in.html", form=form, next_path=next_path), status
@@ -184,7 +185,7 @@ def sign_in_refusal(problem: ApiProblem, *, disabled: str, unconfirmed: str) -> 
     raise problem
 
 
-def answer_sign_in(form: Any, next_path: str, refused: str | None, *, welcome: str) -> Any:
+def answer_sign_in(form: Any, next_path: str, refused: str | None, *, welcome: str) -> ResponseReturnValue:
     """The end of a site's sign-in: the form again (400) with why it was ``refused``, the password
     cleared; else ``welcome`` flashed and on to ``next_path``."""
     if refused:
