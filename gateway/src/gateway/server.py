@@ -19,10 +19,8 @@ little memory, not a thread, and the CPU goes to requests rather than to switchi
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import click
@@ -77,47 +75,16 @@ def web_command() -> click.Command:
 
 def serve(settings: Settings, binds: list[str]) -> None:
     """Run gunicorn's master and its gevent workers on ``binds`` until SIGTERM."""
-    from gunicorn.app.base import BaseApplication
+    from mai_chassis.service import serve_with_gunicorn
 
     from . import create_app
 
-    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-
-    def child_exit(_server: Any, worker: Any) -> None:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-    options: dict[str, Any] = {
-        "bind": binds,
-        "workers": settings.web_concurrency,
-        "worker_class": WORKER_CLASS,
-        "worker_connections": settings.worker_connections,
-        "timeout": 30,
-        "graceful_timeout": 20,
-        "keepalive": 5,
-        "max_requests": settings.web_max_requests,
-        "max_requests_jitter": settings.web_max_requests // 10,
-        "accesslog": None,
-        "child_exit": child_exit,
-        "proc_name": "gateway",
-        # gunicorn's control socket is one path per user: several services on one host would clash.
-        "control_socket_disable": True,
-    }
-
-    class Application(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            return create_app(settings)
-
-    master = os.getpid()
-    try:
-        Application().run()
-    finally:
-        # Workers leave through here too (gunicorn ends a worker with SystemExit): only the master
-        # removes the metrics directory it made, or a replaced worker would pull it from the others.
-        if multiproc_dir and os.environ.get("MAI_OWN_METRICS_DIR") and os.getpid() == master:
-            shutil.rmtree(multiproc_dir, ignore_errors=True)
+    serve_with_gunicorn(
+        lambda: create_app(settings),
+        name="gateway",
+        max_requests=settings.web_max_requests,
+        bind=binds,
+        workers=settings.web_concurrency,
+        worker_class=WORKER_CLASS,
+        worker_connections=settings.worker_connections,
+    )

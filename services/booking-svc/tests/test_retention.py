@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from booking.tables import Application, ApplicationDocument
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from mai_chassis.uploads import content_digest
 from sqlalchemy import insert, select
 
@@ -108,20 +108,18 @@ def test_two_pods_remove_each_scan_once_and_a_second_run_nothing(
             database, f"old-{n}", A_YEAR_AGO - DAY, [_stored(store, f"a{n}".encode()), _stored(store, f"b{n}".encode())]
         )
 
-    def one_pod(_: int) -> int:
+    def one_pod() -> int:
         return purge(database, service="booking-svc", rules=document_rules(store), now=CLOCK.now(), batch_size=5)[
             "immigration-documents"
         ]
 
-    with ThreadPoolExecutor(max_workers=2) as pods:
-        counts = list(pods.map(one_pod, range(2)))
+    counts = purged_by_two_pods(one_pod)
 
     assert sum(counts) == 24
-    assert one_pod(0) == 0
+    assert one_pod() == 0
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    from mai_contracts.retention import retention_classes
-
-    enforced = {c.name for c in retention_classes() if c.service == "booking-svc" and c.enforced}
-    assert {rule.data_class for rule in document_rules(FilesystemDocumentStore(tmp_path))} == enforced
+    assert {rule.data_class for rule in document_rules(FilesystemDocumentStore(tmp_path))} == enforced_classes(
+        "booking-svc"
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
 from mai_chassis.tables import OutboxEvent
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.integration
@@ -76,24 +76,20 @@ def test_a_second_run_removes_nothing_and_two_pods_remove_each_account_once(data
     for n in range(45):
         _account(database, f"old-{n:02}", THIRTY_DAYS_AGO - DAY)
 
-    def one_pod(_: int) -> int:
+    def one_pod() -> int:
         return purge(database, service="identity-svc", rules=rules(), now=CLOCK.now(), batch_size=4)[
             "unconfirmed-accounts"
         ]
 
-    with ThreadPoolExecutor(max_workers=2) as pods:
-        counts = list(pods.map(one_pod, range(2)))
+    counts = purged_by_two_pods(one_pod)
 
     assert sum(counts) == 45
-    assert one_pod(0) == 0
+    assert one_pod() == 0
     assert _left(database) == []
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    from mai_contracts.retention import retention_classes
-
-    enforced = {c.name for c in retention_classes() if c.service == "identity-svc" and c.enforced}
-    assert {rule.data_class for rule in rules()} == enforced
+    assert {rule.data_class for rule in rules()} == enforced_classes("identity-svc")
 
 
 def _signed_in(database: Database, account_id: uuid.UUID, at: datetime) -> None:

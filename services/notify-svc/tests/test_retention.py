@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from notify.domain import DeliveryStatus
 from notify.retention import rules
 from notify.tables import DeliveryRow, Notification
@@ -88,20 +88,16 @@ def test_two_pods_at_once_remove_each_notification_once(database: Database) -> N
         _notification(database, f"old-{n:02}", A_YEAR_AGO - DAY, DeliveryStatus.DELIVERED)
     _notification(database, "recent", CLOCK.now() - DAY, DeliveryStatus.DELIVERED)
 
-    def one_pod(_: int) -> int:
+    def one_pod() -> int:
         return purge(database, service="notify-svc", rules=rules(), now=CLOCK.now(), batch_size=7)[
             "delivered-notifications"
         ]
 
-    with ThreadPoolExecutor(max_workers=2) as pods:
-        counts = list(pods.map(one_pod, range(2)))
+    counts = purged_by_two_pods(one_pod)
 
     assert sum(counts) == 60
     assert _left(database) == ["recent"]
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    from mai_contracts.retention import retention_classes
-
-    enforced = {c.name for c in retention_classes() if c.service == "notify-svc" and c.enforced}
-    assert {rule.data_class for rule in rules()} == enforced
+    assert {rule.data_class for rule in rules()} == enforced_classes("notify-svc")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from petition.attachments import AttachmentStore
 from petition.retention import petition_rules
 from petition.tables import Attachment, Petition
@@ -117,21 +117,17 @@ def test_two_pods_remove_each_petition_once_and_a_second_run_nothing(
     for n in range(30):
         _petition(database, f"old-{n:02}", TEN_YEARS_AGO - DAY)
 
-    def one_pod(_: int) -> int:
+    def one_pod() -> int:
         return purge(database, service="petition-svc", rules=petition_rules(store), now=CLOCK.now(), batch_size=4)[
             "closed-petitions"
         ]
 
-    with ThreadPoolExecutor(max_workers=2) as pods:
-        counts = list(pods.map(one_pod, range(2)))
+    counts = purged_by_two_pods(one_pod)
 
     assert sum(counts) == 30
-    assert one_pod(0) == 0
+    assert one_pod() == 0
     assert _left(database) == []
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    from mai_contracts.retention import retention_classes
-
-    enforced = {c.name for c in retention_classes() if c.service == "petition-svc" and c.enforced}
-    assert {rule.data_class for rule in petition_rules(AttachmentStore(tmp_path))} == enforced
+    assert {rule.data_class for rule in petition_rules(AttachmentStore(tmp_path))} == enforced_classes("petition-svc")

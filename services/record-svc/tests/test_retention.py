@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from mai_chassis.retention import purge
+from mai_chassis.testing.retention import enforced_classes, purged_by_two_pods
 from record.retention import certificate_rules
 from record.storage import FilesystemCertificateStore
 from record.tables import CertificateApplication
@@ -79,21 +79,19 @@ def test_two_pods_remove_each_certificate_once_and_a_second_run_nothing(
     for n in range(30):
         _certificate(database, store, f"old-{n:02}", A_YEAR_AGO - DAY)
 
-    def one_pod(_: int) -> int:
+    def one_pod() -> int:
         return purge(database, service="record-svc", rules=certificate_rules(store), now=CLOCK.now(), batch_size=4)[
             "expired-certificates"
         ]
 
-    with ThreadPoolExecutor(max_workers=2) as pods:
-        counts = list(pods.map(one_pod, range(2)))
+    counts = purged_by_two_pods(one_pod)
 
     assert sum(counts) == 30
-    assert one_pod(0) == 0
+    assert one_pod() == 0
     assert _left(database) == []
 
 
 def test_the_job_acts_on_every_class_the_retention_table_says_it_enforces(tmp_path: Path) -> None:
-    from mai_contracts.retention import retention_classes
-
-    enforced = {c.name for c in retention_classes() if c.service == "record-svc" and c.enforced}
-    assert {rule.data_class for rule in certificate_rules(FilesystemCertificateStore(tmp_path))} == enforced
+    assert {rule.data_class for rule in certificate_rules(FilesystemCertificateStore(tmp_path))} == enforced_classes(
+        "record-svc"
+    )

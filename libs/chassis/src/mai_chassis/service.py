@@ -31,7 +31,7 @@ import click
 
 from .config import ConfigurationError, ServiceSettings
 
-__all__ = ["ServiceDefinition", "service_main"]
+__all__ = ["ServiceDefinition", "serve_with_gunicorn", "service_main"]
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +215,21 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
 
 
 def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
+    serve_with_gunicorn(
+        lambda: definition.create_app(settings),
+        name=definition.name,
+        max_requests=settings.web_max_requests,
+        bind=bind,
+        workers=settings.web_concurrency,
+        worker_class="gthread",
+        threads=settings.web_threads,
+    )
+
+
+def serve_with_gunicorn(load: Callable[[], Any], *, name: str, max_requests: int, **options: Any) -> None:
+    """Run gunicorn's master and workers serving the app ``load()`` answers, until SIGTERM: ``options``
+    (bind, workers, worker class, ...) over the platform's own (timeouts, a worker recycled after about
+    ``max_requests``, no access log, no control socket, a dead worker's metrics marked)."""
     from gunicorn.app.base import BaseApplication
 
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -224,30 +239,27 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
-    options = {
-        "bind": bind,
-        "workers": settings.web_concurrency,
-        "worker_class": "gthread",
-        "threads": settings.web_threads,
+    settings: dict[str, Any] = {
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
-        "max_requests": settings.web_max_requests,
-        "max_requests_jitter": settings.web_max_requests // 10,
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests // 10,
         "accesslog": None,
         "child_exit": child_exit,
-        "proc_name": definition.name,
+        "proc_name": name,
         # gunicorn's control socket is one path per user: several services on one host would clash.
         "control_socket_disable": True,
+        **options,
     }
 
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in options.items():
+            for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return definition.create_app(settings)
+            return load()
 
     master = os.getpid()
     try:

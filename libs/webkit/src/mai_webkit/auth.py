@@ -22,7 +22,9 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from .api import ApiError, ApiProblem, api
@@ -30,6 +32,7 @@ from .sessions import end_session, renew_session_id
 
 __all__ = [
     "SignInRequired",
+    "answer_sign_in",
     "call_api",
     "current_path",
     "is_signed_in",
@@ -39,6 +42,8 @@ __all__ = [
     "revoke_tokens",
     "safe_next",
     "sign_in",
+    "sign_in_form",
+    "sign_in_refusal",
     "sign_out",
     "signed_in_claims",
     "start_session",
@@ -157,6 +162,38 @@ def revoke_tokens(pair: dict[str, Any]) -> None:
 def sign_in(email: str, password: str) -> None:
     """Sign in with the identity service; :class:`ApiProblem` when it refuses (401, 429, ...)."""
     start_session(request_tokens(email, password))
+
+
+def sign_in_form(form: Any, next_path: str) -> ResponseReturnValue:
+    """A site's sign-in page (``auth/sign_in.html``) showing ``form``: 400 when it came back invalid."""
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+
+
+def sign_in_refusal(problem: ApiProblem, *, disabled: str, unconfirmed: str) -> str:
+    """Why identity-svc refused the e-mail and password, to show beside the form: a wrong pair, too
+    many attempts, or the site's own words for an account ``disabled`` or not yet ``unconfirmed``;
+    any other problem is raised again."""
+    if problem.status == 401:
+        return str(gettext("The e-mail address or the password is wrong."))
+    if problem.status == 429:
+        return str(gettext("Too many failed attempts. Wait a few minutes, then try again."))
+    if problem.kind == "account-disabled":
+        return disabled
+    if problem.kind == "email-unconfirmed":
+        return unconfirmed
+    raise problem
+
+
+def answer_sign_in(form: Any, next_path: str, refused: str | None, *, welcome: str) -> ResponseReturnValue:
+    """The end of a site's sign-in: the form again (400) with why it was ``refused``, the password
+    cleared; else ``welcome`` flashed and on to ``next_path``."""
+    if refused:
+        form.page_errors.append(refused)
+        form.password.data = ""
+        return render_template("auth/sign_in.html", form=form, next_path=next_path), 400
+    flash(welcome, "success")
+    return redirect(next_path, code=303)
 
 
 def sign_out() -> None:

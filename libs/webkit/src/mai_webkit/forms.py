@@ -16,14 +16,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms.validators import ValidationError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from .api import ApiProblem
 
-__all__ = ["PageForm", "chosen_files", "error_list", "files_within", "show_problem"]
+__all__ = [
+    "PHONE_NUMBER",
+    "PageForm",
+    "chosen_files",
+    "error_list",
+    "files_within",
+    "password_field",
+    "phone_field",
+    "show_problem",
+]
+
+#: A phone number as people write it: digits, spaces, brackets, dots, dashes, a leading plus.
+PHONE_NUMBER = r"^\+?[0-9 ()./-]{6,32}$"
 
 
 class PageForm(FlaskForm):  # type: ignore[misc]
@@ -95,3 +108,21 @@ def files_within(max_files: int, max_bytes: int) -> Callable[[Any, Any], None]:
                 raise ValidationError(gettext("%(name)s is empty.", name=upload.filename))
 
     return validate
+
+
+def phone_field() -> StringField:
+    """An optional phone number, checked for its characters and length only."""
+    return StringField(
+        lazy_gettext("Phone number (optional)"),
+        validators=[
+            Optional(),
+            Regexp(PHONE_NUMBER, message=lazy_gettext("Enter a phone number, like 0722 123 456")),
+        ],
+    )
+
+
+def password_field() -> PasswordField:
+    """The password of a sign-in (its rules are checked where it is set, not here)."""
+    return PasswordField(
+        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
+    )

@@ -20,13 +20,14 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, current_app, g, redirect, request
-from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations, lazy_gettext
 from werkzeug.wrappers import Response
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LANGUAGE_COOKIE",
+    "WEEKDAYS",
     "compile_catalogues",
     "current_language",
     "init_babel",
@@ -41,6 +42,16 @@ DEFAULT_LANGUAGE = LANGUAGES[0]
 LANGUAGE_COOKIE = "lang"
 #: The language names as each is written in itself (shown in the switch).
 LANGUAGE_NAMES = {"ro": "Română", "en": "English"}
+#: The days of the week as the APIs name them (opening hours), each with its label.
+WEEKDAYS = (
+    ("monday", lazy_gettext("Monday")),
+    ("tuesday", lazy_gettext("Tuesday")),
+    ("wednesday", lazy_gettext("Wednesday")),
+    ("thursday", lazy_gettext("Thursday")),
+    ("friday", lazy_gettext("Friday")),
+    ("saturday", lazy_gettext("Saturday")),
+    ("sunday", lazy_gettext("Sunday")),
+)
 
 WEBKIT_CATALOGUES = Path(__file__).parent / "translations" / "webkit"
 

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem
-from mai_webkit.auth import request_tokens, revoke_tokens, safe_next, sign_out, start_session, token_claims
-from mai_webkit.forms import PageForm
-from wtforms import EmailField, PasswordField
+from mai_webkit.auth import (
+    answer_sign_in,
+    request_tokens,
+    revoke_tokens,
+    safe_next,
+    sign_in_form,
+    sign_in_refusal,
+    sign_out,
+    start_session,
+    token_claims,
+)
+from mai_webkit.forms import PageForm, password_field
+from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
 __all__ = ["SignInForm", "blueprint", "finish_sign_in"]
@@ -34,21 +44,15 @@ class SignInForm(PageForm):
             Length(max=254),
         ],
     )
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
+    password = password_field()
+
+
+def _refusal(problem: ApiProblem) -> str:
+    return sign_in_refusal(
+        problem,
+        disabled=str(gettext("This account is disabled. Ask an administrator of your unit.")),
+        unconfirmed=str(gettext("Set your password first with the code in the invitation e-mail.")),
     )
-
-
-def _refusal(problem: ApiProblem) -> str | None:
-    if problem.status == 401:
-        return str(gettext("The e-mail address or the password is wrong."))
-    if problem.status == 429:
-        return str(gettext("Too many failed attempts. Wait a few minutes, then try again."))
-    if problem.kind == "account-disabled":
-        return str(gettext("This account is disabled. Ask an administrator of your unit."))
-    if problem.kind == "email-unconfirmed":
-        return str(gettext("Set your password first with the code in the invitation e-mail."))
-    return None
 
 
 def finish_sign_in(pair: dict[str, Any]) -> str | None:
@@ -76,16 +80,8 @@ def sign_in_page() -> ResponseReturnValue:
             refused = finish_sign_in(answer)
         except ApiProblem as problem:
             refused = _refusal(problem)
-            if refused is None:
-                raise
-        if refused:
-            form.page_errors.append(refused)
-            form.password.data = ""
-            return render_template("auth/sign_in.html", form=form, next_path=next_path), 400
-        flash(gettext("You are signed in."), "success")
-        return redirect(next_path, code=303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+        return answer_sign_in(form, next_path, refused, welcome=gettext("You are signed in."))
+    return sign_in_form(form, next_path)
 
 
 @blueprint.post("/sign-out", endpoint="sign_out")

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
-from mai_webkit.forms import PageForm, chosen_files, files_within, show_problem
+from mai_webkit.forms import PageForm, chosen_files, files_within, phone_field, show_problem
 from mai_webkit.i18n import localised
 from wtforms import (
     DateField,
@@ -32,7 +32,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from ..staff import PETITION_CLERK, staff_only
 from .petitions import CHANNEL_NAMES, clerk_units
@@ -101,13 +101,7 @@ class IntakeForm(PageForm):
             Length(max=254),
         ],
     )
-    phone = StringField(
-        lazy_gettext("Phone number (optional)"),
-        validators=[
-            Optional(),
-            Regexp(r"^\+?[0-9 ()./-]{6,32}$", message=lazy_gettext("Enter a phone number, like 0722 123 456")),
-        ],
-    )
+    phone = phone_field()
     language = RadioField(
         lazy_gettext("Language of the e-mails"),
         choices=[SelectChoice("ro", "Română"), SelectChoice("en", "English")],

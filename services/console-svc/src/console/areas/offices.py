@@ -19,6 +19,7 @@ from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, public_json
 from mai_webkit.auth import call_api
 from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.i18n import WEEKDAYS
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -28,15 +29,6 @@ __all__ = ["CapacityForm", "ClosureForm", "OpeningHoursForm", "blueprint"]
 
 blueprint = Blueprint("offices", __name__, url_prefix="/offices")
 
-WEEKDAYS = (
-    ("monday", lazy_gettext("Monday")),
-    ("tuesday", lazy_gettext("Tuesday")),
-    ("wednesday", lazy_gettext("Wednesday")),
-    ("thursday", lazy_gettext("Thursday")),
-    ("friday", lazy_gettext("Friday")),
-    ("saturday", lazy_gettext("Saturday")),
-    ("sunday", lazy_gettext("Sunday")),
-)
 SLOT_TYPES = (("visit", lazy_gettext("Visits (originals and biometrics)")),)
 #: Intervals of one day, as typed: "08:30-12:30, 13:00-16:00" (empty: closed).
 INTERVALS = r"^\s*(\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*(,\s*\d{2}:\d{2}\s*-\s*\d{2}:\d{2}\s*)*)?$"
@@ -89,6 +81,14 @@ class ClosureForm(PageForm):
 
 
 # --- reads ----------------------------------------------------------------------------------------
+
+
+def _unless_the_form_is_at_fault(problem: ApiProblem) -> None:
+    """Pass on what no form field explains: booking-svc failing (5xx) or the office unknown (404)."""
+    if problem.status >= 500:
+        raise problem
+    if problem.status == 404:
+        abort(404)
 
 
 def _managed_offices() -> list[str]:
@@ -196,10 +196,7 @@ def opening_hours(code: str) -> ResponseReturnValue:
             json={"opening_hours": {d: i for d, i in body.items() if i}},
         ).json()
     except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
-        if problem.status == 404:
-            abort(404)
+        _unless_the_form_is_at_fault(problem)
         _place_weekday_problem(form, problem)
         return _show(_schedule(code), 400, hours=form)
     flash(_changed(schedule), "success")
@@ -229,10 +226,7 @@ def capacity(code: str) -> ResponseReturnValue:
             "PUT", _office_path(code, "/schedule/capacity"), json={"capacity": {c: form[c].data for c, _ in SLOT_TYPES}}
         ).json()
     except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
-        if problem.status == 404:
-            abort(404)
+        _unless_the_form_is_at_fault(problem)
         show_problem(form, problem, field_map={f"capacity.{c}": c for c, _ in SLOT_TYPES})
         if not problem.field_errors and form.page_errors:
             # "The office has 4 counters; the slot types ask for more." belongs beside the number.
@@ -277,10 +271,7 @@ def close(code: str) -> ResponseReturnValue:
                 params={"first_day": first.isoformat(), "last_day": last.isoformat()},
             ).json()
         except ApiProblem as problem:
-            if problem.status >= 500:
-                raise
-            if problem.status == 404:
-                abort(404)
+            _unless_the_form_is_at_fault(problem)
             show_problem(form, problem)
             return _show(_schedule(code), 400, closure=form)
         return render_template("offices/closure_preview.html", office=_schedule(code), form=form, preview=preview)
@@ -288,10 +279,7 @@ def close(code: str) -> ResponseReturnValue:
     try:
         outcome = call_api("POST", _office_path(code, "/closures"), json=body).json()
     except ApiProblem as problem:
-        if problem.status >= 500:
-            raise
-        if problem.status == 404:
-            abort(404)
+        _unless_the_form_is_at_fault(problem)
         show_problem(form, problem)
         return _show(_schedule(code), 400, closure=form)
     return render_template("offices/closure_done.html", office=_schedule(code), outcome=outcome)

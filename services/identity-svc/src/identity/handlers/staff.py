@@ -101,6 +101,19 @@ def _grant(uow: UnitOfWork, account: Account, role: str, unit: str) -> StaffRole
     ).first()
 
 
+def _record_role_change(uow: UnitOfWork, action: str, account: Account, command: GrantRole | RevokeRole) -> None:
+    """The audit record of a role granted or revoked (``action``) by the command's admin."""
+    record_audit(
+        uow,
+        command.principal.subject,
+        action,
+        target=account.id,
+        unit=command.unit,
+        details={"role": command.role},
+        request_id=command.request_id,
+    )
+
+
 def grant_role(uow: UnitOfWork, deps: IdentityDeps, command: GrantRole) -> dict[str, Any]:
     """Grant a role in a unit the admin administers (granting it again changes nothing)."""
     principal = command.principal
@@ -117,15 +130,7 @@ def grant_role(uow: UnitOfWork, deps: IdentityDeps, command: GrantRole) -> dict[
                 granted_at=uow.clock.now(),
             )
         )
-        record_audit(
-            uow,
-            principal.subject,
-            "staff.role_granted",
-            target=account.id,
-            unit=command.unit,
-            details={"role": command.role},
-            request_id=command.request_id,
-        )
+        _record_role_change(uow, "staff.role_granted", account, command)
     uow.flush()
     view = staff_view(uow, account)
     uow.commit()
@@ -141,15 +146,7 @@ def revoke_role(uow: UnitOfWork, deps: IdentityDeps, command: RevokeRole) -> dic
     grant = _grant(uow, account, command.role, command.unit)
     if grant is not None:
         uow.session.delete(grant)
-        record_audit(
-            uow,
-            principal.subject,
-            "staff.role_revoked",
-            target=account.id,
-            unit=command.unit,
-            details={"role": command.role},
-            request_id=command.request_id,
-        )
+        _record_role_change(uow, "staff.role_revoked", account, command)
     uow.flush()
     view = staff_view(uow, account)
     uow.commit()

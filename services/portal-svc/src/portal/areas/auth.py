@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, redirect, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from mai_webkit.api import ApiProblem
-from mai_webkit.auth import safe_next, sign_in, sign_out
-from mai_webkit.forms import PageForm
-from wtforms import PasswordField
-from wtforms.validators import DataRequired, Length
+from mai_webkit.auth import answer_sign_in, safe_next, sign_in, sign_in_form, sign_in_refusal, sign_out
+from mai_webkit.forms import PageForm, password_field
 
 from ..form_fields import email_field
 
@@ -20,8 +18,14 @@ blueprint = Blueprint("auth", __name__)
 
 class SignInForm(PageForm):
     email = email_field()
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(lazy_gettext("Enter your password")), Length(max=256)]
+    password = password_field()
+
+
+def _refusal(problem: ApiProblem) -> str:
+    return sign_in_refusal(
+        problem,
+        disabled=str(gettext("This account is disabled. Contact us to find out why.")),
+        unconfirmed=str(gettext("Confirm your e-mail address first: open the link in the e-mail we sent you.")),
     )
 
 
@@ -30,27 +34,13 @@ def sign_in_page() -> ResponseReturnValue:
     form = SignInForm()
     next_path = safe_next(request.values.get("next"))
     if form.validate_on_submit():
+        refused: str | None = None
         try:
             sign_in(form.email.data or "", form.password.data or "")
         except ApiProblem as problem:
-            if problem.status == 401:
-                form.page_errors.append(gettext("The e-mail address or the password is wrong."))
-            elif problem.status == 429:
-                form.page_errors.append(gettext("Too many failed attempts. Wait a few minutes, then try again."))
-            elif problem.kind == "email-unconfirmed":
-                form.page_errors.append(
-                    gettext("Confirm your e-mail address first: open the link in the e-mail we sent you.")
-                )
-            elif problem.kind == "account-disabled":
-                form.page_errors.append(gettext("This account is disabled. Contact us to find out why."))
-            else:
-                raise
-            form.password.data = ""
-            return render_template("auth/sign_in.html", form=form, next_path=next_path), 400
-        flash(gettext("You are signed in."), "success")
-        return redirect(next_path, code=303)
-    status = 400 if form.is_submitted() else 200
-    return render_template("auth/sign_in.html", form=form, next_path=next_path), status
+            refused = _refusal(problem)
+        return answer_sign_in(form, next_path, refused, welcome=gettext("You are signed in."))
+    return sign_in_form(form, next_path)
 
 
 @blueprint.post("/sign-out", endpoint="sign_out")

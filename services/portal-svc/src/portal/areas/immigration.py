@@ -14,6 +14,7 @@ from flask_wtf.file import FileField, FileRequired
 from mai_webkit.api import ApiProblem
 from mai_webkit.auth import call_api, is_signed_in, login_required
 from mai_webkit.forms import PageForm, show_problem
+from mai_webkit.i18n import WEEKDAYS
 from wtforms import HiddenField, RadioField, SelectField
 from wtforms.validators import InputRequired
 
@@ -39,15 +40,6 @@ blueprint = Blueprint("immigration", __name__)
 #: The largest scan the API accepts (booking-svc's published limit).
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 _DOCUMENT_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-WEEKDAYS = (
-    ("monday", lazy_gettext("Monday")),
-    ("tuesday", lazy_gettext("Tuesday")),
-    ("wednesday", lazy_gettext("Wednesday")),
-    ("thursday", lazy_gettext("Thursday")),
-    ("friday", lazy_gettext("Friday")),
-    ("saturday", lazy_gettext("Saturday")),
-    ("sunday", lazy_gettext("Sunday")),
-)
 
 
 class NewApplicationForm(PageForm):

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from mai_webkit.api import ApiProblem, api
 from mai_webkit.auth import call_api, is_signed_in, login_required
-from mai_webkit.forms import PageForm, chosen_files, files_within, show_problem
+from mai_webkit.forms import PageForm, chosen_files, files_within, phone_field, show_problem
 from mai_webkit.fragments import render_shared
 from mai_webkit.i18n import current_language, localised
 from markupsafe import Markup
@@ -113,13 +113,7 @@ class PetitionForm(PageForm):
         ],
     )
     email = email_field()
-    phone = StringField(
-        lazy_gettext("Phone number (optional)"),
-        validators=[
-            Optional(),
-            Regexp(r"^\+?[0-9 ()./-]{6,32}$", message=lazy_gettext("Enter a phone number, like 0722 123 456")),
-        ],
-    )
+    phone = phone_field()
     address = StringField(lazy_gettext("Postal address (optional)"), validators=[Optional(), Length(max=500)])
     attachments = MultipleFileField(
         lazy_gettext("Attachments (optional)"), validators=[files_within(MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES)]

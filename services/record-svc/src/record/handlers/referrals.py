@@ -199,6 +199,20 @@ def show_referral(uow: UnitOfWork, deps: RecordDeps, query: ShowReferral) -> Ref
     return ReferralCase.of(_referral_in_units(uow, query.certificate_id, query.officer_units))
 
 
+def _record_counter_action(uow: UnitOfWork, officer_id: str, action: str, application: CertificateApplication) -> None:
+    """The audit trail's record of a counter clerk's ``action`` on a referred application, in the unit it was
+    referred to."""
+    assert application.referred_to_unit
+    record_staff_action(
+        uow,
+        officer_id,
+        action=action,
+        subject=AuditSubject("certificate", application.id, application.registration_number),
+        role="counter_clerk",
+        unit=application.referred_to_unit,
+    )
+
+
 def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) -> ReferralCase:
     """Record what the counter found, once: the entry does not bar a certificate (cleared), it
     stands (entry_confirmed: the registry's own procedure follows), or the applicant withdrew."""
@@ -213,14 +227,7 @@ def decide_referral(uow: UnitOfWork, deps: RecordDeps, command: DecideReferral) 
     application.referral_decided_at = now
     application.referral_decided_by = command.officer_id
     assert application.referred_to_unit
-    record_staff_action(
-        uow,
-        command.officer_id,
-        action="certificate.decide_referral",
-        subject=AuditSubject("certificate", application.id, application.registration_number),
-        role="counter_clerk",
-        unit=application.referred_to_unit,
-    )
+    _record_counter_action(uow, command.officer_id, "certificate.decide_referral", application)
     citizen_id, _ = _holder(application)
     uow.publish(
         CertificateReferralDecided(
@@ -261,14 +268,7 @@ def issue_at_counter(uow: UnitOfWork, deps: RecordDeps, command: IssueAtCounter)
     try:
         issue_certificate(deps, uow.session, application, holder, purpose)
         assert application.registration_number
-        record_staff_action(
-            uow,
-            command.officer_id,
-            action="certificate.issue_at_counter",
-            subject=AuditSubject("certificate", application.id, application.registration_number),
-            role="counter_clerk",
-            unit=application.referred_to_unit,
-        )
+        _record_counter_action(uow, command.officer_id, "certificate.issue_at_counter", application)
         citizen_id, email = _holder(application)
         uow.publish(
             CertificateIssued(
