@@ -24,7 +24,8 @@ from mai_chassis.migrations import upgrade
 from mai_chassis.testing import wait_until
 from sqlalchemy import create_engine, text
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+# The waits below add up to six minutes at worst (start, rebalance after the kill, the stream drained).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 logger = logging.getLogger(__name__)
 

@@ -90,10 +90,13 @@ def test_every_topic_is_copied_without_a_personal_value_and_with_stable_pseudony
 
     checked_pii_types = 0
     for topic in TOPICS:
+        # Up to two minutes: on a broker just started, the stream's first group join waits for the
+        # offsets topic to be created (the read ends as soon as the copies are there).
         copies = read_events(
             kafka_bootstrap_servers,
             prefix + mai_contracts.ANALYTICS_PREFIX + topic.name,
             until=lambda records, n=len(sent[topic.name]): len(records) >= n,
+            timeout=120,
         )
         originals = {e.get_id(): e for e in sent[topic.name]}
         assert {c.id for c in copies} == set(originals), topic.name  # the forged one is not copied
