@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from mai_chassis.testing import ensure_topics, wait_until
+from mai_chassis.testing import wait_until
 from mai_devtools import SmtpSink
 from mai_devtools.eid_provider import SUBSTANTIAL
 from mai_devtools.local_platform import EID_PROVIDER, Platform
@@ -36,41 +36,13 @@ WAIT = 60
 
 
 @pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    mail = SmtpSink()
-    mail.start()
-    try:
-        yield mail
-    finally:
-        mail.close()
+def sink(mail_sink: SmtpSink) -> SmtpSink:
+    return mail_sink
 
 
 @pytest.fixture
-def platform(
-    request: pytest.FixtureRequest, kafka_bootstrap_servers: str, database_factory: Callable[..., str], sink: SmtpSink
-) -> Iterator[Platform]:
-    prefix = f"ar{uuid.uuid4().hex[:8]}."
-    ensure_topics(kafka_bootstrap_servers, prefix=prefix)
-    started = Platform(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        database_urls={service: database_factory(service) for service in SERVICES},
-        smtp_port=sink.port,
-        services=SERVICES,
-        topic_prefix=prefix,
-    )
-    try:
-        started.start()
-    except BaseException:
-        print(started.logs())
-        started.stop()
-        raise
-    try:
-        yield started
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print(started.logs())
-        started.stop()
+def platform(start_platform: Callable[..., Platform]) -> Platform:
+    return start_platform(SERVICES)
 
 
 @dataclass
