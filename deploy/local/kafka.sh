@@ -253,7 +253,7 @@ format_storage() {
   log kafka "formatting storage in $DATA_DIR (cluster id $cluster_id, SCRAM user $ADMIN_USER)"
   # The administrator's SCRAM credential is written into the first metadata, so that the broker
   # can authenticate to itself before anyone could create users.
-  java_args kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$CONFIG_FILE" \
+  java_args kafka.tools.StorageTool format --cluster-id="$cluster_id" --config "$CONFIG_FILE" \
     --add-scram "$SASL_MECHANISM=[name=$ADMIN_USER,password=$(admin_password)]"
   "${JAVA_ARGS[@]}" >>"$LOG_DIR/format.log" 2>&1 || die kafka "formatting failed, see $LOG_DIR/format.log"
   touch "$STATE_DIR/secured"
