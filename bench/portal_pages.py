@@ -2,7 +2,7 @@
 
 Starts, on loopback, fresh PostgreSQL databases (migrated) for petition-svc and portal-svc,
 ``petition-svc web`` and ``portal-svc web`` (gunicorn, 2 workers x 8 threads, as deployed) and the
-gateway in front of both (``gateway web``: 2 gevent workers; the portal calls the API through its
+gateway in front of both (``gateway web``: 2 aiohttp event-loop workers; the portal calls the API through its
 internal listener, as deployed; rate limits exercised, never reached). Each simulated citizen is
 a browser: it keeps its session cookie, and before the load it has looked up one petition's
 status (number + e-mail, a CSRF-protected form) so that the result page is there to be read again.
@@ -243,7 +243,7 @@ def main() -> None:
         report(
             "portal_pages",
             f"Portal pages through the gateway vs raw Flask hello (gunicorn {WORKERS}x{THREADS} gthread each, "
-            f"gateway {WORKERS} gevent workers, "
+            f"gateway {WORKERS} aiohttp workers, "
             f"{options.concurrency} citizens, {options.seconds:g} s per page closed loop"
             + (
                 f", then {options.think_seconds:g} s per page with {options.think_min:g}-{options.think_max:g} s "

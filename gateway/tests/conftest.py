@@ -1,8 +1,17 @@
-"""Fake upstreams on loopback (real HTTP servers in threads) and a gateway app routed to them."""
+"""Fake upstreams on loopback (real HTTP servers in threads) and a gateway routed to them.
+
+A gateway under test is the real server application (:func:`gateway.edge.build_server_app`) on a
+loopback port, its event loop in a thread; its ``test_client()`` speaks HTTP to it and answers
+with the attributes of Flask's test responses (``status_code``, ``json``, ``headers``...), so a
+test reads the same whichever side of the gateway answered. ``environ_base={"REMOTE_ADDR": ...}``
+makes the request come from that address (a test-only middleware sets the peer).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import io
 import json
 import os
 import socket
@@ -16,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 import yaml
-from flask import Flask
+from aiohttp import web
 from mai_devtools.ports import free_port
 from requests.structures import CaseInsensitiveDict
 
@@ -28,8 +38,7 @@ if getattr(sys.modules.get("gateway"), "__file__", None) is None:
     importlib.import_module("gateway")
 
 from gateway.config import Settings
-
-from gateway import create_app
+from gateway.edge import GATEWAY, build_server_app
 
 #: A 1 MiB answer (a certificate PDF, say): over the size the gateway reads whole, so it is streamed.
 LARGE_BODY = bytes(range(256)) * 4096
@@ -241,16 +250,152 @@ def garbage_upstream() -> Iterator[GarbageUpstream]:
     upstream.stop()
 
 
-GatewayFactory = Callable[..., Flask]
+#: The header a test request names its peer address with; never sent on (see ``_test_peer``).
+_PEER_HEADER = "X-Test-Peer"
+
+
+@web.middleware
+async def _test_peer(request: web.Request, handler: Callable[..., Any]) -> Any:
+    peer = request.headers.get(_PEER_HEADER)
+    if peer is not None:
+        headers = request.headers.copy()
+        del headers[_PEER_HEADER]
+        request = request.clone(remote=peer, headers=headers)
+    return await handler(request)
+
+
+class Answer:
+    """An HTTP answer with the attributes of a Flask test response."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self.status_code = response.status
+        self.headers = response.headers
+        self.data = response.data
+
+    def get_data(self, as_text: bool = False) -> Any:
+        return self.data.decode() if as_text else self.data
+
+    def get_json(self) -> Any:
+        return json.loads(self.data) if self.data else None
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    @property
+    def mimetype(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+class HttpClient:
+    """Requests to one running gateway over a kept-alive connection, as Flask's test client takes them."""
+
+    def __init__(self, base_url: str) -> None:
+        self.pool = urllib3.connection_from_url(base_url, maxsize=1, retries=False)
+
+    def open(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        content_type: str | None = None,
+        environ_base: dict[str, str] | None = None,
+        environ_overrides: dict[str, Any] | None = None,
+        input_stream: io.BytesIO | None = None,
+    ) -> Answer:
+        sent = dict(headers or {})
+        body: Any = None
+        chunked = False
+        if json is not None:
+            body = _json_dumps(json).encode()
+            sent.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        elif input_stream is not None:
+            assert (environ_overrides or {}).get("wsgi.input_terminated"), "a stream is sent chunked"
+            content = input_stream.read()
+            body, chunked = iter([content[i : i + 1000] for i in range(0, len(content), 1000)]), True
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        if environ_base and "REMOTE_ADDR" in environ_base:
+            sent[_PEER_HEADER] = environ_base["REMOTE_ADDR"]
+        response = self.pool.urlopen(
+            method, path, body=body, headers=sent, chunked=chunked, redirect=False, preload_content=True
+        )
+        return Answer(response)
+
+    def get(self, path: str, **options: Any) -> Answer:
+        return self.open("GET", path, **options)
+
+    def head(self, path: str, **options: Any) -> Answer:
+        return self.open("HEAD", path, **options)
+
+    def post(self, path: str, **options: Any) -> Answer:
+        return self.open("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Answer:
+        return self.open("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Answer:
+        return self.open("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Answer:
+        return self.open("DELETE", path, **options)
+
+    def options(self, path: str, **options: Any) -> Answer:
+        return self.open("OPTIONS", path, **options)
+
+
+_json_dumps = json.dumps
+
+
+class GatewayUnderTest:
+    """The gateway's server application running on a loopback port, its loop in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = build_server_app(settings, middlewares=(_test_peer,))
+        self.pages = self.app[GATEWAY].pages
+        self.config = {"SERVICE_SETTINGS": settings}
+        self.extensions = self.pages.extensions
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self.runner = web.AppRunner(self.app, access_log=None)
+        started = threading.Event()
+        threading.Thread(target=self._serve, args=(started,), daemon=True).start()
+        assert started.wait(10), "the gateway under test did not start"
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _serve(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.port).start())
+        started.set()
+        self.loop.run_forever()
+
+    def test_client(self, use_cookies: bool = True) -> HttpClient:
+        return HttpClient(self.url)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+GatewayFactory = Callable[..., GatewayUnderTest]
 
 
 @pytest.fixture
 def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
-    """Build a gateway app for a route list (``routes``) and settings overrides."""
-    apps: list[Flask] = []
+    """Start a gateway for a route list (``routes``) and settings overrides."""
+    started: list[GatewayUnderTest] = []
 
-    def build(routes: list[dict[str, Any]], *, defaults: dict[str, Any] | None = None, **overrides: Any) -> Flask:
-        routes_file = write_routes(tmp_path / f"routes-{len(apps)}.yaml", routes, defaults)
+    def build(
+        routes: list[dict[str, Any]], *, defaults: dict[str, Any] | None = None, **overrides: Any
+    ) -> GatewayUnderTest:
+        routes_file = write_routes(tmp_path / f"routes-{len(started)}.yaml", routes, defaults)
         options = {
             "log_json": False,
             "routes_check_seconds": 0.0,
@@ -258,19 +403,19 @@ def make_gateway(tmp_path: Path) -> Iterator[GatewayFactory]:
             "openapi_refresh_seconds": 60.0,
             **overrides,
         }
-        settings = Settings(routes_file=str(routes_file), **options)
-        app = create_app(settings)
-        app.config["TESTING"] = True
-        apps.append(app)
-        return app
+        gateway = GatewayUnderTest(Settings(routes_file=str(routes_file), **options))
+        started.append(gateway)
+        return gateway
 
     yield build
-    for app in apps:
-        app.extensions["gateway"]["upstreams"].close()
+    for gateway in started:
+        gateway.stop()
 
 
 @pytest.fixture
-def gateway(make_gateway: GatewayFactory, petition_upstream: FakeUpstream, identity_upstream: FakeUpstream) -> Flask:
+def gateway(
+    make_gateway: GatewayFactory, petition_upstream: FakeUpstream, identity_upstream: FakeUpstream
+) -> GatewayUnderTest:
     """Two services behind the gateway, with a generous rate limit and a 1 KiB body limit."""
     return make_gateway(
         [

@@ -6,12 +6,13 @@ import json
 from urllib.parse import urlsplit
 
 import mai_contracts
-from flask import Flask
+
+from .conftest import GatewayUnderTest
 
 EVENT_TYPES = [t.event_type for t in mai_contracts.load_topics(include_dlq=False)]
 
 
-def test_each_declared_event_types_dataschema_is_served_as_the_contract_says(gateway: Flask) -> None:
+def test_each_declared_event_types_dataschema_is_served_as_the_contract_says(gateway: GatewayUnderTest) -> None:
     client = gateway.test_client()
     for event_type in EVENT_TYPES:
         url = urlsplit(mai_contracts.schema_uri(event_type))
@@ -27,7 +28,7 @@ def test_each_declared_event_types_dataschema_is_served_as_the_contract_says(gat
         assert response.headers["ETag"]
 
 
-def test_a_cache_revalidates_with_the_etag_and_gets_304(gateway: Flask) -> None:
+def test_a_cache_revalidates_with_the_etag_and_gets_304(gateway: GatewayUnderTest) -> None:
     client = gateway.test_client()
     path = urlsplit(mai_contracts.schema_uri("ro.mai.petition.submitted.v1")).path
     etag = client.get(path).headers["ETag"]
@@ -38,7 +39,7 @@ def test_a_cache_revalidates_with_the_etag_and_gets_304(gateway: Flask) -> None:
     assert client.head(path).status_code == 200
 
 
-def test_only_declared_schemas_are_served(gateway: Flask) -> None:
+def test_only_declared_schemas_are_served(gateway: GatewayUnderTest) -> None:
     client = gateway.test_client()
     for path in ("/events/nothing.v1.schema.json", "/events/..%2Ftopics.yaml", "/events/topics.yaml"):
         response = client.get(path)

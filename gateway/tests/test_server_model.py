@@ -1,4 +1,4 @@
-"""The real ``gateway web`` on gevent: waiting requests hold no thread, the front ends' listener stays free."""
+"""The real ``gateway web`` on its event loop: waiting requests hold no thread, the front ends' listener stays free."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mai_devtools.ports import free_port
 from .conftest import FakeUpstream, write_routes
 
 BIN = Path(sys.executable).parent
-#: Connections one worker serves at once on each listener: small, so that a test can fill them.
+#: Requests held waiting at once: more than the one thread a thread-per-request server would have.
 CONNECTIONS = 4
 
 
@@ -50,7 +50,6 @@ def gateway(tmp_path: Path, petition_upstream: FakeUpstream) -> Iterator[Gateway
         **os.environ,
         "GATEWAY_ROUTES_FILE": str(routes),
         "GATEWAY_INTERNAL_PORT": str(internal_port),
-        "GATEWAY_WORKER_CONNECTIONS": str(CONNECTIONS),
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "1",  # what a thread-per-request server would make of it: one at a time
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
@@ -101,7 +100,7 @@ def _wait_for_arrivals(upstream: FakeUpstream, path: str, count: int) -> None:
 
 def test_pages_waiting_on_their_upstream_leave_the_front_ends_api_calls_answered(gateway, petition_upstream):
     with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
-        # Every connection of the public listener holds a page whose upstream has not answered.
+        # Pages whose upstream has not answered are held on the public listener.
         pages = [pool.submit(requests.get, f"{gateway.public}/held/{n}", timeout=30) for n in range(CONNECTIONS)]
         _wait_for_arrivals(petition_upstream, "/held/", CONNECTIONS)
 

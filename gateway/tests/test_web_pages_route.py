@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 from gateway.routes import RouteTableError, load_route_table
 
-from .conftest import FakeUpstream, GatewayFactory, write_routes
+from .conftest import FakeUpstream, GatewayFactory, GatewayUnderTest, write_routes
 
 
 @pytest.fixture
@@ -17,7 +16,9 @@ def portal_upstream() -> FakeUpstream:
 
 
 @pytest.fixture
-def site(make_gateway: GatewayFactory, petition_upstream: FakeUpstream, portal_upstream: FakeUpstream) -> Flask:
+def site(
+    make_gateway: GatewayFactory, petition_upstream: FakeUpstream, portal_upstream: FakeUpstream
+) -> GatewayUnderTest:
     return make_gateway(
         [
             {"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "service": "petition-svc"},
@@ -27,7 +28,9 @@ def site(make_gateway: GatewayFactory, petition_upstream: FakeUpstream, portal_u
     )
 
 
-def test_pages_go_to_the_root_route_and_the_api_to_its_own(site: Flask, petition_upstream, portal_upstream) -> None:
+def test_pages_go_to_the_root_route_and_the_api_to_its_own(
+    site: GatewayUnderTest, petition_upstream, portal_upstream
+) -> None:
     client = site.test_client()
 
     assert client.get("/").json["service"] == "portal-svc"
@@ -35,7 +38,9 @@ def test_pages_go_to_the_root_route_and_the_api_to_its_own(site: Flask, petition
     assert client.get("/api/v1/petitions/MAI-1").json["service"] == "petition-svc"
 
 
-def test_an_unknown_api_path_stays_a_404_problem_and_never_reaches_the_pages(site: Flask, portal_upstream) -> None:
+def test_an_unknown_api_path_stays_a_404_problem_and_never_reaches_the_pages(
+    site: GatewayUnderTest, portal_upstream
+) -> None:
     answer = site.test_client().get("/api/v1/nothing-here")
 
     assert answer.status_code == 404
@@ -43,7 +48,7 @@ def test_an_unknown_api_path_stays_a_404_problem_and_never_reaches_the_pages(sit
     assert portal_upstream.requests_to("/api") == []
 
 
-def test_the_gateways_own_paths_are_not_taken_by_the_root_route(site: Flask, portal_upstream) -> None:
+def test_the_gateways_own_paths_are_not_taken_by_the_root_route(site: GatewayUnderTest, portal_upstream) -> None:
     client = site.test_client()
 
     assert client.get("/healthz").json["service"] == "gateway"
@@ -52,14 +57,14 @@ def test_the_gateways_own_paths_are_not_taken_by_the_root_route(site: Flask, por
     assert [s.path for s in portal_upstream.seen if s.path not in ("/healthz", "/openapi.json")] == []
 
 
-def test_the_pages_upstream_is_not_asked_for_an_api_description(site: Flask, portal_upstream) -> None:
+def test_the_pages_upstream_is_not_asked_for_an_api_description(site: GatewayUnderTest, portal_upstream) -> None:
     document = site.test_client().get("/openapi.json").json
 
     assert "portal-svc" not in document["x-gateway-upstreams"]
     assert portal_upstream.requests_to("/openapi.json") == []
 
 
-def test_the_page_cookie_of_the_portal_reaches_the_browser(site: Flask) -> None:
+def test_the_page_cookie_of_the_portal_reaches_the_browser(site: GatewayUnderTest) -> None:
     answer = site.test_client().get("/sign-in")
 
     assert answer.headers.getlist("Set-Cookie") == ["first=1; Path=/", "second=2; Path=/"]
@@ -74,7 +79,7 @@ def test_a_root_prefix_is_accepted_in_the_route_file_but_internal_paths_still_ar
         load_route_table(write_routes(tmp_path / "bad.yaml", [{"prefix": "/internal", "upstream": "http://a"}]))
 
 
-def _front_end_gateway(make_gateway: GatewayFactory, petition_upstream: FakeUpstream) -> Flask:
+def _front_end_gateway(make_gateway: GatewayFactory, petition_upstream: FakeUpstream) -> GatewayUnderTest:
     return make_gateway(
         [{"prefix": "/api/v1/petitions", "upstream": petition_upstream.url, "rate_limit": "2/minute"}],
         trusted_proxy_networks=("10.8.0.0/24",),
@@ -121,7 +126,9 @@ def test_a_network_that_is_not_one_stops_the_gateway_from_starting(make_gateway)
         make_gateway([{"prefix": "/api/v1/x", "upstream": "http://127.0.0.1:9"}], trusted_proxy_networks=("portal",))
 
 
-def test_the_portals_static_files_are_routed_not_answered_by_the_gateway(site: Flask, portal_upstream) -> None:
+def test_the_portals_static_files_are_routed_not_answered_by_the_gateway(
+    site: GatewayUnderTest, portal_upstream
+) -> None:
     answer = site.test_client().get("/static/webkit/webkit.css")
 
     assert answer.json["service"] == "portal-svc"

@@ -1,8 +1,8 @@
 """The public gateway: routes citizens' requests to the service that owns them, and nothing more.
 
-``create_app`` builds the Flask application (:mod:`gateway.app`); ``gateway web`` serves it on an
-event loop (:mod:`gateway.server`). Importing this package imports nothing else: the server must
-patch the standard library's sockets for gevent before Flask, ``requests`` or the chassis load.
+``gateway web`` (:mod:`gateway.server`) serves the aiohttp application of :mod:`gateway.edge`,
+which forwards routed requests itself and hands the gateway's own pages to the Flask application
+``create_app`` builds (:mod:`gateway.app`). Importing this package imports nothing else.
 """
 
 from __future__ import annotations

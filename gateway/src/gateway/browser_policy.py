@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 
 from flask import Flask, Response, request
 
-__all__ = ["API_CONTENT_SECURITY_POLICY", "DOCS_CDN", "DOCS_CONTENT_SECURITY_POLICY", "install_browser_policy"]
+__all__ = [
+    "API_CONTENT_SECURITY_POLICY",
+    "DOCS_CDN",
+    "DOCS_CONTENT_SECURITY_POLICY",
+    "BrowserPolicy",
+    "install_browser_policy",
+]
 
 #: Where the interactive docs' script and stylesheet come from (pinned, integrity-checked).
 DOCS_CDN = "https://cdn.jsdelivr.net"
@@ -38,6 +44,39 @@ _CORS_EXPOSED_HEADERS = "X-Request-ID, Retry-After, Location, Content-Dispositio
 _CORS_MAX_AGE_SECONDS = "600"
 
 
+class BrowserPolicy:
+    """The headers of the policy, for the Flask pages and for the forwarded answers (:mod:`gateway.edge`)."""
+
+    def __init__(self, allowed_origins: Iterable[str]) -> None:
+        self.origins = frozenset(origin.rstrip("/") for origin in allowed_origins)
+
+    def preflight(self, origin: str) -> dict[str, str]:
+        """The headers of a preflight's 204: the allowed methods and headers for an allowed origin, else none."""
+        if origin not in self.origins:
+            return {}
+        return {
+            "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, PATCH, DELETE",
+            "Access-Control-Allow-Headers": _CORS_ALLOWED_HEADERS,
+            "Access-Control-Max-Age": _CORS_MAX_AGE_SECONDS,
+        }
+
+    def apply(self, headers: MutableMapping[str, str], origin: str) -> None:
+        """Add the security headers the answer does not set itself (an upstream or the docs page may),
+        and CORS for an allowed origin."""
+        # One scan of the headers, not one per name.
+        present = {name.lower() for name in headers.keys()}
+        for name, value in _SECURITY_HEADERS.items():
+            if name.lower() not in present:
+                headers[name] = value
+        if origin and origin in self.origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED_HEADERS
+        if self.origins:
+            vary = headers.get("Vary", "")
+            if "origin" not in vary.lower():
+                headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+
+
 def install_browser_policy(app: Flask, *, allowed_origins: Iterable[str]) -> None:
     """Security headers on every response; CORS for the configured origins only.
 
@@ -45,30 +84,15 @@ def install_browser_policy(app: Flask, *, allowed_origins: Iterable[str]) -> Non
     never reach an upstream. Credentials (cookies) are not allowed across origins: the API takes
     bearer tokens.
     """
-    origins = frozenset(origin.rstrip("/") for origin in allowed_origins)
+    policy = BrowserPolicy(allowed_origins)
 
     @app.before_request
     def _answer_preflight() -> Response | None:
         if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
             return None
-        response = Response(status=204)
-        if request.headers.get("Origin", "") in origins:
-            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE"
-            response.headers["Access-Control-Allow-Headers"] = _CORS_ALLOWED_HEADERS
-            response.headers["Access-Control-Max-Age"] = _CORS_MAX_AGE_SECONDS
-        return response
+        return Response(status=204, headers=policy.preflight(request.headers.get("Origin", "")))
 
     @app.after_request
     def _browser_headers(response: Response) -> Response:
-        # An upstream (or the docs page) may set its own policy; one scan of the headers, not one per name.
-        present = {name.lower() for name in response.headers.keys()}
-        for name, value in _SECURITY_HEADERS.items():
-            if name.lower() not in present:
-                response.headers.add(name, value)
-        origin = request.headers.get("Origin", "")
-        if origin and origin in origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED_HEADERS
-        if origins:
-            response.vary.add("Origin")
+        policy.apply(response.headers, request.headers.get("Origin", ""))  # type: ignore[arg-type]
         return response

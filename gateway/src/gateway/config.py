@@ -40,14 +40,10 @@ class Settings(ServiceSettings):
     readiness_cache_seconds: float = 5.0
     #: ``all``: /readyz fails when any upstream is down; ``any``: only when none answers.
     readiness_policy: str = "all"
-    #: Idle keep-alive connections kept per upstream (per process). A process has as many requests
-    #: in flight as connections (not threads): fewer kept connections would be closed and reopened.
-    upstream_pool_size: int = 64
-    #: Port of the second listener, for the front ends' API calls (0: none). Public traffic has
-    #: its own pool of connections and cannot fill this one (see :mod:`gateway.server`).
+    #: Connections kept per upstream for the gateway's own calls (readiness probes, OpenAPI documents).
+    upstream_pool_size: int = 8
+    #: Port of the second listener, for the front ends' API calls (0: none; see :mod:`gateway.server`).
     internal_port: int = 0
-    #: Connections each worker process serves at once, per listener (greenlets, not threads).
-    worker_connections: int = 1000
 
     @classmethod
     def read_own(cls, env: Env) -> dict[str, Any]:
@@ -61,7 +57,6 @@ class Settings(ServiceSettings):
             "openapi_refresh_seconds": env.float("GATEWAY_OPENAPI_REFRESH_SECONDS", 60.0, validate=Range(min=1)),
             "readiness_cache_seconds": env.float("GATEWAY_READINESS_CACHE_SECONDS", 5.0, validate=Range(min=0)),
             "readiness_policy": env.str("GATEWAY_READINESS_POLICY", "all", validate=OneOf(("all", "any"))),
-            "upstream_pool_size": env.int("GATEWAY_UPSTREAM_POOL_SIZE", 64, validate=Range(min=1, max=512)),
+            "upstream_pool_size": env.int("GATEWAY_UPSTREAM_POOL_SIZE", 8, validate=Range(min=1, max=512)),
             "internal_port": env.int("GATEWAY_INTERNAL_PORT", 0, validate=Range(min=0, max=65535)),
-            "worker_connections": env.int("GATEWAY_WORKER_CONNECTIONS", 1000, validate=Range(min=1, max=100_000)),
         }

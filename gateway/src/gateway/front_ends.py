@@ -15,7 +15,7 @@ from typing import Any
 
 from mai_chassis import ConfigurationError
 
-__all__ = ["TrustedFrontEnds", "parse_networks"]
+__all__ = ["TrustedFrontEnds", "parse_networks", "resolve_client"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -58,3 +58,40 @@ class TrustedFrontEnds:
                 # Already resolved: no further proxy step may read the header again.
                 del environ["HTTP_X_FORWARDED_FOR"]
         return self.app(environ, start_response)
+
+
+def _forwarded_value(value: str, trusted: int) -> str | None:
+    """The value ``trusted`` hops from the right of a comma-separated forwarding header (as ProxyFix reads it)."""
+    values = [part.strip() for part in value.split(",")]
+    return values[-trusted] if len(values) >= trusted else None
+
+
+def resolve_client(request: Any, front_ends: tuple[Network, ...], trusted_proxies: int) -> tuple[str, str, str]:
+    """(client address, scheme, host) of an aiohttp request, by the rules the Flask pages follow.
+
+    First a trusted front end's ``X-Forwarded-For`` (its last entry) names the citizen, as
+    :class:`TrustedFrontEnds` does; otherwise, with ``trusted_proxies`` reverse proxies in front,
+    their ``X-Forwarded-For``/``-Proto``/``-Host`` are read that many hops from the right, as
+    werkzeug's ``ProxyFix`` does. A header from any other peer means nothing.
+    """
+    peer = request.remote or ""
+    headers = request.headers
+    scheme = request.scheme
+    host = headers.get("Host", "")
+    forwarded = headers.get("X-Forwarded-For", "")
+    if forwarded and front_ends:
+        address = _address(peer)
+        if address is not None and any(address in network for network in front_ends):
+            client = _address(forwarded.split(",")[-1])
+            if client is not None:
+                return str(client), scheme, host
+    if trusted_proxies:
+        if forwarded:
+            peer = _forwarded_value(forwarded, trusted_proxies) or peer
+        proto = headers.get("X-Forwarded-Proto", "")
+        if proto:
+            scheme = _forwarded_value(proto, trusted_proxies) or scheme
+        forwarded_host = headers.get("X-Forwarded-Host", "")
+        if forwarded_host:
+            host = _forwarded_value(forwarded_host, trusted_proxies) or host
+    return peer, scheme, host

@@ -87,6 +87,8 @@ class RouteRateLimits:
 
     def __init__(self, storage_uri: str) -> None:
         self._storage = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri_for(storage_uri)))
+        #: Counted in this process' memory: a hit never waits on the network.
+        self.in_memory = storage_uri.startswith("memory://")
         self._memory: SlidingWindowCounterRateLimiter | None = None
         self._failed_at: float | None = None
         self._parsed: dict[str, RateLimitItem] = {}

@@ -1,20 +1,20 @@
-"""``gateway web``: gunicorn with gevent workers, one event loop per process instead of a thread per request.
+"""``gateway web``: gunicorn's master with aiohttp's uvloop workers, one event loop per process.
 
 A request through a gateway spends nearly all its life waiting, on the upstream or on the client.
 With a thread per request (the services' ``gthread`` workers) as many slow requests as there are
 threads fill a process. The citizen portal's pages are such requests, and the portal's own API
 calls come back through the gateway while those pages wait on them: with every thread holding a
-page, the calls queue until they time out. Here each connection is a greenlet; waiting costs a
-little memory, not a thread, and the CPU goes to requests rather than to switching threads.
+page, the calls would queue until they time out. Here each connection is a coroutine on the
+process' loop; waiting costs a little memory, not a thread, and the CPU goes to requests.
 
-- :func:`main` (the console script) patches the standard library for gevent (sockets, threads,
-  locks, ``time.sleep``) before anything else is imported for ``web``: ``requests``/``urllib3``
-  to the upstreams, the rate limiter's Redis client, the readiness probes' thread pool and the
-  route file's checks then all yield to the loop instead of blocking it.
+The loop is uvloop and both HTTP parsers (the clients' requests, the upstreams' answers) are
+aiohttp's compiled ones: forwarding a request costs a fraction of what the Flask gateway on
+gevent cost (``bench/README.md``). gunicorn keeps the master's part: it forks the workers, restarts
+one that dies or has served about ``WEB_MAX_REQUESTS``, and stops them gracefully on SIGTERM.
+
 - ``--internal-bind`` (``GATEWAY_INTERNAL_PORT``) opens a second listener, the address the citizen
-  portal calls the API on. gunicorn gives each listener its own pool of
-  ``GATEWAY_WORKER_CONNECTIONS`` connections, so public traffic, however much of it, can never
-  fill the pool the portal's calls are accepted from.
+  portal calls the API on, so that its calls never wait behind public connections in the kernel's
+  accept queue of the public port.
 """
 
 from __future__ import annotations
@@ -27,20 +27,14 @@ if TYPE_CHECKING:
 
     from .config import Settings
 
-__all__ = ["main", "web_command"]
+__all__ = ["WORKER_CLASS", "main", "web_command"]
 
-#: gunicorn's worker class: its own HTTP parser (as the services'), connections as greenlets.
-WORKER_CLASS = "gevent"
+#: gunicorn's worker class: aiohttp's, on uvloop.
+WORKER_CLASS = "aiohttp.worker.GunicornUVLoopWebWorker"
 
 
 def main() -> None:
-    """The ``gateway`` console script: the chassis' commands, with ``web`` served on gevent."""
-    if sys.argv[1:2] == ["web"]:
-        from gevent import monkey
-
-        # First, before Flask, requests or the chassis are imported: modules that took references
-        # to the blocking socket, ssl or threading objects at import would otherwise keep them.
-        monkey.patch_all()
+    """The ``gateway`` console script: the chassis' commands, ``web`` served on the event loop."""
     from .service import main as service_main
 
     service_main()
@@ -53,7 +47,7 @@ def web_command() -> click.Command:
 
     from .config import Settings
 
-    @click.command("web", help="Serve the gateway with gunicorn's gevent workers.")
+    @click.command("web", help="Serve the gateway with gunicorn and aiohttp's event-loop workers.")
     @click.option("--bind", default=None, help="host:port of the public listener (default 0.0.0.0:$PORT)")
     @click.option(
         "--internal-bind",
@@ -74,17 +68,16 @@ def web_command() -> click.Command:
 
 
 def serve(settings: Settings, binds: list[str]) -> None:
-    """Run gunicorn's master and its gevent workers on ``binds`` until SIGTERM."""
+    """Run gunicorn's master and its event-loop workers on ``binds`` until SIGTERM."""
     from mai_chassis.service import serve_with_gunicorn
 
-    from . import create_app
+    from .edge import build_server_app
 
     serve_with_gunicorn(
-        lambda: create_app(settings),
+        lambda: build_server_app(settings),
         name="gateway",
         max_requests=settings.web_max_requests,
         bind=binds,
         workers=settings.web_concurrency,
         worker_class=WORKER_CLASS,
-        worker_connections=settings.worker_connections,
     )

@@ -13,9 +13,9 @@ definition = ServiceDefinition(
     settings_class=Settings,
     create_app=create_app,
     relays_outbox=False,
-    # Added after the chassis' commands, so this `web` (gevent workers) replaces the gthread one.
+    # Added after the chassis' commands, so this `web` (event-loop workers) replaces the gthread one.
     commands=[web_command()],
 )
 
-#: Called by :func:`gateway.server.main`, which first prepares gevent for ``web``.
+#: Called by :func:`gateway.server.main`, the console script.
 main = service_main("gateway.service:definition")

@@ -30,6 +30,7 @@ __all__ = [
     "new_traceparent",
     "reading_unit_of_work",
     "reject_unstorable_text",
+    "request_ids",
     "unit_of_work",
     "verifier_from_settings",
 ]
@@ -51,6 +52,15 @@ def _child_traceparent(parent: str) -> str:
     """Same trace, a new span id for this service's work."""
     _version, trace_id, _span, flags = parent.split("-")
     return f"00-{trace_id}-{uuid.uuid4().hex[:16]}-{flags}"
+
+
+def request_ids(incoming_request_id: str, incoming_traceparent: str) -> tuple[str, str]:
+    """This request's id and trace context: the client's id when it is well formed (else a new
+    one), and a new span in the client's trace (else a new trace)."""
+    request_id = incoming_request_id if _REQUEST_ID_SHAPE.match(incoming_request_id) else str(uuid.uuid4())
+    if _TRACEPARENT_SHAPE.match(incoming_traceparent):
+        return request_id, _child_traceparent(incoming_traceparent)
+    return request_id, new_traceparent()
 
 
 class _BrokerProbe:
@@ -162,10 +172,9 @@ def create_service_app(
     @app.before_request
     def _start_request() -> None:
         g.started = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _REQUEST_ID_SHAPE.match(incoming) else str(uuid.uuid4())
-        parent = request.headers.get("traceparent", "")
-        g.traceparent = _child_traceparent(parent) if _TRACEPARENT_SHAPE.match(parent) else new_traceparent()
+        g.request_id, g.traceparent = request_ids(
+            request.headers.get(REQUEST_ID_HEADER, ""), request.headers.get("traceparent", "")
+        )
         g._ctx_tokens = (request_id_var.set(g.request_id), traceparent_var.set(g.traceparent))
 
     @app.after_request

@@ -1,0 +1,419 @@
+"""The gateway's server application: aiohttp on an event loop, forwarding routed requests itself.
+
+Every request arrives here. A path the route table gives to a service is forwarded by this module,
+on the event loop, with aiohttp's client (both of aiohttp's HTTP parsers are compiled): the route's
+method, rate and body checks, ``X-Request-ID``, ``traceparent`` and ``X-Forwarded-*``, the
+browser policy, metrics and one log line. Everything else — the gateway's own pages (``/healthz``,
+``/readyz``, ``/metrics``, ``/openapi.json``, ``/docs``, ``/events/...``) and the 404 problem of an
+unrouted path — is answered by the Flask application of :mod:`gateway.app`, called in a thread
+(:mod:`gateway.wsgi_bridge`), so those pages keep the chassis' behaviour.
+
+Why not Flask for the forwarding too: under ``gateway_overhead`` the Flask gateway (gunicorn's Python
+parser, WSGI, Flask's contexts and hooks, ``urllib3``'s round trip) cost about 1 ms of CPU per
+proxied request, more than the "hello" service behind it; see ``bench/README.md``.
+
+Failures the citizen sees, as problem+json and never after more than the route's timeouts::
+
+    upstream refuses the connection, or cannot be reached in time  -> 503 upstream-unavailable
+    upstream accepted but did not answer within the read timeout   -> 504 upstream-timeout
+    upstream answered with something that is not HTTP, or reset    -> 502 bad-gateway
+
+Idempotent methods whose body can be sent again get one quick retry on a connection failure; a
+timeout is never retried (the route's time budget is already spent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote, unquote
+
+import aiohttp
+from aiohttp import web
+from flask import Flask
+from mai_chassis import Problem
+from mai_chassis.logs import request_id_var, traceparent_var
+from mai_chassis.problems import PROBLEM_JSON
+from mai_chassis.web import REQUEST_ID_HEADER, request_ids
+from multidict import CIMultiDict
+
+from .browser_policy import BrowserPolicy
+from .config import Settings
+from .front_ends import parse_networks, resolve_client
+from .metrics import (
+    BODY_TOO_LARGE,
+    GATEWAY_LATENCY,
+    GATEWAY_REQUESTS,
+    RATE_LIMITED,
+    UPSTREAM_FAILURES,
+    UPSTREAM_LATENCY,
+)
+from .proxy import DROPPED_RESPONSE_HEADERS, HOP_BY_HOP_HEADERS, forwarded_request_headers
+from .rate_limits import Breach, RouteRateLimits
+from .routes import IDEMPOTENT_METHODS, Route, RouteTableFile
+from .wsgi_bridge import call_wsgi, own_paths
+
+__all__ = ["GATEWAY", "EdgeGateway", "build_server_app"]
+
+#: The per-request line is written under this name, as the Flask gateway wrote it.
+logger = logging.getLogger("gateway.app")
+
+#: Bodies up to this size are read at once (and can be retried); larger ones are streamed.
+BUFFERED_BODY_BYTES = 256 * 1024
+#: Upstream answers up to this size (announced by Content-Length) are read whole, larger ones streamed.
+SMALL_BODY_BYTES = 256 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
+RETRY_PAUSE_SECONDS = 0.05
+#: Idle upstream connections are closed before the services' own keep-alive (5 s) would close them,
+#: so a request is not sent on a connection the upstream is about to drop.
+UPSTREAM_KEEPALIVE_SECONDS = 4.0
+#: Threads for the gateway's own pages (and a rate-limit store over the network).
+OWN_PAGE_THREADS = 8
+_PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
+_CONNECTION_SPECIFIC = HOP_BY_HOP_HEADERS | {"content-length"}
+_SERVER = "gateway"
+
+
+class _Failure(Exception):
+    def __init__(self, status: int, failure: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.failure, self.detail = status, failure, detail
+
+
+class EdgeGateway:
+    """The per-process state: route table, upstream client, rate limits, and the own-pages app."""
+
+    def __init__(self, settings: Settings, pages: Flask) -> None:
+        self.settings = settings
+        self.pages = pages
+        extension = pages.extensions["gateway"]
+        self.route_file: RouteTableFile = extension["routes"]
+        self.rate_limits = RouteRateLimits(settings.ratelimit_storage_uri)
+        self.policy = BrowserPolicy(settings.cors_allowed_origins)
+        self.front_ends = parse_networks(settings.trusted_proxy_networks)
+        self.own_exact, self.own_prefixes = own_paths(pages)
+        self.executor = ThreadPoolExecutor(max_workers=OWN_PAGE_THREADS, thread_name_prefix="gateway-pages")
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self, _app: web.Application | None = None) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=0,  # no cap on connections in flight: a slow upstream must not hold the others' requests
+            limit_per_host=0,
+            keepalive_timeout=UPSTREAM_KEEPALIVE_SECONDS,
+            enable_cleanup_closed=False,
+            use_dns_cache=True,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # shared by every citizen: an upstream's cookie is never kept
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    async def stop(self, _app: web.Application | None = None) -> None:
+        if self.session is not None:
+            await self.session.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.pages.extensions["gateway"]["upstreams"].close()
+
+    # -- the request --------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw_path, _, query = request.raw_path.partition("?")
+        path = unquote(raw_path, errors="replace")
+        headers = request.headers
+        origin = headers.get("Origin", "")
+        preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in headers
+        route = None if preflight or self._own(path) else self.route_file.table.match(path)
+        if route is None and not preflight:
+            return await call_wsgi(self.pages, request, self.executor, remote=request.remote or "")
+        started = time.perf_counter()
+        request_id, traceparent = request_ids(headers.get(REQUEST_ID_HEADER, ""), headers.get("traceparent", ""))
+        if route is None:  # a preflight, answered here for every path: it never reaches an upstream
+            answer = web.Response(status=204, headers=self.policy.preflight(origin))
+            self._finish(answer, request_id, origin)
+            return answer
+        tokens = (request_id_var.set(request_id), traceparent_var.set(traceparent))
+        try:
+            try:
+                response = await self._forward(request, route, path, query, request_id, traceparent)
+            except _Failure as failure:
+                UPSTREAM_FAILURES.labels(route.prefix, route.service, failure.failure).inc()
+                response = _problem(
+                    Problem(
+                        failure.status,
+                        failure.detail,
+                        kind=f"upstream-{failure.failure.replace('_', '-')}",
+                        headers={"Retry-After": "5"} if failure.status == 503 else None,
+                    ),
+                    path,
+                    request_id,
+                )
+            except Problem as problem:
+                response = _problem(problem, path, request_id)
+            self._finish(response, request_id, origin)
+            GATEWAY_REQUESTS.labels(route.prefix, request.method, str(response.status)).inc()
+            GATEWAY_LATENCY.labels(route.prefix, request.method).observe(time.perf_counter() - started)
+            if isinstance(response, _Streamed):
+                await response.send(request)
+            return response
+        finally:
+            request_id_var.reset(tokens[0])
+            traceparent_var.reset(tokens[1])
+
+    def _own(self, path: str) -> bool:
+        return path in self.own_exact or path.startswith(self.own_prefixes)
+
+    def _finish(self, response: web.StreamResponse, request_id: str, origin: str) -> None:
+        out = response.headers
+        out[REQUEST_ID_HEADER] = request_id
+        out.setdefault("Cache-Control", "no-store")
+        out["Server"] = _SERVER
+        self.policy.apply(out, origin)
+
+    async def _forward(
+        self, request: web.Request, route: Route, path: str, query: str, request_id: str, traceparent: str
+    ) -> web.StreamResponse:
+        client, scheme, host = resolve_client(request, self.front_ends, self.settings.trusted_proxies)
+        breach = await self._hit(route, client)
+        if breach is not None:
+            RATE_LIMITED.labels(route.prefix).inc()
+            raise _rate_limited(route, breach)
+        segments = path.split("/")
+        if "." in segments or ".." in segments:
+            raise Problem(400, "The path must not contain '.' or '..' segments.", kind="invalid-path")
+        method = request.method
+        if method not in route.methods and not (method == "HEAD" and "GET" in route.methods):
+            raise Problem(
+                405,
+                f"{method} is not allowed on {route.prefix}.",
+                kind="method-not-allowed",
+                headers={"Allow": ", ".join(sorted(route.methods))},
+            )
+        body = await _request_body(request, route)
+        target = quote(path, safe=_PATH_SAFE_CHARACTERS)
+        if query:
+            target += "?" + quote(query, safe=_QUERY_SAFE_CHARACTERS)
+        forwarded = forwarded_request_headers(
+            request.headers.items(),
+            client_address=client,
+            scheme=scheme,
+            host=host,
+            request_id=request_id,
+            traceparent=traceparent,
+        )
+        sent_at = time.perf_counter()
+        upstream = await self._send(route, method, target, forwarded, body)
+        waited = time.perf_counter() - sent_at
+        UPSTREAM_LATENCY.labels(route.prefix, route.service).observe(waited)
+        logger.info(
+            "%s %s -> %d from %s in %.1f ms", method, route.prefix, upstream.status, route.service, waited * 1000
+        )
+        return await _answer(upstream, route, head=method == "HEAD")
+
+    async def _hit(self, route: Route, client: str) -> Breach | None:
+        if self.rate_limits.in_memory:
+            return self.rate_limits.hit(route.rate_limit, route.prefix, client)
+        # A store over the network (Redis) is asked from a thread: the loop never waits on it.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.rate_limits.hit, route.rate_limit, route.prefix, client)
+
+    async def _send(
+        self, route: Route, method: str, target: str, headers: dict[str, str], body: bytes | _BodyStream | None
+    ) -> aiohttp.ClientResponse:
+        assert self.session is not None, "the gateway was not started"
+        replayable = not isinstance(body, _BodyStream)
+        attempts = 2 if method in IDEMPOTENT_METHODS and replayable else 1
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=route.connect_timeout_seconds, sock_read=route.timeout_seconds
+        )
+        url = route.upstream.rstrip("/") + target
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body.chunks() if isinstance(body, _BodyStream) else body,
+                    allow_redirects=False,
+                    timeout=timeout,
+                    skip_auto_headers=("Content-Type",),
+                )
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                failure = _classify(exc, route)
+                if attempt < attempts and failure.status != 504:
+                    logger.info("retrying %s to %s after %s", method, route.service, failure.failure)
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS)
+                    continue
+                raise failure from None
+        raise AssertionError("unreachable")
+
+
+class _BodyStream:
+    """A request body of known length sent on as it arrives, without being held in memory."""
+
+    def __init__(self, request: web.Request, length: int) -> None:
+        self.request, self.length = request, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        remaining = self.length
+        while remaining > 0:
+            chunk = await self.request.content.read(min(STREAM_CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+async def _request_body(request: web.Request, route: Route) -> bytes | _BodyStream | None:
+    """The body to send on, refused with 413 before the upstream is called when it is over the limit."""
+    length = request.content_length
+    if length is not None:
+        if length > route.max_body_bytes:
+            BODY_TOO_LARGE.labels(route.prefix).inc()
+            raise _body_too_large(route)
+        if length == 0:
+            return b"" if request.method in ("POST", "PUT", "PATCH") else None
+        if length <= BUFFERED_BODY_BYTES:
+            return await request.content.readexactly(length)
+        return _BodyStream(request, length)
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return None  # no Content-Length and not chunked: no body
+    # Chunked upload of unknown size: read at most one byte over the limit to decide.
+    data = bytearray()
+    while len(data) <= route.max_body_bytes:
+        chunk = await request.content.read(route.max_body_bytes + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > route.max_body_bytes:
+        BODY_TOO_LARGE.labels(route.prefix).inc()
+        raise _body_too_large(route)
+    return bytes(data)
+
+
+def _returned_headers(upstream: aiohttp.ClientResponse, *, keep_length: bool) -> CIMultiDict[str]:
+    """The upstream's end-to-end headers, a repeated header (Set-Cookie) kept as its own line."""
+    named_by_connection = {token.strip().lower() for token in upstream.headers.get("Connection", "").split(",")}
+    dropped = (HOP_BY_HOP_HEADERS if keep_length else _CONNECTION_SPECIFIC) | DROPPED_RESPONSE_HEADERS
+    out: CIMultiDict[str] = CIMultiDict()
+    for raw_name, raw_value in upstream.raw_headers:
+        name = raw_name.decode("latin-1")
+        lowered = name.lower()
+        if lowered not in dropped and lowered not in named_by_connection:
+            out.add(name, raw_value.decode("latin-1"))
+    return out
+
+
+class _Streamed(web.StreamResponse):
+    """A large or open-ended upstream answer, sent on as it arrives once the headers are final."""
+
+    def __init__(self, upstream: aiohttp.ClientResponse, route: Route, headers: CIMultiDict[str]) -> None:
+        super().__init__(status=upstream.status, headers=headers)
+        self.upstream, self.route = upstream, route
+
+    async def send(self, request: web.Request) -> None:
+        completed = False
+        try:
+            await self.prepare(request)
+            async for chunk in self.upstream.content.iter_chunked(STREAM_CHUNK_BYTES):
+                await self.write(chunk)
+            completed = True
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # The status line is already sent: all that can be done is to cut the response short.
+            logger.warning("%s broke off its response: %s", self.route.service, exc.__class__.__name__)
+        finally:
+            self.upstream.release() if completed else self.upstream.close()
+        if completed:
+            await self.write_eof()
+        elif request.transport is not None:
+            request.transport.close()
+
+
+async def _answer(upstream: aiohttp.ClientResponse, route: Route, *, head: bool) -> web.StreamResponse:
+    length = upstream.headers.get("Content-Length", "")
+    if head or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
+        try:
+            body = b"" if head else await upstream.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            upstream.close()
+            if isinstance(exc, asyncio.TimeoutError):
+                raise _classify(exc, route) from None
+            raise _Failure(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
+        upstream.release()
+        headers = _returned_headers(upstream, keep_length=head)
+        if head:
+            return web.Response(status=upstream.status, headers=headers)
+        return web.Response(status=upstream.status, body=body, headers=headers)
+    return _Streamed(upstream, route, _returned_headers(upstream, keep_length=True))
+
+
+def _classify(exc: BaseException, route: Route) -> _Failure:
+    service = route.service
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return _Failure(
+            503, "unavailable", f"The {service} service is unavailable right now; nothing was done. Try again shortly."
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return _Failure(504, "timeout", f"The {service} service did not answer within {route.timeout_seconds:g} s.")
+    return _Failure(502, "bad_gateway", f"The {service} service gave an invalid answer.")
+
+
+def _problem(problem: Problem, path: str, request_id: str) -> web.Response:
+    """The problem+json answer, with the members the chassis gives every problem (instance, request id)."""
+    body = problem.to_dict()
+    body.setdefault("instance", path)
+    body.setdefault("request_id", request_id)
+    headers = CIMultiDict(problem.headers)
+    headers["Content-Type"] = PROBLEM_JSON
+    return web.Response(status=problem.status, body=json.dumps(body).encode(), headers=headers)
+
+
+def _rate_limited(route: Route, breach: Breach) -> Problem:
+    wait = breach.retry_after
+    return Problem(
+        429,
+        f"Too many requests to {route.prefix} from your address (at most {breach.limit}). Try again in {wait} s.",
+        kind="rate-limited",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
+
+
+def _body_too_large(route: Route) -> Problem:
+    return Problem(
+        413,
+        f"The request body is larger than the {route.max_body_bytes} bytes {route.prefix} accepts.",
+        kind="body-too-large",
+        max_body_bytes=route.max_body_bytes,
+    )
+
+
+#: The application's :class:`EdgeGateway`.
+GATEWAY: web.AppKey[EdgeGateway] = web.AppKey("gateway", EdgeGateway)
+
+
+def build_server_app(settings: Settings, *, middlewares: tuple[Any, ...] = ()) -> web.Application:
+    """The aiohttp application ``gateway web`` serves: every path and method goes to :class:`EdgeGateway`."""
+    from .app import build_app
+
+    gateway = EdgeGateway(settings, build_app(settings))
+    app = web.Application(middlewares=middlewares)
+    app[GATEWAY] = gateway
+    app.on_startup.append(gateway.start)
+    app.on_cleanup.append(gateway.stop)
+    app.router.add_route("*", "/{path:.*}", gateway.handle)
+    return app
