@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
     needs_database: ClassVar[bool] = False
     needs_broker: ClassVar[bool] = False
 
+    #: A worker is replaced after this many requests (0: never). Every citizen request passes the
+    #: gateway, so the services' 20,000 would restart a worker every few seconds under load.
+    web_max_requests: int = 1_000_000
     #: The YAML route table (see :mod:`gateway.routes`); required.
     routes_file: str = ""
     #: How often the route file's modification is checked, in seconds.
@@ -49,6 +52,7 @@ class Settings(ServiceSettings):
     def read_own(cls, env: Env) -> dict[str, Any]:
         return {
             "routes_file": env.str("GATEWAY_ROUTES_FILE"),
+            "web_max_requests": env.int("WEB_MAX_REQUESTS", 1_000_000, validate=Range(min=0)),
             "routes_check_seconds": env.float("GATEWAY_ROUTES_CHECK_SECONDS", 1.0, validate=Range(min=0)),
             "ratelimit_storage_uri": env.str("RATELIMIT_STORAGE_URI", "memory://"),
             "cors_allowed_origins": tuple(env.list("CORS_ALLOWED_ORIGINS", [])),
