@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
@@ -40,12 +42,27 @@ def test_a_trace_is_started_when_the_client_sends_none(gateway, petition_upstrea
 
 
 def test_the_gateway_log_lines_carry_the_request_id(gateway, petition_upstream, caplog):
-    with caplog.at_level("INFO", logger="gateway"):
+    with caplog.at_level("DEBUG", logger="gateway"):
         gateway.test_client().get("/api/v1/petitions", headers={"X-Request-ID": "portal-log-1"})
 
     proxied = [record for record in caplog.records if record.name == "gateway.app"]
-    assert proxied
+    assert [record.levelname for record in proxied] == ["DEBUG"]  # a successful answer: DEBUG only
     assert all(record.request_id == "portal-log-1" for record in proxied)
+
+
+@pytest.fixture
+def gateway_to_a_stopped_upstream(make_gateway, stopped_upstream_url):
+    # Built before caplog: the app's logging set-up replaces the root logger's handlers.
+    return make_gateway([{"prefix": "/api/v1/faq", "upstream": stopped_upstream_url, "service": "faq-svc"}])
+
+
+def test_an_upstream_failure_is_logged_at_warning_with_the_request_id(gateway_to_a_stopped_upstream, caplog):
+    with caplog.at_level("INFO", logger="gateway"):
+        gateway_to_a_stopped_upstream.test_client().get("/api/v1/faq", headers={"X-Request-ID": "portal-log-2"})
+
+    failed = [record for record in caplog.records if record.levelname == "WARNING" and record.name == "gateway.app"]
+    assert [record.getMessage() for record in failed] == ["GET /api/v1/faq: upstream faq-svc failed (unavailable)"]
+    assert failed[0].request_id == "portal-log-2"
 
 
 def test_forwarding_headers_name_the_client_and_cannot_be_forged(gateway, petition_upstream):

@@ -39,7 +39,7 @@ def gateway_process(tmp_path_factory, module_petition_upstream, stopped_upstream
         "GATEWAY_ROUTES_FILE": str(routes),
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "4",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": "DEBUG",  # a successful answer's line is written at DEBUG
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     with open(log_path, "wb") as log:
