@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from gateway.rate_limits import RouteRateLimits, SweepingMemoryStorage, storage_uri_for
@@ -50,3 +51,25 @@ def test_an_unreachable_counter_store_refuses_nothing_and_counting_goes_on_in_me
 
     assert outcomes[:2] == [None, None]
     assert outcomes[2] is not None  # counted in memory meanwhile: the limit still holds
+
+
+def test_on_the_event_loop_an_unreachable_store_refuses_nothing_and_counting_goes_on_in_memory():
+    limits = RouteRateLimits("redis://127.0.0.1:9/0")
+
+    async def three_hits() -> list[object]:
+        return [await limits.hit_async("2/minute", "/api/v1/auth", "198.51.100.7") for _ in range(3)]
+
+    outcomes = asyncio.run(three_hits())
+
+    assert outcomes[:2] == [None, None]
+    breach = outcomes[2]
+    assert breach is not None and 1 <= breach.retry_after <= 60
+
+
+def test_on_the_event_loop_the_memory_store_counts_in_process():
+    limits = RouteRateLimits("memory://")
+
+    async def three_hits() -> list[object]:
+        return [await limits.hit_async("2/minute", "/api/v1/auth", "198.51.100.7") for _ in range(3)]
+
+    assert [outcome is None for outcome in asyncio.run(three_hits())] == [True, True, False]

@@ -73,7 +73,7 @@ RETRY_PAUSE_SECONDS = 0.05
 #: Idle upstream connections are closed before the services' own keep-alive (5 s) would close them,
 #: so a request is not sent on a connection the upstream is about to drop.
 UPSTREAM_KEEPALIVE_SECONDS = 4.0
-#: Threads for the gateway's own pages (and a rate-limit store over the network).
+#: Threads for the gateway's own pages.
 OWN_PAGE_THREADS = 8
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
@@ -189,7 +189,7 @@ class EdgeGateway:
         self, request: web.Request, route: Route, path: str, query: str, request_id: str, traceparent: str
     ) -> web.StreamResponse:
         client, scheme, host = resolve_client(request, self.front_ends, self.settings.trusted_proxies)
-        breach = await self._hit(route, client)
+        breach = await self.rate_limits.hit_async(route.rate_limit, route.prefix, client)
         if breach is not None:
             RATE_LIMITED.labels(route.prefix).inc()
             raise _rate_limited(route, breach)
@@ -234,13 +234,6 @@ class EdgeGateway:
                 waited * 1000,
             )
         return await _answer(upstream, route, head=method == "HEAD")
-
-    async def _hit(self, route: Route, client: str) -> Breach | None:
-        if self.rate_limits.in_memory:
-            return self.rate_limits.hit(route.rate_limit, route.prefix, client)
-        # A store over the network (Redis) is asked from a thread: the loop never waits on it.
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.rate_limits.hit, route.rate_limit, route.prefix, client)
 
     def _upstream_of(self, route: Route) -> tuple[str, aiohttp.ClientTimeout]:
         """The route's upstream base URL and timeouts, made once per route."""

@@ -13,7 +13,9 @@ after :data:`STORAGE_RETRY_SECONDS`.
 one (10 ms) has fired, i.e. up to a hundred thread starts a second on a busy gateway, and it scans
 every key each time. This variant sweeps expired counters from one daemon thread once a second;
 counting is unchanged, since the store already expires a counter when it is read.
-Selected by ``RATELIMIT_STORAGE_URI=memory://`` (the default); ``redis://`` is used as it is.
+Selected by ``RATELIMIT_STORAGE_URI=memory://`` (the default). With ``redis://`` the gateway's event
+loop counts through ``limits.aio`` on ``redis.asyncio`` (:meth:`RouteRateLimits.hit_async`): a
+request waiting for Redis's answer holds no thread and blocks no other request.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindowCounterRateLimiter
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
@@ -87,8 +90,14 @@ class RouteRateLimits:
 
     def __init__(self, storage_uri: str) -> None:
         self._storage = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri_for(storage_uri)))
-        #: Counted in this process' memory: a hit never waits on the network.
-        self.in_memory = storage_uri.startswith("memory://")
+        #: For a store over the network, its asyncio client (``limits.aio``, ``redis.asyncio`` for
+        #: Redis), which :meth:`hit_async` counts with; None for the in-process memory store.
+        self._async_storage: AsyncSlidingWindowCounterRateLimiter | None = None
+        if not storage_uri.startswith("memory://"):
+            options = {"implementation": "redispy"} if storage_uri.startswith("redis") else {}
+            self._async_storage = AsyncSlidingWindowCounterRateLimiter(
+                storage_from_string(f"async+{storage_uri}", **options)
+            )
         self._memory: SlidingWindowCounterRateLimiter | None = None
         self._failed_at: float | None = None
         self._parsed: dict[str, RateLimitItem] = {}
@@ -130,7 +139,39 @@ class RouteRateLimits:
                 self._failed_at = None
         if allowed:
             return None
-        reset_at = counter.get_window_stats(limit, _NAMESPACE, prefix, client).reset_time
-        # reset_at is whole seconds; never ask for more than one window of the limit.
-        wait = min(int(limit.get_expiry()), max(1, math.ceil(reset_at - time.time())))
-        return Breach(limit=limit, retry_after=wait)
+        return _breach(limit, counter.get_window_stats(limit, _NAMESPACE, prefix, client).reset_time)
+
+    async def hit_async(self, rate_limit: str, prefix: str, client: str) -> Breach | None:
+        """:meth:`hit` for the event loop: a store over the network (Redis) is asked without blocking it.
+
+        The same rules: a failing store refuses nothing, counting goes on in memory meanwhile.
+        """
+        if self._async_storage is None:
+            return self.hit(rate_limit, prefix, client)
+        limit = self._limit(rate_limit)
+        if self._failed_at is not None and time.monotonic() - self._failed_at <= STORAGE_RETRY_SECONDS:
+            return self._count_in_memory(limit, prefix, client)
+        try:
+            allowed = await self._async_storage.hit(limit, _NAMESPACE, prefix, client)
+            if allowed:
+                self._failed_at = None
+                return None
+            stats = await self._async_storage.get_window_stats(limit, _NAMESPACE, prefix, client)
+        except Exception as exc:  # the storage (Redis) failed: count in memory meanwhile, never refuse for it
+            logger.warning("rate-limit storage unreachable (%s): counting in memory", exc.__class__.__name__)
+            self._failed_at = time.monotonic()
+            return self._count_in_memory(limit, prefix, client)
+        self._failed_at = None
+        return _breach(limit, stats.reset_time)
+
+    def _count_in_memory(self, limit: RateLimitItem, prefix: str, client: str) -> Breach | None:
+        counter = self._in_memory()
+        if counter.hit(limit, _NAMESPACE, prefix, client):
+            return None
+        return _breach(limit, counter.get_window_stats(limit, _NAMESPACE, prefix, client).reset_time)
+
+
+def _breach(limit: RateLimitItem, reset_at: float) -> Breach:
+    # reset_at is whole seconds; never ask for more than one window of the limit.
+    wait = min(int(limit.get_expiry()), max(1, math.ceil(reset_at - time.time())))
+    return Breach(limit=limit, retry_after=wait)
