@@ -119,3 +119,17 @@ def test_the_upstream_connection_is_reused_across_requests(gateway, petition_ups
     client.get("/api/v1/petitions")
 
     assert len(petition_upstream.connections) == 1
+
+
+def test_a_path_with_encoded_control_characters_is_routed_like_any_other(gateway, petition_upstream):
+    response = gateway.test_client().get("/api/v1/petitions/H%0A%C2%98o/%01x")
+
+    assert response.status_code == 200
+    assert response.json["path"] == "/api/v1/petitions/H%0A%C2%98o/%01x"
+
+
+def test_an_unrouted_path_with_control_characters_is_a_404_problem(gateway):
+    response = gateway.test_client().get("/api/v9/%0A%01")
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"

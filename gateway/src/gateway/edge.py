@@ -432,5 +432,6 @@ def build_server_app(settings: Settings, *, middlewares: tuple[Any, ...] = ()) -
     app[GATEWAY] = gateway
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.stop)
-    app.router.add_route("*", "/{path:.*}", gateway.handle)
+    # Every path, control characters included (a plain ".*" stops at a decoded newline).
+    app.router.add_route("*", r"/{path:[\s\S]*}", gateway.handle)
     return app
