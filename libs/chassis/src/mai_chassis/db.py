@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, text
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock, SystemClock
@@ -234,12 +234,56 @@ class SqlUnitOfWork:
         self.session.flush()
         self._write_outbox()
 
+    def take_outbox(self) -> list[dict[str, Any]]:
+        """The outbox rows published (and checked) but not written yet, handed to the caller to
+        insert itself in this transaction, e.g. within its own statement; they are no longer written
+        at flush or commit. Each is the ``outbox_events`` columns' values (see ``outbox_values``)."""
+        rows, self._outbox = self._outbox, []
+        return rows
+
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
         self.flush()
         self.session.commit()
         self._committed = True
+
+    def commit_with(self, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Write what is pending, run ``sql`` (the driver's paramstyle, ``%(name)s`` on PostgreSQL)
+        as the transaction's last statement, and commit; returns the statement's first row, if any.
+
+        On PostgreSQL the statement and the ``COMMIT`` travel together (psycopg's pipeline mode):
+        the row locks the statement takes are held while the server runs it and commits, not for
+        another round trip and the wait of this thread for the interpreter in between. A failing
+        statement raises SQLAlchemy's exception for it (``IntegrityError``, ...), with nothing
+        committed (the unit of work then rolls back as usual).
+        """
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
+        self.flush()
+        connection = self.session.connection()
+        if not self.database.is_postgresql:
+            result = connection.exec_driver_sql(sql, dict(parameters))
+            row = result.first() if result.returns_rows else None
+            self.session.commit()
+            self._committed = True
+            return tuple(row) if row is not None else None
+        driver: Any = connection.connection.driver_connection  # a psycopg.Connection
+        dialect = connection.dialect
+        try:
+            with driver.pipeline():
+                cursor = driver.execute(sql, parameters)
+                driver.commit()
+            row = cursor.fetchone() if cursor.description is not None else None
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, driver, None):
+                connection.invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
+            # As SQLAlchemy raises them (IntegrityError, OperationalError...); the values stay out of the message.
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+        # The transaction is over on the server; the session's own commit sends nothing more.
+        self.session.commit()
+        self._committed = True
+        return tuple(row) if row is not None else None
 
     def rollback(self) -> None:
         self._outbox.clear()
