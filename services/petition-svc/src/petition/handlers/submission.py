@@ -6,12 +6,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, spend_once
+from mai_chassis.db import SqlUnitOfWork
 from mai_chassis.tables import UsedChallenge
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,8 +116,8 @@ def submit_petition(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition
         now,
         citizen_id=command.sender.citizen_id,
         attachments=command.attachments,
+        commit=True,
     )
-    uow.commit()
     if command.attachments and deps.storage is not None:
         deps.storage.add(size)
     PETITIONS_REGISTERED.labels(deps.settings.service_name, petition.institution, petition.kind, command.channel).inc()
@@ -240,8 +241,16 @@ def register(
     attachments: tuple[UploadedAttachment, ...] = (),
     received_on: date | None = None,
     registered_by: str | None = None,
+    commit: bool = False,
 ) -> Petition:
-    """Number and register the petition ``command`` describes, and announce it (the caller commits)."""
+    """Number and register the petition ``command`` describes, and announce it; ``commit``: commit
+    the unit of work too (else the caller commits).
+
+    Everything is prepared before the number is taken: the number is taken last, by the statement
+    that writes the petition (on PostgreSQL one statement writes it, its attachments and its
+    events, and with ``commit`` the ``COMMIT`` goes with it), so the institution's counter row is
+    locked only while the server writes and commits them.
+    """
     email = domain.normalise_email(command.email) if command.email else None
     petitioner = domain.petitioner_key(email, command.name, command.address)
     fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
@@ -252,49 +261,81 @@ def register(
     ).scalar()
     answered_original = session.get(Petition, original_id) if original_id is not None else None
     stored = [deps.store.put(item.content) for item in attachments]
-    petition = Petition(
-        id=str(uuid.uuid4()),
-        kind=command.kind,
-        channel=command.channel,
-        institution=institution,
-        field=command.field,
-        subject=command.subject,
-        text=command.text,
-        language=command.language,
-        petitioner_name=command.name,
-        petitioner_email=email,
-        petitioner_phone=command.phone,
-        petitioner_address=command.address,
-        citizen_id=citizen_id,
-        content_fingerprint=fingerprint,
-        received_on=received_on,
-        registered_by=registered_by,
-        status=Status.REGISTERED.value,
-        registered_at=registered_at,
-        answer_due_on=domain.answer_due_on(registered_at),
-        forward_due_on=domain.forward_due_on(registered_at),
-        deadline_extended=False,
-        forwarded_late=False,
-        attachments=[
-            Attachment(
-                position=position,
-                sha256=file.sha256,
-                media_type=item.media_type,
-                size=file.size,
-                display_name=item.display_name,
-            )
-            for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
-        ],
-    )
-
-    # Everything else is ready: take the number last, so the counter row is locked only briefly
-    # (until the commit: the petition's and its events' inserts and the commit follow at once).
-    number = next_registration_number(session, institution, domain.local_date(registered_at).year)
-    petition.registration_number = str(number)
+    repeat = answered_original is not None
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": command.kind,
+        "channel": command.channel,
+        "institution": institution,
+        "field": command.field,
+        "subject": command.subject,
+        "text": command.text,
+        "language": command.language,
+        "petitioner_name": command.name,
+        "petitioner_email": email,
+        "petitioner_phone": command.phone,
+        "petitioner_address": command.address,
+        "citizen_id": citizen_id,
+        "content_fingerprint": fingerprint,
+        "received_on": received_on,
+        "registered_by": registered_by,
+        "status": Status.CLOSED.value if repeat else Status.REGISTERED.value,
+        "closure": Closure.REPEAT.value if repeat else None,
+        "registered_at": registered_at,
+        "answer_due_on": domain.answer_due_on(registered_at),
+        "forward_due_on": domain.forward_due_on(registered_at),
+        "deadline_extended": False,
+        "forwarded_late": False,
+        "closed_at": registered_at if repeat else None,
+        "repeat_of_id": original_id if repeat else None,
+    }
+    files = [
+        {
+            "position": position,
+            "sha256": file.sha256,
+            "media_type": item.media_type,
+            "size": file.size,
+            "display_name": item.display_name,
+        }
+        for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
+    ]
+    # Not added to the session: the rows are written below, without the ORM; this is what callers read.
+    petition = Petition(**values, attachments=[Attachment(**file) for file in files])
     if answered_original is not None:
-        petition.status, petition.closure = Status.CLOSED.value, Closure.REPEAT.value
-        petition.repeat_of, petition.closed_at = answered_original, registered_at
-    session.add(petition)
+        petition.repeat_of = answered_original
+    year = domain.local_date(registered_at).year
+    if isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
+        # The events are checked and serialised now, with a stand-in number of the same shape that
+        # the statement replaces by the number it takes (a random one, found nowhere else).
+        stand_in = f"{institution}-{year:04d}-{uuid.uuid4().hex}"
+        petition.registration_number = stand_in
+        _announce(uow, petition, answered_original, len(stored), received_on)
+        parameters = _registration_parameters(values, files, uow.take_outbox(), stand_in, year)
+        if commit:
+            row = uow.commit_with(_REGISTER, parameters)
+        else:
+            row = session.connection().exec_driver_sql(_REGISTER, parameters).first()
+        assert row is not None  # the statement always inserts the petition
+        petition.registration_number = str(row[0])
+        return petition
+    number = next_registration_number(session, institution, year)
+    petition.registration_number = values["registration_number"] = str(number)
+    session.execute(insert(_PETITIONS), values)
+    if files:
+        session.execute(insert(_ATTACHMENTS), [{"petition_id": values["id"], **file} for file in files])
+    _announce(uow, petition, answered_original, len(stored), received_on)
+    if commit:
+        uow.commit()
+    return petition
+
+
+def _announce(
+    uow: UnitOfWork,
+    petition: Petition,
+    answered_original: Petition | None,
+    attachment_count: int,
+    received_on: date | None,
+) -> None:
     uow.publish(
         PetitionSubmitted(
             petition_id=petition.id,
@@ -304,7 +345,7 @@ def register(
             kind=petition.kind,
             registered_at=petition.registered_at,
             channel=petition.channel,
-            attachment_count=len(stored),
+            attachment_count=attachment_count,
             answer_due_on=petition.answer_due_on,
             recipient=Recipient.of(petition),
             citizen_id=petition.citizen_id,
@@ -313,5 +354,60 @@ def register(
         )
     )
     if answered_original is not None:
-        uow.publish(PetitionClosed.of(petition, at=registered_at, related=answered_original))
-    return petition
+        uow.publish(PetitionClosed.of(petition, at=petition.registered_at, related=answered_original))
+
+
+_PETITIONS = cast(Table, Petition.__table__)
+_ATTACHMENTS = cast(Table, Attachment.__table__)
+#: The petition's columns written at registration (the others start empty), in the statement's order.
+_PETITION_COLUMNS = (
+    "id", "kind", "channel", "institution", "field", "subject", "text", "language", "petitioner_name",
+    "petitioner_email", "petitioner_phone", "petitioner_address", "citizen_id", "content_fingerprint",
+    "received_on", "registered_by", "status", "closure", "registered_at", "answer_due_on", "forward_due_on",
+    "deadline_extended", "forwarded_late", "closed_at", "repeat_of_id",
+)  # fmt: skip
+_ATTACHMENT_COLUMNS = ("position", "sha256", "media_type", "size", "display_name")
+_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
+_ARRAY_TYPES = {"position": "integer", "size": "integer"}
+_ATTACHMENT_ARRAYS = ", ".join(f"%(a_{name})s::{_ARRAY_TYPES.get(name, 'text')}[]" for name in _ATTACHMENT_COLUMNS)
+_OUTBOX_ARRAYS = ", ".join(f"%(e_{name})s::text[]" for name in _OUTBOX_COLUMNS)
+
+#: PostgreSQL: one statement takes the next number of the institution in the year (the counter's
+#: upsert locks its row until the transaction ends: a rolled-back registration gives its number back,
+#: so numbers have no gaps and no duplicates) and writes the numbered petition, its attachments and
+#: its outbox rows (their stand-in number replaced; in the order they were published).
+_REGISTER = f"""
+WITH counter AS (
+    INSERT INTO registration_counters AS c (institution, year, last_sequence)
+    VALUES (%(institution)s, %(year)s, 1)
+    ON CONFLICT (institution, year) DO UPDATE SET last_sequence = c.last_sequence + 1
+    RETURNING last_sequence
+), numbered AS (
+    INSERT INTO petitions (registration_number, {", ".join(_PETITION_COLUMNS)})
+    SELECT %(number_prefix)s || CASE WHEN last_sequence < 1000000 THEN lpad(last_sequence::text, 6, '0')
+                                     ELSE last_sequence::text END,
+           {", ".join(f"%({name})s" for name in _PETITION_COLUMNS)}
+    FROM counter
+    RETURNING id, registration_number
+), attachments AS (
+    INSERT INTO petition_attachments (petition_id, {", ".join(_ATTACHMENT_COLUMNS)})
+    SELECT numbered.id, {", ".join(f"a.{name}" for name in _ATTACHMENT_COLUMNS)}
+    FROM numbered, unnest({_ATTACHMENT_ARRAYS}) AS a({", ".join(_ATTACHMENT_COLUMNS)})
+), outbox AS (
+    INSERT INTO outbox_events ({", ".join(_OUTBOX_COLUMNS)})
+    SELECT e.event_id, e.event_type, e.topic, e.key, replace(e.payload, %(stand_in)s, numbered.registration_number)
+    FROM numbered, unnest({_OUTBOX_ARRAYS}) WITH ORDINALITY AS e({", ".join(_OUTBOX_COLUMNS)}, position)
+    ORDER BY e.position
+)
+SELECT registration_number FROM numbered
+"""  # noqa: S608 - only the fixed column names above are formatted in; every value is a parameter
+
+
+def _registration_parameters(
+    values: dict[str, Any], files: list[dict[str, Any]], outbox: list[dict[str, Any]], stand_in: str, year: int
+) -> dict[str, Any]:
+    parameters = {name: values[name] for name in _PETITION_COLUMNS}
+    parameters.update(year=year, number_prefix=f"{values['institution']}-{year:04d}-", stand_in=stand_in)
+    parameters.update({f"a_{name}": [file[name] for file in files] for name in _ATTACHMENT_COLUMNS})
+    parameters.update({f"e_{name}": [str(row[name]) for row in outbox] for name in _OUTBOX_COLUMNS})
+    return parameters
