@@ -21,6 +21,7 @@ from petition.deps import PetitionDeps
 from petition.directory import load_directory
 from petition.handlers import Sender, SubmitPetition, UploadedAttachment, submit_petition
 from petition.handlers import submission as submission_module
+from petition.tables import Petition
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -57,9 +58,13 @@ def form(n: int = 0, **changes: Any) -> SubmitPetition:
     return SubmitPetition(**values)
 
 
-def submit(database: Database, deps: PetitionDeps, command: SubmitPetition) -> str:
+def register(database: Database, deps: PetitionDeps, command: SubmitPetition) -> Petition:
     with database.unit_of_work(source="petition-svc", clock=FixedClock(REGISTERED)) as uow:
-        return submit_petition(uow, deps, command).registration_number
+        return submit_petition(uow, deps, command)
+
+
+def submit(database: Database, deps: PetitionDeps, command: SubmitPetition) -> str:
+    return register(database, deps, command).registration_number
 
 
 def rows(database: Database, sql: str) -> list[Any]:
@@ -92,6 +97,18 @@ def test_a_registration_that_fails_gives_its_number_back(
     assert submit(database, deps, form(4)) == "IGPR-2026-000003"
     assert rows(database, "SELECT count(*) FROM petitions") == [(3,)]
     assert rows(database, "SELECT count(*) FROM outbox_events") == [(3,)]
+
+
+def test_every_column_is_written_as_registered(database: Database, deps: PetitionDeps) -> None:
+    citizen = Sender(client_address="198.51.100.7", account_id=str(uuid.uuid4()), account_kind="citizen")
+    registered = register(database, deps, form(1, phone="+40 721 000 000", address="Str. Lungă 1", sender=citizen))
+    with database.session() as session:
+        stored = session.get(Petition, registered.id)
+        assert stored is not None
+        for column in Petition.__table__.columns:
+            assert getattr(stored, column.key) == getattr(registered, column.key), column.key
+    assert (stored.registered_at, stored.citizen_id, stored.status) == (REGISTERED, citizen.account_id, "registered")
+    assert stored.petitioner_email == "ana.1@example.ro" and stored.deadline_extended is False
 
 
 def test_a_petition_with_attachments_and_a_repeat_are_written_whole(database: Database, deps: PetitionDeps) -> None:

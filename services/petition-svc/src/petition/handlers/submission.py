@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -359,55 +360,59 @@ def _announce(
 
 _PETITIONS = cast(Table, Petition.__table__)
 _ATTACHMENTS = cast(Table, Attachment.__table__)
-#: The petition's columns written at registration (the others start empty), in the statement's order.
-_PETITION_COLUMNS = (
-    "id", "kind", "channel", "institution", "field", "subject", "text", "language", "petitioner_name",
-    "petitioner_email", "petitioner_phone", "petitioner_address", "citizen_id", "content_fingerprint",
-    "received_on", "registered_by", "status", "closure", "registered_at", "answer_due_on", "forward_due_on",
-    "deadline_extended", "forwarded_late", "closed_at", "repeat_of_id",
-)  # fmt: skip
-_ATTACHMENT_COLUMNS = ("position", "sha256", "media_type", "size", "display_name")
-_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
-_ARRAY_TYPES = {"position": "integer", "size": "integer"}
-_ATTACHMENT_ARRAYS = ", ".join(f"%(a_{name})s::{_ARRAY_TYPES.get(name, 'text')}[]" for name in _ATTACHMENT_COLUMNS)
-_OUTBOX_ARRAYS = ", ".join(f"%(e_{name})s::text[]" for name in _OUTBOX_COLUMNS)
 
 #: PostgreSQL: one statement takes the next number of the institution in the year (the counter's
 #: upsert locks its row until the transaction ends: a rolled-back registration gives its number back,
 #: so numbers have no gaps and no duplicates) and writes the numbered petition, its attachments and
-#: its outbox rows (their stand-in number replaced; in the order they were published).
-_REGISTER = f"""
+#: its outbox rows (their stand-in number replaced; in the order they were published). The rows come
+#: as JSON: one parameter each, whatever their number.
+_REGISTER = """
 WITH counter AS (
     INSERT INTO registration_counters AS c (institution, year, last_sequence)
     VALUES (%(institution)s, %(year)s, 1)
     ON CONFLICT (institution, year) DO UPDATE SET last_sequence = c.last_sequence + 1
-    RETURNING last_sequence
+    RETURNING %(number_prefix)s || CASE WHEN last_sequence < 1000000 THEN lpad(last_sequence::text, 6, '0')
+                                        ELSE last_sequence::text END AS registration_number
 ), numbered AS (
-    INSERT INTO petitions (registration_number, {", ".join(_PETITION_COLUMNS)})
-    SELECT %(number_prefix)s || CASE WHEN last_sequence < 1000000 THEN lpad(last_sequence::text, 6, '0')
-                                     ELSE last_sequence::text END,
-           {", ".join(f"%({name})s" for name in _PETITION_COLUMNS)}
-    FROM counter
+    INSERT INTO petitions
+    SELECT petition.* FROM counter, jsonb_populate_record(
+        NULL::petitions, %(petition)s::jsonb || jsonb_build_object('registration_number', counter.registration_number)
+    ) AS petition
     RETURNING id, registration_number
 ), attachments AS (
-    INSERT INTO petition_attachments (petition_id, {", ".join(_ATTACHMENT_COLUMNS)})
-    SELECT numbered.id, {", ".join(f"a.{name}" for name in _ATTACHMENT_COLUMNS)}
-    FROM numbered, unnest({_ATTACHMENT_ARRAYS}) AS a({", ".join(_ATTACHMENT_COLUMNS)})
+    INSERT INTO petition_attachments (petition_id, position, sha256, media_type, size, display_name)
+    SELECT numbered.id, a.position, a.sha256, a.media_type, a.size, a.display_name
+    FROM numbered, jsonb_to_recordset(%(attachments)s::jsonb)
+         AS a(position integer, sha256 text, media_type text, size integer, display_name text)
 ), outbox AS (
-    INSERT INTO outbox_events ({", ".join(_OUTBOX_COLUMNS)})
-    SELECT e.event_id, e.event_type, e.topic, e.key, replace(e.payload, %(stand_in)s, numbered.registration_number)
-    FROM numbered, unnest({_OUTBOX_ARRAYS}) WITH ORDINALITY AS e({", ".join(_OUTBOX_COLUMNS)}, position)
+    INSERT INTO outbox_events (event_id, event_type, topic, key, payload)
+    SELECT e.row->>'event_id', e.row->>'event_type', e.row->>'topic', e.row->>'key',
+           replace(e.row->>'payload', %(stand_in)s, numbered.registration_number)
+    FROM numbered, jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(row, position)
     ORDER BY e.position
 )
 SELECT registration_number FROM numbered
-"""  # noqa: S608 - only the fixed column names above are formatted in; every value is a parameter
+"""
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date):  # dates, and datetimes with their offset: as PostgreSQL reads them
+        return value.isoformat()
+    raise TypeError(f"not a column value: {value.__class__.__name__}")
 
 
 def _registration_parameters(
     values: dict[str, Any], files: list[dict[str, Any]], outbox: list[dict[str, Any]], stand_in: str, year: int
 ) -> dict[str, Any]:
-    parameters = {name: values[name] for name in _PETITION_COLUMNS}
-    parameters.update(year=year, number_prefix=f"{values['institution']}-{year:04d}-", stand_in=stand_in)
-    parameters.update({f"a_{name}": [file[name] for file in files] for name in _ATTACHMENT_COLUMNS})
-    parameters.update({f"e_{name}": [str(row[name]) for row in outbox] for name in _OUTBOX_COLUMNS})
-    return parameters
+    return {
+        "institution": values["institution"],
+        "year": year,
+        "number_prefix": f"{values['institution']}-{year:04d}-",
+        "stand_in": stand_in,
+        "petition": json.dumps(values, default=_json_value),
+        "attachments": json.dumps(files),
+        "events": json.dumps([{name: str(row[name]) for name in _OUTBOX_COLUMNS} for row in outbox]),
+    }
+
+
+_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
