@@ -86,3 +86,15 @@ def test_taken_outbox_rows_are_the_callers_to_write(database: Database) -> None:
         uow.commit()  # nothing written for it: the caller took it
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM outbox_events")).scalar_one() == 0
+
+
+def test_a_unit_of_work_that_began_nothing_runs_the_statement_as_its_own_transaction(database: Database) -> None:
+    same_instant = "SELECT now() = statement_timestamp()"  # true only in a transaction of one statement
+    with database.unit_of_work() as uow:
+        assert uow.commit_with(same_instant, {}) == (True,)
+    with database.unit_of_work() as uow:
+        uow.session.execute(text("SELECT pg_sleep(0.01)"))  # the transaction began with this read
+        assert uow.commit_with(same_instant, {}) == (False,)
+    with pytest.raises(IntegrityError), database.unit_of_work() as uow:
+        uow.commit_with("INSERT INTO notes VALUES ('twice'), ('twice')", {})
+    assert _notes(database) == []

@@ -254,40 +254,59 @@ class SqlUnitOfWork:
 
         On PostgreSQL the statement and the ``COMMIT`` travel together (psycopg's pipeline mode):
         the row locks the statement takes are held while the server runs it and commits, not for
-        another round trip and the wait of this thread for the interpreter in between. A failing
-        statement raises SQLAlchemy's exception for it (``IntegrityError``, ...), with nothing
-        committed (the unit of work then rolls back as usual).
+        another round trip and the wait of this thread for the interpreter in between. When the unit
+        of work has begun no transaction (nothing read or written through its session, nothing
+        pending), the statement is the whole transaction: it runs on its own, in autocommit, in one
+        round trip without ``BEGIN`` or ``COMMIT``. A failing statement raises SQLAlchemy's exception
+        for it (``IntegrityError``, ...), with nothing committed (the unit of work then rolls back as
+        usual).
         """
         if self.read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
-        self.flush()
-        connection = self.session.connection()
+        session = self.session
         if not self.database.is_postgresql:
-            result = connection.exec_driver_sql(sql, dict(parameters))
-            row = result.first() if result.returns_rows else None
-            self.session.commit()
+            self.flush()
+            result = session.connection().exec_driver_sql(sql, dict(parameters))
+            first = result.first() if result.returns_rows else None
+            session.commit()
             self._committed = True
-            return tuple(row) if row is not None else None
-        driver: Any = connection.connection.driver_connection  # a psycopg.Connection
-        dialect = connection.dialect
-        try:
-            with driver.pipeline():
-                cursor = driver.execute(sql, parameters)
-                driver.commit()
-            row = cursor.fetchone() if cursor.description is not None else None
-        except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, driver, None):
-                connection.invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
-            # As SQLAlchemy raises them (IntegrityError, OperationalError...); the values stay out of the message.
-            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+            return tuple(first) if first is not None else None
+        if not (session.in_transaction() or self._outbox or session.new or session.dirty or session.deleted):
+            with self.database.autocommit() as alone:
+                return _run_on_driver(alone, sql, parameters, with_commit=False)
+        self.flush()
+        row = _run_on_driver(session.connection(), sql, parameters, with_commit=True)
         # The transaction is over on the server; the session's own commit sends nothing more.
-        self.session.commit()
+        session.commit()
         self._committed = True
-        return tuple(row) if row is not None else None
+        return row
 
     def rollback(self) -> None:
         self._outbox.clear()
         self.session.rollback()
+
+
+def _run_on_driver(
+    connection: Connection, sql: str, parameters: Mapping[str, Any], *, with_commit: bool
+) -> tuple[Any, ...] | None:
+    """``sql`` on the connection's psycopg connection, followed by ``COMMIT`` in the same round trip
+    when ``with_commit``; its first row, if any; a driver error raised as SQLAlchemy raises it."""
+    driver: Any = connection.connection.driver_connection  # a psycopg.Connection
+    dialect = connection.dialect
+    try:
+        if with_commit:
+            with driver.pipeline():
+                cursor = driver.execute(sql, parameters)
+                driver.commit()
+        else:
+            cursor = driver.execute(sql, parameters)
+        row = cursor.fetchone() if cursor.description is not None else None
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, driver, None):
+            connection.invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
+        # As SQLAlchemy raises them (IntegrityError, OperationalError...); the values stay out of the message.
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+    return tuple(row) if row is not None else None
 
 
 def upsert(
