@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import domain, quotas
+from ..attachments import StoredFile
 from ..deps import PetitionDeps
 from ..domain import Closure, RegistrationNumber, Status
 from ..errors import (
@@ -250,36 +251,92 @@ def register(
     Everything is prepared before the number is taken: the number is taken last, by the statement
     that writes the petition (on PostgreSQL one statement writes it, its attachments and its
     events, and with ``commit`` the ``COMMIT`` goes with it), so the institution's counter row is
-    locked only while the server writes and commits them.
+    locked only while the server writes and commits them. When nothing else was done in the unit of
+    work, that statement also makes the repeat check and is the whole transaction: one round trip.
     """
     email = domain.normalise_email(command.email) if command.email else None
     petitioner = domain.petitioner_key(email, command.name, command.address)
     fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
     session = uow.session
+    stored = [deps.store.put(item.content) for item in attachments]
+    form = _Registration(
+        command, institution, registered_at, email, fingerprint, citizen_id, received_on, registered_by,
+        tuple(zip(attachments, stored, strict=True)),
+    )  # fmt: skip
+    postgresql = isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql
+    if postgresql and commit and not session.in_transaction():
+        # Registered by one statement unless the same words were already answered (then as a repeat, below).
+        assert isinstance(uow, SqlUnitOfWork)
+        petition, parameters = _prepare_statement(uow, form, None)
+        row = uow.commit_with(_REGISTER, {**parameters, "unless_answered": fingerprint})
+        if row is not None:
+            petition.registration_number = str(row[0])
+            return petition
     # The repeat check reads one index entry; the answered petition itself is loaded only when found.
     original_id = session.execute(
         _ANSWERED_WITH_FINGERPRINT, {"fingerprint": fingerprint, "answered": Status.ANSWERED.value}
     ).scalar()
     answered_original = session.get(Petition, original_id) if original_id is not None else None
-    stored = [deps.store.put(item.content) for item in attachments]
-    repeat = answered_original is not None
+    if postgresql:
+        assert isinstance(uow, SqlUnitOfWork)
+        petition, parameters = _prepare_statement(uow, form, answered_original)
+        parameters["unless_answered"] = None
+        if commit:
+            row = uow.commit_with(_REGISTER, parameters)
+        else:
+            row = session.connection().exec_driver_sql(_REGISTER, parameters).first()
+        assert row is not None  # without the repeat check, the statement always registers the petition
+        petition.registration_number = str(row[0])
+        return petition
+    petition, values = _petition(form, answered_original)
+    number = next_registration_number(session, institution, domain.local_date(registered_at).year)
+    petition.registration_number = values["registration_number"] = str(number)
+    session.execute(insert(_PETITIONS), values)
+    if petition.attachments:
+        files = [_attachment_values(attachment) for attachment in petition.attachments]
+        session.execute(insert(_ATTACHMENTS), [{"petition_id": values["id"], **file} for file in files])
+    _announce(uow, petition, answered_original, received_on)
+    if commit:
+        uow.commit()
+    return petition
+
+
+@dataclass(frozen=True)
+class _Registration:
+    """What a registration writes, besides the number and what the repeat check finds."""
+
+    form: PetitionForm
+    institution: str
+    registered_at: datetime
+    email: str | None
+    fingerprint: str
+    citizen_id: str | None
+    received_on: date | None
+    registered_by: str | None
+    files: tuple[tuple[UploadedAttachment, StoredFile], ...]
+
+
+def _petition(registration: _Registration, answered_original: Petition | None) -> tuple[Petition, dict[str, Any]]:
+    """The petition to register (its number still to take) and its column values; it is not added to
+    the session: the rows are written without the ORM, and the callers read this object."""
+    command, registered_at, repeat = registration.form, registration.registered_at, answered_original is not None
     values: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "kind": command.kind,
         "channel": command.channel,
-        "institution": institution,
+        "institution": registration.institution,
         "field": command.field,
         "subject": command.subject,
         "text": command.text,
         "language": command.language,
         "petitioner_name": command.name,
-        "petitioner_email": email,
+        "petitioner_email": registration.email,
         "petitioner_phone": command.phone,
         "petitioner_address": command.address,
-        "citizen_id": citizen_id,
-        "content_fingerprint": fingerprint,
-        "received_on": received_on,
-        "registered_by": registered_by,
+        "citizen_id": registration.citizen_id,
+        "content_fingerprint": registration.fingerprint,
+        "received_on": registration.received_on,
+        "registered_by": registration.registered_by,
         "status": Status.CLOSED.value if repeat else Status.REGISTERED.value,
         "closure": Closure.REPEAT.value if repeat else None,
         "registered_at": registered_at,
@@ -288,54 +345,46 @@ def register(
         "deadline_extended": False,
         "forwarded_late": False,
         "closed_at": registered_at if repeat else None,
-        "repeat_of_id": original_id if repeat else None,
+        "repeat_of_id": answered_original.id if answered_original is not None else None,
     }
-    files = [
-        {
-            "position": position,
-            "sha256": file.sha256,
-            "media_type": item.media_type,
-            "size": file.size,
-            "display_name": item.display_name,
-        }
-        for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
+    attachments = [
+        Attachment(
+            position=position,
+            sha256=file.sha256,
+            media_type=item.media_type,
+            size=file.size,
+            display_name=item.display_name,
+        )
+        for position, (item, file) in enumerate(registration.files, start=1)
     ]
-    # Not added to the session: the rows are written below, without the ORM; this is what callers read.
-    petition = Petition(**values, attachments=[Attachment(**file) for file in files])
+    petition = Petition(**values, attachments=attachments)
     if answered_original is not None:
         petition.repeat_of = answered_original
-    year = domain.local_date(registered_at).year
-    if isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
-        # The events are checked and serialised now, with a stand-in number of the same shape that
-        # the statement replaces by the number it takes (a random one, found nowhere else).
-        stand_in = f"{institution}-{year:04d}-{uuid.uuid4().hex}"
-        petition.registration_number = stand_in
-        _announce(uow, petition, answered_original, len(stored), received_on)
-        parameters = _registration_parameters(values, files, uow.take_outbox(), stand_in, year)
-        if commit:
-            row = uow.commit_with(_REGISTER, parameters)
-        else:
-            row = session.connection().exec_driver_sql(_REGISTER, parameters).first()
-        assert row is not None  # the statement always inserts the petition
-        petition.registration_number = str(row[0])
-        return petition
-    number = next_registration_number(session, institution, year)
-    petition.registration_number = values["registration_number"] = str(number)
-    session.execute(insert(_PETITIONS), values)
-    if files:
-        session.execute(insert(_ATTACHMENTS), [{"petition_id": values["id"], **file} for file in files])
-    _announce(uow, petition, answered_original, len(stored), received_on)
-    if commit:
-        uow.commit()
-    return petition
+    return petition, values
+
+
+def _attachment_values(attachment: Attachment) -> dict[str, Any]:
+    return {name: getattr(attachment, name) for name in ("position", "sha256", "media_type", "size", "display_name")}
+
+
+def _prepare_statement(
+    uow: SqlUnitOfWork, registration: _Registration, answered_original: Petition | None
+) -> tuple[Petition, dict[str, Any]]:
+    """The petition and the parameters of the statement that numbers and writes it (PostgreSQL).
+
+    The events are checked and serialised now, with a stand-in number of the same shape that the
+    statement replaces by the number it takes (a random one, found nowhere else).
+    """
+    petition, values = _petition(registration, answered_original)
+    year = domain.local_date(registration.registered_at).year
+    stand_in = petition.registration_number = f"{registration.institution}-{year:04d}-{uuid.uuid4().hex}"
+    _announce(uow, petition, answered_original, registration.received_on)
+    files = [_attachment_values(attachment) for attachment in petition.attachments]
+    return petition, _registration_parameters(values, files, uow.take_outbox(), stand_in, year)
 
 
 def _announce(
-    uow: UnitOfWork,
-    petition: Petition,
-    answered_original: Petition | None,
-    attachment_count: int,
-    received_on: date | None,
+    uow: UnitOfWork, petition: Petition, answered_original: Petition | None, received_on: date | None
 ) -> None:
     uow.publish(
         PetitionSubmitted(
@@ -346,7 +395,7 @@ def _announce(
             kind=petition.kind,
             registered_at=petition.registered_at,
             channel=petition.channel,
-            attachment_count=attachment_count,
+            attachment_count=len(petition.attachments),
             answer_due_on=petition.answer_due_on,
             recipient=Recipient.of(petition),
             citizen_id=petition.citizen_id,
@@ -365,11 +414,14 @@ _ATTACHMENTS = cast(Table, Attachment.__table__)
 #: upsert locks its row until the transaction ends: a rolled-back registration gives its number back,
 #: so numbers have no gaps and no duplicates) and writes the numbered petition, its attachments and
 #: its outbox rows (their stand-in number replaced; in the order they were published). The rows come
-#: as JSON: one parameter each, whatever their number.
+#: as JSON: one parameter each, whatever their number. With ``unless_answered`` (a content
+#: fingerprint; NULL: no check) nothing at all is done, and no row returned, when a petition with
+#: that fingerprint was answered: the registration is then made again as that one's repeat.
 _REGISTER = """
 WITH counter AS (
     INSERT INTO registration_counters AS c (institution, year, last_sequence)
-    VALUES (%(institution)s, %(year)s, 1)
+    SELECT %(institution)s, %(year)s, 1
+    WHERE NOT EXISTS (SELECT FROM petitions WHERE content_fingerprint = %(unless_answered)s AND status = %(answered)s)
     ON CONFLICT (institution, year) DO UPDATE SET last_sequence = c.last_sequence + 1
     RETURNING %(number_prefix)s || CASE WHEN last_sequence < 1000000 THEN lpad(last_sequence::text, 6, '0')
                                         ELSE last_sequence::text END AS registration_number
@@ -409,6 +461,7 @@ def _registration_parameters(
         "year": year,
         "number_prefix": f"{values['institution']}-{year:04d}-",
         "stand_in": stand_in,
+        "answered": Status.ANSWERED.value,
         "petition": json.dumps(values, default=_json_value),
         "attachments": json.dumps(files),
         "events": json.dumps([{name: str(row[name]) for name in _OUTBOX_COLUMNS} for row in outbox]),
