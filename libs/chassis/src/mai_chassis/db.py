@@ -281,6 +281,20 @@ class SqlUnitOfWork:
         self._committed = True
         return row
 
+    def fetch_first(self, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement (the driver's paramstyle) straight through the driver and return its first
+        row as a tuple (None: no row), without SQLAlchemy's result objects: for a hot read whose SQL is
+        fixed. A read-only unit of work runs it outside any transaction, on a connection of its own
+        (the session is not used); any other in its session's transaction. PostgreSQL only.
+        """
+        if not self.database.is_postgresql:
+            raise NotImplementedError("fetch_first runs psycopg's own cursor: PostgreSQL only")
+        if self.read_only:
+            with self.database.autocommit() as alone:
+                return _run_on_driver(alone, sql, parameters, with_commit=False)
+        self.flush()
+        return _run_on_driver(self.session.connection(), sql, parameters, with_commit=False)
+
     def rollback(self) -> None:
         self._outbox.clear()
         self.session.rollback()
