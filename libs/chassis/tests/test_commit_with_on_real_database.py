@@ -1,5 +1,5 @@
-"""``SqlUnitOfWork.commit_with``: the transaction's last statement and its COMMIT sent together, and
-``take_outbox``: published rows handed to the caller to write, on a real server."""
+"""``SqlUnitOfWork.commit_with``: the transaction's last statement and its COMMIT sent together,
+``take_outbox``: published rows handed to the caller to write, and ``fetch_first``, on a real server."""
 
 from __future__ import annotations
 
@@ -98,3 +98,13 @@ def test_a_unit_of_work_that_began_nothing_runs_the_statement_as_its_own_transac
     with pytest.raises(IntegrityError), database.unit_of_work() as uow:
         uow.commit_with("INSERT INTO notes VALUES ('twice'), ('twice')", {})
     assert _notes(database) == []
+
+
+def test_fetch_first_reads_through_the_driver_in_the_transaction_or_alone(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO notes VALUES ('unsaid')"))  # in this transaction only
+        assert uow.fetch_first("SELECT body FROM notes WHERE body = %(body)s", {"body": "unsaid"}) == ("unsaid",)
+    assert _notes(database) == []
+    with database.reading() as uow:
+        assert uow.fetch_first("SELECT now() = statement_timestamp()", {}) == (True,)  # no transaction around it
+        assert uow.fetch_first("SELECT 1 WHERE false", {}) is None
