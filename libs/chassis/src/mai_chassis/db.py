@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
 
+from psycopg import pq
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, text
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
@@ -300,6 +301,10 @@ class SqlUnitOfWork:
         self.session.rollback()
 
 
+#: A statement that returned rows (perhaps none).
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+
+
 def _run_on_driver(
     connection: Connection, sql: str, parameters: Mapping[str, Any], *, with_commit: bool
 ) -> tuple[Any, ...] | None:
@@ -314,7 +319,9 @@ def _run_on_driver(
                 driver.commit()
         else:
             cursor = driver.execute(sql, parameters)
-        row = cursor.fetchone() if cursor.description is not None else None
+        # The result's status, not cursor.description: that builds a column object per column.
+        result = cursor.pgresult
+        row = cursor.fetchone() if result is not None and result.status == _TUPLES_OK else None
     except dialect.loaded_dbapi.Error as exc:
         if dialect.is_disconnect(exc, driver, None):
             connection.invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
