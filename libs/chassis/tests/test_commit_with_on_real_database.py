@@ -1,17 +1,17 @@
 """``SqlUnitOfWork.commit_with``: the transaction's last statement and its COMMIT sent together,
-``take_outbox``: published rows handed to the caller to write, and ``fetch_first``, on a real server."""
+``take_outbox``: published rows handed to the caller to write, and ``fetch_first``, on a real server
+(and ``commit_with`` on SQLite)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from mai_chassis import Database
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-
-pytestmark = pytest.mark.integration
 
 SUBMITTED = "ro.mai.petition.submitted.v1"
 
@@ -108,3 +108,19 @@ def test_fetch_first_reads_through_the_driver_in_the_transaction_or_alone(databa
     with database.reading() as uow:
         assert uow.fetch_first("SELECT now() = statement_timestamp()", {}) == (True,)  # no transaction around it
         assert uow.fetch_first("SELECT 1 WHERE false", {}) is None
+
+
+def test_on_sqlite_the_statement_runs_in_the_transaction_and_commits(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'commit_with.db'}")
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body text UNIQUE)"))
+    with database.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO notes VALUES ('first')"))
+        assert uow.commit_with("INSERT INTO notes VALUES (:body) RETURNING body", {"body": "second"}) == ("second",)
+    with pytest.raises(IntegrityError), database.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO notes VALUES ('lost')"))
+        uow.commit_with("INSERT INTO notes VALUES (:body)", {"body": "first"})
+    assert _notes(database) == ["first", "second"]
+    with database.unit_of_work() as uow, pytest.raises(NotImplementedError):
+        uow.fetch_first("SELECT 1", {})
+    database.dispose()
