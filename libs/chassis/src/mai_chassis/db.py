@@ -170,7 +170,8 @@ class SqlUnitOfWork:
         self.clock: Clock = clock or SystemClock()
         #: A query's unit of work: each statement on its own (no BEGIN, no ROLLBACK), nothing to publish or commit.
         self.read_only = read_only
-        self.session: Session = database.read_session() if read_only else database.session()
+        # Made when first used: a read that runs on the driver (fetch_first) needs none.
+        self._session: Session | None = None
         self._committed = False
         #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
@@ -178,17 +179,31 @@ class SqlUnitOfWork:
         # (an outbox row is never read back in the transaction that writes it).
         self._outbox: list[dict[str, Any]] = []
 
+    @property
+    def session(self) -> Session:
+        """The unit of work's session (a read-only one's statements each run on their own)."""
+        if self._session is None:
+            self._session = self.database.read_session() if self.read_only else self.database.session()
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        self._session = session
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        session = self._session
+        if session is None:
+            return
         try:
             if not self._committed:
-                self.session.rollback()
+                session.rollback()
         finally:
-            self.session.close()
+            session.close()
 
     def publish(
         self,
@@ -264,17 +279,21 @@ class SqlUnitOfWork:
         """
         if self.read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
-        session = self.session
         if not self.database.is_postgresql:
+            session = self.session
             self.flush()
             result = session.connection().exec_driver_sql(sql, dict(parameters))
             first = result.first() if result.returns_rows else None
             session.commit()
             self._committed = True
             return tuple(first) if first is not None else None
-        if not (session.in_transaction() or self._outbox or session.new or session.dirty or session.deleted):
+        began = self._session is not None and (
+            self._session.in_transaction() or self._session.new or self._session.dirty or self._session.deleted
+        )
+        if not (began or self._outbox):
             with self.database.autocommit() as alone:
                 return _run_on_driver(alone, sql, parameters, with_commit=False)
+        session = self.session
         self.flush()
         row = _run_on_driver(session.connection(), sql, parameters, with_commit=True)
         # The transaction is over on the server; the session's own commit sends nothing more.
