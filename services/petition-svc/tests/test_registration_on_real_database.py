@@ -142,3 +142,21 @@ def test_a_petition_with_attachments_and_a_repeat_are_written_whole(database: Da
     assert events[1][1]["data"]["repeat_of_registration_number"] == first
     assert events[2][1]["data"]["registration_number"] == repeat
     assert all("IGPR-2026-000" in json.dumps(body) for _, body in events)
+
+
+def test_numbers_past_six_digits_are_written_as_python_writes_them(database: Database, deps: PetitionDeps) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("INSERT INTO registration_counters VALUES ('IGPR', 2026, 999998)"))
+    assert [submit(database, deps, form(n)) for n in range(2)] == ["IGPR-2026-999999", "IGPR-2026-1000000"]
+
+
+def test_registrations_after_other_writes_are_committed_with_their_statement(
+    database: Database, deps: PetitionDeps
+) -> None:
+    # With attachments the quotas are counted first: the statement is the transaction's last, sent
+    # with its COMMIT; many times over, past the point where the driver prepares it on the server.
+    clients = [Sender(client_address=f"198.51.100.{n}") for n in range(12)]  # each within its quotas
+    numbers = [submit(database, deps, form(n, attachments=(PDF,), sender=clients[n])) for n in range(12)]
+    assert numbers == [f"IGPR-2026-{n:06d}" for n in range(1, 13)]
+    assert rows(database, "SELECT count(*), sum(petitions) FROM submission_quotas") == [(24, 24)]
+    assert rows(database, "SELECT count(*) FROM petition_attachments") == [(12,)]
