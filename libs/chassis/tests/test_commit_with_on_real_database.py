@@ -124,3 +124,13 @@ def test_on_sqlite_the_statement_runs_in_the_transaction_and_commits(tmp_path: P
     with database.unit_of_work() as uow, pytest.raises(NotImplementedError):
         uow.fetch_first("SELECT 1", {})
     database.dispose()
+
+
+def test_a_unit_of_work_tells_whether_it_began_anything(database: Database) -> None:
+    with database.unit_of_work() as uow:
+        assert uow.began is False
+        uow.session.execute(text("SELECT 1"))
+        assert uow.began is True
+    with database.reading() as uow:  # a read on the driver opens no session
+        uow.fetch_first("SELECT 1", {})
+        assert uow.began is False

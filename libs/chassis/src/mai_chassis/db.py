@@ -190,6 +190,15 @@ class SqlUnitOfWork:
     def session(self, session: Session) -> None:
         self._session = session
 
+    @property
+    def began(self) -> bool:
+        """Whether anything was read or written through the session yet (or is pending): a unit of
+        work that began nothing can run its one write alone (see :meth:`commit_with`)."""
+        session = self._session
+        return bool(self._outbox) or (
+            session is not None and bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+        )
+
     def __enter__(self) -> Self:
         return self
 
@@ -287,10 +296,7 @@ class SqlUnitOfWork:
             session.commit()
             self._committed = True
             return tuple(first) if first is not None else None
-        began = self._session is not None and (
-            self._session.in_transaction() or self._session.new or self._session.dirty or self._session.deleted
-        )
-        if not (began or self._outbox):
+        if not self.began:
             with self.database.autocommit() as alone:
                 return _run_on_driver(alone, sql, parameters, with_commit=False)
         session = self.session
