@@ -257,22 +257,21 @@ def register(
     email = domain.normalise_email(command.email) if command.email else None
     petitioner = domain.petitioner_key(email, command.name, command.address)
     fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
-    session = uow.session
     stored = [deps.store.put(item.content) for item in attachments]
     form = _Registration(
         command, institution, registered_at, email, fingerprint, citizen_id, received_on, registered_by,
         tuple(zip(attachments, stored, strict=True)),
     )  # fmt: skip
     postgresql = isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql
-    if postgresql and commit and not session.in_transaction():
+    if postgresql and commit and isinstance(uow, SqlUnitOfWork) and not uow.began:
         # Registered by one statement unless the same words were already answered (then as a repeat, below).
-        assert isinstance(uow, SqlUnitOfWork)
         petition, parameters = _prepare_statement(uow, form, None)
         row = uow.commit_with(_REGISTER, {**parameters, "unless_answered": fingerprint})
         if row is not None:
             petition.registration_number = str(row[0])
             return petition
     # The repeat check reads one index entry; the answered petition itself is loaded only when found.
+    session = uow.session
     original_id = session.execute(
         _ANSWERED_WITH_FINGERPRINT, {"fingerprint": fingerprint, "answered": Status.ANSWERED.value}
     ).scalar()
