@@ -262,7 +262,8 @@ class SqlUnitOfWork:
     def take_outbox(self) -> list[dict[str, Any]]:
         """The outbox rows published (and checked) but not written yet, handed to the caller to
         insert itself in this transaction, e.g. within its own statement; they are no longer written
-        at flush or commit. Each is the ``outbox_events`` columns' values (see ``outbox_values``)."""
+        at flush or commit. Each is the ``outbox_events`` columns' values (see ``outbox_values``).
+        They stay in :attr:`published`, as the events of a unit of work that does not commit do."""
         rows, self._outbox = self._outbox, []
         return rows
 
