@@ -372,11 +372,13 @@ def _prepare_statement(
     """The petition and the parameters of the statement that numbers and writes it (PostgreSQL).
 
     The events are checked and serialised now, with a stand-in number of the same shape that the
-    statement replaces by the number it takes (a random one, found nowhere else).
+    statement replaces by the number it takes: ending in the new petition's random id without its
+    dashes, found nowhere else (the event carries the id with them).
     """
     petition, values = _petition(registration, answered_original)
     year = domain.local_date(registration.registered_at).year
-    stand_in = petition.registration_number = f"{registration.institution}-{year:04d}-{uuid.uuid4().hex}"
+    stand_in = f"{registration.institution}-{year:04d}-{petition.id.replace('-', '')}"
+    petition.registration_number = stand_in
     _announce(uow, petition, answered_original, registration.received_on)
     files = [_attachment_values(attachment) for attachment in petition.attachments]
     return petition, _registration_parameters(values, files, uow.take_outbox(), stand_in, year)
