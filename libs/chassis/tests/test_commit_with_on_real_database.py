@@ -134,3 +134,19 @@ def test_a_unit_of_work_tells_whether_it_began_anything(database: Database) -> N
     with database.reading() as uow:  # a read on the driver opens no session
         uow.fetch_first("SELECT 1", {})
         assert uow.began is False
+
+
+def test_the_pooled_connection_goes_back_to_transactions_after_a_statement_alone(database: Database) -> None:
+    # One pooled connection: what ran alone (autocommit) ran on the one that follows.
+    with database.reading() as uow:
+        assert uow.fetch_first("SELECT 1", {}) == (1,)
+    with database.unit_of_work() as uow:
+        assert uow.commit_with("INSERT INTO notes VALUES ('alone') RETURNING body", {}) == ("alone",)
+    with database.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO notes VALUES ('not committed')"))
+    assert _notes(database) == ["alone"]
+    with pytest.raises(IntegrityError), database.reading() as uow:
+        uow.fetch_first("INSERT INTO notes VALUES ('alone')", {})
+    with database.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO notes VALUES ('still not committed')"))
+    assert _notes(database) == ["alone"]

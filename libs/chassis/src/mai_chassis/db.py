@@ -298,8 +298,7 @@ class SqlUnitOfWork:
             self._committed = True
             return tuple(first) if first is not None else None
         if not self.began:
-            with self.database.autocommit() as alone:
-                return _run_on_driver(alone, sql, parameters, with_commit=False)
+            return _run_alone(self.database, sql, parameters)
         session = self.session
         self.flush()
         row = _run_on_driver(session.connection(), sql, parameters, with_commit=True)
@@ -317,8 +316,7 @@ class SqlUnitOfWork:
         if not self.database.is_postgresql:
             raise NotImplementedError("fetch_first runs psycopg's own cursor: PostgreSQL only")
         if self.read_only:
-            with self.database.autocommit() as alone:
-                return _run_on_driver(alone, sql, parameters, with_commit=False)
+            return _run_alone(self.database, sql, parameters)
         self.flush()
         return _run_on_driver(self.session.connection(), sql, parameters, with_commit=False)
 
@@ -336,8 +334,48 @@ def _run_on_driver(
 ) -> tuple[Any, ...] | None:
     """``sql`` on the connection's psycopg connection, followed by ``COMMIT`` in the same round trip
     when ``with_commit``; its first row, if any; a driver error raised as SQLAlchemy raises it."""
-    driver: Any = connection.connection.driver_connection  # a psycopg.Connection
-    dialect = connection.dialect
+    return _execute(
+        connection.connection.driver_connection, connection.dialect, connection.invalidate, sql, parameters, with_commit
+    )
+
+
+def _run_alone(database: Database, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """``sql`` on a pooled connection of its own, in autocommit (the statement is its own transaction).
+
+    The pool's connection is switched to autocommit and back directly, without SQLAlchemy's
+    ``Connection`` and its isolation-level bookkeeping (a third of the cost of a short statement).
+    """
+    dialect = database.engine.dialect
+    pooled = database.engine.raw_connection()
+    try:
+        driver: Any = pooled.driver_connection  # a psycopg.Connection, idle between transactions
+        _switch_autocommit(pooled, driver, dialect, on=True)
+        try:
+            return _execute(driver, dialect, pooled.invalidate, sql, parameters, False)
+        finally:
+            if not driver.closed:
+                _switch_autocommit(pooled, driver, dialect, on=False)
+    finally:
+        pooled.close()
+
+
+def _switch_autocommit(pooled: Any, driver: Any, dialect: Any, *, on: bool) -> None:
+    """Set an idle connection's autocommit; a connection that cannot be set is not pooled again."""
+    try:
+        driver.autocommit = on
+    except dialect.loaded_dbapi.Error as exc:
+        pooled.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+
+
+def _execute(
+    driver: Any,
+    dialect: Any,
+    invalidate: Callable[[BaseException], None],
+    sql: str,
+    parameters: Mapping[str, Any],
+    with_commit: bool,
+) -> tuple[Any, ...] | None:
     try:
         if with_commit:
             with driver.pipeline():
@@ -350,7 +388,7 @@ def _run_on_driver(
         row = cursor.fetchone() if result is not None and result.status == _TUPLES_OK else None
     except dialect.loaded_dbapi.Error as exc:
         if dialect.is_disconnect(exc, driver, None):
-            connection.invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
+            invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
         # As SQLAlchemy raises them (IntegrityError, OperationalError...); the values stay out of the message.
         raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
     return tuple(row) if row is not None else None
