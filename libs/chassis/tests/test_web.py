@@ -144,3 +144,13 @@ def test_text_no_database_can_store_is_422_naming_the_field(app: Flask, raw: str
     response = app.test_client().post("/greetings", data=raw, content_type="application/json")
     assert response.status_code == 422
     assert "name" in response.get_json()["errors"]
+
+
+def test_a_new_trace_and_a_child_span_have_the_w3c_shape_and_are_random() -> None:
+    from mai_chassis.web import _TRACEPARENT_SHAPE, _child_traceparent, new_traceparent
+
+    first, second = new_traceparent(), new_traceparent()
+    assert _TRACEPARENT_SHAPE.match(first) and _TRACEPARENT_SHAPE.match(second) and first != second
+    child = _child_traceparent(first)
+    assert _TRACEPARENT_SHAPE.match(child)
+    assert child.split("-")[1] == first.split("-")[1] and child.split("-")[2] != first.split("-")[2]

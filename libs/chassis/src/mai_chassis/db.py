@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
 
+from psycopg import pq
 from sqlalchemy import Connection, Engine, Table, create_engine, event, insert, text
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock, SystemClock
@@ -169,7 +170,8 @@ class SqlUnitOfWork:
         self.clock: Clock = clock or SystemClock()
         #: A query's unit of work: each statement on its own (no BEGIN, no ROLLBACK), nothing to publish or commit.
         self.read_only = read_only
-        self.session: Session = database.read_session() if read_only else database.session()
+        # Made when first used: a read that runs on the driver (fetch_first) needs none.
+        self._session: Session | None = None
         self._committed = False
         #: The events added to the outbox by this unit of work (type, subject, id), committed or not.
         self.published: list[Mapping[str, Any]] = []
@@ -177,17 +179,40 @@ class SqlUnitOfWork:
         # (an outbox row is never read back in the transaction that writes it).
         self._outbox: list[dict[str, Any]] = []
 
+    @property
+    def session(self) -> Session:
+        """The unit of work's session (a read-only one's statements each run on their own)."""
+        if self._session is None:
+            self._session = self.database.read_session() if self.read_only else self.database.session()
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def began(self) -> bool:
+        """Whether anything was read or written through the session yet (or is pending): a unit of
+        work that began nothing can run its one write alone (see :meth:`commit_with`)."""
+        session = self._session
+        return bool(self._outbox) or (
+            session is not None and bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+        )
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        session = self._session
+        if session is None:
+            return
         try:
             if not self._committed:
-                self.session.rollback()
+                session.rollback()
         finally:
-            self.session.close()
+            session.close()
 
     def publish(
         self,
@@ -234,6 +259,14 @@ class SqlUnitOfWork:
         self.session.flush()
         self._write_outbox()
 
+    def take_outbox(self) -> list[dict[str, Any]]:
+        """The outbox rows published (and checked) but not written yet, handed to the caller to
+        insert itself in this transaction, e.g. within its own statement; they are no longer written
+        at flush or commit. Each is the ``outbox_events`` columns' values (see ``outbox_values``).
+        They stay in :attr:`published`, as the events of a unit of work that does not commit do."""
+        rows, self._outbox = self._outbox, []
+        return rows
+
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work has nothing to commit")
@@ -241,9 +274,124 @@ class SqlUnitOfWork:
         self.session.commit()
         self._committed = True
 
+    def commit_with(self, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Write what is pending, run ``sql`` (the driver's paramstyle, ``%(name)s`` on PostgreSQL)
+        as the transaction's last statement, and commit; returns the statement's first row, if any.
+
+        On PostgreSQL the statement and the ``COMMIT`` travel together (psycopg's pipeline mode):
+        the row locks the statement takes are held while the server runs it and commits, not for
+        another round trip and the wait of this thread for the interpreter in between. When the unit
+        of work has begun no transaction (nothing read or written through its session, nothing
+        pending), the statement is the whole transaction: it runs on its own, in autocommit, in one
+        round trip without ``BEGIN`` or ``COMMIT``. A failing statement raises SQLAlchemy's exception
+        for it (``IntegrityError``, ...), with nothing committed (the unit of work then rolls back as
+        usual).
+        """
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work has nothing to commit")
+        if not self.database.is_postgresql:
+            session = self.session
+            self.flush()
+            result = session.connection().exec_driver_sql(sql, dict(parameters))
+            first = result.first() if result.returns_rows else None
+            session.commit()
+            self._committed = True
+            return tuple(first) if first is not None else None
+        if not self.began:
+            return _run_alone(self.database, sql, parameters)
+        session = self.session
+        self.flush()
+        row = _run_on_driver(session.connection(), sql, parameters, with_commit=True)
+        # The transaction is over on the server; the session's own commit sends nothing more.
+        session.commit()
+        self._committed = True
+        return row
+
+    def fetch_first(self, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement (the driver's paramstyle) straight through the driver and return its first
+        row as a tuple (None: no row), without SQLAlchemy's result objects: for a hot read whose SQL is
+        fixed. A read-only unit of work runs it outside any transaction, on a connection of its own
+        (the session is not used); any other in its session's transaction. PostgreSQL only.
+        """
+        if not self.database.is_postgresql:
+            raise NotImplementedError("fetch_first runs psycopg's own cursor: PostgreSQL only")
+        if self.read_only:
+            return _run_alone(self.database, sql, parameters)
+        self.flush()
+        return _run_on_driver(self.session.connection(), sql, parameters, with_commit=False)
+
     def rollback(self) -> None:
         self._outbox.clear()
         self.session.rollback()
+
+
+#: A statement that returned rows (perhaps none).
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+
+
+def _run_on_driver(
+    connection: Connection, sql: str, parameters: Mapping[str, Any], *, with_commit: bool
+) -> tuple[Any, ...] | None:
+    """``sql`` on the connection's psycopg connection, followed by ``COMMIT`` in the same round trip
+    when ``with_commit``; its first row, if any; a driver error raised as SQLAlchemy raises it."""
+    return _execute(
+        connection.connection.driver_connection, connection.dialect, connection.invalidate, sql, parameters, with_commit
+    )
+
+
+def _run_alone(database: Database, sql: str, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """``sql`` on a pooled connection of its own, in autocommit (the statement is its own transaction).
+
+    The pool's connection is switched to autocommit and back directly, without SQLAlchemy's
+    ``Connection`` and its isolation-level bookkeeping (a third of the cost of a short statement).
+    """
+    dialect = database.engine.dialect
+    pooled = database.engine.raw_connection()
+    try:
+        driver: Any = pooled.driver_connection  # a psycopg.Connection, idle between transactions
+        _switch_autocommit(pooled, driver, dialect, on=True)
+        try:
+            return _execute(driver, dialect, pooled.invalidate, sql, parameters, False)
+        finally:
+            if not driver.closed:
+                _switch_autocommit(pooled, driver, dialect, on=False)
+    finally:
+        pooled.close()
+
+
+def _switch_autocommit(pooled: Any, driver: Any, dialect: Any, *, on: bool) -> None:
+    """Set an idle connection's autocommit; a connection that cannot be set is not pooled again."""
+    try:
+        driver.autocommit = on
+    except dialect.loaded_dbapi.Error as exc:
+        pooled.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+
+
+def _execute(
+    driver: Any,
+    dialect: Any,
+    invalidate: Callable[[BaseException], None],
+    sql: str,
+    parameters: Mapping[str, Any],
+    with_commit: bool,
+) -> tuple[Any, ...] | None:
+    try:
+        if with_commit:
+            with driver.pipeline():
+                cursor = driver.execute(sql, parameters)
+                driver.commit()
+        else:
+            cursor = driver.execute(sql, parameters)
+        # The result's status, not cursor.description: that builds a column object per column.
+        result = cursor.pgresult
+        row = cursor.fetchone() if result is not None and result.status == _TUPLES_OK else None
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, driver, None):
+            invalidate(exc)  # as SQLAlchemy does: the pool does not hand it out again
+        # As SQLAlchemy raises them (IntegrityError, OperationalError...); the values stay out of the message.
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True) from exc
+    return tuple(row) if row is not None else None
 
 
 def upsert(

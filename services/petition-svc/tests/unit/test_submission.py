@@ -68,11 +68,13 @@ def test_a_signed_in_citizens_petition_carries_their_account_id(
 def test_the_same_words_after_an_answer_are_filed_at_once_as_a_repeat(
     uow: FakeUnitOfWork, submit: Callable[..., Petition]
 ) -> None:
-    first = submit()
+    first = uow.session.get(Petition, submit().id)
+    assert first is not None
     first.status, first.answered_at = "answered", REGISTERED
     uow.commit()
     repeat = submit(subject="SEMAFOR DEFECT")
     assert (repeat.status, repeat.closure, repeat.repeat_of) == ("closed", "repeat", first)
+    assert uow.session.get(Petition, repeat.id).repeat_of is first  # type: ignore[union-attr]
     submitted, closed = uow.published[-2:]
     assert submitted.data["repeat_of_registration_number"] == first.registration_number
     assert closed.event == PetitionClosed.of(repeat, at=REGISTERED, related=first)

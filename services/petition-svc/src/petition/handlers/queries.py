@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from mai_chassis import UnitOfWork
 from mai_chassis.auth import Principal
+from mai_chassis.db import SqlUnitOfWork
 from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .. import domain
@@ -175,11 +178,21 @@ _STATUS_BY_NUMBER = (
 )  # fmt: skip
 
 
+#: The same statement as PostgreSQL runs it, for the driver's own cursor (no SQLAlchemy result objects).
+_STATUS_BY_NUMBER_SQL = str(_STATUS_BY_NUMBER.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[no-untyped-call]
+_StatusRow = namedtuple("_StatusRow", [column.name for column in _STATUS_BY_NUMBER.selected_columns])  # type: ignore[misc]
+
+
 def look_up_status(uow: UnitOfWork, deps: PetitionDeps, query: StatusLookup) -> PetitionStatus:
     """The petition's status, only when ``email`` is the petitioner's; otherwise exactly as if it did
     not exist. One statement (a read-only unit of work runs it without a transaction)."""
     number = query.registration_number.strip().upper()
-    row = uow.session.execute(_STATUS_BY_NUMBER, {"number": number}).one_or_none()
+    row: Any
+    if isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
+        found = uow.fetch_first(_STATUS_BY_NUMBER_SQL, {"number": number})
+        row = _StatusRow._make(found) if found is not None else None
+    else:
+        row = uow.session.execute(_STATUS_BY_NUMBER, {"number": number}).one_or_none()
     # A petition answered by post has no address to match: it is looked up by number on the phone line.
     expected = (row.petitioner_email if row is not None else None) or "\x00" * 32
     if not hmac.compare_digest(expected.encode(), domain.normalise_email(query.email).encode()) or row is None:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from mai_chassis import UnitOfWork
 from mai_chassis.challenges import client_key, spend_once
+from mai_chassis.db import SqlUnitOfWork
 from mai_chassis.tables import UsedChallenge
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import domain, quotas
+from ..attachments import StoredFile
 from ..deps import PetitionDeps
 from ..domain import Closure, RegistrationNumber, Status
 from ..errors import (
@@ -115,8 +118,8 @@ def submit_petition(uow: UnitOfWork, deps: PetitionDeps, command: SubmitPetition
         now,
         citizen_id=command.sender.citizen_id,
         attachments=command.attachments,
+        commit=True,
     )
-    uow.commit()
     if command.attachments and deps.storage is not None:
         deps.storage.add(size)
     PETITIONS_REGISTERED.labels(deps.settings.service_name, petition.institution, petition.kind, command.channel).inc()
@@ -240,61 +243,150 @@ def register(
     attachments: tuple[UploadedAttachment, ...] = (),
     received_on: date | None = None,
     registered_by: str | None = None,
+    commit: bool = False,
 ) -> Petition:
-    """Number and register the petition ``command`` describes, and announce it (the caller commits)."""
+    """Number and register the petition ``command`` describes, and announce it; ``commit``: commit
+    the unit of work too (else the caller commits).
+
+    Everything is prepared before the number is taken: the number is taken last, by the statement
+    that writes the petition (on PostgreSQL one statement writes it, its attachments and its
+    events, and with ``commit`` the ``COMMIT`` goes with it), so the institution's counter row is
+    locked only while the server writes and commits them. When nothing else was done in the unit of
+    work, that statement also makes the repeat check and is the whole transaction: one round trip.
+    """
     email = domain.normalise_email(command.email) if command.email else None
     petitioner = domain.petitioner_key(email, command.name, command.address)
     fingerprint = domain.content_fingerprint(petitioner, institution, command.subject, command.text)
-    session = uow.session
+    stored = [deps.store.put(item.content) for item in attachments]
+    form = _Registration(
+        command, institution, registered_at, email, fingerprint, citizen_id, received_on, registered_by,
+        tuple(zip(attachments, stored, strict=True)),
+    )  # fmt: skip
+    postgresql = isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql
+    if postgresql and commit and isinstance(uow, SqlUnitOfWork) and not uow.began:
+        # Registered by one statement unless the same words were already answered (then as a repeat, below).
+        petition, parameters = _prepare_statement(uow, form, None)
+        row = uow.commit_with(_REGISTER, {**parameters, "unless_answered": fingerprint})
+        if row is not None:
+            petition.registration_number = str(row[0])
+            return petition
     # The repeat check reads one index entry; the answered petition itself is loaded only when found.
+    session = uow.session
     original_id = session.execute(
         _ANSWERED_WITH_FINGERPRINT, {"fingerprint": fingerprint, "answered": Status.ANSWERED.value}
     ).scalar()
     answered_original = session.get(Petition, original_id) if original_id is not None else None
-    stored = [deps.store.put(item.content) for item in attachments]
-    petition = Petition(
-        id=str(uuid.uuid4()),
-        kind=command.kind,
-        channel=command.channel,
-        institution=institution,
-        field=command.field,
-        subject=command.subject,
-        text=command.text,
-        language=command.language,
-        petitioner_name=command.name,
-        petitioner_email=email,
-        petitioner_phone=command.phone,
-        petitioner_address=command.address,
-        citizen_id=citizen_id,
-        content_fingerprint=fingerprint,
-        received_on=received_on,
-        registered_by=registered_by,
-        status=Status.REGISTERED.value,
-        registered_at=registered_at,
-        answer_due_on=domain.answer_due_on(registered_at),
-        forward_due_on=domain.forward_due_on(registered_at),
-        deadline_extended=False,
-        forwarded_late=False,
-        attachments=[
-            Attachment(
-                position=position,
-                sha256=file.sha256,
-                media_type=item.media_type,
-                size=file.size,
-                display_name=item.display_name,
-            )
-            for position, (item, file) in enumerate(zip(attachments, stored, strict=True), start=1)
-        ],
-    )
-
-    # Everything else is ready: take the number last, so the counter row is locked only briefly
-    # (until the commit: the petition's and its events' inserts and the commit follow at once).
+    if postgresql:
+        assert isinstance(uow, SqlUnitOfWork)
+        petition, parameters = _prepare_statement(uow, form, answered_original)
+        parameters["unless_answered"] = None
+        if commit:
+            row = uow.commit_with(_REGISTER, parameters)
+        else:
+            row = session.connection().exec_driver_sql(_REGISTER, parameters).first()
+        assert row is not None  # without the repeat check, the statement always registers the petition
+        petition.registration_number = str(row[0])
+        return petition
+    petition, values = _petition(form, answered_original)
     number = next_registration_number(session, institution, domain.local_date(registered_at).year)
-    petition.registration_number = str(number)
+    petition.registration_number = values["registration_number"] = str(number)
+    session.execute(insert(_PETITIONS), values)
+    if petition.attachments:
+        files = [_attachment_values(attachment) for attachment in petition.attachments]
+        session.execute(insert(_ATTACHMENTS), [{"petition_id": values["id"], **file} for file in files])
+    _announce(uow, petition, answered_original, received_on)
+    if commit:
+        uow.commit()
+    return petition
+
+
+@dataclass(frozen=True)
+class _Registration:
+    """What a registration writes, besides the number and what the repeat check finds."""
+
+    form: PetitionForm
+    institution: str
+    registered_at: datetime
+    email: str | None
+    fingerprint: str
+    citizen_id: str | None
+    received_on: date | None
+    registered_by: str | None
+    files: tuple[tuple[UploadedAttachment, StoredFile], ...]
+
+
+def _petition(registration: _Registration, answered_original: Petition | None) -> tuple[Petition, dict[str, Any]]:
+    """The petition to register (its number still to take) and its column values; it is not added to
+    the session: the rows are written without the ORM, and the callers read this object."""
+    command, registered_at, repeat = registration.form, registration.registered_at, answered_original is not None
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": command.kind,
+        "channel": command.channel,
+        "institution": registration.institution,
+        "field": command.field,
+        "subject": command.subject,
+        "text": command.text,
+        "language": command.language,
+        "petitioner_name": command.name,
+        "petitioner_email": registration.email,
+        "petitioner_phone": command.phone,
+        "petitioner_address": command.address,
+        "citizen_id": registration.citizen_id,
+        "content_fingerprint": registration.fingerprint,
+        "received_on": registration.received_on,
+        "registered_by": registration.registered_by,
+        "status": Status.CLOSED.value if repeat else Status.REGISTERED.value,
+        "closure": Closure.REPEAT.value if repeat else None,
+        "registered_at": registered_at,
+        "answer_due_on": domain.answer_due_on(registered_at),
+        "forward_due_on": domain.forward_due_on(registered_at),
+        "deadline_extended": False,
+        "forwarded_late": False,
+        "closed_at": registered_at if repeat else None,
+        "repeat_of_id": answered_original.id if answered_original is not None else None,
+    }
+    attachments = [
+        Attachment(
+            position=position,
+            sha256=file.sha256,
+            media_type=item.media_type,
+            size=file.size,
+            display_name=item.display_name,
+        )
+        for position, (item, file) in enumerate(registration.files, start=1)
+    ]
+    petition = Petition(**values, attachments=attachments)
     if answered_original is not None:
-        petition.status, petition.closure = Status.CLOSED.value, Closure.REPEAT.value
-        petition.repeat_of, petition.closed_at = answered_original, registered_at
-    session.add(petition)
+        petition.repeat_of = answered_original
+    return petition, values
+
+
+def _attachment_values(attachment: Attachment) -> dict[str, Any]:
+    return {name: getattr(attachment, name) for name in ("position", "sha256", "media_type", "size", "display_name")}
+
+
+def _prepare_statement(
+    uow: SqlUnitOfWork, registration: _Registration, answered_original: Petition | None
+) -> tuple[Petition, dict[str, Any]]:
+    """The petition and the parameters of the statement that numbers and writes it (PostgreSQL).
+
+    The events are checked and serialised now, with a stand-in number of the same shape that the
+    statement replaces by the number it takes: ending in the new petition's random id without its
+    dashes, found nowhere else (the event carries the id with them).
+    """
+    petition, values = _petition(registration, answered_original)
+    year = domain.local_date(registration.registered_at).year
+    stand_in = f"{registration.institution}-{year:04d}-{petition.id.replace('-', '')}"
+    petition.registration_number = stand_in
+    _announce(uow, petition, answered_original, registration.received_on)
+    files = [_attachment_values(attachment) for attachment in petition.attachments]
+    return petition, _registration_parameters(values, files, uow.take_outbox(), stand_in, year)
+
+
+def _announce(
+    uow: UnitOfWork, petition: Petition, answered_original: Petition | None, received_on: date | None
+) -> None:
     uow.publish(
         PetitionSubmitted(
             petition_id=petition.id,
@@ -304,7 +396,7 @@ def register(
             kind=petition.kind,
             registered_at=petition.registered_at,
             channel=petition.channel,
-            attachment_count=len(stored),
+            attachment_count=len(petition.attachments),
             answer_due_on=petition.answer_due_on,
             recipient=Recipient.of(petition),
             citizen_id=petition.citizen_id,
@@ -313,5 +405,68 @@ def register(
         )
     )
     if answered_original is not None:
-        uow.publish(PetitionClosed.of(petition, at=registered_at, related=answered_original))
-    return petition
+        uow.publish(PetitionClosed.of(petition, at=petition.registered_at, related=answered_original))
+
+
+_PETITIONS = cast(Table, Petition.__table__)
+_ATTACHMENTS = cast(Table, Attachment.__table__)
+
+#: PostgreSQL: one statement takes the next number of the institution in the year (the counter's
+#: upsert locks its row until the transaction ends: a rolled-back registration gives its number back,
+#: so numbers have no gaps and no duplicates) and writes the numbered petition, its attachments and
+#: its outbox rows (their stand-in number replaced; in the order they were published). The rows come
+#: as JSON: one parameter each, whatever their number. With ``unless_answered`` (a content
+#: fingerprint; NULL: no check) nothing at all is done, and no row returned, when a petition with
+#: that fingerprint was answered: the registration is then made again as that one's repeat.
+_REGISTER = """
+WITH counter AS (
+    INSERT INTO registration_counters AS c (institution, year, last_sequence)
+    SELECT %(institution)s, %(year)s, 1
+    WHERE NOT EXISTS (SELECT FROM petitions WHERE content_fingerprint = %(unless_answered)s AND status = %(answered)s)
+    ON CONFLICT (institution, year) DO UPDATE SET last_sequence = c.last_sequence + 1
+    RETURNING %(number_prefix)s || CASE WHEN last_sequence < 1000000 THEN lpad(last_sequence::text, 6, '0')
+                                        ELSE last_sequence::text END AS registration_number
+), numbered AS (
+    INSERT INTO petitions
+    SELECT petition.* FROM counter, jsonb_populate_record(
+        NULL::petitions, %(petition)s::jsonb || jsonb_build_object('registration_number', counter.registration_number)
+    ) AS petition
+    RETURNING id, registration_number
+), attachments AS (
+    INSERT INTO petition_attachments (petition_id, position, sha256, media_type, size, display_name)
+    SELECT numbered.id, a.position, a.sha256, a.media_type, a.size, a.display_name
+    FROM numbered, jsonb_to_recordset(%(attachments)s::jsonb)
+         AS a(position integer, sha256 text, media_type text, size integer, display_name text)
+), outbox AS (
+    INSERT INTO outbox_events (event_id, event_type, topic, key, payload)
+    SELECT e.row->>'event_id', e.row->>'event_type', e.row->>'topic', e.row->>'key',
+           replace(e.row->>'payload', %(stand_in)s, numbered.registration_number)
+    FROM numbered, jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS e(row, position)
+    ORDER BY e.position
+)
+SELECT registration_number FROM numbered
+"""
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date):  # dates, and datetimes with their offset: as PostgreSQL reads them
+        return value.isoformat()
+    raise TypeError(f"not a column value: {value.__class__.__name__}")
+
+
+def _registration_parameters(
+    values: dict[str, Any], files: list[dict[str, Any]], outbox: list[dict[str, Any]], stand_in: str, year: int
+) -> dict[str, Any]:
+    return {
+        "institution": values["institution"],
+        "year": year,
+        "number_prefix": f"{values['institution']}-{year:04d}-",
+        "stand_in": stand_in,
+        "answered": Status.ANSWERED.value,
+        "petition": json.dumps(values, default=_json_value),
+        "attachments": json.dumps(files),
+        "events": json.dumps([{name: str(row[name]) for name in _OUTBOX_COLUMNS} for row in outbox]),
+    }
+
+
+_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "payload")
