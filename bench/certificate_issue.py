@@ -41,7 +41,7 @@ def _raw_worker(args: tuple[str, float, int]) -> int:
     signing_dir, seconds, limit = args
     from record.config import DEFAULT_BOLD_FONT, DEFAULT_FONT
     from record.document import CertificateContent, CertificateMaker, CertificateRenderer, PadesSigner
-    from record.domain import format_registration_number, valid_until
+    from record.domain import format_registration_number, format_verification_code, new_verification_code, valid_until
     from record.purposes import purpose_catalogue
     from record.signing import generate_development_identity
     from record_testing import make_person
@@ -56,8 +56,11 @@ def _raw_worker(args: tuple[str, float, int]) -> int:
     while done < limit and time.monotonic() < deadline:
         now = datetime.now(UTC)
         number = format_registration_number(now.year, done + 1)
+        code = format_verification_code(new_verification_code())
+        page = f"https://x.ro/v?number={number}"
+        # The same content as the service's: the printed page and code, the QR code with the code in its fragment.
         maker.make(
-            CertificateContent(number, person, purpose, None, now, valid_until(now), f"https://x.ro/v?nr={number}")
+            CertificateContent(number, person, purpose, None, now, valid_until(now), page, code, f"{page}#code={code}")
         )
         done += 1
     return done
