@@ -19,7 +19,7 @@ class Settings(ServiceSettings):
     needs_broker: ClassVar[bool] = False
 
     #: A worker is replaced after this many requests (0: never). Every citizen request passes the
-    #: gateway, so the services' 20,000 would restart a worker every few seconds under load.
+    #: gateway: five times the services' default, each replacement costing about a second of CPU.
     web_max_requests: int = 1_000_000
     #: The YAML route table (see :mod:`gateway.routes`); required.
     routes_file: str = ""
