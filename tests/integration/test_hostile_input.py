@@ -105,7 +105,9 @@ def raw_request(base_url: str, request: bytes, *, timeout: float = 5.0) -> RawRe
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
     headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
-    return RawResponse(status, headers, body, received.count(b"HTTP/1.1 "))
+    # Status lines of either version (a server may answer a request it cannot parse as HTTP/1.0).
+    answered = len(re.findall(rb"HTTP/1\.[01] \d{3} ", received))
+    return RawResponse(status, headers, body, answered)
 
 
 # --- tokens -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mai_chassis import Database
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 SUBMITTED = "ro.mai.petition.submitted.v1"
 
@@ -150,3 +150,16 @@ def test_the_pooled_connection_goes_back_to_transactions_after_a_statement_alone
     with database.unit_of_work() as uow:
         uow.session.execute(text("INSERT INTO notes VALUES ('still not committed')"))
     assert _notes(database) == ["alone"]
+
+
+def test_a_statement_alone_on_an_unreachable_server_raises_operational_error_like_a_session() -> None:
+    # Nothing listens on port 9 (discard): the connection is refused. A web view turns
+    # sqlalchemy's OperationalError into a 503 problem; the driver's own error would be a 500.
+    unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:9/nothing", pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(OperationalError), unreachable.unit_of_work() as uow:
+            uow.commit_with("SELECT 1", {})
+        with pytest.raises(OperationalError), unreachable.reading() as reading:
+            reading.fetch_first("SELECT 1", {})
+    finally:
+        unreachable.dispose()

@@ -346,7 +346,14 @@ def _run_alone(database: Database, sql: str, parameters: Mapping[str, Any]) -> t
     ``Connection`` and its isolation-level bookkeeping (a third of the cost of a short statement).
     """
     dialect = database.engine.dialect
-    pooled = database.engine.raw_connection()
+    try:
+        pooled = database.engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
+        # The engine's raw_connection() lets the driver's connect error through as it is; raised as
+        # SQLAlchemy raises it from a session (OperationalError: the database is unreachable).
+        raise DBAPIError.instance(
+            None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, connection_invalidated=True
+        ) from exc
     try:
         driver: Any = pooled.driver_connection  # a psycopg.Connection, idle between transactions
         _switch_autocommit(pooled, driver, dialect, on=True)
