@@ -17,10 +17,13 @@ if "$here/podman.sh" image exists "$image"; then
 fi
 cache=${MAI_CACHE_DIR:-$HOME/.cache/mai}/images
 tarball=$cache/base-$suite-$key.tar
-if [[ ! -s $tarball ]]; then
+if [[ ! -f $tarball || ! -s $tarball ]]; then
   mkdir -p "$cache"
+  # A leftover of an interrupted or failed build (a directory, a part) is never imported.
+  rm -rf "$tarball" "$tarball.partial"
   echo "building the base image's root filesystem from Debian $suite (mmdebstrap)" >&2
-  mmdebstrap --quiet --variant=minbase --include="$packages" \
+  # --format=tar: mmdebstrap infers the format from the file name, and ".partial" would give a directory.
+  mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --aptopt='Acquire::Languages "none"' \
     "$suite" "$tarball.partial" >&2
