@@ -38,7 +38,7 @@ from aiohttp import web
 from flask import Flask
 from mai_chassis import Problem
 from mai_chassis.logs import request_id_var, traceparent_var
-from mai_chassis.problems import PROBLEM_JSON
+from mai_chassis.problems import PROBLEM_JSON, problem_document
 from mai_chassis.web import REQUEST_ID_HEADER, request_ids
 from multidict import CIMultiDict
 from yarl import URL
@@ -391,9 +391,7 @@ def _classify(exc: BaseException, route: Route) -> _Failure:
 
 def _problem(problem: Problem, path: str, request_id: str) -> web.Response:
     """The problem+json answer, with the members the chassis gives every problem (instance, request id)."""
-    body = problem.to_dict()
-    body.setdefault("instance", path)
-    body.setdefault("request_id", request_id)
+    body = problem_document(problem, instance=path, request_id=request_id)
     headers = CIMultiDict(problem.headers)
     headers["Content-Type"] = PROBLEM_JSON
     return web.Response(status=problem.status, body=json.dumps(body).encode(), headers=headers)

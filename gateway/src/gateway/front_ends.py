@@ -37,6 +37,12 @@ def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
+def _in_networks(peer: str, networks: tuple[Network, ...]) -> bool:
+    """Whether the peer's address is in one of the trusted front ends' networks."""
+    address = _address(peer)
+    return address is not None and any(address in network for network in networks)
+
+
 class TrustedFrontEnds:
     """WSGI middleware: a trusted front end's ``X-Forwarded-For`` becomes the client's address."""
 
@@ -44,13 +50,9 @@ class TrustedFrontEnds:
         self.app = app
         self.networks = tuple(networks)
 
-    def _trusted(self, peer: str) -> bool:
-        address = _address(peer)
-        return address is not None and any(address in network for network in self.networks)
-
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded and self._trusted(environ.get("REMOTE_ADDR", "")):
+        if forwarded and _in_networks(environ.get("REMOTE_ADDR", ""), self.networks):
             client = _address(forwarded.split(",")[-1])
             if client is not None:
                 environ["mai.front_end_address"] = environ["REMOTE_ADDR"]
@@ -79,12 +81,10 @@ def resolve_client(request: Any, front_ends: tuple[Network, ...], trusted_proxie
     scheme = request.scheme
     host = headers.get("Host", "")
     forwarded = headers.get("X-Forwarded-For", "")
-    if forwarded and front_ends:
-        address = _address(peer)
-        if address is not None and any(address in network for network in front_ends):
-            client = _address(forwarded.split(",")[-1])
-            if client is not None:
-                return str(client), scheme, host
+    if forwarded and front_ends and _in_networks(peer, front_ends):
+        client = _address(forwarded.split(",")[-1])
+        if client is not None:
+            return str(client), scheme, host
     if trusted_proxies:
         if forwarded:
             peer = _forwarded_value(forwarded, trusted_proxies) or peer

@@ -32,6 +32,7 @@ __all__ = [
     "Problem",
     "ProblemTable",
     "ProblemType",
+    "problem_document",
     "problem_for",
     "problem_response",
     "problem_type_for",
@@ -146,13 +147,18 @@ def problem_for(error: DomainError, problems: ProblemTable) -> Problem:
     return problem
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_document(problem: Problem, *, instance: str | None, request_id: str | None) -> dict[str, Any]:
+    """The problem's JSON members, with the request's path as ``instance`` and its id, when known."""
     body = problem.to_dict()
-    if request:
-        body.setdefault("instance", request.path)
-    request_id = current_request_id()
+    if instance is not None:
+        body.setdefault("instance", instance)
     if request_id:
         body.setdefault("request_id", request_id)
+    return body
+
+
+def problem_response(problem: Problem) -> Response:
+    body = problem_document(problem, instance=request.path if request else None, request_id=current_request_id())
     response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
     for name, value in problem.headers.items():
         response.headers[name] = value
