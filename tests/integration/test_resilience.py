@@ -142,7 +142,11 @@ def test_broker_stopped_for_30_seconds_under_traffic_fails_no_request_and_loses_
 def test_kill_9_of_each_worker_mid_stream_loses_nothing(
     start_platform: Callable[..., Platform], mail_sink: SmtpSink
 ) -> None:
-    platform = start_platform(["petition", "notify"], extra_env={"DELIVERY_LEASE_SECONDS": "3"})
+    delivery_loops = 4
+    platform = start_platform(
+        ["petition", "notify"],
+        extra_env={"DELIVERY_LEASE_SECONDS": "3", "DELIVERY_CONCURRENCY": str(delivery_loops)},
+    )
     traffic = Traffic(platform.gateway_url, interval=0.05).start()
     try:
         for worker in ("petition-worker", "notify-worker"):
@@ -160,11 +164,13 @@ def test_kill_9_of_each_worker_mid_stream_loses_nothing(
         what="a mail for every petition",
     )
     # Each notification is one Message-ID (derived from its event): an SMTP send interrupted by
-    # the kill may be repeated, but never as a different mail.
+    # the kill may be repeated, but never as a different mail. Each delivery loop has at most one
+    # send in flight when the process dies, so at most that many mails go out twice.
     ids = message_ids(mail_sink)
     assert len(ids) == len(traffic.numbers)
     repeated = sum(count - 1 for count in ids.values())
-    assert repeated <= 1, f"{repeated} mails were sent again after the kill"
+    assert max(ids.values()) <= 2, "a mail was sent more than twice"
+    assert repeated <= delivery_loops, f"{repeated} mails were sent again after the kill"
 
 
 @pytest.mark.skipif(os.environ.get("MAI_ALLOW_DATABASE_RESTART") != "1", reason="needs the local database (make test)")
