@@ -1,18 +1,22 @@
-"""The slot search and the allowances' count as PostgreSQL runs them (single statements, no ORM)."""
+"""The hot paths as PostgreSQL runs them (single statements, no ORM): the allowances' count, the slot
+search, and booking a slot."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import mai_contracts
 import pytest
 from booking import errors, handlers
 from booking.config import Settings
 from booking.deps import BookingDeps, booking_deps
 from booking.schemas import SlotResponse, slot_items
-from booking.tables import RateLimitWindow, Slot
+from booking.tables import Application, RateLimitWindow, Slot
 from mai_chassis import Database
 from mai_chassis.clock import FixedClock
 from sqlalchemy import select, text, update
@@ -152,3 +156,145 @@ def test_a_search_answers_the_free_slots_in_time_and_counter_order_across_the_cl
         first_counter[1],
     ]
     assert _search(database, deps, date(2025, 3, 30), date(2025, 3, 30)) == []
+
+
+def _accepted_application(database: Database, office: str = "IGI-CJ") -> tuple[str, str]:
+    """(citizen_id, application_id) of an application whose documents were accepted."""
+    citizen_id, application_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with database.session() as session:
+        session.add(
+            Application(
+                id=application_id,
+                citizen_id=citizen_id,
+                application_type="travel-document",
+                office=office,
+                status="documents_accepted",
+                submission_number=1,
+                recipient_email="ana@example.org",
+                recipient_name="Ana Popescu",
+                recipient_language="ro",
+                created_at=FRIDAY - timedelta(days=3),
+                submitted_at=FRIDAY - timedelta(days=3),
+            )
+        )
+        session.commit()
+    return citizen_id, application_id
+
+
+def _book(database: Database, deps: BookingDeps, citizen_id: str, application_id: str, slot_id: int) -> Any:
+    with database.unit_of_work(clock=FixedClock(FRIDAY), source="booking-svc") as uow:
+        return handlers.book_appointment(uow, deps, handlers.BookAppointment(application_id, citizen_id, slot_id))
+
+
+def _written(database: Database, application_id: str) -> dict[str, Any]:
+    with database.engine.connect() as connection:
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in connection.execute(text(sql), {"a": application_id})]
+
+        return {
+            "application": rows("SELECT status FROM applications WHERE id = :a"),
+            "appointments": rows(
+                "SELECT id, slot_id, office, counter, starts_at, ends_at, status, booked_at, rescheduled_from"
+                " FROM appointments WHERE application_id = :a"
+            ),
+            "timeline": rows("SELECT status, occurred_at, note FROM application_timeline WHERE application_id = :a"),
+            "events": rows(
+                "SELECT event_type, topic, key, payload FROM outbox_events"
+                " WHERE payload::jsonb -> 'data' ->> 'application_id' = :a"
+            ),
+        }
+
+
+def test_booking_a_free_slot_writes_the_appointment_status_timeline_and_event_in_one_commit(
+    database: Database, deps: BookingDeps
+) -> None:
+    citizen_id, application_id = _accepted_application(database)
+    (slot_id,) = _slots(database, datetime(2025, 3, 31, 5, 30, tzinfo=UTC))
+
+    appointment = _book(database, deps, citizen_id, application_id, slot_id)
+
+    written = _written(database, application_id)
+    assert written["application"] == [("appointment_booked",)]
+    assert written["appointments"] == [
+        (
+            appointment.id,
+            slot_id,
+            "IGI-CJ",
+            "1",
+            datetime(2025, 3, 31, 5, 30, tzinfo=UTC),
+            datetime(2025, 3, 31, 5, 50, tzinfo=UTC),
+            "booked",
+            FRIDAY,
+            None,
+        )
+    ]
+    assert written["timeline"] == [("appointment_booked", FRIDAY, "2025-03-31T08:30:00+03:00")]
+    ((event_type, topic, key, payload),) = written["events"]
+    data = json.loads(payload)["data"]
+    assert event_type == "ro.mai.appointment.booked.v1"
+    assert (key, topic) == (application_id, mai_contracts.topic_for_event_type(event_type).name)
+    assert (data["appointment_id"], data["citizen_id"], data["counter"]) == (appointment.id, citizen_id, "1")
+    assert (data["starts_at"], data["ends_at"]) == ("2025-03-31T05:30:00Z", "2025-03-31T05:50:00Z")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT is_booked FROM slots WHERE id = :s"), {"s": slot_id}).scalar_one()
+    assert (appointment.status, appointment.office, appointment.rescheduled_from) == ("booked", "IGI-CJ", None)
+
+
+def test_a_slot_already_taken_refuses_the_booking_and_writes_nothing(database: Database, deps: BookingDeps) -> None:
+    (slot_id,) = _slots(database, datetime(2025, 3, 31, 5, 30, tzinfo=UTC))
+    first = _accepted_application(database)
+    _book(database, deps, *first, slot_id)
+    second = _accepted_application(database)
+
+    with pytest.raises(errors.SlotTaken):
+        _book(database, deps, *second, slot_id)
+
+    assert _written(database, second[1]) == {
+        "application": [("documents_accepted",)],
+        "appointments": [],
+        "timeline": [],
+        "events": [],
+    }
+
+
+def test_an_active_appointment_left_on_a_free_slot_still_refuses_a_second_booking(
+    database: Database, deps: BookingDeps
+) -> None:
+    """The partial unique index is the last word even when the slot's flag says free."""
+    (slot_id,) = _slots(database, datetime(2025, 3, 31, 5, 30, tzinfo=UTC))
+    _book(database, deps, *_accepted_application(database), slot_id)
+    with database.session() as session:
+        session.execute(update(Slot).where(Slot.id == slot_id).values(is_booked=False))
+        session.commit()
+    second = _accepted_application(database)
+
+    with pytest.raises(errors.SlotTaken):
+        _book(database, deps, *second, slot_id)
+
+    assert _written(database, second[1])["appointments"] == []
+    assert _written(database, second[1])["application"] == [("documents_accepted",)]
+
+
+def test_a_slot_that_is_unknown_elsewhere_or_started_is_refused_before_anything_is_written(
+    database: Database, deps: BookingDeps
+) -> None:
+    citizen_id, application_id = _accepted_application(database)
+    (elsewhere,) = _slots(database, datetime(2025, 3, 31, 5, 30, tzinfo=UTC), office="IGI-B")
+    (started,) = _slots(database, FRIDAY - timedelta(minutes=10))
+
+    with pytest.raises(errors.NotFound):
+        _book(database, deps, citizen_id, application_id, 999_999)
+    with pytest.raises(errors.SlotAtAnotherOffice):
+        _book(database, deps, citizen_id, application_id, elsewhere)
+    with pytest.raises(errors.SlotInThePast):
+        _book(database, deps, citizen_id, application_id, started)
+
+    assert _written(database, application_id) == {
+        "application": [("documents_accepted",)],
+        "appointments": [],
+        "timeline": [],
+        "events": [],
+    }
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM slots WHERE is_booked")).scalar_one() == 0
