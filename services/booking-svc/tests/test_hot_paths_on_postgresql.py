@@ -298,3 +298,28 @@ def test_a_slot_that_is_unknown_elsewhere_or_started_is_refused_before_anything_
     }
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM slots WHERE is_booked")).scalar_one() == 0
+
+
+def test_only_the_applicants_own_accepted_application_books_a_slot(database: Database, deps: BookingDeps) -> None:
+    (slot_id,) = _slots(database, datetime(2025, 3, 31, 5, 30, tzinfo=UTC))
+    citizen_id, application_id = _accepted_application(database)
+    with database.session() as session:
+        session.execute(update(Application).where(Application.id == application_id).values(status="submitted"))
+        session.commit()
+
+    with pytest.raises(errors.NotFound):
+        _book(database, deps, citizen_id, str(uuid.uuid4()), slot_id)
+    with pytest.raises(errors.NotFound):
+        _book(database, deps, citizen_id, "not-a-uuid", slot_id)
+    with pytest.raises(errors.NotFound):
+        _book(database, deps, "someone-else", application_id, slot_id)
+    with pytest.raises(errors.DocumentsNotAccepted):
+        _book(database, deps, citizen_id, application_id, slot_id)
+    booked = _accepted_application(database)
+    _book(database, deps, *booked, slot_id)
+    (other_slot,) = _slots(database, datetime(2025, 3, 31, 6, 30, tzinfo=UTC))
+    with pytest.raises(errors.AppointmentExists):
+        _book(database, deps, *booked, other_slot)
+
+    assert _written(database, application_id)["appointments"] == []
+    assert len(_written(database, booked[1])["appointments"]) == 1

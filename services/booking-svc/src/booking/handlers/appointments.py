@@ -26,7 +26,7 @@ from ..errors import InvalidLink, NotFound, SlotAtAnotherOffice, SlotTaken
 from ..events import AppointmentBooked, AppointmentCancelled
 from ..metrics import count_booking_outcome
 from ..tables import Application, Appointment, Slot
-from .queries import note, own_application, own_appointment, recipient_of
+from .queries import checked_uuid, note, own_application, own_appointment, recipient_of
 from .slots import earliest_free_slots
 
 #: How many of the earliest free slots booking "the earliest" tries before giving up (lost races).
@@ -229,7 +229,10 @@ def _locked_pair(session: Session, appointment_id: str, citizen_id: str | None) 
 
 def book_appointment(uow: UnitOfWork, deps: BookingDeps, command: BookAppointment) -> Appointment:
     session = uow.session
-    application = own_application(session, command.application_id, command.citizen_id, lock=True)
+    if command.slot_id is not None and isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
+        application = _locked_application(uow, command.application_id, command.citizen_id)
+    else:
+        application = own_application(session, command.application_id, command.citizen_id, lock=True)
     domain.check_can_book(ApplicationStatus(application.status))
     now = uow.clock.now()
     with count_booking_outcome(deps.settings.service_name):
@@ -252,6 +255,8 @@ def book_appointment(uow: UnitOfWork, deps: BookingDeps, command: BookAppointmen
     return appointment
 
 
+_APPLICATIONS = cast(Table, Application.__table__)
+_APPLICATION_TO_BOOK = select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("id")).with_for_update()
 _SLOTS = cast(Table, Slot.__table__)
 _SLOT_TO_BOOK = select(_SLOTS.c.id, _SLOTS.c.office, _SLOTS.c.counter, _SLOTS.c.starts_at, _SLOTS.c.ends_at).where(
     _SLOTS.c.id == bindparam("slot_id")
@@ -284,6 +289,15 @@ WITH claimed AS (
 )
 SELECT id FROM appointment
 """
+
+
+def _locked_application(uow: SqlUnitOfWork, application_id: str, citizen_id: str) -> Application:
+    """:func:`own_application` with ``lock``, read as a row (the same ``SELECT ... FOR UPDATE``) into
+    an application outside the session: :func:`_book_slot_in_one_statement` writes without the ORM."""
+    row = uow.session.connection().execute(_APPLICATION_TO_BOOK, {"id": checked_uuid(application_id)}).first()
+    if row is None or row.citizen_id != citizen_id:
+        raise NotFound
+    return Application(**row._mapping)
 
 
 def _book_slot_in_one_statement(
