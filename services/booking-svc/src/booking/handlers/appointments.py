@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
-from mai_chassis import UnitOfWork
-from sqlalchemy import select, update
+from mai_chassis import SqlUnitOfWork, UnitOfWork
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from ..errors import InvalidLink, NotFound, SlotAtAnotherOffice, SlotTaken
 from ..events import AppointmentBooked, AppointmentCancelled
 from ..metrics import count_booking_outcome
 from ..tables import Application, Appointment, Slot
-from .queries import note, own_application, own_appointment, recipient_of
+from .queries import checked_uuid, note, own_application, own_appointment, recipient_of
 from .slots import earliest_free_slots
 
 #: How many of the earliest free slots booking "the earliest" tries before giving up (lost races).
@@ -147,6 +148,14 @@ def _book_slot(
     rescheduled_from: str | None,
 ) -> Appointment:
     appointment = take_slot(uow, application, slot_id, now, rescheduled_from)
+    _announce_booking(uow, deps, application, appointment, now)
+    return appointment
+
+
+def _announce_booking(
+    uow: UnitOfWork, deps: BookingDeps, application: Application, appointment: Appointment, now: datetime
+) -> None:
+    rescheduled_from = appointment.rescheduled_from
     uow.publish(
         AppointmentBooked(
             appointment_id=appointment.id,
@@ -163,7 +172,6 @@ def _book_slot(
             sealed_manage_link=sealed_manage_link(deps, appointment),
         )
     )
-    return appointment
 
 
 def sealed_manage_link(deps: BookingDeps, appointment: Appointment) -> str | None:
@@ -221,7 +229,10 @@ def _locked_pair(session: Session, appointment_id: str, citizen_id: str | None) 
 
 def book_appointment(uow: UnitOfWork, deps: BookingDeps, command: BookAppointment) -> Appointment:
     session = uow.session
-    application = own_application(session, command.application_id, command.citizen_id, lock=True)
+    if command.slot_id is not None and isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
+        application = _locked_application(uow, command.application_id, command.citizen_id)
+    else:
+        application = own_application(session, command.application_id, command.citizen_id, lock=True)
     domain.check_can_book(ApplicationStatus(application.status))
     now = uow.clock.now()
     with count_booking_outcome(deps.settings.service_name):
@@ -236,9 +247,106 @@ def book_appointment(uow: UnitOfWork, deps: BookingDeps, command: BookAppointmen
                 break
             if appointment is None:
                 raise SlotTaken
+        elif isinstance(uow, SqlUnitOfWork) and uow.database.is_postgresql:
+            return _book_slot_in_one_statement(uow, deps, application, command.slot_id, now)
         else:
             appointment = _book_slot(uow, deps, application, command.slot_id, now, None)
         uow.commit()
+    return appointment
+
+
+_APPLICATIONS = cast(Table, Application.__table__)
+_APPLICATION_TO_BOOK = select(_APPLICATIONS).where(_APPLICATIONS.c.id == bindparam("id")).with_for_update()
+_SLOTS = cast(Table, Slot.__table__)
+_SLOT_TO_BOOK = select(_SLOTS.c.id, _SLOTS.c.office, _SLOTS.c.counter, _SLOTS.c.starts_at, _SLOTS.c.ends_at).where(
+    _SLOTS.c.id == bindparam("slot_id")
+)
+
+#: What :func:`take_slot` and the commit write, as one statement sent with the ``COMMIT``: the slot is
+#: claimed (``WHERE NOT is_booked``: claimants queue on its row lock and all but the first find it
+#: booked), and only if it was, the appointment, the application's status, its timeline entry and
+#: the event are written. An active appointment already on the slot or for the application fails
+#: the statement on the partial unique indexes, with nothing written.
+_BOOK_SLOT = """
+WITH claimed AS (
+    UPDATE slots SET is_booked = true WHERE id = %(slot_id)s AND NOT is_booked RETURNING id
+), appointment AS (
+    INSERT INTO appointments
+        (id, application_id, citizen_id, slot_id, office, counter, starts_at, ends_at, status, booked_at)
+    SELECT %(appointment_id)s, %(application_id)s, %(citizen_id)s, claimed.id, %(office)s, %(counter)s,
+           %(starts_at)s, %(ends_at)s, %(appointment_status)s, %(now)s
+    FROM claimed
+    RETURNING id
+), application AS (
+    UPDATE applications SET status = %(application_status)s
+    WHERE id = %(application_id)s AND EXISTS (SELECT FROM claimed)
+), timeline AS (
+    INSERT INTO application_timeline (application_id, status, occurred_at, note)
+    SELECT %(application_id)s, %(application_status)s, %(now)s, %(note)s FROM claimed
+), outbox AS (
+    INSERT INTO outbox_events (event_id, event_type, topic, key, payload)
+    SELECT %(event_id)s, %(event_type)s, %(topic)s, %(key)s, %(payload)s FROM claimed
+)
+SELECT id FROM appointment
+"""
+
+
+def _locked_application(uow: SqlUnitOfWork, application_id: str, citizen_id: str) -> Application:
+    """:func:`own_application` with ``lock``, read as a row (the same ``SELECT ... FOR UPDATE``) into
+    an application outside the session: :func:`_book_slot_in_one_statement` writes without the ORM."""
+    row = uow.session.connection().execute(_APPLICATION_TO_BOOK, {"id": checked_uuid(application_id)}).first()
+    if row is None or row.citizen_id != citizen_id:
+        raise NotFound
+    return Application(**row._mapping)
+
+
+def _book_slot_in_one_statement(
+    uow: SqlUnitOfWork, deps: BookingDeps, application: Application, slot_id: int, now: datetime
+) -> Appointment:
+    """:func:`_book_slot` and the commit on PostgreSQL: the slot read as a row, the checks made, the
+    event prepared, then one statement writes everything and commits in the same round trip."""
+    slot = uow.session.connection().execute(_SLOT_TO_BOOK, {"slot_id": slot_id}).first()
+    if slot is None:
+        raise NotFound
+    if slot.office != application.office:
+        raise SlotAtAnotherOffice(f"Book a slot at {application.office}, the office handling this application.")
+    domain.check_slot_bookable(aware(slot.starts_at), now)
+    appointment = Appointment(
+        id=str(uuid.uuid4()),
+        application_id=application.id,
+        citizen_id=application.citizen_id,
+        slot_id=slot.id,
+        office=slot.office,
+        counter=slot.counter,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        status=AppointmentStatus.BOOKED.value,
+        booked_at=now,
+        rescheduled_from=None,
+    )  # not added to the session: the statement writes it
+    _announce_booking(uow, deps, application, appointment, now)
+    (event,) = uow.take_outbox()
+    parameters = {
+        "slot_id": slot.id,
+        "appointment_id": appointment.id,
+        "application_id": application.id,
+        "citizen_id": application.citizen_id,
+        "office": slot.office,
+        "counter": slot.counter,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "appointment_status": AppointmentStatus.BOOKED.value,
+        "application_status": ApplicationStatus.APPOINTMENT_BOOKED.value,
+        "now": now,
+        "note": office_time(slot.starts_at).isoformat(),
+        **{name: event[name] for name in ("event_id", "event_type", "topic", "key", "payload")},
+    }
+    try:
+        booked = uow.commit_with(_BOOK_SLOT, parameters)
+    except IntegrityError:  # the partial unique indexes: the database's last word on double booking
+        raise SlotTaken from None
+    if booked is None:  # another claimant had it: nothing was written
+        raise SlotTaken
     return appointment
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from mai_chassis import UnitOfWork
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..deps import BookingDeps
@@ -39,16 +39,27 @@ class ProposeSlots:
     citizen_id: str
 
 
-def free_slots(session: Session, office: str, start: datetime, end: datetime, limit: int) -> list[Row[Any]]:
-    """Free slots as plain rows (no ORM identity map: searches are the hottest read)."""
-    return list(
-        session.execute(
-            select(Slot.id, Slot.office, Slot.counter, Slot.starts_at, Slot.ends_at, Slot.slot_type)
-            .where(Slot.office == office, Slot.is_booked.is_(False), Slot.starts_at >= start, Slot.starts_at < end)
-            .order_by(Slot.starts_at, Slot.counter)
-            .limit(limit)
-        )
+_SLOTS = cast(Table, Slot.__table__)
+
+#: Built once, run as Core on the session's connection: searches are the hottest read, and the ORM's
+#: statement handling (its compile state, the session's execute) was a third of their cost.
+_FREE_SLOTS = (
+    select(_SLOTS.c.id, _SLOTS.c.office, _SLOTS.c.counter, _SLOTS.c.starts_at, _SLOTS.c.ends_at, _SLOTS.c.slot_type)
+    .where(
+        _SLOTS.c.office == bindparam("office"),
+        _SLOTS.c.is_booked.is_(False),
+        _SLOTS.c.starts_at >= bindparam("start"),
+        _SLOTS.c.starts_at < bindparam("end"),
     )
+    .order_by(_SLOTS.c.starts_at, _SLOTS.c.counter)
+    .limit(bindparam("limit"))
+)
+
+
+def free_slots(session: Session, office: str, start: datetime, end: datetime, limit: int) -> list[Row[Any]]:
+    """Free slots as plain rows (no ORM objects, no identity map)."""
+    parameters = {"office": office, "start": start, "end": end, "limit": limit}
+    return list(session.connection().execute(_FREE_SLOTS, parameters))
 
 
 def earliest_free_slots(session: Session, office: str, now: datetime, limit: int) -> list[Row[Any]]:
