@@ -29,6 +29,10 @@ internal = Blueprint("record_internal", __name__)
 
 CLERK_ROLE = "certificate_clerk"
 
+# The public check's schemas, built once: a schema holds no state of its own between calls.
+_VERIFICATION_REQUEST = VerificationRequestSchema()
+_VERIFICATION = VerificationSchema()
+
 
 def _deps() -> RecordDeps:
     deps: RecordDeps = current_app.extensions["record_deps"]
@@ -119,13 +123,13 @@ def download_certificate(certificate_id: uuid.UUID) -> Response:
 
 @certificates.post("/verifications")
 def verify_certificate() -> Response:
-    payload = load_json(VerificationRequestSchema)
+    payload = load_json(_VERIFICATION_REQUEST)
     command = handlers.VerifyCertificate(
         number=payload["number"], cnp=payload.get("cnp"), verification_code=payload.get("verification_code")
     )
     with unit_of_work() as uow:
         outcome = handlers.verify_certificate(uow, _deps(), command)
-    return jsonify(VerificationSchema().dump(outcome))
+    return jsonify(_VERIFICATION.dump(outcome))
 
 
 @certificates.post("/<uuid:certificate_id>/revocation")
