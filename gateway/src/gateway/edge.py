@@ -307,16 +307,14 @@ async def _request_body(request: web.Request, route: Route) -> bytes | _BodyStre
     return bytes(data)
 
 
-def _returned_headers(upstream: UpstreamAnswer, *, keep_length: bool) -> CIMultiDict[str]:
+def _returned_headers(entries: list[tuple[str, str, str]], connection: str, *, keep_length: bool) -> CIMultiDict[str]:
     """The upstream's end-to-end headers, a repeated header (Set-Cookie) kept as its own line."""
-    named_by_connection = {token.strip().lower() for token in (upstream.header("Connection") or "").split(",")}
+    named_by_connection = {token.strip().lower() for token in connection.split(",")} if connection else set()
     dropped = (HOP_BY_HOP_HEADERS if keep_length else _CONNECTION_SPECIFIC) | DROPPED_RESPONSE_HEADERS
     out: CIMultiDict[str] = CIMultiDict()
-    for raw_name, raw_value in upstream.raw_headers:
-        name = raw_name.decode("latin-1")
-        lowered = name.lower()
+    for name, lowered, value in entries:
         if lowered not in dropped and lowered not in named_by_connection:
-            out.add(name, raw_value.decode("latin-1"))
+            out.add(name, value)
     return out
 
 
@@ -346,7 +344,18 @@ class _Streamed(web.StreamResponse):
 
 
 async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.StreamResponse:
-    length = upstream.header("Content-Length") or ""
+    # One pass over the upstream's headers: decoded once, with the two the gateway reads itself.
+    entries: list[tuple[str, str, str]] = []
+    length = connection = ""
+    for raw_name, raw_value in upstream.raw_headers:
+        name = raw_name.decode("latin-1")
+        lowered = name.lower()
+        value = raw_value.decode("latin-1")
+        if lowered == "content-length":
+            length = length or value
+        elif lowered == "connection":
+            connection = connection or value
+        entries.append((name, lowered, value))
     if head or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
         try:
             body = b"" if head else await upstream.read()
@@ -356,11 +365,11 @@ async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.
                 raise _classify(exc, route) from None
             raise _Failure(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
         upstream.release()
-        headers = _returned_headers(upstream, keep_length=head)
+        headers = _returned_headers(entries, connection, keep_length=head)
         if head:
             return web.Response(status=upstream.status, headers=headers)
         return web.Response(status=upstream.status, body=body, headers=headers)
-    return _Streamed(upstream, route, _returned_headers(upstream, keep_length=True))
+    return _Streamed(upstream, route, _returned_headers(entries, connection, keep_length=True))
 
 
 def _classify(exc: UpstreamFailure, route: Route) -> _Failure:
