@@ -1,7 +1,8 @@
 """The gateway's server application: aiohttp on an event loop, forwarding routed requests itself.
 
 Every request arrives here. A path the route table gives to a service is forwarded by this module,
-on the event loop, with aiohttp's client (both of aiohttp's HTTP parsers are compiled): the route's
+on the event loop, with the gateway's own upstream client (:mod:`gateway.upstream_client`: kept-alive
+connections, answers parsed by llhttp; aiohttp parses the clients' requests): the route's
 method, rate and body checks, ``X-Request-ID``, ``traceparent`` and ``X-Forwarded-*``, the
 browser policy, metrics and one log line. Everything else — the gateway's own pages (``/healthz``,
 ``/readyz``, ``/metrics``, ``/openapi.json``, ``/docs``, ``/events/...``) and the 404 problem of an
@@ -33,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote, unquote
 
-import aiohttp
 from aiohttp import web
 from flask import Flask
 from mai_chassis import Problem
@@ -41,7 +41,6 @@ from mai_chassis.logs import request_id_var, traceparent_var
 from mai_chassis.problems import PROBLEM_JSON, problem_document
 from mai_chassis.web import REQUEST_ID_HEADER, request_ids
 from multidict import CIMultiDict
-from yarl import URL
 
 from .browser_policy import BrowserPolicy
 from .config import Settings
@@ -53,10 +52,12 @@ from .metrics import (
     RATE_LIMITED,
     UPSTREAM_FAILURES,
     UPSTREAM_LATENCY,
+    child,
 )
 from .proxy import DROPPED_RESPONSE_HEADERS, HOP_BY_HOP_HEADERS, forwarded_request_headers
 from .rate_limits import Breach, RouteRateLimits
 from .routes import IDEMPOTENT_METHODS, Route, RouteTableFile
+from .upstream_client import Upstream, UpstreamAnswer, UpstreamClient, UpstreamFailure
 from .wsgi_bridge import call_wsgi, own_paths
 
 __all__ = ["GATEWAY", "EdgeGateway", "build_server_app"]
@@ -100,30 +101,16 @@ class EdgeGateway:
         self.front_ends = parse_networks(settings.trusted_proxy_networks)
         self.own_exact, self.own_prefixes = own_paths(pages)
         self.executor = ThreadPoolExecutor(max_workers=OWN_PAGE_THREADS, thread_name_prefix="gateway-pages")
-        self.session: aiohttp.ClientSession | None = None
-        self._upstream_cache: dict[Route, tuple[str, aiohttp.ClientTimeout]] = {}
+        self.client: UpstreamClient | None = None
+        self._upstream_cache: dict[Route, Upstream] = {}
 
     async def start(self, _app: web.Application | None = None) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=0,  # no cap on connections in flight: a slow upstream must not hold the others' requests
-            limit_per_host=0,
-            keepalive_timeout=UPSTREAM_KEEPALIVE_SECONDS,
-            enable_cleanup_closed=False,
-            use_dns_cache=True,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),  # shared by every citizen: an upstream's cookie is never kept
-            # Only the client's own headers go on: no User-Agent, Accept or a guessed Content-Type.
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            trust_env=False,
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
+        # No cap on connections in flight: a slow upstream must not hold the others' requests.
+        self.client = UpstreamClient(keepalive_seconds=UPSTREAM_KEEPALIVE_SECONDS)
 
     async def stop(self, _app: web.Application | None = None) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self.client is not None:
+            await self.client.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.pages.extensions["gateway"]["upstreams"].close()
 
@@ -166,8 +153,8 @@ class EdgeGateway:
             except Problem as problem:
                 response = _problem(problem, path, request_id)
             self._finish(response, request_id, origin)
-            GATEWAY_REQUESTS.labels(route.prefix, request.method, str(response.status)).inc()
-            GATEWAY_LATENCY.labels(route.prefix, request.method).observe(time.perf_counter() - started)
+            child(GATEWAY_REQUESTS, route.prefix, request.method, str(response.status)).inc()
+            child(GATEWAY_LATENCY, route.prefix, request.method).observe(time.perf_counter() - started)
             if isinstance(response, _Streamed):
                 await response.send(request)
             return response
@@ -219,7 +206,7 @@ class EdgeGateway:
         sent_at = time.perf_counter()
         upstream = await self._send(route, method, target, forwarded, body)
         waited = time.perf_counter() - sent_at
-        UPSTREAM_LATENCY.labels(route.prefix, route.service).observe(waited)
+        child(UPSTREAM_LATENCY, route.prefix, route.service).observe(waited)
         # Refusals and failures at INFO; a successful answer only at DEBUG: at the gateway's rate its
         # line cost about a twelfth of a request's CPU, and the route's metrics count it anyway.
         level = logging.INFO if upstream.status >= 400 else logging.DEBUG
@@ -235,38 +222,36 @@ class EdgeGateway:
             )
         return await _answer(upstream, route, head=method == "HEAD")
 
-    def _upstream_of(self, route: Route) -> tuple[str, aiohttp.ClientTimeout]:
-        """The route's upstream base URL and timeouts, made once per route."""
+    def _upstream_of(self, route: Route) -> Upstream:
+        """The route's upstream, parsed once per route."""
         found = self._upstream_cache.get(route)
         if found is None:
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=route.connect_timeout_seconds, sock_read=route.timeout_seconds
-            )
-            found = self._upstream_cache[route] = (route.upstream.rstrip("/"), timeout)
+            found = self._upstream_cache[route] = Upstream(route.upstream)
         return found
 
     async def _send(
         self, route: Route, method: str, target: str, headers: dict[str, str], body: bytes | _BodyStream | None
-    ) -> aiohttp.ClientResponse:
-        assert self.session is not None, "the gateway was not started"
+    ) -> UpstreamAnswer:
+        assert self.client is not None, "the gateway was not started"
         replayable = not isinstance(body, _BodyStream)
         attempts = 2 if method in IDEMPOTENT_METHODS and replayable else 1
         if body is not None:
             headers["Content-Length"] = str(len(body))
-        base, timeout = self._upstream_of(route)
-        # Already encoded (quoted by _forward): parsed as it is, not quoted again.
-        url = URL(base + target, encoded=True)
+        upstream = self._upstream_of(route)
         for attempt in range(1, attempts + 1):
             try:
-                return await self.session.request(
+                return await self.client.request(
+                    upstream,
                     method,
-                    url,
-                    headers=headers,
-                    data=body.chunks() if isinstance(body, _BodyStream) else body,
-                    allow_redirects=False,
-                    timeout=timeout,
+                    target,  # already encoded (quoted by _forward)
+                    headers.items(),
+                    body.chunks() if isinstance(body, _BodyStream) else body,
+                    connect_timeout=route.connect_timeout_seconds,
+                    read_timeout=route.timeout_seconds,
                 )
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except ValueError:
+                raise Problem(400, "A request header cannot be sent on.", kind="invalid-header") from None
+            except UpstreamFailure as exc:
                 failure = _classify(exc, route)
                 if attempt < attempts and failure.status != 504:
                     logger.info("retrying %s to %s after %s", method, route.service, failure.failure)
@@ -322,23 +307,21 @@ async def _request_body(request: web.Request, route: Route) -> bytes | _BodyStre
     return bytes(data)
 
 
-def _returned_headers(upstream: aiohttp.ClientResponse, *, keep_length: bool) -> CIMultiDict[str]:
+def _returned_headers(entries: list[tuple[str, str, str]], connection: str, *, keep_length: bool) -> CIMultiDict[str]:
     """The upstream's end-to-end headers, a repeated header (Set-Cookie) kept as its own line."""
-    named_by_connection = {token.strip().lower() for token in upstream.headers.get("Connection", "").split(",")}
+    named_by_connection = {token.strip().lower() for token in connection.split(",")} if connection else set()
     dropped = (HOP_BY_HOP_HEADERS if keep_length else _CONNECTION_SPECIFIC) | DROPPED_RESPONSE_HEADERS
     out: CIMultiDict[str] = CIMultiDict()
-    for raw_name, raw_value in upstream.raw_headers:
-        name = raw_name.decode("latin-1")
-        lowered = name.lower()
+    for name, lowered, value in entries:
         if lowered not in dropped and lowered not in named_by_connection:
-            out.add(name, raw_value.decode("latin-1"))
+            out.add(name, value)
     return out
 
 
 class _Streamed(web.StreamResponse):
     """A large or open-ended upstream answer, sent on as it arrives once the headers are final."""
 
-    def __init__(self, upstream: aiohttp.ClientResponse, route: Route, headers: CIMultiDict[str]) -> None:
+    def __init__(self, upstream: UpstreamAnswer, route: Route, headers: CIMultiDict[str]) -> None:
         super().__init__(status=upstream.status, headers=headers)
         self.upstream, self.route = upstream, route
 
@@ -346,10 +329,10 @@ class _Streamed(web.StreamResponse):
         completed = False
         try:
             await self.prepare(request)
-            async for chunk in self.upstream.content.iter_chunked(STREAM_CHUNK_BYTES):
+            async for chunk in self.upstream.chunks():
                 await self.write(chunk)
             completed = True
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except (UpstreamFailure, OSError) as exc:
             # The status line is already sent: all that can be done is to cut the response short.
             logger.warning("%s broke off its response: %s", self.route.service, exc.__class__.__name__)
         finally:
@@ -360,31 +343,42 @@ class _Streamed(web.StreamResponse):
             request.transport.close()
 
 
-async def _answer(upstream: aiohttp.ClientResponse, route: Route, *, head: bool) -> web.StreamResponse:
-    length = upstream.headers.get("Content-Length", "")
+async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.StreamResponse:
+    # One pass over the upstream's headers: decoded once, with the two the gateway reads itself.
+    entries: list[tuple[str, str, str]] = []
+    length = connection = ""
+    for raw_name, raw_value in upstream.raw_headers:
+        name = raw_name.decode("latin-1")
+        lowered = name.lower()
+        value = raw_value.decode("latin-1")
+        if lowered == "content-length":
+            length = length or value
+        elif lowered == "connection":
+            connection = connection or value
+        entries.append((name, lowered, value))
     if head or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
         try:
             body = b"" if head else await upstream.read()
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        except UpstreamFailure as exc:
             upstream.close()
-            if isinstance(exc, asyncio.TimeoutError):
+            if exc.kind == "timeout":
                 raise _classify(exc, route) from None
             raise _Failure(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
         upstream.release()
-        headers = _returned_headers(upstream, keep_length=head)
+        headers = _returned_headers(entries, connection, keep_length=head)
         if head:
             return web.Response(status=upstream.status, headers=headers)
         return web.Response(status=upstream.status, body=body, headers=headers)
-    return _Streamed(upstream, route, _returned_headers(upstream, keep_length=True))
+    return _Streamed(upstream, route, _returned_headers(entries, connection, keep_length=True))
 
 
-def _classify(exc: BaseException, route: Route) -> _Failure:
+def _classify(exc: UpstreamFailure, route: Route) -> _Failure:
     service = route.service
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+    if exc.kind == "unavailable":
         return _Failure(
             503, "unavailable", f"The {service} service is unavailable right now; nothing was done. Try again shortly."
         )
-    if isinstance(exc, asyncio.TimeoutError):
+    if exc.kind == "timeout":
         return _Failure(504, "timeout", f"The {service} service did not answer within {route.timeout_seconds:g} s.")
     return _Failure(502, "bad_gateway", f"The {service} service gave an invalid answer.")
 

@@ -7,10 +7,11 @@ calls come back through the gateway while those pages wait on them: with every t
 page, the calls would queue until they time out. Here each connection is a coroutine on the
 process' loop; waiting costs a little memory, not a thread, and the CPU goes to requests.
 
-The loop is uvloop and both HTTP parsers (the clients' requests, the upstreams' answers) are
-aiohttp's compiled ones: forwarding a request costs a fraction of what the Flask gateway on
-gevent cost (``bench/README.md``). gunicorn keeps the master's part: it forks the workers, restarts
-one that dies or has served about ``WEB_MAX_REQUESTS``, and stops them gracefully on SIGTERM.
+The loop is uvloop and both HTTP parsers are compiled (aiohttp's for the clients' requests, llhttp
+for the upstreams' answers, :mod:`gateway.upstream_client`): forwarding a request costs a fraction
+of what the Flask gateway on gevent cost (``bench/README.md``). gunicorn keeps the master's part:
+it forks the workers, restarts one that dies or has served about ``WEB_MAX_REQUESTS``, and stops
+them gracefully on SIGTERM.
 
 - ``--internal-bind`` (``GATEWAY_INTERNAL_PORT``) opens a second listener, the address the citizen
   portal calls the API on, so that its calls never wait behind public connections in the kernel's
