@@ -139,6 +139,45 @@ def test_metrics_count_requests_by_route_and_status(app: Flask) -> None:
     assert 'outbox_pending_events{service="web-test-svc"} 0.0' in text
 
 
+def _served(method: str, route: str, status: int) -> tuple[float, float]:
+    """How many requests of (method, route) answered ``status``, and how many of (method, route) were timed."""
+    from prometheus_client import REGISTRY
+
+    labels = {"service": "web-test-svc", "method": method, "route": route}
+    counted = REGISTRY.get_sample_value("http_requests_total", {**labels, "status": str(status)})
+    timed = REGISTRY.get_sample_value("http_request_duration_seconds_count", labels)
+    return counted or 0.0, timed or 0.0
+
+
+@pytest.mark.parametrize("kept_series", [256, 1], ids=["series-kept", "past-the-kept-series"])
+def test_each_request_is_counted_once_under_its_method_route_and_status(
+    app: Flask, kept_series: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mai_chassis.web._MAX_KEPT_SERIES", kept_series)
+    watched = [("POST", "/greetings", 201), ("POST", "/greetings", 422), ("GET", "/teapot", 418)]
+    watched += [("GET", "unmatched", 404), ("DELETE", "unmatched", 405)]
+    before = {key: _served(*key) for key in watched}
+    client = app.test_client()
+    for _ in range(3):
+        assert client.post("/greetings", json={"name": "Ion"}).status_code == 201
+    for _ in range(2):
+        assert client.post("/greetings", json={}).status_code == 422
+    assert client.get("/teapot").status_code == 418
+    assert client.get("/nowhere").status_code == 404
+    assert client.delete("/greetings").status_code == 405
+    assert client.get("/healthz").status_code == 200  # probes are not counted
+    counted = {key: _served(*key)[0] - before[key][0] for key in watched}
+    assert counted == {
+        ("POST", "/greetings", 201): 3,
+        ("POST", "/greetings", 422): 2,
+        ("GET", "/teapot", 418): 1,
+        ("GET", "unmatched", 404): 1,
+        ("DELETE", "unmatched", 405): 1,
+    }
+    assert _served("POST", "/greetings", 201)[1] - before["POST", "/greetings", 201][1] == 5  # 201s and 422s
+    assert _served("GET", "/healthz", 200) == (0.0, 0.0)
+
+
 @pytest.mark.parametrize("raw", ['{"name": "Ion\\u0000"}', '{"name": "Ion\\ud800"}'], ids=["nul", "lone-surrogate"])
 def test_text_no_database_can_store_is_422_naming_the_field(app: Flask, raw: str) -> None:
     response = app.test_client().post("/greetings", data=raw, content_type="application/json")

@@ -9,7 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError
@@ -43,6 +43,20 @@ _REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT_SHAPE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 ReadinessCheck = Callable[[], None]
+
+#: Routes left out of the request metrics (the probes and the scrape itself).
+_UNMEASURED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+#: How many (method, route, status) series an app keeps at hand; the method is the client's to
+#: choose, so past this the series are looked up each time (as prometheus_client keeps them anyway).
+_MAX_KEPT_SERIES = 256
+
+_Proxied = TypeVar("_Proxied")
+
+
+def _bound(proxy: _Proxied) -> _Proxied:
+    """The object behind one of Flask's context proxies (``request``, ``g``, ``current_app``): each
+    attribute read through a proxy looks the object up again, so a function that reads several binds it once."""
+    return proxy._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def new_traceparent() -> str:
@@ -171,27 +185,46 @@ def create_service_app(
         optional.setdefault("broker", broker_reachable(settings.kafka_bootstrap_servers))
 
     service = settings.service_name
+    # The labelled counter and histogram of each (method, route, status), as labels() returns them:
+    # labels() takes a lock and checks its arguments each time it is called.
+    series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _measure(method: str, route: str, status: int, elapsed: float) -> None:
+        kept = series.get((method, route, status))
+        if kept is None:
+            kept = (
+                HTTP_REQUESTS.labels(service, method, route, str(status)),
+                HTTP_LATENCY.labels(service, method, route),
+            )
+            if len(series) < _MAX_KEPT_SERIES:
+                series[method, route, status] = kept
+        kept[0].inc()
+        kept[1].observe(elapsed)
 
     @app.before_request
     def _start_request() -> None:
-        g.started = time.perf_counter()
-        g.request_id, g.traceparent = request_ids(
-            request.headers.get(REQUEST_ID_HEADER, ""), request.headers.get("traceparent", "")
+        context, headers = _bound(g), _bound(request).headers
+        context.started = time.perf_counter()
+        context.request_id, context.traceparent = request_ids(
+            headers.get(REQUEST_ID_HEADER, ""), headers.get("traceparent", "")
         )
-        g._ctx_tokens = (request_id_var.set(g.request_id), traceparent_var.set(g.traceparent))
+        context._ctx_tokens = (request_id_var.set(context.request_id), traceparent_var.set(context.traceparent))
 
     @app.after_request
     def _finish_request(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        if route not in ("/metrics", "/healthz", "/readyz"):
-            elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-            HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
-        if response.status_code >= 500:
-            logger.warning("%s %s -> %d", request.method, route, response.status_code)
+        context, current = _bound(g), _bound(request)
+        headers = response.headers
+        headers[REQUEST_ID_HEADER] = context.get("request_id", "")
+        headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        rule = current.url_rule
+        route = rule.rule if rule is not None else "unmatched"
+        status = response.status_code
+        if route not in _UNMEASURED_ROUTES:
+            elapsed = time.perf_counter() - context.get("started", time.perf_counter())
+            _measure(current.method, route, status, elapsed)
+        if status >= 500:
+            logger.warning("%s %s -> %d", current.method, route, status)
         return response
 
     @app.teardown_request
@@ -235,28 +268,30 @@ def unit_of_work() -> SqlUnitOfWork:
 
     What views use: ``with unit_of_work() as uow: result = handler(uow, deps, command)``.
     """
-    return _request_database("unit_of_work").unit_of_work(**_request_scope())
+    app = _bound(current_app)
+    return _request_database(app, "unit_of_work").unit_of_work(**_request_scope(app))
 
 
 def reading_unit_of_work() -> SqlUnitOfWork:
     """For a view whose handler only reads, with one statement: no transaction is opened (no BEGIN,
     no ROLLBACK round trips), and publishing or committing is refused."""
-    return _request_database("reading_unit_of_work").reading(**_request_scope())
+    app = _bound(current_app)
+    return _request_database(app, "reading_unit_of_work").reading(**_request_scope(app))
 
 
-def _request_database(caller: str) -> Database:
-    database: Database | None = current_app.extensions.get("mai_database")
+def _request_database(app: Flask, caller: str) -> Database:
+    database: Database | None = app.extensions.get("mai_database")
     if database is None:
         raise RuntimeError(f"{caller}() needs create_service_app(..., database=...)")
     return database
 
 
-def _request_scope() -> dict[str, Any]:
+def _request_scope(app: Flask) -> dict[str, Any]:
     """A request's unit of work acts as this service, continues the request's trace, reads the app's clock."""
     return {
-        "source": settings_of().service_name,
+        "source": settings_of(app).service_name,
         "traceparent": g.get("traceparent"),
-        "clock": current_app.extensions.get("mai_clock"),
+        "clock": app.extensions.get("mai_clock"),
     }
 
 
@@ -266,9 +301,10 @@ def load_json(schema: Schema | type[Schema], *, partial: bool = False) -> Any:
     415 for a body that is not JSON, 400 for malformed JSON, 422 (via the error handler) for
     fields that fail validation.
     """
-    if not request.is_json:
+    current = _bound(request)
+    if not current.is_json:
         raise Problem(415, "Send the body as application/json.", kind="unsupported-media-type")
-    payload = request.get_json(silent=True)
+    payload = current.get_json(silent=True)
     if payload is None:
         raise Problem(400, "The body is not valid JSON.", kind="malformed-json")
     reject_unstorable_text(payload)
@@ -288,7 +324,7 @@ def reject_unstorable_text(payload: Any) -> None:
         if isinstance(value, str):
             if "\x00" in value:
                 errors[path or "_schema"] = ["Must not contain a NUL character."]
-            else:
+            elif not value.isascii():  # ASCII text always encodes
                 try:
                     value.encode("utf-8")
                 except UnicodeEncodeError:

@@ -10,7 +10,7 @@ from typing import Any
 from mai_chassis.schemas import StrictSchema
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from .directory import load_directory
+from .directory import Institution, load_directory
 from .domain import (
     INTAKE_CHANNELS,
     MAX_EXTENSION_DAYS,
@@ -242,18 +242,29 @@ class InstitutionRefSchema(Schema):
 
 
 class InstitutionRef(fields.Nested):
-    """An institution code, shown with the institution's name from the directory."""
+    """An institution code, shown with the institution's name from the directory.
+
+    The directory does not change while the service runs, so each institution's reference is
+    dumped once and handed out as a fresh copy (a caller may change what it gets).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(InstitutionRefSchema, **kwargs)
+        # Keyed by code; the entry is dumped again if the directory now holds another object for it.
+        self._dumped: dict[str, tuple[Institution, dict[str, Any]]] = {}
 
     def serialize(self, attr: str, obj: Any, accessor: Any = None, **kwargs: Any) -> Any:
         code = self.get_value(obj, attr, accessor=accessor)
         if code is None:
             return None
         institution = load_directory().institution(code)
-        name = institution.name if institution is not None else {"ro": code, "en": code}
-        return self.schema.dump({"code": code, "name": name})
+        if institution is None:  # not in the directory: not kept, so no code can grow the cache
+            return self.schema.dump({"code": code, "name": {"ro": code, "en": code}})
+        cached = self._dumped.get(code)
+        if cached is None or cached[0] is not institution:
+            cached = (institution, self.schema.dump({"code": code, "name": institution.name}))
+            self._dumped[code] = cached
+        return {key: dict(value) if isinstance(value, dict) else value for key, value in cached[1].items()}
 
 
 class UtcDateTime(fields.DateTime):
