@@ -135,3 +135,51 @@ def test_the_view_decorator_answers_401_and_403(issuer: TokenIssuer, verifier: T
 def test_keys_are_fetched_from_a_jwks_url(token_issuer: TokenIssuer, jwks_url: str) -> None:
     verifier = TokenVerifier(issuer=token_issuer.issuer, audience=token_issuer.audience, jwks_url=jwks_url)
     assert verifier.verify(token_issuer.citizen("c-7")).subject == "c-7"
+
+
+def test_a_header_seen_before_still_needs_a_good_signature_and_payload(issuer: TokenIssuer) -> None:
+    verifier = TokenVerifier(issuer=issuer.issuer, audience=issuer.audience, jwks=issuer.jwks)
+    token = issuer.citizen("c-1")
+    assert verifier.verify(token).subject == "c-1"  # the header is remembered from here on
+    header, payload, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{_b64({**claims, 'sub': 'c-2'})}.{signature}")
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{payload}.{signature[:-4]}AAAA")
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{_b64({**claims, 'exp': 1})}.{signature}")
+
+
+def test_only_the_headers_of_verified_tokens_are_remembered_and_only_so_many(issuer: TokenIssuer) -> None:
+    from mai_chassis.auth import SEEN_HEADERS_LIMIT
+
+    verifier = TokenVerifier(issuer=issuer.issuer, audience=issuer.audience, jwks=issuer.jwks)
+    for _ in range(20):
+        with pytest.raises(InvalidToken):
+            verifier.verify(TokenIssuer().citizen())  # a key id nobody published
+    header, rest = issuer.citizen("c-1").split(".", 1)
+    for n in range(SEEN_HEADERS_LIMIT + 10):
+        # A known key id under headers its signature does not cover (an extra member): refused.
+        forged = _b64({**json.loads(base64.urlsafe_b64decode(header + "==")), "n": n})
+        with pytest.raises(InvalidToken):
+            verifier.verify(f"{forged}.{rest}")
+    assert verifier._seen_headers == {}
+    for n in range(3):
+        assert verifier.verify(issuer.citizen(f"c-{n}")).subject == f"c-{n}"
+    assert list(verifier._seen_headers) == [header]
+
+
+def test_past_the_limit_headers_are_checked_every_time_and_tokens_still_verify(
+    issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mai_chassis.auth
+
+    monkeypatch.setattr(mai_chassis.auth, "SEEN_HEADERS_LIMIT", 2)
+    issuers = [issuer, TokenIssuer(), TokenIssuer()]
+    jwks = {"keys": [key for each in issuers for key in each.jwks["keys"]]}
+    verifier = TokenVerifier(issuer=issuer.issuer, audience=issuer.audience, jwks=jwks)
+    for _ in range(2):
+        for n, each in enumerate(issuers):
+            assert verifier.verify(each.citizen(f"c-{n}")).subject == f"c-{n}"
+    assert len(verifier._seen_headers) == 2

@@ -41,6 +41,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ALLOWED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+#: Distinct token headers remembered per verifier (one per signing key and algorithm in practice);
+#: past this many, further headers are decoded on every call.
+SEEN_HEADERS_LIMIT = 64
+_REQUIRED_CLAIMS: Any = {"require": ["exp", "iat", "sub", "iss", "aud"]}
 ANY_UNIT = "*"
 
 
@@ -247,6 +251,9 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        #: Header segments already checked -> their key id (the key itself is looked up every time,
+        #: so a key removed from the JWKS stops verifying at once).
+        self._seen_headers: dict[str, str] = {}
         self._static = jwt.PyJWKSet.from_dict(dict(jwks)) if jwks is not None else None
         self._cache = (
             _KeySetCache(
@@ -266,16 +273,15 @@ class TokenVerifier:
         """How many times the JWKS URL was fetched."""
         return self._cache.fetches if self._cache is not None else 0
 
-    def _key_for(self, token: str) -> Any:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed token") from exc
-        if header.get("alg") not in ALLOWED_ALGORITHMS:
-            raise InvalidToken("algorithm not allowed")
-        kid = header.get("kid")
-        if not kid or not isinstance(kid, str):
-            raise InvalidToken("token has no key id")
+    def _key_for(self, token: str) -> tuple[str, Any]:
+        # Every token a key signs carries the same header segment, so the header of a token already
+        # verified is not decoded again (PyJWT checks each character of every segment in Python:
+        # reading the header that way cost as much as the rest of the verification). The key itself
+        # is looked up every time, so a key gone from the JWKS stops verifying at once.
+        kid = self._seen_headers.get(token.partition(".")[0]) or _checked_key_id(token)
+        return kid, self._key_by_id(kid)
+
+    def _key_by_id(self, kid: str) -> Any:
         if self._static is not None:
             for key in self._static.keys:
                 if key.key_id == kid:
@@ -285,7 +291,7 @@ class TokenVerifier:
         return self._cache.key(kid)
 
     def verify(self, token: str) -> Principal:
-        key = self._key_for(token)
+        kid, key = self._key_for(token)
         if key.algorithm_name not in ALLOWED_ALGORITHMS:
             raise InvalidToken("key algorithm not allowed")
         try:
@@ -296,12 +302,14 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                options=_REQUIRED_CLAIMS,
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(exc.__class__.__name__) from exc
         if claims.get("typ", "access") != "access":
             raise InvalidToken("not an access token")
+        if len(self._seen_headers) < SEEN_HEADERS_LIMIT:
+            self._seen_headers[token.partition(".")[0]] = kid  # only a header its signature covered
         return Principal(
             subject=str(claims["sub"]),
             kind=str(claims.get("kind", "citizen")),
@@ -312,6 +320,19 @@ class TokenVerifier:
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _checked_key_id(token: str) -> str:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("malformed token") from exc
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise InvalidToken("algorithm not allowed")
+    kid = header.get("kid")
+    if not kid or not isinstance(kid, str):
+        raise InvalidToken("token has no key id")
+    return str(kid)
 
 
 def init_auth(app: Any, verifier: TokenVerifier | None) -> None:
