@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any, Final
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -59,12 +60,26 @@ def _validator(event_type: str) -> Draft202012Validator:
     return Draft202012Validator(_schema(event_type), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+@functools.cache
+def _fast_validator(event_type: str) -> Any:
+    return jsonschema_rs.validator_for(dict(_schema(event_type)), validate_formats=True)
+
+
 def validate(event_type: str, data: Any) -> None:
     """Check data against event_type's schema; raise ContractViolation listing every error.
 
     The messages name paths and rules but never echo values, since a value may be personal data
     and these messages end up in logs and dead-letter headers.
+
+    Every event produced or consumed is checked, so the check is made in two steps: the compiled
+    ``jsonschema-rs`` validator answers the common case, a valid payload, in a microsecond or two
+    (``jsonschema`` took a few hundred: a fifth of a petition submit's CPU). Only a payload it
+    refuses goes to ``jsonschema``, the reference implementation, which lists the errors; where the
+    two disagree (a format the compiled one checks more strictly), the reference's answer stands.
+    The compiled validator never accepts what the reference refuses: tested on every schema.
     """
+    if _fast_validator(event_type).is_valid(data):
+        return
     found = sorted(
         _validator(event_type).iter_errors(data),
         key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)),
