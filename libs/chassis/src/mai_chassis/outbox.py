@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import mai_contracts
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from . import kafka_clients
@@ -185,8 +185,9 @@ class OutboxRelay:
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
             ):
                 return 0
-            rows = session.scalars(
-                select(OutboxEvent)
+            # Only the columns sent, as plain rows: no ORM identity map or per-row flush.
+            rows = session.execute(
+                select(OutboxEvent.seq, OutboxEvent.topic, OutboxEvent.key, OutboxEvent.payload)
                 .where(OutboxEvent.published_at.is_(None))
                 .order_by(OutboxEvent.seq)
                 .limit(self.batch_size)
@@ -208,8 +209,9 @@ class OutboxRelay:
                 for row in rows
             ]
             producer.flush(timeout=30)
-            now = datetime.now(UTC)
-            published = 0
+            acknowledged: list[int] = []
+            per_topic: dict[str, int] = {}
+            unacknowledged: dict[str, list[int]] = {}
             failure: Exception | None = None
             for row, future in futures:
                 try:
@@ -218,12 +220,28 @@ class OutboxRelay:
                     # Unacknowledged: stays pending and is sent again. Acknowledged rows of the
                     # same batch are marked published, since sending them again would duplicate.
                     failure = exc
-                    row.attempts += 1
-                    row.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+                    unacknowledged.setdefault(f"{exc.__class__.__name__}: {exc}"[:1000], []).append(row.seq)
                     continue
-                row.published_at = now
-                published += 1
-                OUTBOX_PUBLISHED.labels(self.service, row.topic).inc()
+                acknowledged.append(row.seq)
+                per_topic[row.topic] = per_topic.get(row.topic, 0) + 1
+            # One statement for the acknowledged rows and one per distinct error, in this transaction.
+            if acknowledged:
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.seq.in_(acknowledged))
+                    .values(published_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
+            for error, seqs in unacknowledged.items():
+                session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.seq.in_(seqs))
+                    .values(attempts=OutboxEvent.attempts + 1, last_error=error)
+                    .execution_options(synchronize_session=False)
+                )
+            for topic, count in per_topic.items():
+                OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
+            published = len(acknowledged)
             if failure is not None:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 logger.warning(
