@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 from prometheus_client import Counter, Histogram
-from prometheus_client.metrics import MetricWrapperBase
 
 __all__ = [
     "BODY_TOO_LARGE",
@@ -16,7 +12,6 @@ __all__ = [
     "ROUTE_RELOADS",
     "UPSTREAM_FAILURES",
     "UPSTREAM_LATENCY",
-    "child",
 ]
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -44,12 +39,3 @@ UPSTREAM_FAILURES = Counter(
 RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429, per route.", ["route"])
 BODY_TOO_LARGE = Counter("gateway_body_too_large_total", "Requests refused with 413, per route.", ["route"])
 ROUTE_RELOADS = Counter("gateway_route_reloads_total", "Route table reloads after the file changed.", ["outcome"])
-
-
-@functools.lru_cache(maxsize=4096)
-def child(metric: MetricWrapperBase, *labels: str) -> Any:
-    """``metric.labels(*labels)``, looked up once: on every forwarded request the label check and
-    lock of ``labels()`` cost more than counting itself. The label sets are bounded (route, method,
-    status; route, upstream), and the cache is bounded too.
-    """
-    return metric.labels(*labels)

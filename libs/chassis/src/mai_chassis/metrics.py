@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,9 +31,29 @@ __all__ = [
     "OUTBOX_PUBLISHED",
     "OUTBOX_PUBLISH_FAILURES",
     "CallbackGauge",
+    "labelled",
     "register_collector",
     "render_metrics",
 ]
+
+#: How many labelled series :func:`labelled` keeps at hand per process, unless its caller says fewer.
+KEPT_SERIES = 4096
+_kept: dict[tuple[Any, ...], Any] = {}
+
+
+def labelled(metric: Any, *labels: str, keep: int = KEPT_SERIES) -> Any:
+    """``metric.labels(*labels)``, kept at hand: ``labels()`` takes a lock and checks its arguments on
+    every call, which on a request's path cost more than counting. A label may be the client's to
+    choose (a method), so past ``keep`` series a new one is looked up each time instead of kept.
+    """
+    key = (metric, *labels)
+    found = _kept.get(key)
+    if found is None:
+        found = metric.labels(*labels)
+        if len(_kept) < keep:
+            _kept[key] = found
+    return found
+
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served.", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(

@@ -19,7 +19,7 @@ from .clock import Clock
 from .config import ConfigurationError, ServiceSettings
 from .db import Database, SqlUnitOfWork
 from .logs import configure_logging, request_id_var, traceparent_var
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, register_collector, render_metrics
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, labelled, register_collector, render_metrics
 from .problems import Problem, ProblemTable, register_error_handlers, register_problem_table
 
 __all__ = [
@@ -46,8 +46,8 @@ ReadinessCheck = Callable[[], None]
 
 #: Routes left out of the request metrics (the probes and the scrape itself).
 _UNMEASURED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
-#: How many (method, route, status) series an app keeps at hand; the method is the client's to
-#: choose, so past this the series are looked up each time (as prometheus_client keeps them anyway).
+#: How many labelled series the request metrics keep at hand (:func:`.metrics.labelled`); the method
+#: is the client's to choose, so past this the series are looked up each time.
 _MAX_KEPT_SERIES = 256
 
 _Proxied = TypeVar("_Proxied")
@@ -185,21 +185,10 @@ def create_service_app(
         optional.setdefault("broker", broker_reachable(settings.kafka_bootstrap_servers))
 
     service = settings.service_name
-    # The labelled counter and histogram of each (method, route, status), as labels() returns them:
-    # labels() takes a lock and checks its arguments each time it is called.
-    series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _measure(method: str, route: str, status: int, elapsed: float) -> None:
-        kept = series.get((method, route, status))
-        if kept is None:
-            kept = (
-                HTTP_REQUESTS.labels(service, method, route, str(status)),
-                HTTP_LATENCY.labels(service, method, route),
-            )
-            if len(series) < _MAX_KEPT_SERIES:
-                series[method, route, status] = kept
-        kept[0].inc()
-        kept[1].observe(elapsed)
+        labelled(HTTP_REQUESTS, service, method, route, str(status), keep=_MAX_KEPT_SERIES).inc()
+        labelled(HTTP_LATENCY, service, method, route, keep=_MAX_KEPT_SERIES).observe(elapsed)
 
     @app.before_request
     def _start_request() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import Any, TypeVar, cast
 
 from mai_chassis import SqlUnitOfWork, UnitOfWork
 from sqlalchemy import Table, bindparam, select, update
@@ -103,20 +103,24 @@ def _claim_slot(session: Session, slot_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def take_slot(
-    uow: UnitOfWork, application: Application, slot_id: int, now: datetime, rescheduled_from: str | None
-) -> Appointment:
-    """Claim a free slot of the application's office for it: the appointment, its status and timeline."""
-    session = uow.session
-    slot = session.get(Slot, slot_id)
+_SlotLike = TypeVar("_SlotLike")
+
+
+def _bookable(application: Application, slot: _SlotLike | None, now: datetime) -> _SlotLike:
+    """``slot`` (a Slot or a row of one), once found to exist, be at the application's office and
+    still be bookable."""
     if slot is None:
         raise NotFound
-    if slot.office != application.office:
+    found: Any = slot
+    if found.office != application.office:
         raise SlotAtAnotherOffice(f"Book a slot at {application.office}, the office handling this application.")
-    domain.check_slot_bookable(aware(slot.starts_at), now)
-    if not _claim_slot(session, slot.id):
-        raise SlotTaken
-    appointment = Appointment(
+    domain.check_slot_bookable(aware(found.starts_at), now)
+    return slot
+
+
+def _new_appointment(application: Application, slot: Any, now: datetime, rescheduled_from: str | None) -> Appointment:
+    """The booked appointment of ``application`` in ``slot`` (a Slot or a row of one)."""
+    return Appointment(
         id=str(uuid.uuid4()),
         application_id=application.id,
         citizen_id=application.citizen_id,
@@ -129,6 +133,17 @@ def take_slot(
         booked_at=now,
         rescheduled_from=rescheduled_from,
     )
+
+
+def take_slot(
+    uow: UnitOfWork, application: Application, slot_id: int, now: datetime, rescheduled_from: str | None
+) -> Appointment:
+    """Claim a free slot of the application's office for it: the appointment, its status and timeline."""
+    session = uow.session
+    slot = _bookable(application, session.get(Slot, slot_id), now)
+    if not _claim_slot(session, slot.id):
+        raise SlotTaken
+    appointment = _new_appointment(application, slot, now, rescheduled_from)
     session.add(appointment)
     try:
         session.flush()
@@ -305,25 +320,8 @@ def _book_slot_in_one_statement(
 ) -> Appointment:
     """:func:`_book_slot` and the commit on PostgreSQL: the slot read as a row, the checks made, the
     event prepared, then one statement writes everything and commits in the same round trip."""
-    slot = uow.session.connection().execute(_SLOT_TO_BOOK, {"slot_id": slot_id}).first()
-    if slot is None:
-        raise NotFound
-    if slot.office != application.office:
-        raise SlotAtAnotherOffice(f"Book a slot at {application.office}, the office handling this application.")
-    domain.check_slot_bookable(aware(slot.starts_at), now)
-    appointment = Appointment(
-        id=str(uuid.uuid4()),
-        application_id=application.id,
-        citizen_id=application.citizen_id,
-        slot_id=slot.id,
-        office=slot.office,
-        counter=slot.counter,
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        status=AppointmentStatus.BOOKED.value,
-        booked_at=now,
-        rescheduled_from=None,
-    )  # not added to the session: the statement writes it
+    slot = _bookable(application, uow.session.connection().execute(_SLOT_TO_BOOK, {"slot_id": slot_id}).first(), now)
+    appointment = _new_appointment(application, slot, now, None)  # not added to the session: the statement writes it
     _announce_booking(uow, deps, application, appointment, now)
     (event,) = uow.take_outbox()
     parameters = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -360,8 +361,12 @@ def _petition(registration: _Registration, answered_original: Petition | None) -
     return _unsaved_petition(values, attachments, answered_original), values
 
 
-#: How SQLAlchemy makes a Petition without calling its constructor (as it does for a loaded row).
-_PETITION_CLASS = manager_of_class(Petition)
+@functools.cache
+def _petition_class() -> Any:
+    """How SQLAlchemy makes a Petition without calling its constructor (as it does for a loaded row);
+    looked up once, after the mappers are configured (the attributes need them)."""
+    configure_mappers()
+    return manager_of_class(Petition)
 
 
 def _unsaved_petition(values: dict[str, Any], attachments: list[Attachment], repeat_of: Petition | None) -> Petition:
@@ -369,8 +374,7 @@ def _unsaved_petition(values: dict[str, Any], attachments: list[Attachment], rep
     the declarative constructor set each of its 26 columns through them, a tenth of a submit's CPU.
     It is never added to a session (the rows are written by SQL statements): no change is tracked.
     """
-    configure_mappers()  # once per process does the work: the attributes need their configured mapper
-    petition: Petition = _PETITION_CLASS.new_instance()
+    petition: Petition = _petition_class().new_instance()
     petition.__dict__.update(values, attachments=attachments, repeat_of=repeat_of)
     return petition
 
