@@ -38,18 +38,6 @@ def _measure(url: str, *, seconds: float, concurrency: int) -> LoadResult:
     )
 
 
-def _combined(results: list[LoadResult]) -> LoadResult:
-    combined = LoadResult(requests=0, errors=0, seconds=0.0)
-    for result in results:
-        combined.requests += result.requests
-        combined.errors += result.errors
-        combined.seconds += result.seconds
-        combined.latencies.extend(result.latencies)
-        for status, count in result.statuses.items():
-            combined.statuses[status] = combined.statuses.get(status, 0) + count
-    return combined
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per target")
@@ -103,7 +91,7 @@ def main() -> None:
                 gateway_slices.append(
                     _measure(f"{gateway}/hello", seconds=slice_seconds, concurrency=options.concurrency)
                 )
-            direct, through = _combined(direct_slices), _combined(gateway_slices)
+            direct, through = LoadResult.combined(direct_slices), LoadResult.combined(gateway_slices)
 
     ratio = through.throughput / direct.throughput if direct.throughput else 0.0
     added_p50 = through.percentile(50) - direct.percentile(50)

@@ -78,6 +78,19 @@ class LoadResult:
             "mean_ms": round(statistics.fmean(self.latencies) * 1000, 2) if self.latencies else float("nan"),
         }
 
+    @classmethod
+    def combined(cls, results: Sequence[LoadResult]) -> LoadResult:
+        """The slices of one measurement taken in turns with others, as one result."""
+        total = cls(requests=0, errors=0, seconds=0.0)
+        for result in results:
+            total.requests += result.requests
+            total.errors += result.errors
+            total.seconds += result.seconds
+            total.latencies.extend(result.latencies)
+            for status, count in result.statuses.items():
+                total.statuses[status] = total.statuses.get(status, 0) + count
+        return total
+
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout

@@ -68,6 +68,21 @@ def test_metrics_count_requests_and_latency_per_route(gateway):
     assert 'gateway_upstream_duration_seconds_count{route="/api/v1/accounts",upstream="identity-svc"}' in metrics
 
 
+def test_a_method_the_client_invents_is_counted_as_other_not_as_a_series_of_its_own(gateway):
+    client = gateway.test_client()
+    # Methods the HTTP parser knows (it answers 400 to a word it does not) but no route serves.
+    refused = [client.open(method, "/api/v1/accounts/me") for method in ("PROPFIND", "MKCOL", "PURGE")]
+    unrouted = client.open("UNLOCK", "/nothing-here")
+
+    metrics = client.get("/metrics").get_data(as_text=True)
+
+    assert [answer.status_code for answer in refused] == [405, 405, 405] and unrouted.status_code in (404, 405)
+    assert 'gateway_requests_total{method="other",route="/api/v1/accounts",status="405"} 3.0' in metrics
+    assert 'gateway_request_duration_seconds_count{method="other",route="/api/v1/accounts"} 3.0' in metrics
+    assert 'http_requests_total{method="other",route="unmatched"' in metrics  # the gateway's own pages' count
+    assert not any(f'method="{name}"' in metrics for name in ("PROPFIND", "MKCOL", "PURGE", "UNLOCK"))
+
+
 @pytest.mark.parametrize("routes_file", ["gateway/routes.local.yaml", "deploy/k8s/base/gateway/routes.yaml"])
 def test_the_shipped_route_files_route_every_public_prefix(routes_file):
     table = load_route_table(REPOSITORY / routes_file)

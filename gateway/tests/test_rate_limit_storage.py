@@ -1,33 +1,85 @@
-"""The in-memory rate-limit store counts like ``limits``' own, without a thread per counted request."""
+"""Rate limits: the in-memory counters count as ``limits`` does; a failing shared store refuses nothing."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import random
+import time
 
-from gateway.rate_limits import RouteRateLimits, SweepingMemoryStorage, storage_uri_for
+import pytest
+from gateway.rate_limits import SWEEP_INTERVAL_SECONDS, RouteRateLimits, WindowCounters, _breach
 from limits import parse
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 
-def test_memory_storage_is_served_by_the_sweeping_store_and_redis_is_left_alone():
-    assert storage_uri_for("memory://") == "gateway-memory://"
-    assert storage_uri_for("redis://gateway-redis:6379/0") == "redis://gateway-redis:6379/0"
-    assert isinstance(storage_from_string(storage_uri_for("memory://")), SweepingMemoryStorage)
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_counting_refuses_the_hit_over_the_limit_and_starts_no_thread_per_hit():
-    limiter = SlidingWindowCounterRateLimiter(storage_from_string("gateway-memory://"))
-    limit = parse("50/minute")
-    limiter.hit(limit, "198.51.100.7", "/api/v1/auth")
-    threads_before = threading.active_count()
+@pytest.mark.parametrize("seed", range(6))
+def test_the_memory_counters_allow_and_refuse_exactly_what_limits_does_with_the_same_waits(seed, monkeypatch):
+    rng = random.Random(seed)
+    clock = _Clock(1_796_000_000.0 + rng.random() * 1000)
+    monkeypatch.setattr(time, "time", clock)  # limits' memory store and strategy read time.time()
+    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
+    ours = WindowCounters(clock)
+    texts = ["3/second", "5/10 seconds", "20/minute", "7/minute"]
+    clients = ["198.51.100.7", "2001:db8::1"]
+    refused = 0
 
-    outcomes = [limiter.hit(limit, "198.51.100.7", "/api/v1/auth") for _ in range(60)]
+    for _ in range(4000):
+        # Mostly bursts, sometimes a pause within a window, sometimes several windows at once.
+        steps = [0.0, 0.001, 0.05, 0.3, 1.7, rng.random() * 30, rng.random() * 200]
+        clock.now += rng.choices(steps, weights=[40, 30, 15, 8, 4, 2, 1])[0]
+        text, prefix, client = rng.choice(texts), rng.choice(["/api/v1/auth", "/"]), rng.choice(clients)
+        limit = parse(text)
+        allowed = reference.hit(limit, "gateway", prefix, client)
+        wait = ours.hit(limit, (text, prefix, client))
 
-    assert outcomes.count(True) == 49
-    assert outcomes[-1] is False
-    assert threading.active_count() <= threads_before
+        assert (wait is None) == allowed, (text, prefix, client, clock.now)
+        if not allowed:
+            refused += 1
+            reset_at = reference.get_window_stats(limit, "gateway", prefix, client).reset_time
+            assert wait is not None
+            assert _breach(limit, wait).retry_after == _breach(limit, reset_at - clock.now).retry_after
+
+    assert 150 < refused < 3850  # both outcomes were exercised often (about 300 refusals per seed)
+
+
+def test_counters_of_windows_long_over_are_dropped():
+    clock = _Clock(1_796_000_000.0)
+    counters = WindowCounters(clock)
+    limit = parse("2/minute")
+    for n in range(500):
+        counters.hit(limit, ("2/minute", "/api/v1/auth", f"198.51.100.{n % 250}/{n}"))
+    assert len(counters) == 500
+
+    clock.now += 60  # the next window: the counts still weigh in
+    counters.hit(limit, ("2/minute", "/api/v1/auth", "203.0.113.1"))
+    assert len(counters) == 501
+    clock.now += 120 + SWEEP_INTERVAL_SECONDS  # both windows over: the next hit sweeps them
+    counters.hit(limit, ("2/minute", "/api/v1/auth", "203.0.113.2"))
+    assert len(counters) == 1
+
+
+def test_a_refused_hit_is_not_counted_and_the_sliding_window_lets_requests_in_gradually():
+    clock = _Clock(1_796_000_080.0)  # 40 s into a minute window
+    counters = WindowCounters(clock)
+    limit = parse("4/minute")
+    key = ("4/minute", "/api/v1/auth", "198.51.100.7")
+    assert [counters.hit(limit, key) is None for _ in range(6)] == [True] * 4 + [False] * 2
+
+    clock.now += 20 + 15  # 15 s into the next window: 4 x 45/60 = 3 still weigh
+    assert counters.hit(limit, key) is None
+    assert counters.hit(limit, key) is not None
+    clock.now += 15  # 30 s in: 4 x 30/60 + 1 = 3
+    assert counters.hit(limit, key) is None
+    assert counters.hit(limit, key) is not None
 
 
 def test_a_route_limit_refuses_the_request_over_it_with_the_wait_for_its_window():

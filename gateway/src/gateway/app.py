@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from mai_chassis import Problem, create_service_app
+from mai_chassis.metrics import labelled, method_label
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .browser_policy import install_browser_policy
@@ -70,7 +71,7 @@ def build_app(settings: Settings) -> Flask:
     @app.after_request
     def _count(response: Response) -> Response:
         if request.endpoint == "proxy":
-            GATEWAY_REQUESTS.labels("unrouted", request.method, str(response.status_code)).inc()
+            labelled(GATEWAY_REQUESTS, "unrouted", method_label(request.method), str(response.status_code)).inc()
         return response
 
     def proxy(path: str) -> Response:

@@ -38,7 +38,7 @@ from aiohttp import web
 from flask import Flask
 from mai_chassis import Problem
 from mai_chassis.logs import request_id_var, traceparent_var
-from mai_chassis.metrics import labelled
+from mai_chassis.metrics import labelled, method_label
 from mai_chassis.problems import PROBLEM_JSON, problem_document
 from mai_chassis.web import REQUEST_ID_HEADER, request_ids
 from multidict import CIMultiDict
@@ -153,8 +153,9 @@ class EdgeGateway:
             except Problem as problem:
                 response = _problem(problem, path, request_id)
             self._finish(response, request_id, origin)
-            labelled(GATEWAY_REQUESTS, route.prefix, request.method, str(response.status)).inc()
-            labelled(GATEWAY_LATENCY, route.prefix, request.method).observe(time.perf_counter() - started)
+            method = method_label(request.method)
+            labelled(GATEWAY_REQUESTS, route.prefix, method, str(response.status)).inc()
+            labelled(GATEWAY_LATENCY, route.prefix, method).observe(time.perf_counter() - started)
             if isinstance(response, _Streamed):
                 await response.send(request)
             return response

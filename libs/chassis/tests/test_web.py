@@ -139,6 +139,19 @@ def test_metrics_count_requests_by_route_and_status(app: Flask) -> None:
     assert 'outbox_pending_events{service="web-test-svc"} 0.0' in text
 
 
+def test_a_method_the_client_invents_is_counted_as_other_not_as_a_series_of_its_own(app: Flask) -> None:
+    from prometheus_client import REGISTRY
+
+    before = _served("other", "unmatched", 405)
+    client = app.test_client()
+    answers = [client.open("/greetings", method=f"BREW{n}").status_code for n in range(3)]
+
+    assert answers == [405, 405, 405]
+    assert _served("other", "unmatched", 405) == (before[0] + 3, before[1] + 3)
+    labels = {"service": "web-test-svc", "method": "BREW0", "route": "unmatched", "status": "405"}
+    assert REGISTRY.get_sample_value("http_requests_total", labels) is None
+
+
 def _served(method: str, route: str, status: int) -> tuple[float, float]:
     """How many requests of (method, route) answered ``status``, and how many of (method, route) were timed."""
     from prometheus_client import REGISTRY
@@ -186,10 +199,26 @@ def test_text_no_database_can_store_is_422_naming_the_field(app: Flask, raw: str
 
 
 def test_a_new_trace_and_a_child_span_have_the_w3c_shape_and_are_random() -> None:
-    from mai_chassis.web import _TRACEPARENT_SHAPE, _child_traceparent, new_traceparent
+    from mai_chassis.web import _TRACEPARENT_SHAPE, new_traceparent, request_ids
 
     first, second = new_traceparent(), new_traceparent()
     assert _TRACEPARENT_SHAPE.match(first) and _TRACEPARENT_SHAPE.match(second) and first != second
-    child = _child_traceparent(first)
+    _, child = request_ids("", first)
     assert _TRACEPARENT_SHAPE.match(child)
     assert child.split("-")[1] == first.split("-")[1] and child.split("-")[2] != first.split("-")[2]
+    _, fresh = request_ids("", "00-not-a-trace")
+    assert _TRACEPARENT_SHAPE.match(fresh) and fresh.split("-")[1] != first.split("-")[1]
+
+
+def test_a_new_request_id_is_a_random_version_4_uuid_and_a_well_formed_one_is_kept() -> None:
+    import uuid
+
+    from mai_chassis.web import request_ids
+
+    made = [request_ids("", "")[0] for _ in range(200)]
+    parsed = [uuid.UUID(text) for text in made]
+    assert all(str(value) == text for value, text in zip(parsed, made, strict=True))
+    assert {value.version for value in parsed} == {4} and {value.variant for value in parsed} == {uuid.RFC_4122}
+    assert len(set(made)) == 200
+    assert request_ids("client-chosen:42", "")[0] == "client-chosen:42"
+    assert request_ids("no spaces allowed", "")[0] != "no spaces allowed"

@@ -32,6 +32,7 @@ __all__ = [
     "OUTBOX_PUBLISH_FAILURES",
     "CallbackGauge",
     "labelled",
+    "method_label",
     "register_collector",
     "render_metrics",
 ]
@@ -53,6 +54,16 @@ def labelled(metric: Any, *labels: str, keep: int = KEPT_SERIES) -> Any:
         if len(_kept) < keep:
             _kept[key] = found
     return found
+
+
+#: The methods a request metric names; any other the client sends is counted as ``other``.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The request method as a metric label: a method is the client's to choose, and each new label
+    value is a new series kept by every scrape (and, with several processes, a file's entry) forever."""
+    return method if method in _METHODS else "other"
 
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests served.", ["service", "method", "route", "status"])

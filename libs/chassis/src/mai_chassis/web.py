@@ -7,7 +7,6 @@ import os
 import re
 import socket
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -19,7 +18,15 @@ from .clock import Clock
 from .config import ConfigurationError, ServiceSettings
 from .db import Database, SqlUnitOfWork
 from .logs import configure_logging, request_id_var, traceparent_var
-from .metrics import HTTP_LATENCY, HTTP_REQUESTS, CallbackGauge, labelled, register_collector, render_metrics
+from .metrics import (
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    CallbackGauge,
+    labelled,
+    method_label,
+    register_collector,
+    render_metrics,
+)
 from .problems import Problem, ProblemTable, register_error_handlers, register_problem_table
 
 __all__ = [
@@ -46,8 +53,8 @@ ReadinessCheck = Callable[[], None]
 
 #: Routes left out of the request metrics (the probes and the scrape itself).
 _UNMEASURED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
-#: How many labelled series the request metrics keep at hand (:func:`.metrics.labelled`); the method
-#: is the client's to choose, so past this the series are looked up each time.
+#: How many labelled series the request metrics keep at hand (:func:`.metrics.labelled`); past this
+#: (many routes times statuses) the series are looked up each time.
 _MAX_KEPT_SERIES = 256
 
 _Proxied = TypeVar("_Proxied")
@@ -61,23 +68,41 @@ def _bound(proxy: _Proxied) -> _Proxied:
 
 def new_traceparent() -> str:
     # A 16-byte trace id and an 8-byte span id from one call for random bytes (one system call).
-    ids = os.urandom(24).hex()
-    return f"00-{ids[:32]}-{ids[32:]}-01"
+    return _traceparent(os.urandom(24).hex())
 
 
-def _child_traceparent(parent: str) -> str:
+def _traceparent(ids: str) -> str:
+    return f"00-{ids[:32]}-{ids[32:48]}-01"
+
+
+def _child_traceparent(parent: str, span_id: str) -> str:
     """Same trace, a new span id for this service's work."""
     _version, trace_id, _span, flags = parent.split("-")
-    return f"00-{trace_id}-{os.urandom(8).hex()}-{flags}"
+    return f"00-{trace_id}-{span_id}-{flags}"
+
+
+def _uuid4_text(random_bytes: bytes) -> str:
+    """The text of a version-4 UUID made of 16 random bytes: what ``str(uuid.uuid4())`` gives, without
+    its integer conversions (a new request id per request is on every service's hot path)."""
+    raw = bytearray(random_bytes)
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def request_ids(incoming_request_id: str, incoming_traceparent: str) -> tuple[str, str]:
     """This request's id and trace context: the client's id when it is well formed (else a new
-    one), and a new span in the client's trace (else a new trace)."""
-    request_id = incoming_request_id if _REQUEST_ID_SHAPE.match(incoming_request_id) else str(uuid.uuid4())
-    if _TRACEPARENT_SHAPE.match(incoming_traceparent):
-        return request_id, _child_traceparent(incoming_traceparent)
-    return request_id, new_traceparent()
+    one), and a new span in the client's trace (else a new trace). The random bytes for both come
+    from one system call."""
+    keep_id = _REQUEST_ID_SHAPE.match(incoming_request_id) is not None
+    in_trace = _TRACEPARENT_SHAPE.match(incoming_traceparent) is not None
+    random_bytes = os.urandom((0 if keep_id else 16) + (8 if in_trace else 24))
+    request_id = incoming_request_id if keep_id else _uuid4_text(random_bytes[:16])
+    ids = random_bytes[0 if keep_id else 16 :].hex()
+    if in_trace:
+        return request_id, _child_traceparent(incoming_traceparent, ids)
+    return request_id, _traceparent(ids)
 
 
 class _BrokerProbe:
@@ -211,7 +236,7 @@ def create_service_app(
         status = response.status_code
         if route not in _UNMEASURED_ROUTES:
             elapsed = time.perf_counter() - context.get("started", time.perf_counter())
-            _measure(current.method, route, status, elapsed)
+            _measure(method_label(current.method), route, status, elapsed)
         if status >= 500:
             logger.warning("%s %s -> %d", current.method, route, status)
         return response
