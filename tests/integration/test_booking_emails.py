@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from booking.catalog import load_catalog
+from booking.domain import OFFICE_TIME_ZONE
 from booking.slot_horizon import generate_between
 from mai_chassis import Database
 from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
@@ -32,7 +33,7 @@ def test_an_applicant_is_mailed_at_every_step_from_review_to_pickup(
 ) -> None:
     platform = start_platform(["booking", "notify"], extra_env={"JWT_JWKS_URL": jwks_url})
     database = Database(platform.database_urls["booking"], pool_size=1, max_overflow=0)
-    today = datetime.now(UTC).date()
+    today = datetime.now(OFFICE_TIME_ZONE).date()  # the offices' day, not UTC's (they differ late at night)
     generate_between(database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
     database.dispose()
 

@@ -16,6 +16,7 @@ import requests
 from booking import create_app
 from booking.catalog import load_catalog
 from booking.config import MAX_DOCUMENT_BYTES, Settings
+from booking.domain import OFFICE_TIME_ZONE
 from booking.service import worker_loops
 from booking.slot_horizon import generate_between
 from mai_chassis import Database, kafka_clients
@@ -126,7 +127,7 @@ def booking(
         event_sealing_keys=(sealing_key,),
     )
     database = Database(url, pool_size=2, max_overflow=2)
-    today = datetime.now(UTC).date()
+    today = datetime.now(OFFICE_TIME_ZONE).date()  # the offices' day, not UTC's (they differ late at night)
     generate_between(database, load_catalog(), today + timedelta(days=1), today + timedelta(days=21), [OFFICE])
     loops = [
         OutboxRelay(
@@ -246,7 +247,7 @@ def test_the_whole_path_from_draft_to_pickup_publishes_its_events(booking: Booki
         "POST",
         f"/api/v1/immigration/applications/{application_id}/visit",
         booking.officer(),
-        json={"pickup_from": datetime.now(UTC).date().isoformat()},
+        json={"pickup_from": datetime.now(OFFICE_TIME_ZONE).date().isoformat()},
     )
     assert visit.json()["status"] == "ready_for_pickup", visit.text
     closed = booking.call("POST", f"/api/v1/immigration/applications/{application_id}/pickup", booking.officer())
@@ -279,7 +280,7 @@ def test_the_whole_path_from_draft_to_pickup_publishes_its_events(booking: Booki
     assert reviewed[0].data["recipient"]["email"] == "john.smith@example.com"
     assert cancelled[0].data["reason"] == "rescheduled"
     assert bookings[1].data["rescheduled_from"] == bookings[0].data["appointment_id"]
-    assert ready[0].data["pickup_from"] == datetime.now(UTC).date().isoformat()
+    assert ready[0].data["pickup_from"] == datetime.now(OFFICE_TIME_ZONE).date().isoformat()
 
     # The confirmation e-mail's link: sealed on the stream, a portal page whose token the API reads;
     # a GET shows without acting.

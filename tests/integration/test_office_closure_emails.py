@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from booking.catalog import load_catalog
+from booking.domain import OFFICE_TIME_ZONE
 from booking.slot_horizon import generate_between
 from mai_chassis import Database
 from mai_chassis.testing.samples import sample_jpeg, sample_pdf, sample_png
@@ -31,7 +32,7 @@ def test_an_office_manager_closes_a_day_and_the_booked_applicant_is_mailed(
     start_platform: Callable[..., Platform], mail_sink: SmtpSink, jwks_url: str, token_issuer: Any
 ) -> None:
     platform = start_platform(["booking", "notify"], extra_env={"JWT_JWKS_URL": jwks_url})
-    today = datetime.now(UTC).date()
+    today = datetime.now(OFFICE_TIME_ZONE).date()  # the offices' day, not UTC's (they differ late at night)
     last_generated = today + timedelta(days=21)
     database = Database(platform.database_urls["booking"], pool_size=1, max_overflow=0)
     generate_between(database, load_catalog(), today + timedelta(days=1), last_generated, [OFFICE])
