@@ -95,6 +95,15 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         worker.log.close()
 
 
+def _log_tails(workers: list[Worker], lines: int = 30) -> str:
+    """The end of each worker's log: what its consumer did in the group, for a failure's message."""
+    tails = []
+    for worker in workers:
+        text = worker.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {worker.name} (exit code {worker.process.poll()}):\n" + "\n".join(text))
+    return "\n".join(tails)
+
+
 def _effects(engine: Any) -> list[tuple[str, str]]:
     with engine.connect() as connection:
         return [(row[0], row[1]) for row in connection.execute(text("SELECT event_id, worker FROM effects"))]
@@ -150,14 +159,17 @@ def test_killing_one_of_three_workers_mid_stream_loses_and_doubles_nothing_and_i
     began = time.monotonic()
 
     workers = [start_worker(f"worker-{n}", url, servers, topic_prefix, group) for n in (1, 2, 3)]
-    wait_until(
-        lambda: (
-            all(w.last_assignment() for w in workers)
-            and set().union(*(w.last_assignment() or set() for w in workers)) == partitions
-        ),
-        timeout=120,  # a rebalance waits for every member to rejoin: slow on a loaded 2-core machine
-        what="three workers sharing the six partitions",
-    )
+    try:
+        wait_until(
+            lambda: (
+                all(w.last_assignment() for w in workers)
+                and set().union(*(w.last_assignment() or set() for w in workers)) == partitions
+            ),
+            timeout=120,  # a rebalance waits for every member to rejoin: slow on a loaded 2-core machine
+            what="three workers sharing the six partitions",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_log_tails(workers)}") from None
     first_assignment = {w.name: w.last_assignment() for w in workers}
     logger.info("assignment with three workers: %s", first_assignment)
 
