@@ -157,12 +157,16 @@ def gunicorn(
         yield f"http://127.0.0.1:{port}"
 
 
+#: The most requests one :func:`run_load` sends unless told otherwise.
+MAX_REQUESTS = 100_000
+
+
 def run_load(
     send: Callable[[Client, int], Response],
     *,
     concurrency: int = 8,
     duration: float = 10.0,
-    max_requests: int = 100_000,
+    max_requests: int = MAX_REQUESTS,
     warmup: float = 1.0,
     ok: Callable[[Response], bool] = lambda r: r.status_code < 400,
 ) -> LoadResult:

@@ -34,7 +34,7 @@ from mai_chassis.migrations import upgrade
 from mai_chassis.testing import create_database, drop_database, ensure_topics
 
 from bench.client import Client, Response
-from bench.harness import BIN, ROOT, LoadResult, Row, free_port, gunicorn, process, report, run_load
+from bench.harness import BIN, MAX_REQUESTS, ROOT, LoadResult, Row, free_port, gunicorn, process, report, run_load
 
 WORKERS = 2
 THREADS = 8
@@ -194,8 +194,8 @@ def _measure(hello: str, service: str, gateway: str | None, options: argparse.Na
             )
         )
         for name, base in targets.items():
-            # Each slice's petitions numbered apart (a slice sends fewer than run_load's 100,000 at most).
-            first = 100_000 * sum(len(done) for done in submits.values())
+            # Each slice's petitions numbered apart (a slice sends at most MAX_REQUESTS).
+            first = MAX_REQUESTS * sum(len(done) for done in submits.values())
             submits[name].append(
                 submit_load(
                     f"{base}/api/v1/petitions",

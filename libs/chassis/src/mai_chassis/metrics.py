@@ -44,8 +44,8 @@ _kept: dict[tuple[Any, ...], Any] = {}
 
 def labelled(metric: Any, *labels: str, keep: int = KEPT_SERIES) -> Any:
     """``metric.labels(*labels)``, kept at hand: ``labels()`` takes a lock and checks its arguments on
-    every call, which on a request's path cost more than counting. A label may be the client's to
-    choose (a method), so past ``keep`` series a new one is looked up each time instead of kept.
+    every call, which on a request's path cost more than counting. Past ``keep`` series kept in the
+    process (all callers together), a new one is looked up each time instead of kept.
     """
     key = (metric, *labels)
     found = _kept.get(key)
