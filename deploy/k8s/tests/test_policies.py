@@ -70,6 +70,17 @@ def test_web_probes_ask_healthz_for_liveness_and_readyz_for_readiness(rendered, 
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_worker_liveness_asks_the_workers_healthz(rendered, overlay):
+    # The worker's /healthz fails when a loop ended or stopped going round (mai_chassis.worker).
+    for obj in of_kind(rendered[overlay], "Deployment"):
+        if _component(obj) != "worker":
+            continue
+        name = obj["metadata"]["name"]
+        for container in pod_spec(obj)["containers"]:
+            assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_container_has_requests_and_limits(rendered, overlay):
     missing = []
     for obj in _workloads(rendered[overlay]):

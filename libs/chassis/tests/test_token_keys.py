@@ -17,20 +17,10 @@ from typing import Any
 import jwt
 import pytest
 from mai_chassis import InvalidToken, Problem, TokenVerifier
+from mai_chassis.clock import ManualMonotonic
 from mai_chassis.testing import QuietHandler, TokenIssuer, send_json, serve_http, wait_until
 
 LIFESPAN, REFETCH_INTERVAL, MAX_STALE = 300.0, 30.0, 3600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class KeyServer:
@@ -77,7 +67,7 @@ def key_server(issuer: TokenIssuer) -> Iterator[tuple[KeyServer, str]]:
         yield keys, f"{url}/.well-known/jwks.json"
 
 
-def _verifier(url: str, issuer: TokenIssuer, clock: Clock) -> TokenVerifier:
+def _verifier(url: str, issuer: TokenIssuer, clock: ManualMonotonic) -> TokenVerifier:
     return TokenVerifier(
         issuer=issuer.issuer,
         audience=issuer.audience,
@@ -125,7 +115,7 @@ def test_a_flood_of_unknown_key_ids_neither_floods_the_key_server_nor_stops_hone
     issuer: TokenIssuer, key_server: tuple[KeyServer, str]
 ) -> None:
     server, url = key_server
-    clock = Clock()
+    clock = ManualMonotonic()
     verifier = _verifier(url, issuer, clock)
     honest = issuer.citizen("c-1")
     assert verifier.verify(honest).subject == "c-1"
@@ -161,7 +151,7 @@ def test_a_key_no_longer_published_is_refused_after_the_next_refresh(
     issuer: TokenIssuer, key_server: tuple[KeyServer, str]
 ) -> None:
     server, url = key_server
-    clock = Clock()
+    clock = ManualMonotonic()
     verifier = _verifier(url, issuer, clock)
     retired = issuer.citizen("c-1")
     assert verifier.verify(retired).subject == "c-1"
@@ -185,7 +175,7 @@ def test_a_key_set_that_cannot_be_refreshed_is_trusted_for_a_bounded_time_only(
     issuer: TokenIssuer, key_server: tuple[KeyServer, str]
 ) -> None:
     server, url = key_server
-    clock = Clock()
+    clock = ManualMonotonic()
     verifier = _verifier(url, issuer, clock)
     token = issuer.citizen("c-1")
     assert verifier.verify(token).subject == "c-1"
@@ -214,7 +204,7 @@ def test_a_newly_published_key_is_found_without_waiting_for_the_refresh(
     issuer: TokenIssuer, key_server: tuple[KeyServer, str]
 ) -> None:
     server, url = key_server
-    clock = Clock()
+    clock = ManualMonotonic()
     verifier = _verifier(url, issuer, clock)
     assert verifier.verify(issuer.citizen()).kind == "citizen"
 
@@ -229,7 +219,7 @@ def test_a_key_id_just_missed_does_not_spend_the_next_fetch(
     issuer: TokenIssuer, key_server: tuple[KeyServer, str]
 ) -> None:
     server, url = key_server
-    clock = Clock()
+    clock = ManualMonotonic()
     verifier = _verifier(url, issuer, clock)
     assert verifier.verify(issuer.citizen()).kind == "citizen"
 

@@ -9,6 +9,8 @@ Settings (environment):
                                 s3://bucket/prefix (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION;
                                 ANALYTICS_S3_ENDPOINT_URL for an S3-compatible store that is not AWS)
     METRICS_PORT                /metrics and /healthz (default 9090)
+    WORKER_STALL_SECONDS        /healthz fails when the stream has not gone round for this long
+                                (default 120, at least 30; the archiver is judged by its thread alone)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from environs import Env
 from mai_chassis.kafka_clients import KafkaSecurity
 from mai_chassis.logs import configure_logging
-from mai_chassis.worker import run_worker
+from mai_chassis.worker import DEFAULT_STALL_SECONDS, MIN_STALL_SECONDS, run_worker
 
 from .archive import Archiver
 from .redaction import RedactionStream
@@ -42,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"analytics-{args.command}", level=env.str("LOG_LEVEL", "INFO"), json_format=env.bool("LOG_JSON", True)
     )
     metrics_port = env.int("METRICS_PORT", 9090)
+    stall_after = env.float("WORKER_STALL_SECONDS", DEFAULT_STALL_SECONDS)
+    if stall_after < MIN_STALL_SECONDS:
+        print(f"mai-analytics: WORKER_STALL_SECONDS must be at least {MIN_STALL_SECONDS:.0f}", file=sys.stderr)
+        return 2
     loop: RedactionStream | Archiver
     if args.command == "redact":
         key = env.str("ANALYTICS_PSEUDONYM_KEY")
@@ -59,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             client_options=options,
             s3_endpoint_url=env.str("ANALYTICS_S3_ENDPOINT_URL", ""),
         )
-    run_worker([loop], metrics_port=metrics_port)
+    run_worker([loop], metrics_port=metrics_port, stall_after=stall_after)
     return 0
 
 

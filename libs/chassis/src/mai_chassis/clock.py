@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-__all__ = ["ROMANIA", "Clock", "FixedClock", "SystemClock"]
+__all__ = ["ROMANIA", "Clock", "FixedClock", "ManualMonotonic", "SystemClock"]
 
 #: The time zone whose calendar days the platform's deadlines count.
 ROMANIA = ZoneInfo("Europe/Bucharest")
@@ -70,3 +70,17 @@ def _aware_utc(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a clock's time must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
     return at.astimezone(UTC)
+
+
+class ManualMonotonic:
+    """A stand-in for ``time.monotonic`` (a callable giving seconds) that stands still until a test
+    moves it with :meth:`advance`: intervals and deadlines measured without waiting for them."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from marshmallow.validate import OneOf, Range
 
 from .kafka_clients import KafkaSecurity
+from .worker import DEFAULT_STALL_SECONDS, MIN_STALL_SECONDS
 
 __all__ = ["ENVIRONMENTS", "ConfigurationError", "ServiceSettings"]
 
@@ -64,6 +65,9 @@ class ServiceSettings:
     public_base_url: str = "http://127.0.0.1:8080"
     port: int = 8080
     metrics_port: int = 9090
+    #: The worker's ``/healthz`` fails when a loop has not stamped its progress for this long
+    #: (see ``mai_chassis.worker.DEFAULT_STALL_SECONDS`` for why 120 s).
+    worker_stall_seconds: float = DEFAULT_STALL_SECONDS
     web_concurrency: int = 2
     web_threads: int = 8
     #: A gunicorn worker is replaced after this many requests (0: never), against slow leaks. A
@@ -112,6 +116,9 @@ class ServiceSettings:
             "public_base_url": env.str("PUBLIC_BASE_URL", "http://127.0.0.1:8080").rstrip("/"),
             "port": env.int("PORT", 8080),
             "metrics_port": env.int("METRICS_PORT", 9090),
+            "worker_stall_seconds": env.float(
+                "WORKER_STALL_SECONDS", DEFAULT_STALL_SECONDS, validate=Range(min=MIN_STALL_SECONDS)
+            ),
             "web_concurrency": env.int("WEB_CONCURRENCY", 2),
             "web_threads": env.int("WEB_THREADS", 8),
             "web_max_requests": env.int("WEB_MAX_REQUESTS", 200_000, validate=Range(min=0)),

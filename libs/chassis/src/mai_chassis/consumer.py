@@ -38,6 +38,7 @@ from .metrics import CONSUMER_LAG, EVENT_PROCESSING_SECONDS, EVENTS_PROCESSED
 from .producers import discard_producer
 from .tables import ProcessedEvent
 from .unit_of_work import UnitOfWork
+from .worker import LoopProgress
 
 __all__ = ["DLQ_SUFFIX", "EventConsumer", "Handler", "PermanentError", "UnexpectedProducer"]
 
@@ -118,6 +119,8 @@ class EventConsumer:
         self._pending: dict[Any, int] = {}
         self._last_commit: float | None = None
         self._stop: threading.Event | None = None
+        #: Stamped after every poll, every message and through every back-off (the worker's liveness).
+        self.progress = LoopProgress(f"consumer:{self.group_id}")
 
     @classmethod
     def of_service(
@@ -176,7 +179,7 @@ class EventConsumer:
                         raise
                     delay = min(self.max_backoff, self.initial_backoff * 2 ** min(attempt, 6))
                     logger.warning("database unavailable, retrying in %.1fs: %s", delay, exc.__class__.__name__)
-                    self._sleep(delay)
+                    self.progress.pause(delay, self._sleep)
                 except Exception as exc:
                     if attempt >= self.max_attempts:
                         return _Outcome("dead_letter", exc, attempt)
@@ -190,7 +193,7 @@ class EventConsumer:
                         delay,
                         exc.__class__.__name__,
                     )
-                    self._sleep(delay)
+                    self.progress.pause(delay, self._sleep)
 
     def _check_producer(self, topic: str, event: Event) -> UnexpectedProducer | None:
         """Why the event must not be trusted on ``topic`` (None when its owner sent its type there)."""
@@ -326,10 +329,12 @@ class EventConsumer:
         backoff = 0.5
         logger.info("consumer %s started on %s", self.group_id, ", ".join(self.topics))
         while not stop.is_set():
+            self.progress.stamp()
             try:
                 if self._consumer is None:
                     self._consumer = self._make_consumer()
                 batches = self._consumer.poll(timeout_ms=self.poll_timeout_ms)
+                self.progress.stamp()
                 # An offset becomes committable once every message before it was applied (or
                 # skipped, or dead-lettered) and committed to the database; it is committed within
                 # ``commit_interval``. A crash in between re-delivers those messages and the
@@ -338,6 +343,7 @@ class EventConsumer:
                     for message in messages:
                         self._handle_message(message)
                         self._pending[tp] = message.offset
+                        self.progress.stamp()  # a round of 100 slow messages is long, yet it moves
                         if stop.is_set():
                             break
                     if stop.is_set():
@@ -348,7 +354,7 @@ class EventConsumer:
             except Exception as exc:
                 logger.warning("consumer %s paused %.1fs: %s: %s", self.group_id, backoff, exc.__class__.__name__, exc)
                 self._close()
-                stop.wait(backoff)
+                self.progress.pause(backoff, stop.wait)
                 backoff = min(self.max_backoff, backoff * 2)
         self._close()
         logger.info("consumer %s stopped", self.group_id)

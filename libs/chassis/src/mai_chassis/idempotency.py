@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .db import Database
 from .problems import Problem
 from .tables import IdempotencyRecord
+from .worker import LoopProgress
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -298,13 +299,16 @@ class IdempotencyPurge:
         self.database = database
         self.interval = interval
         self.batch_size = batch_size
+        #: Stamped each round and through the hour between rounds (the worker's liveness).
+        self.progress = LoopProgress("idempotency-purge")
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            self.progress.stamp()
             try:
                 deleted = purge_expired_records(self.database, batch_size=self.batch_size)
                 if deleted:
                     logger.info("purged %d expired idempotency records", deleted)
             except Exception as exc:  # the database may be away: the next round tries again
                 logger.warning("idempotency records not purged: %s", exc.__class__.__name__)
-            stop.wait(self.interval)
+            self.progress.pause(self.interval, stop.wait)

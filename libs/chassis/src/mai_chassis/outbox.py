@@ -21,6 +21,7 @@ from .metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, CallbackGauge, r
 from .producers import discard_producer
 from .tables import OutboxEvent
 from .wakeup import Wakeup
+from .worker import LoopProgress
 
 __all__ = ["DEFAULT_BATCH_SIZE", "OutboxRelay", "add_to_outbox", "outbox_row", "outbox_values", "pending_count"]
 
@@ -138,6 +139,8 @@ class OutboxRelay:
         #: monotonic() of the last clean-up; None until the first, which runs at once (monotonic()
         #: counts from boot on Linux: an hour-long interval measured from 0.0 would wait after a reboot).
         self._last_cleanup: float | None = None
+        #: Stamped every round, idle or not, and through back-offs (the worker's liveness).
+        self.progress = LoopProgress("outbox-relay")
         register_collector(
             CallbackGauge(
                 "outbox_pending_events",
@@ -267,6 +270,7 @@ class OutboxRelay:
         backoff = 0.0
         logger.info("outbox relay started for %s", self.service)
         while not stop.is_set():
+            self.progress.stamp()
             try:
                 published = self.publish_batch()
                 backoff = 0.0
@@ -282,7 +286,7 @@ class OutboxRelay:
                 logger.warning("outbox relay paused %.2fs: %s: %s", backoff, exc.__class__.__name__, exc)
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 self._drop_producer()
-                stop.wait(backoff)
+                self.progress.pause(backoff, stop.wait)
         self._drop_producer(wait=10.0)
         self._wakeup.close()
         logger.info("outbox relay stopped for %s", self.service)

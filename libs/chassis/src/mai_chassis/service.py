@@ -177,7 +177,7 @@ def _build_cli(definition: ServiceDefinition) -> click.Group:
             except ConfigurationError as exc:  # e.g. a key only the worker needs
                 click.echo(str(exc), err=True)
                 sys.exit(2)
-        run_worker(loops, metrics_port=settings.metrics_port)
+        run_worker(loops, metrics_port=settings.metrics_port, stall_after=settings.worker_stall_seconds)
 
     @cli.command(help="Apply database migrations (chassis tables, then the service's) and exit.")
     def migrate() -> None:
