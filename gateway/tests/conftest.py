@@ -28,7 +28,9 @@ import pytest
 import urllib3
 import yaml
 from aiohttp import web
+from mai_chassis.service import KEEPALIVE_SECONDS
 from mai_devtools.ports import free_port
+from multidict import CIMultiDict
 from requests.structures import CaseInsensitiveDict
 
 # pytest's importlib mode names this file "gateway.tests.conftest" and so registers the folder
@@ -39,6 +41,7 @@ if getattr(sys.modules.get("gateway"), "__file__", None) is None:
 
 from gateway.config import Settings
 from gateway.edge import GATEWAY, build_server_app
+from gateway.edge_server import EdgeRunner, FastRequest
 
 #: A 1 MiB answer (a certificate PDF, say): over the size the gateway reads whole, so it is streamed.
 LARGE_BODY = bytes(range(256)) * 4096
@@ -264,6 +267,15 @@ async def _test_peer(request: web.Request, handler: Callable[..., Any]) -> Any:
     return await handler(request)
 
 
+def _test_peer_on_lean_lane(request: FastRequest) -> None:
+    """``_test_peer`` for the requests :mod:`gateway.edge_server` forwards itself."""
+    peer = request.headers.get(_PEER_HEADER)
+    if peer is not None:
+        headers = CIMultiDict(request.headers)
+        del headers[_PEER_HEADER]
+        request.headers, request.remote = headers, peer
+
+
 class Answer:
     """An HTTP answer with the attributes of a Flask test response."""
 
@@ -363,9 +375,12 @@ class GatewayUnderTest:
         self.extensions = self.pages.extensions
         self.loop = asyncio.new_event_loop()
         self.port = free_port()
-        self.runner = web.AppRunner(self.app, access_log=None)
+        self.runner = EdgeRunner(
+            self.app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS, request_hook=_test_peer_on_lean_lane
+        )
         started = threading.Event()
-        threading.Thread(target=self._serve, args=(started,), daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, args=(started,), daemon=True)
+        self.thread.start()
         assert started.wait(10), "the gateway under test did not start"
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -375,6 +390,7 @@ class GatewayUnderTest:
         self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", self.port).start())
         started.set()
         self.loop.run_forever()
+        self.loop.close()
 
     def test_client(self, use_cookies: bool = True) -> HttpClient:
         return HttpClient(self.url)
@@ -382,6 +398,7 @@ class GatewayUnderTest:
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 GatewayFactory = Callable[..., GatewayUnderTest]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 
 from flask import Flask, Response, request
+from multidict import CIMultiDict
 
 __all__ = [
     "API_CONTENT_SECURITY_POLICY",
@@ -63,11 +64,14 @@ class BrowserPolicy:
     def apply(self, headers: MutableMapping[str, str], origin: str) -> None:
         """Add the security headers the answer does not set itself (an upstream or the docs page may),
         and CORS for an allowed origin."""
-        # One scan of the headers, not one per name.
-        present = {name.lower() for name in headers.keys()}
-        for name, value in _SECURITY_HEADERS.items():
-            if name.lower() not in present:
-                headers[name] = value
+        if isinstance(headers, CIMultiDict):  # the event loop's answers: a lookup by any case in C
+            for name, value in _SECURITY_HEADERS.items():
+                headers.setdefault(name, value)
+        else:  # werkzeug's headers look a name up by scanning them: one scan, not one per name
+            present = {name.lower() for name in headers.keys()}
+            for name, value in _SECURITY_HEADERS.items():
+                if name.lower() not in present:
+                    headers[name] = value
         if origin and origin in self.origins:
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED_HEADERS

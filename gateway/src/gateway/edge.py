@@ -1,10 +1,11 @@
 """The gateway's server application: aiohttp on an event loop, forwarding routed requests itself.
 
-Every request arrives here. A path the route table gives to a service is forwarded by this module,
+A path the route table gives to a service is forwarded by this module (:meth:`EdgeGateway.forward`),
 on the event loop, with the gateway's own upstream client (:mod:`gateway.upstream_client`: kept-alive
-connections, answers parsed by llhttp; aiohttp parses the clients' requests): the route's
-method, rate and body checks, ``X-Request-ID``, ``traceparent`` and ``X-Forwarded-*``, the
-browser policy, metrics and one log line. Everything else — the gateway's own pages (``/healthz``,
+connections, answers parsed by llhttp): the route's method, rate and body checks, ``X-Request-ID``,
+``traceparent`` and ``X-Forwarded-*``, the browser policy, metrics and one log line. Plain routed
+requests come from the lean lane of :mod:`gateway.edge_server`, which parses and answers them
+itself; the rest come through aiohttp's server to :meth:`EdgeGateway.handle`. Everything else — the gateway's own pages (``/healthz``,
 ``/readyz``, ``/metrics``, ``/openapi.json``, ``/docs``, ``/events/...``) and the 404 problem of an
 unrouted path — is answered by the Flask application of :mod:`gateway.app`, called in a thread
 (:mod:`gateway.wsgi_bridge`), so those pages keep the chassis' behaviour.
@@ -29,9 +30,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -41,7 +42,7 @@ from mai_chassis.logs import request_id_var, traceparent_var
 from mai_chassis.metrics import labelled, method_label
 from mai_chassis.problems import PROBLEM_JSON, problem_document
 from mai_chassis.web import REQUEST_ID_HEADER, request_ids
-from multidict import CIMultiDict
+from multidict import CIMultiDict, MultiMapping
 
 from .browser_policy import BrowserPolicy
 from .config import Settings
@@ -60,7 +61,7 @@ from .routes import IDEMPOTENT_METHODS, Route, RouteTableFile
 from .upstream_client import Upstream, UpstreamAnswer, UpstreamClient, UpstreamFailure
 from .wsgi_bridge import call_wsgi, own_paths
 
-__all__ = ["GATEWAY", "EdgeGateway", "build_server_app"]
+__all__ = ["GATEWAY", "EdgeGateway", "ForwardedRequest", "StreamedAnswer", "build_server_app", "problem_response"]
 
 #: The per-request line is written under this name, as the Flask gateway wrote it.
 logger = logging.getLogger("gateway.app")
@@ -78,8 +79,39 @@ UPSTREAM_KEEPALIVE_SECONDS = 4.0
 OWN_PAGE_THREADS = 8
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
-_CONNECTION_SPECIFIC = HOP_BY_HOP_HEADERS | {"content-length"}
+#: What an answer never carries from its upstream: its length too when the gateway frames the body anew.
+_DROPPED_WITH_LENGTH = HOP_BY_HOP_HEADERS | DROPPED_RESPONSE_HEADERS
+_DROPPED_WITHOUT_LENGTH = _DROPPED_WITH_LENGTH | {"content-length"}
 _SERVER = "gateway"
+
+
+class RequestBody(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+    async def readexactly(self, n: int) -> bytes: ...
+
+
+class ForwardedRequest(Protocol):
+    """What forwarding reads of a request: aiohttp's :class:`web.Request`, or the fast lane's
+    :class:`gateway.edge_server.FastRequest`."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def headers(self) -> MultiMapping[str]: ...
+
+    @property
+    def remote(self) -> str | None: ...
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def content_length(self) -> int | None: ...
+
+    @property
+    def content(self) -> RequestBody: ...
 
 
 class _Failure(Exception):
@@ -117,20 +149,37 @@ class EdgeGateway:
     # -- the request --------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """A request aiohttp parsed: the gateway's own pages, preflights, and what the fast lane handed on."""
         raw_path, _, query = request.raw_path.partition("?")
         path = unquote(raw_path, errors="replace")
         headers = request.headers
-        origin = headers.get("Origin", "")
         preflight = request.method == "OPTIONS" and "Access-Control-Request-Method" in headers
-        route = None if preflight or self._own(path) else self.route_file.table.match(path)
+        route = None if preflight else self.route_for(path)
         if route is None and not preflight:
             return await call_wsgi(self.pages, request, self.executor, remote=request.remote or "")
-        started = time.perf_counter()
-        request_id, traceparent = request_ids(headers.get(REQUEST_ID_HEADER, ""), headers.get("traceparent", ""))
         if route is None:  # a preflight, answered here for every path: it never reaches an upstream
-            answer = web.Response(status=204, headers=self.policy.preflight(origin))
-            self._finish(answer, request_id, origin)
+            request_id, _ = request_ids(headers.get(REQUEST_ID_HEADER, ""), headers.get("traceparent", ""))
+            answer = web.Response(status=204, headers=self.policy.preflight(headers.get("Origin", "")))
+            self._finish(answer, request_id, headers.get("Origin", ""))
             return answer
+        response = await self.forward(request, route, path, query)
+        if isinstance(response, StreamedAnswer):
+            await response.send(request)
+        return response
+
+    def route_for(self, path: str) -> Route | None:
+        """The route that takes ``path`` (decoded), or None for the gateway's own pages and unrouted paths."""
+        return None if self._own(path) else self.route_file.table.match(path)
+
+    async def forward(self, request: ForwardedRequest, route: Route, path: str, query: str) -> web.StreamResponse:
+        """Send ``request`` to its route's upstream; the answer (or the problem) with the gateway's headers.
+
+        A large answer comes back as a :class:`StreamedAnswer` not yet sent: the caller sends it, on
+        aiohttp's connection (:meth:`handle`) or the fast lane's (:mod:`gateway.edge_server`).
+        """
+        started = time.perf_counter()
+        headers = request.headers
+        request_id, traceparent = request_ids(headers.get(REQUEST_ID_HEADER, ""), headers.get("traceparent", ""))
         tokens = (request_id_var.set(request_id), traceparent_var.set(traceparent))
         try:
             try:
@@ -140,7 +189,7 @@ class EdgeGateway:
                 logger.warning(
                     "%s %s: upstream %s failed (%s)", request.method, route.prefix, route.service, failure.failure
                 )
-                response = _problem(
+                response = problem_response(
                     Problem(
                         failure.status,
                         failure.detail,
@@ -151,13 +200,11 @@ class EdgeGateway:
                     request_id,
                 )
             except Problem as problem:
-                response = _problem(problem, path, request_id)
-            self._finish(response, request_id, origin)
+                response = problem_response(problem, path, request_id)
+            self._finish(response, request_id, headers.get("Origin", ""))
             method = method_label(request.method)
             labelled(GATEWAY_REQUESTS, route.prefix, method, str(response.status)).inc()
             labelled(GATEWAY_LATENCY, route.prefix, method).observe(time.perf_counter() - started)
-            if isinstance(response, _Streamed):
-                await response.send(request)
             return response
         finally:
             request_id_var.reset(tokens[0])
@@ -174,7 +221,7 @@ class EdgeGateway:
         self.policy.apply(out, origin)
 
     async def _forward(
-        self, request: web.Request, route: Route, path: str, query: str, request_id: str, traceparent: str
+        self, request: ForwardedRequest, route: Route, path: str, query: str, request_id: str, traceparent: str
     ) -> web.StreamResponse:
         client, scheme, host = resolve_client(request, self.front_ends, self.settings.trusted_proxies)
         breach = await self.rate_limits.hit_async(route.rate_limit, route.prefix, client)
@@ -265,7 +312,7 @@ class EdgeGateway:
 class _BodyStream:
     """A request body of known length sent on as it arrives, without being held in memory."""
 
-    def __init__(self, request: web.Request, length: int) -> None:
+    def __init__(self, request: ForwardedRequest, length: int) -> None:
         self.request, self.length = request, length
 
     def __len__(self) -> int:
@@ -281,7 +328,7 @@ class _BodyStream:
             yield chunk
 
 
-async def _request_body(request: web.Request, route: Route) -> bytes | _BodyStream | None:
+async def _request_body(request: ForwardedRequest, route: Route) -> bytes | _BodyStream | None:
     """The body to send on, refused with 413 before the upstream is called when it is over the limit."""
     length = request.content_length
     if length is not None:
@@ -308,55 +355,58 @@ async def _request_body(request: web.Request, route: Route) -> bytes | _BodyStre
     return bytes(data)
 
 
-def _returned_headers(entries: list[tuple[str, str, str]], connection: str, *, keep_length: bool) -> CIMultiDict[str]:
-    """The upstream's end-to-end headers, a repeated header (Set-Cookie) kept as its own line."""
-    named_by_connection = {token.strip().lower() for token in connection.split(",")} if connection else set()
-    dropped = (HOP_BY_HOP_HEADERS if keep_length else _CONNECTION_SPECIFIC) | DROPPED_RESPONSE_HEADERS
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, lowered, value in entries:
-        if lowered not in dropped and lowered not in named_by_connection:
-            out.add(name, value)
-    return out
+def _returned_headers(upstream: UpstreamAnswer) -> CIMultiDict[str]:
+    """The upstream's headers decoded, a repeated header (Set-Cookie) kept as its own line."""
+    return CIMultiDict([(name.decode("latin-1"), value.decode("latin-1")) for name, value in upstream.raw_headers])
 
 
-class _Streamed(web.StreamResponse):
+def _end_to_end(headers: CIMultiDict[str], *, keep_length: bool) -> CIMultiDict[str]:
+    """``headers`` without the hop-by-hop ones (and those the upstream's Connection names), nor the
+    gateway's own; without Content-Length too unless ``keep_length`` (aiohttp frames the body anew)."""
+    connection = headers.get("Connection")
+    present = {name.lower() for name in headers}
+    for name in present & (_DROPPED_WITH_LENGTH if keep_length else _DROPPED_WITHOUT_LENGTH):
+        headers.popall(name, None)
+    if connection:
+        for token in connection.split(","):
+            headers.popall(token.strip(), None)
+    return headers
+
+
+class StreamedAnswer(web.StreamResponse):
     """A large or open-ended upstream answer, sent on as it arrives once the headers are final."""
 
     def __init__(self, upstream: UpstreamAnswer, route: Route, headers: CIMultiDict[str]) -> None:
         super().__init__(status=upstream.status, headers=headers)
         self.upstream, self.route = upstream, route
 
-    async def send(self, request: web.Request) -> None:
+    async def relay(self, start: Awaitable[object], write: Callable[[bytes], Awaitable[object]]) -> bool:
+        """``start`` the answer (its status line and headers), then ``write`` the upstream's body on as it
+        arrives; False when either side broke off, and the connection must then be cut."""
         completed = False
         try:
-            await self.prepare(request)
+            await start
             async for chunk in self.upstream.chunks():
-                await self.write(chunk)
+                await write(chunk)
             completed = True
         except (UpstreamFailure, OSError) as exc:
             # The status line is already sent: all that can be done is to cut the response short.
             logger.warning("%s broke off its response: %s", self.route.service, exc.__class__.__name__)
         finally:
             self.upstream.release() if completed else self.upstream.close()
-        if completed:
+        return completed
+
+    async def send(self, request: web.Request) -> None:
+        """Send the answer on aiohttp's connection."""
+        if await self.relay(self.prepare(request), self.write):
             await self.write_eof()
         elif request.transport is not None:
             request.transport.close()
 
 
 async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.StreamResponse:
-    # One pass over the upstream's headers: decoded once, with the two the gateway reads itself.
-    entries: list[tuple[str, str, str]] = []
-    length = connection = ""
-    for raw_name, raw_value in upstream.raw_headers:
-        name = raw_name.decode("latin-1")
-        lowered = name.lower()
-        value = raw_value.decode("latin-1")
-        if lowered == "content-length":
-            length = length or value
-        elif lowered == "connection":
-            connection = connection or value
-        entries.append((name, lowered, value))
+    headers = _returned_headers(upstream)
+    length = headers.get("Content-Length", "")
     if head or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
         try:
             body = b"" if head else await upstream.read()
@@ -366,11 +416,10 @@ async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.
                 raise _classify(exc, route) from None
             raise _Failure(502, "bad_gateway", f"The {route.service} service broke off its answer.") from None
         upstream.release()
-        headers = _returned_headers(entries, connection, keep_length=head)
         if head:
-            return web.Response(status=upstream.status, headers=headers)
-        return web.Response(status=upstream.status, body=body, headers=headers)
-    return _Streamed(upstream, route, _returned_headers(entries, connection, keep_length=True))
+            return web.Response(status=upstream.status, headers=_end_to_end(headers, keep_length=True))
+        return web.Response(status=upstream.status, body=body, headers=_end_to_end(headers, keep_length=False))
+    return StreamedAnswer(upstream, route, _end_to_end(headers, keep_length=True))
 
 
 def _classify(exc: UpstreamFailure, route: Route) -> _Failure:
@@ -384,7 +433,7 @@ def _classify(exc: UpstreamFailure, route: Route) -> _Failure:
     return _Failure(502, "bad_gateway", f"The {service} service gave an invalid answer.")
 
 
-def _problem(problem: Problem, path: str, request_id: str) -> web.Response:
+def problem_response(problem: Problem, path: str, request_id: str) -> web.Response:
     """The problem+json answer, with the members the chassis gives every problem (instance, request id)."""
     body = problem_document(problem, instance=path, request_id=request_id)
     headers = CIMultiDict(problem.headers)

@@ -123,14 +123,19 @@ def forwarded_request_headers(
     ``X-Forwarded-For`` carries the one client address the gateway vouches for (after its own
     trusted proxies), never a chain the client could have written.
     """
-    pairs = list(incoming)
-    dropped = _DROPPED_REQUEST_HEADERS
-    named_by_connection = {
-        token.strip().lower() for name, value in pairs if name.lower() == "connection" for token in value.split(",")
-    }
+    headers: dict[str, str] = {}
+    connection: list[str] = []
+    for name, value in incoming:
+        lowered = name.lower()
+        if lowered not in _DROPPED_REQUEST_HEADERS:
+            headers[name] = value
+        elif lowered == "connection":
+            connection.append(value)
+    # Headers the client's Connection names are hop-by-hop too (usually it names only keep-alive).
+    named_by_connection = {token.strip().lower() for value in connection for token in value.split(",")}
+    named_by_connection -= _DROPPED_REQUEST_HEADERS
     if named_by_connection:
-        dropped = dropped | named_by_connection
-    headers = {name: value for name, value in pairs if name.lower() not in dropped}
+        headers = {name: value for name, value in headers.items() if name.lower() not in named_by_connection}
     headers["X-Forwarded-For"] = client_address
     headers["X-Forwarded-Proto"] = scheme
     headers["X-Forwarded-Host"] = host

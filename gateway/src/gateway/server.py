@@ -7,9 +7,10 @@ calls come back through the gateway while those pages wait on them: with every t
 page, the calls would queue until they time out. Here each connection is a coroutine on the
 process' loop; waiting costs a little memory, not a thread, and the CPU goes to requests.
 
-The loop is uvloop and both HTTP parsers are compiled (aiohttp's for the clients' requests, llhttp
-for the upstreams' answers, :mod:`gateway.upstream_client`): forwarding a request costs a fraction
-of what the Flask gateway on gevent cost (``bench/README.md``). gunicorn keeps the master's part:
+The loop is uvloop; a connection starts on the lean lane of :mod:`gateway.edge_server` (llhttp
+parses the clients' requests and the upstreams' answers, :mod:`gateway.upstream_client`), which
+hands it to aiohttp's server for anything but a plain routed request: forwarding a request costs a
+fraction of what the Flask gateway on gevent cost (``bench/README.md``). gunicorn keeps the master's part:
 it forks the workers, restarts one that dies or has served about ``WEB_MAX_REQUESTS``, and stops
 them gracefully on SIGTERM.
 
@@ -24,11 +25,14 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     import click
+    from aiohttp import web
 
     from .config import Settings
 
-__all__ = ["WORKER_CLASS", "main", "web_command"]
+__all__ = ["WORKER_CLASS", "main", "runner_factory", "web_command"]
 
 #: gunicorn's worker class: aiohttp's, on uvloop.
 WORKER_CLASS = "aiohttp.worker.GunicornUVLoopWebWorker"
@@ -72,13 +76,34 @@ def serve(settings: Settings, binds: list[str]) -> None:
     """Run gunicorn's master and its event-loop workers on ``binds`` until SIGTERM."""
     from mai_chassis.service import serve_with_gunicorn
 
-    from .edge import build_server_app
-
     serve_with_gunicorn(
-        lambda: build_server_app(settings),
+        lambda: runner_factory(settings),
         name="gateway",
         max_requests=settings.web_max_requests,
         bind=binds,
         workers=settings.web_concurrency,
         worker_class=WORKER_CLASS,
     )
+
+
+def runner_factory(settings: Settings) -> Callable[[], Awaitable[web.AppRunner]]:
+    """What each worker runs: the gateway's application behind :class:`~gateway.edge_server.EdgeServer`.
+
+    aiohttp's worker takes a coroutine function returning a runner as it takes an application; the
+    runner then carries the settings the worker would have passed (gunicorn's keep-alive, and most
+    of its graceful-stop time for the requests in hand).
+    """
+    from mai_chassis.service import GRACEFUL_STOP_SECONDS, KEEPALIVE_SECONDS
+
+    from .edge import build_server_app
+    from .edge_server import EdgeRunner
+
+    async def make_runner() -> web.AppRunner:
+        return EdgeRunner(
+            build_server_app(settings),
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            shutdown_timeout=GRACEFUL_STOP_SECONDS * 0.95,
+            access_log=None,
+        )
+
+    return make_runner

@@ -25,6 +25,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
+from itertools import chain
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -164,7 +165,6 @@ class _Connection(asyncio.Protocol):
         self._answer: UpstreamAnswer | None = None
         self._head: asyncio.Future[UpstreamAnswer] | None = None
         self._head_bytes = 0
-        self._head_size = 0
         self._in_head = False
         self._informational = False
         self._skip_body = False
@@ -312,19 +312,17 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._answer is not None:
             self._answer.raw_headers = []
-        self._head_size = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        assert self._answer is not None
-        headers = self._answer.raw_headers
-        headers.append((name, value))
-        self._head_size += len(name) + len(value) + 4
-        if len(headers) > MAX_HEADERS or self._head_size > MAX_HEAD_BYTES:
-            raise UpstreamFailure("bad_gateway", "the upstream's answer head is too large")  # to feed_data's caller
+        # The head's lines and size are checked once it is whole (and its size as it arrives).
+        self._answer.raw_headers.append((name, value))  # type: ignore[union-attr]
 
     def on_headers_complete(self) -> None:
         answer = self._answer
         assert answer is not None
+        headers = answer.raw_headers
+        if len(headers) > MAX_HEADERS or sum(map(len, chain.from_iterable(headers))) > MAX_HEAD_BYTES:
+            raise UpstreamFailure("bad_gateway", "the upstream's answer head is too large")  # to feed_data's caller
         status = self.parser.get_status_code()
         self._informational = status < 200
         if self._informational:

@@ -226,6 +226,12 @@ def _serve(definition: ServiceDefinition, settings: Any, bind: str) -> None:
     )
 
 
+#: gunicorn's settings for every web process: an idle kept-alive connection is closed after this ...
+KEEPALIVE_SECONDS = 5
+#: ... and a worker told to stop has this long to finish the requests in hand.
+GRACEFUL_STOP_SECONDS = 20
+
+
 def serve_with_gunicorn(load: Callable[[], Any], *, name: str, max_requests: int, **options: Any) -> None:
     """Run gunicorn's master and workers serving the app ``load()`` answers, until SIGTERM: ``options``
     (bind, workers, worker class, ...) over the platform's own (timeouts, a worker recycled after about
@@ -241,8 +247,8 @@ def serve_with_gunicorn(load: Callable[[], Any], *, name: str, max_requests: int
 
     settings: dict[str, Any] = {
         "timeout": 30,
-        "graceful_timeout": 20,
-        "keepalive": 5,
+        "graceful_timeout": GRACEFUL_STOP_SECONDS,
+        "keepalive": KEEPALIVE_SECONDS,
         "max_requests": max_requests,
         "max_requests_jitter": max_requests // 10,
         "accesslog": None,
