@@ -5,10 +5,11 @@ on the event loop, with the gateway's own upstream client (:mod:`gateway.upstrea
 connections, answers parsed by llhttp): the route's method, rate and body checks, ``X-Request-ID``,
 ``traceparent`` and ``X-Forwarded-*``, the browser policy, metrics and one log line. Plain routed
 requests come from the lean lane of :mod:`gateway.edge_server`, which parses and answers them
-itself; the rest come through aiohttp's server to :meth:`EdgeGateway.handle`. Everything else — the gateway's own pages (``/healthz``,
-``/readyz``, ``/metrics``, ``/openapi.json``, ``/docs``, ``/events/...``) and the 404 problem of an
-unrouted path — is answered by the Flask application of :mod:`gateway.app`, called in a thread
-(:mod:`gateway.wsgi_bridge`), so those pages keep the chassis' behaviour.
+itself; the rest come through aiohttp's server to :meth:`EdgeGateway.handle`. Everything else —
+the gateway's own pages (``/healthz``, ``/readyz``, ``/metrics``, ``/openapi.json``, ``/docs``,
+``/events/...``) and the 404 problem of an unrouted path — is answered by the Flask application of
+:mod:`gateway.app`, called in a thread (:mod:`gateway.wsgi_bridge`), so those pages keep the
+chassis' behaviour.
 
 Why not Flask for the forwarding too: under ``gateway_overhead`` the Flask gateway (gunicorn's Python
 parser, WSGI, Flask's contexts and hooks, ``urllib3``'s round trip) cost about 1 ms of CPU per
