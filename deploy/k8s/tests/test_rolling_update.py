@@ -15,8 +15,11 @@ PROPAGATION_SECONDS = 5
 
 def _graceful_timeout() -> int:
     source = (REPO_ROOT / "libs" / "chassis" / "src" / "mai_chassis" / "service.py").read_text()
-    found = re.search(r'"graceful_timeout":\s*(\d+)', source)
-    assert found, "gunicorn's graceful_timeout is no longer set in mai_chassis.service"
+    assert re.search(r'"graceful_timeout":\s*GRACEFUL_STOP_SECONDS', source), (
+        "gunicorn's graceful_timeout is no longer GRACEFUL_STOP_SECONDS in mai_chassis.service"
+    )
+    found = re.search(r"^GRACEFUL_STOP_SECONDS = (\d+)$", source, re.MULTILINE)
+    assert found, "GRACEFUL_STOP_SECONDS is no longer a number in mai_chassis.service"
     return int(found.group(1))
 
 
