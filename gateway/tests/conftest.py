@@ -102,6 +102,10 @@ class FakeUpstream:
                     time.sleep(upstream.slow_seconds)
                 if "/held" in self.path:
                     upstream.release.wait(timeout=30)
+                if "/no-content" in self.path:
+                    self.send_response(204)  # no Content-Length: a 204 has no body whatever it says
+                    self.end_headers()
+                    return None
                 if "/large" in self.path:
                     return self._large(chunked="chunked" in self.path)
                 payload = json.dumps(

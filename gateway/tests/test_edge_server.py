@@ -315,6 +315,20 @@ def test_a_head_request_gets_the_upstreams_length_and_no_body(gateway, petition_
     assert b'"/api/v1/petitions/2"' in get_answer
 
 
+def test_an_answer_without_a_body_is_written_without_one_and_the_connection_goes_on(gateway, petition_upstream):
+    sock, replies = _connect(gateway)
+    with sock:
+        sock.sendall(
+            b"POST /api/v1/petitions/no-content HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+            + _get("/api/v1/petitions/after")
+        )
+        emptied, after = replies.read(2)
+
+    assert (emptied.status, bytes(emptied.body)) == (204, b"")
+    assert "transfer-encoding" not in emptied.headers and "content-length" not in emptied.headers
+    assert after.json["path"] == "/api/v1/petitions/after"  # nothing stray before the second answer
+
+
 def test_an_idle_connection_is_closed_after_the_keep_alive_time(gateway, petition_upstream):
     _edge(gateway).keepalive_timeout = 0.2
     sock, replies = _connect(gateway)

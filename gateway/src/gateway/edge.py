@@ -80,6 +80,8 @@ UPSTREAM_KEEPALIVE_SECONDS = 4.0
 OWN_PAGE_THREADS = 8
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
+#: Answers that never have a body, whatever their headers say (RFC 9110, 15.3.5 and 15.4.5).
+_NO_BODY_STATUSES = frozenset({204, 304})
 #: What an answer never carries from its upstream: its length too when the gateway frames the body anew.
 _DROPPED_WITH_LENGTH = HOP_BY_HOP_HEADERS | DROPPED_RESPONSE_HEADERS
 _DROPPED_WITHOUT_LENGTH = _DROPPED_WITH_LENGTH | {"content-length"}
@@ -408,7 +410,7 @@ class StreamedAnswer(web.StreamResponse):
 async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.StreamResponse:
     headers = _returned_headers(upstream)
     length = headers.get("Content-Length", "")
-    if head or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
+    if head or upstream.status in _NO_BODY_STATUSES or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
         try:
             body = b"" if head else await upstream.read()
         except UpstreamFailure as exc:

@@ -390,7 +390,8 @@ class FastConnection(asyncio.Protocol):
             return False
         headers = response.headers
         keep_alive, chunked = request.keep_alive, False
-        if "Content-Length" not in headers:
+        bodiless = response.status in _NO_BODY_STATUSES or response.status < 200 or request.method == "HEAD"
+        if "Content-Length" not in headers and not bodiless:
             if request.version == "1.1":
                 headers["Transfer-Encoding"] = "chunked"
                 chunked = True
@@ -536,12 +537,11 @@ def _head(
     method = request.method if request is not None else "GET"
     version = request.version if request is not None else "1.1"
     empty = status in _NO_BODY_STATUSES or status < 200 or method == "HEAD"
-    if "Content-Length" in headers:
-        if status in _NO_BODY_STATUSES or status < 200:
-            del headers["Content-Length"]
-    elif length is not None and (length or (status != 304 and method != "HEAD")):
+    if "Content-Length" not in headers and length is not None and (length or (status != 304 and method != "HEAD")):
         headers["Content-Length"] = str(length)
-    if empty:
+    if empty:  # no body follows: no framing of one (a HEAD answer keeps the length it announces)
+        if status in _NO_BODY_STATUSES or status < 200:
+            headers.popall("Content-Length", None)
         headers.popall("Transfer-Encoding", None)
     elif headers.get("Content-Length") != "0":
         headers.setdefault("Content-Type", "application/octet-stream")
