@@ -62,7 +62,15 @@ from .routes import IDEMPOTENT_METHODS, Route, RouteTableFile
 from .upstream_client import Upstream, UpstreamAnswer, UpstreamClient, UpstreamFailure
 from .wsgi_bridge import call_wsgi, own_paths
 
-__all__ = ["GATEWAY", "EdgeGateway", "ForwardedRequest", "StreamedAnswer", "build_server_app", "problem_response"]
+__all__ = [
+    "GATEWAY",
+    "NO_BODY_STATUSES",
+    "EdgeGateway",
+    "ForwardedRequest",
+    "StreamedAnswer",
+    "build_server_app",
+    "problem_response",
+]
 
 #: The per-request line is written under this name, as the Flask gateway wrote it.
 logger = logging.getLogger("gateway.app")
@@ -81,7 +89,7 @@ OWN_PAGE_THREADS = 8
 _PATH_SAFE_CHARACTERS = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE_CHARACTERS = _PATH_SAFE_CHARACTERS + "?%"
 #: Answers that never have a body, whatever their headers say (RFC 9110, 15.3.5 and 15.4.5).
-_NO_BODY_STATUSES = frozenset({204, 304})
+NO_BODY_STATUSES = frozenset({204, 304})
 #: What an answer never carries from its upstream: its length too when the gateway frames the body anew.
 _DROPPED_WITH_LENGTH = HOP_BY_HOP_HEADERS | DROPPED_RESPONSE_HEADERS
 _DROPPED_WITHOUT_LENGTH = _DROPPED_WITH_LENGTH | {"content-length"}
@@ -410,7 +418,7 @@ class StreamedAnswer(web.StreamResponse):
 async def _answer(upstream: UpstreamAnswer, route: Route, *, head: bool) -> web.StreamResponse:
     headers = _returned_headers(upstream)
     length = headers.get("Content-Length", "")
-    if head or upstream.status in _NO_BODY_STATUSES or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
+    if head or upstream.status in NO_BODY_STATUSES or (length.isdigit() and int(length) <= SMALL_BODY_BYTES):
         try:
             body = b"" if head else await upstream.read()
         except UpstreamFailure as exc:

@@ -47,8 +47,9 @@ from mai_chassis import Problem
 from mai_chassis.web import REQUEST_ID_HEADER, request_ids
 from multidict import CIMultiDict, MultiMapping
 
-from .edge import BUFFERED_BODY_BYTES, GATEWAY, EdgeGateway, StreamedAnswer, problem_response
+from .edge import BUFFERED_BODY_BYTES, GATEWAY, NO_BODY_STATUSES, EdgeGateway, StreamedAnswer, problem_response
 from .routes import Route
+from .upstream_client import WritePaced
 
 __all__ = ["EdgeRunner", "EdgeServer", "FastConnection", "FastRequest"]
 
@@ -65,7 +66,6 @@ MAX_PIPELINED = 16
 #: After a refusal, the client's remaining bytes are read and dropped for at most this long.
 LINGER_SECONDS = 2.0
 FAST_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
-_NO_BODY_STATUSES = frozenset({204, 304})
 
 RequestHook = Callable[["FastRequest"], None]
 
@@ -140,7 +140,7 @@ class FastRequest:
         self.keep_alive = True
 
 
-class FastConnection(asyncio.Protocol):
+class FastConnection(WritePaced):
     """One client connection on the lean lane, until it closes or is handed to aiohttp."""
 
     def __init__(self, server: EdgeServer) -> None:
@@ -169,7 +169,6 @@ class FastConnection(asyncio.Protocol):
         self._serving: asyncio.Task[None] | None = None
         self._then: Callable[[], None] | None = None
         self._reading_paused = False
-        self._writable: asyncio.Future[None] | None = None
         self._closed = False
         self._last_seen = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -220,15 +219,6 @@ class FastConnection(asyncio.Protocol):
             self._refuse(_Refusal(400, "The request is not valid HTTP/1.1.", "invalid-request"))
         except _Refusal as refusal:
             self._refuse(refusal)
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = self.loop.create_future()
-
-    def resume_writing(self) -> None:
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -390,8 +380,7 @@ class FastConnection(asyncio.Protocol):
             return False
         headers = response.headers
         keep_alive, chunked = request.keep_alive, False
-        bodiless = response.status in _NO_BODY_STATUSES or response.status < 200 or request.method == "HEAD"
-        if "Content-Length" not in headers and not bodiless:
+        if "Content-Length" not in headers and not _bodiless(response.status, request.method):
             if request.version == "1.1":
                 headers["Transfer-Encoding"] = "chunked"
                 chunked = True
@@ -536,11 +525,11 @@ def _head(
     headers = response.headers
     method = request.method if request is not None else "GET"
     version = request.version if request is not None else "1.1"
-    empty = status in _NO_BODY_STATUSES or status < 200 or method == "HEAD"
+    empty = _bodiless(status, method)
     if "Content-Length" not in headers and length is not None and (length or (status != 304 and method != "HEAD")):
         headers["Content-Length"] = str(length)
     if empty:  # no body follows: no framing of one (a HEAD answer keeps the length it announces)
-        if status in _NO_BODY_STATUSES or status < 200:
+        if status in NO_BODY_STATUSES or status < 200:
             headers.popall("Content-Length", None)
         headers.popall("Transfer-Encoding", None)
     elif headers.get("Content-Length") != "0":
@@ -557,6 +546,11 @@ def _head(
         raise ValueError("a header of the answer has a line break")  # as aiohttp refuses to write one
     head = f"HTTP/{version} {status} {response.reason}\r\n{fields}\r\n"
     return head.encode("utf-8", "surrogateescape"), keep_alive, empty
+
+
+def _bodiless(status: int, method: str) -> bool:
+    """Whether the answer carries no body whatever its headers say (RFC 9110, 6.4.1)."""
+    return status in NO_BODY_STATUSES or status < 200 or method == "HEAD"
 
 
 _date_cache: tuple[int, str] = (0, "")

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["MAX_HEAD_BYTES", "Upstream", "UpstreamAnswer", "UpstreamClient", "UpstreamFailure"]
+__all__ = ["MAX_HEAD_BYTES", "Upstream", "UpstreamAnswer", "UpstreamClient", "UpstreamFailure", "WritePaced"]
 
 #: An answer's status line and headers together may not be larger than this.
 MAX_HEAD_BYTES = 64 * 1024
@@ -152,7 +152,24 @@ class UpstreamAnswer:
         await self._ready
 
 
-class _Connection(asyncio.Protocol):
+class WritePaced(asyncio.Protocol):
+    """A protocol whose sender waits on ``_writable`` while the transport's write buffer is over its
+    high-water mark (asyncio calls :meth:`pause_writing` and :meth:`resume_writing`)."""
+
+    loop: asyncio.AbstractEventLoop
+    _writable: asyncio.Future[None] | None = None
+
+    def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        writable, self._writable = self._writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
+
+
+class _Connection(WritePaced):
     """One kept-alive connection to an upstream, one exchange at a time."""
 
     def __init__(self, pool: _Pool) -> None:
@@ -171,7 +188,6 @@ class _Connection(asyncio.Protocol):
         self._read_timeout = 0.0
         self._last_read = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._writable: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._sending = False
 
@@ -284,15 +300,6 @@ class _Connection(asyncio.Protocol):
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._fail(UpstreamFailure("bad_gateway", "the upstream's answer head is too large"))
                 self.abort()
-
-    def pause_writing(self) -> None:
-        if self._writable is None:
-            self._writable = self.loop.create_future()
-
-    def resume_writing(self) -> None:
-        writable, self._writable = self._writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
